@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Quick start 2: the whole test suite, installing what it needs first:
+# Python packages (venv), Debian's Chromium (browser tests) and PostgreSQL (store tests on a
+# real server, started on loopback for the run and stopped after). Extra arguments go to pytest.
+source "$(dirname "$0")/_env.sh"
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+capa_install requirements-dev.txt
+if [ -z "${CAPA_TEST_POSTGRES_URL:-}" ]; then
+  CAPA_TEST_POSTGRES_URL="$(bash scripts/postgres.sh start)"
+  export CAPA_TEST_POSTGRES_URL
+  trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
+fi
+"$PY" -m pytest "$@"
