@@ -1,0 +1,1 @@
+"""Reproducible speed and memory measurements (issue 7): `python -m benchmarks`."""
