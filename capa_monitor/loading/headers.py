@@ -1,0 +1,231 @@
+"""Find the header row of an export and say which column holds which canonical field.
+
+Exports put title and "run date" rows above the header, sometimes split it over two rows
+(a merged group label above the column names), and name the same field differently in every
+patient-record system; this module absorbs all of that so the normaliser sees positions only.
+Used for activity exports and, with its own synonym table, for job plans.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from capa_monitor.errors import LoadError
+
+#: How far down a sheet the header row may sit (title blocks are rarely more than a dozen rows).
+MAX_SCAN_ROWS = 30
+
+# Source-side fields that are not activity columns themselves but feed one:
+NEW_FOLLOWUP = "new_followup"  # separate new / follow-up flag column (ConsType, Initial Appointment)
+NHS_NUMBER = "nhs_number"
+CLIENT_ID = "client_id"  # a local patient identifier (RiO ID, Patient ID, LocalPatientId)
+CLIENT_NAME = "client_name"
+
+#: Header texts seen in RiO, SystmOne, EMIS, MHSDS and CAMHS dataset exports, per field.
+#: Keys are the names a MappingProfile uses. Earlier synonyms win when two columns match.
+ACTIVITY_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "slot_id": (
+        "Appointment ID", "Appt ID", "Slot ID", "CareContactId", "Care Contact ID",
+        "Contact ID", "Appointment Number", "Booking ID", "Event ID",
+    ),
+    "clinician": (
+        "Clinician", "HCP", "CareProfName", "Care Professional", "Care Professional Name",
+        "Staff", "Staff Name", "Staff Member", "Practitioner", "Clinician Name", "Seen By",
+        "Professional", "Responsible Clinician", "Health Care Professional", "Therapist",
+    ),
+    "team": ("Team", "Team Name", "Clinic", "Clinic Name", "Rota", "Service", "Service Team"),
+    "date": (
+        "Appointment Date", "Appt Date", "CareContDate", "Care Contact Date", "DateStart",
+        "Date Start", "Contact Date", "Date", "Appointment Date Time", "Appt Date Time",
+        "Start Date", "Session Date", "Diary Date",
+    ),
+    "start": (
+        "Start Time", "Appointment Time", "Appt Time", "Time", "CareContTime",
+        "Care Contact Time", "Start", "Slot Time",
+    ),
+    "kind": (
+        "Appointment Type", "Appt Type", "Clinic Type", "Activity", "Activity Type",
+        "Contact Type", "Slot Type", "Session Type", "Care Contact Type", "Type",
+    ),
+    NEW_FOLLOWUP: (
+        "ConsType", "Consultation Type", "FollowUpAppointment", "Follow Up Appointment",
+        "First Attendance", "Initial Appointment", "New Or Follow Up", "New/Follow-up",
+        "New/FU", "First Appointment", "New Appointment",
+    ),
+    "outcome": (
+        "Outcome", "Attendance", "Appointment Status", "AttendOrDNACode",
+        "Attended Or Did Not Attend", "Attendance Status", "Appt Status", "Status",
+        "Appointment Outcome", "Attendance Outcome", "Attend Status",
+    ),
+    NHS_NUMBER: ("NHS Number", "NHS No", "NHSNumber", "NHS"),
+    CLIENT_ID: (
+        "Patient ID", "RiO ID", "LocalPatientId", "Local Patient ID", "Client ID",
+        "Patient Number", "Client Number", "Hospital Number", "System ID", "MRN",
+        "Person ID", "Patient Identifier",
+    ),
+    CLIENT_NAME: ("Client Name", "Patient Name", "Client", "Patient", "Service User"),
+    "booked_on": (
+        "Booked On", "Date Booked", "Booking Date", "Booked Date", "Date Appointment Booked",
+        "Created On", "Date Created",
+    ),
+    "duration_min": (
+        "Duration", "Length", "ClinContDurOfCareCont", "Duration (mins)", "Duration Minutes",
+        "Appointment Length", "Slot Length", "Minutes", "Mins",
+    ),
+    "reoffered": (
+        "Re-offered", "Reoffered", "Rebooked", "Re-booked", "Slot Re-offered",
+        "Slot Reoffered", "Offered Again",
+    ),
+}
+
+#: What every activity export must have (the rest is optional or derived).
+ACTIVITY_REQUIRED: tuple[str, ...] = ("date", "clinician", "kind", "outcome")
+
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    row: int  # 0-based index of the (last) header row in the cells frame
+    columns: dict[str, int]  # canonical -> column position
+    headers: list[str]  # header text of every column as found; two-row headers joined
+    data_start: int  # 0-based index of the first row below the header
+
+    def source_headers(self) -> dict[str, str]:
+        """canonical -> source header text, for the report."""
+        return {canonical: self.headers[pos] for canonical, pos in self.columns.items()}
+
+    def unmatched_headers(self) -> list[str]:
+        """Non-blank header texts no field was matched to (listed, never used)."""
+        used = set(self.columns.values())
+        return [text for pos, text in enumerate(self.headers) if text and pos not in used]
+
+
+def header_key(text: object) -> str:
+    """Case, spacing and punctuation do not matter: `Appt. date` == `APPT_DATE` == `apptdate`."""
+    if text is None or (isinstance(text, float) and pd.isna(text)):
+        return ""
+    return _NOT_ALNUM.sub("", str(text).lower())
+
+
+def synonym_index(synonyms: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, int]]:
+    """header key -> (canonical, priority); the canonical name itself is its last synonym,
+    and the first field to claim a text keeps it."""
+    index: dict[str, tuple[str, int]] = {}
+    for canonical, texts in synonyms.items():
+        for priority, text in enumerate((*texts, canonical)):
+            key = header_key(text)
+            if key and key not in index:
+                index[key] = (canonical, priority)
+    return index
+
+
+def find_header(
+    cells: pd.DataFrame,
+    synonyms: Mapping[str, Iterable[str]],
+    required: Iterable[str] = (),
+    *,
+    max_scan_rows: int = MAX_SCAN_ROWS,
+) -> HeaderMatch:
+    """The row (or pair of rows) near the top whose texts match the most fields.
+
+    Raises LoadError naming the headers found and the fields missing when a `required`
+    field has no column.
+    """
+    required = tuple(required)
+    index = synonym_index(synonyms)
+    top = cells.head(max_scan_rows)
+    rows = [_row_texts(top, i) for i in range(len(top))]
+
+    best: HeaderMatch | None = None
+    best_score = 0
+    single_scores = [len(_match(texts, index)) for texts in rows]
+    for i, texts in enumerate(rows):
+        if single_scores[i] > best_score:
+            best_score = single_scores[i]
+            best = HeaderMatch(i, _match(texts, index), texts, i + 1)
+        if i + 1 < len(rows):
+            # A two-row header only counts when it explains more than either row alone,
+            # otherwise a title row above the header would be glued onto it.
+            joined, alternatives = _two_row_texts(texts, rows[i + 1])
+            pair = _match(joined, index, alternatives)
+            if len(pair) > max(single_scores[i], single_scores[i + 1], best_score):
+                best_score = len(pair)
+                best = HeaderMatch(i + 1, pair, joined, i + 2)
+
+    missing = [field for field in required if best is None or field not in best.columns]
+    if best is None or missing:
+        found = [t for t in (best.headers if best else _first_nonblank(rows)) if t]
+        raise LoadError(_missing_message(found, missing or list(required), synonyms))
+    return best
+
+
+def _row_texts(frame: pd.DataFrame, i: int) -> list[str]:
+    return [
+        "" if pd.isna(value) else " ".join(str(value).split()) for value in frame.iloc[i].tolist()
+    ]
+
+
+def _two_row_texts(upper: list[str], lower: list[str]) -> tuple[list[str], list[list[str]]]:
+    """Join a group label row with the names below it; a merged label covers the blanks
+    to its right. Returns the joined texts and the per-column texts to try."""
+    joined: list[str] = []
+    alternatives: list[list[str]] = []
+    label = ""
+    for above, below in zip(upper, lower, strict=True):
+        if above:
+            label = above
+        elif not below:
+            label = ""
+        group = above or (label if below else "")
+        text = " ".join(t for t in (group, below) if t)
+        joined.append(text)
+        alternatives.append([t for t in (text, below, above) if t])
+    return joined, alternatives
+
+
+def _match(
+    texts: list[str],
+    index: Mapping[str, tuple[str, int]],
+    alternatives: list[list[str]] | None = None,
+) -> dict[str, int]:
+    """canonical -> column position, best synonym first, then leftmost column."""
+    claims: dict[str, tuple[int, int]] = {}
+    for pos, text in enumerate(texts):
+        tries = alternatives[pos] if alternatives else [text]
+        for attempt in tries:
+            hit = index.get(header_key(attempt))
+            if hit is None:
+                continue
+            canonical, priority = hit
+            if canonical not in claims or (priority, pos) < claims[canonical]:
+                claims[canonical] = (priority, pos)
+            break
+    # One column feeds one field: a column claimed twice keeps its better claim.
+    by_column: dict[int, tuple[int, str]] = {}
+    for canonical, (priority, pos) in claims.items():
+        if pos not in by_column or priority < by_column[pos][0]:
+            by_column[pos] = (priority, canonical)
+    return {canonical: pos for pos, (_, canonical) in sorted(by_column.items())}
+
+
+def _first_nonblank(rows: list[list[str]]) -> list[str]:
+    return next((texts for texts in rows if any(texts)), [])
+
+
+def _missing_message(
+    found: list[str], missing: list[str], synonyms: Mapping[str, Iterable[str]]
+) -> str:
+    wanted = "; ".join(
+        f"{field} (e.g. {', '.join(repr(t) for t in list(synonyms.get(field, ()))[:3])})"
+        for field in missing
+    )
+    shown = ", ".join(repr(t) for t in found[:40]) or "none"
+    return (
+        f"Could not find the required columns near the top of the sheet: "
+        f"missing {wanted}; headers found: {shown}."
+    )
