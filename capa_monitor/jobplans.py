@@ -1,0 +1,250 @@
+"""Job plans (domain spec §4): read the manager's spreadsheet, turn plans into quarterly targets.
+
+A plan row says how many Core half-days and Choice appointments a clinician gives a week; the
+CAPA arithmetic turns that into a quarter's new Core Partnerships unless the plan states the
+quarter's target outright. Targets stay fractional here; only displays round them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from capa_monitor.loading.headers import find_header
+from capa_monitor.loading.report import Rejection
+from capa_monitor.model import JOBPLAN_COLUMNS
+from capa_monitor.periods import Quarter
+from capa_monitor.settings import DEFAULT_SETTINGS, Settings
+
+#: A half-day session is 3.5 hours (§4), for plans that give hours instead of sessions.
+HOURS_PER_HALF_DAY = 3.5
+
+NUMBER_COLUMNS: tuple[str, ...] = (
+    "fte",
+    "choice_per_week",
+    "core_sessions",
+    "specific_sessions",
+    "nonclinical_sessions",
+    "q1_target",
+    "q2_target",
+    "q3_target",
+    "q4_target",
+)
+DATE_COLUMNS: tuple[str, ...] = ("available_from", "available_to")
+#: Hours columns some plans carry instead of sessions: hours column -> sessions column.
+HOURS_COLUMNS: dict[str, str] = {
+    "core_hours": "core_sessions",
+    "specific_hours": "specific_sessions",
+    "nonclinical_hours": "nonclinical_sessions",
+}
+
+#: Header texts managers use for each job-plan column (§4). Earlier synonyms win.
+JOBPLAN_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "clinician": ("Name", "Staff", "HCP", "Clinician Name", "Staff Name", "Staff Member"),
+    "team": ("Team", "Team Name", "Service", "Clinic"),
+    "fte": ("WTE", "FTE", "Whole Time Equivalent", "Full Time Equivalent"),
+    "choice_per_week": (
+        "Choice appointments per week", "Choice appts per week", "Choice per week",
+        "Choice appointments", "Choice slots per week", "Choice",
+    ),
+    "core_sessions": (
+        "Core half-days / sessions per week", "Core half-days per week", "Core sessions per week",
+        "Core half-days", "Core half days", "Core sessions", "Core",
+    ),
+    "specific_sessions": (
+        "Specific half-days / sessions per week", "Specific half-days per week",
+        "Specific sessions per week", "Specific half-days", "Specific sessions", "Specific",
+    ),
+    "nonclinical_sessions": (
+        "Non-clinical half-days / sessions per week", "Non-clinical half-days per week",
+        "Non-clinical sessions per week", "Non-clinical half-days", "Non-clinical sessions",
+        "Non-clinical", "Nonclinical", "Admin sessions",
+    ),
+    "core_hours": ("Core hours per week", "Core hours"),
+    "specific_hours": ("Specific hours per week", "Specific hours"),
+    "nonclinical_hours": ("Non-clinical hours per week", "Non-clinical hours"),
+    **{
+        f"q{n}_target": (f"Q{n} target", f"Q{n} new Core Partnerships", f"Target Q{n}", f"Q{n}")
+        for n in range(1, 5)
+    },
+    "available_from": ("Start date", "Available from", "Starts", "Start", "From"),
+    "available_to": ("Leaving date", "End date", "Available to", "Leaves", "Leaving", "Until"),
+}
+
+_TITLES = re.compile(r"\((?:dr|prof|mr|mrs|ms|miss|mx)\.?\)|\b(?:dr|prof|mr|mrs|ms|miss|mx)\.?\s", re.I)
+
+
+@dataclass(frozen=True)
+class JobPlanLoad:
+    frame: pd.DataFrame  # model.JOBPLAN_COLUMNS, typed as model.py says
+    rejected: list[Rejection] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)  # canonical -> source header
+
+
+def load_jobplans(data: bytes, filename: str) -> JobPlanLoad:
+    """Read a job-plan spreadsheet (xlsx or csv) into canonical plans plus rejected rows."""
+    from capa_monitor.loading.read import read_upload  # the sandboxed reader guards the bytes
+
+    workbook = read_upload(data, filename)
+    sheet = workbook.sheets[0]
+    return jobplans_from_cells(sheet.cells, sheet.name)
+
+
+def jobplans_from_cells(cells: pd.DataFrame, sheet: str = "Sheet1") -> JobPlanLoad:
+    """The no-I/O half of load_jobplans: raw text cells (sheet row = index + 1) to plans."""
+    header = find_header(cells, JOBPLAN_SYNONYMS, required=("clinician",))
+    body = cells.iloc[header.data_start :]
+    headers = header.source_headers()
+    raw = {name: body.iloc[:, pos] for name, pos in header.columns.items()}
+    sheet_rows = body.index.to_numpy() + 1
+
+    blank = body.isna().all(axis=1).to_numpy()
+    rejected: list[Rejection] = []
+    bad = np.zeros(len(body), dtype=bool)
+
+    names = raw["clinician"].map(normalise_name, na_action="ignore")
+    no_name = names.isna().to_numpy() & ~blank
+    for row in sheet_rows[no_name]:
+        rejected.append(Rejection(sheet, int(row), headers["clinician"], None, "no clinician name"))
+    bad |= no_name
+
+    frame = pd.DataFrame(index=body.index)
+    frame["clinician"] = names.astype("str")
+    frame["team"] = (
+        raw["team"].str.strip().replace("", pd.NA).astype("str") if "team" in raw else pd.NA
+    )
+    for name in NUMBER_COLUMNS + tuple(HOURS_COLUMNS):
+        if name not in raw:
+            continue
+        values, invalid = _numbers(raw[name])
+        _reject(rejected, sheet, sheet_rows, invalid & ~blank, headers[name], raw[name],
+                "not a number of zero or more")
+        bad |= invalid
+        frame[name] = values
+    for hours, sessions in HOURS_COLUMNS.items():
+        if hours in frame:
+            converted = frame.pop(hours) / HOURS_PER_HALF_DAY
+            frame[sessions] = frame[sessions].fillna(converted) if sessions in frame else converted
+    for name in DATE_COLUMNS:
+        if name not in raw:
+            continue
+        values, invalid = _dates(raw[name])
+        _reject(rejected, sheet, sheet_rows, invalid & ~blank, headers[name], raw[name],
+                "not a date (use e.g. 14/08/2026 or 2026-08-14)")
+        bad |= invalid
+        frame[name] = values
+
+    frame = frame.reindex(columns=list(JOBPLAN_COLUMNS))
+    for name in NUMBER_COLUMNS:
+        frame[name] = frame[name].astype("float64")
+    for name in DATE_COLUMNS:
+        frame[name] = pd.to_datetime(frame[name])
+
+    inverted = (frame["available_to"] < frame["available_from"]).to_numpy() & ~bad & ~blank
+    _reject(rejected, sheet, sheet_rows, inverted, headers.get("available_to"),
+            raw.get("available_to"), "leaving date is before the start date")
+    bad |= inverted
+
+    keep = ~blank & ~bad
+    key = frame["clinician"].str.casefold() + "\x1f" + frame["team"].fillna("").str.casefold()
+    duplicate = key.duplicated().to_numpy() & keep
+    _reject(rejected, sheet, sheet_rows, duplicate, headers["clinician"], raw["clinician"],
+            "this clinician already has a plan row in this team above")
+    keep &= ~duplicate
+
+    rejected.sort(key=lambda r: r.row)
+    return JobPlanLoad(frame[keep].reset_index(drop=True), rejected, headers)
+
+
+def normalise_name(text: object) -> str | None:
+    """`SMITH, Jane (Dr)` → `Jane Smith`, the way activity names are normalised (§3)."""
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return None
+    cleaned = " ".join(_TITLES.sub(" ", f"{text} ").split())
+    if "," in cleaned:
+        surname, _, given = cleaned.partition(",")
+        cleaned = f"{given.strip()} {surname.strip()}".strip()
+    if not cleaned:
+        return None
+    return " ".join(_tidy_case(word) for word in cleaned.split())
+
+
+def _tidy_case(word: str) -> str:
+    """`SMITH` and `smith` become `Smith`, `o'BRIEN` `O'Brien`; `McDonald` is left as typed."""
+    if word.isupper() or word.islower():
+        return re.sub(r"[^\W\d_]+", lambda m: m.group(0).capitalize(), word)
+    return word[:1].upper() + word[1:]
+
+
+def quarterly_targets(
+    plans: pd.DataFrame, quarter: Quarter, settings: Settings = DEFAULT_SETTINGS
+) -> pd.DataFrame:
+    """One row per planned clinician: the quarter's full-quarter targets and availability.
+
+    Columns: clinician, team, core_target, choice_target (floats, unrounded), target_source
+    ("explicit" when the plan's qN_target is set, N = the quarter's number, else "capa"),
+    available_from, available_to (datetime64, NaT = open), fte, core_sessions, choice_per_week.
+    Blank sessions count as none (a target of 0), so a plan row always yields a target.
+    """
+    plans = plans.reindex(columns=list(JOBPLAN_COLUMNS))
+    core_sessions = pd.to_numeric(plans["core_sessions"]).astype("float64")
+    choice_per_week = pd.to_numeric(plans["choice_per_week"]).astype("float64")
+    explicit = pd.to_numeric(plans[f"q{quarter.number}_target"]).astype("float64")
+    capa = (
+        core_sessions.fillna(0.0)
+        * settings.appointments_per_half_day
+        * settings.usable_weeks_per_quarter
+        / settings.appointments_per_core_partnership
+    )
+    return pd.DataFrame(
+        {
+            "clinician": plans["clinician"].astype("str"),
+            "team": plans["team"].astype("str"),
+            "core_target": explicit.where(explicit.notna(), capa),
+            "choice_target": choice_per_week.fillna(0.0) * settings.usable_weeks_per_quarter,
+            "target_source": np.where(explicit.notna(), "explicit", "capa"),
+            "available_from": pd.to_datetime(plans["available_from"]),
+            "available_to": pd.to_datetime(plans["available_to"]),
+            "fte": pd.to_numeric(plans["fte"]).astype("float64"),
+            "core_sessions": core_sessions,
+            "choice_per_week": choice_per_week,
+        }
+    ).reset_index(drop=True)
+
+
+def _numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    text = raw.astype("str").str.strip().replace("", pd.NA)
+    values = pd.to_numeric(text, errors="coerce").astype("float64")
+    invalid = (text.notna() & (values.isna() | (values < 0))).to_numpy()
+    return values.where(~invalid), invalid
+
+
+def _dates(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    text = raw.astype("str").str.strip().replace("", pd.NA)
+    # The reader gives Excel dates as ISO; typed dates are UK day-first.
+    iso = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    uk = pd.to_datetime(text.where(iso.isna()), dayfirst=True, format="mixed", errors="coerce")
+    values = iso.fillna(uk).dt.normalize()
+    invalid = (text.notna() & values.isna()).to_numpy()
+    return values, invalid
+
+
+def _reject(
+    rejected: list[Rejection],
+    sheet: str,
+    sheet_rows: np.ndarray,
+    mask: np.ndarray,
+    column: str | None,
+    raw: pd.Series | None,
+    reason: str,
+) -> None:
+    if not mask.any():
+        return
+    values = raw.to_numpy()[mask] if raw is not None else [None] * int(mask.sum())
+    for row, value in zip(sheet_rows[mask], values, strict=True):
+        shown = None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+        rejected.append(Rejection(sheet, int(row), column, shown, reason))
+

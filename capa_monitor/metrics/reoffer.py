@@ -1,0 +1,263 @@
+"""M2 (domain spec §5): lost slots and the evidence that each was offered again.
+
+A DNA'd, late, client-cancelled or unbooked Choice / new Core slot is capacity lost unless the
+family was rebooked or the clinician put another slot out. The matching is greedy and must be
+deterministic over the whole history, so a slot's status never depends on the quarter viewed:
+lost slots are taken in date order (then clinician, then slot id), rules tried in turn, the
+earliest unused candidate taken (ties by slot id), each later slot evidence for one lost slot.
+
+The greedy pass is inherently sequential; it stays fast by pre-sorting the candidates once per
+rule and finding each lost slot's candidate range with a vectorised searchsorted, so the Python
+loop only walks the few candidates inside each window.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from capa_monitor.model import (
+    BOOKED_ON,
+    CLIENT_KEY,
+    CLINICIAN,
+    DATE,
+    KIND,
+    LOST_OUTCOMES,
+    OUTCOME,
+    REOFFERED,
+    SLOT_ID,
+    TEAM,
+    Outcome,
+)
+from capa_monitor.settings import DEFAULT_SETTINGS, Settings
+
+MARKED = "reoffered_marked"
+CLIENT = "reoffered_client"
+REPLACEMENT = "reoffered_replacement"
+PENDING = "pending"
+NOT_REOFFERED = "not_reoffered"
+SLOT_STATUSES = (MARKED, CLIENT, REPLACEMENT, PENDING, NOT_REOFFERED)
+REOFFERED_STATUSES = (MARKED, CLIENT, REPLACEMENT)
+
+#: A later slot with these outcomes is no evidence: nobody was offered it.
+NOT_EVIDENCE = (Outcome.CANCELLED_BY_SERVICE.value, Outcome.UNBOOKED.value)
+
+LOST_SLOT_COLUMNS: tuple[str, ...] = (
+    "slot_id", "clinician", "team", "date", "kind", "outcome", "status", "evidence",
+    "evidence_slot_id", "evidence_clinician", "evidence_date", "window_end",
+)
+SUMMARY_COLUMNS: tuple[str, ...] = ("lost", "reoffered", "pending", "not_reoffered")
+
+_KIND_WORDS = {"choice": "Choice appointment", "core_new": "new Core Partnership slot"}
+_OUTCOME_AFTERWARDS = {
+    Outcome.ATTENDED.value: "",
+    Outcome.BOOKED.value: "",
+    Outcome.DNA.value: ", then DNA/WNB",
+    Outcome.LATE_NOT_SEEN.value: ", then arrived late and not seen",
+    Outcome.CANCELLED_BY_CLIENT.value: ", then cancelled by the family",
+}
+_NO_DAY = np.iinfo(np.int64).min // 4
+
+
+def lost_slots(
+    activity: pd.DataFrame, as_of: date, settings: Settings = DEFAULT_SETTINGS
+) -> pd.DataFrame:
+    """Every lost slot dated on or before as_of, with its status and evidence (LOST_SLOT_COLUMNS).
+
+    Runs over all of `activity` (the whole stored history of the teams viewed); callers pick
+    the quarter's rows afterwards. Sorted in matching order.
+    """
+    window = int(settings.reoffer_window_days)
+    slots = activity[activity[KIND].isin(list(settings.monitored_kinds))]
+    day = slots[DATE].to_numpy("datetime64[D]").astype(np.int64)
+    outcome = slots[OUTCOME].to_numpy(dtype=object)
+    as_of_day = np.datetime64(as_of, "D").astype(np.int64)
+    is_lost = np.isin(outcome, [o.value for o in LOST_OUTCOMES]) & (day <= as_of_day)
+    lost_at = np.flatnonzero(is_lost)
+    if lost_at.size == 0:
+        return pd.DataFrame({name: pd.Series(dtype=_dtype(name)) for name in LOST_SLOT_COLUMNS})
+
+    clinician_rank, clinician_names = pd.factorize(slots[CLINICIAN], sort=True)
+    slot_rank, _ = pd.factorize(slots[SLOT_ID].astype("str"), sort=True)
+    kind_code, kinds = pd.factorize(slots[KIND])
+    client_code = pd.factorize(_column(slots, CLIENT_KEY, pd.NA))[0]
+    booked = _column(slots, BOOKED_ON, pd.NaT).to_numpy("datetime64[D]")
+    booked_day = np.where(np.isnat(booked), _NO_DAY, booked.astype(np.int64))
+    marked = _column(slots, REOFFERED, False).fillna(False).to_numpy(dtype=bool)
+    is_candidate = ~np.isin(outcome, NOT_EVIDENCE)
+
+    # Rule 2 looks by (client, kind), rule 3 by (clinician, kind).
+    n_kinds = max(len(kinds), 1)
+    family_key = np.where(client_code >= 0, client_code * n_kinds + kind_code, -1)
+    clinician_key = clinician_rank * n_kinds + kind_code
+    first_day = int(day.min())
+    span = int(day.max()) - first_day + window + 2
+    offset = day - first_day
+    family = _Candidates(family_key, offset, slot_rank, is_candidate, span)
+    own = _Candidates(clinician_key, offset, slot_rank, is_candidate, span)
+
+    order = lost_at[np.lexsort((slot_rank[lost_at], clinician_rank[lost_at], day[lost_at]))]
+    family_lo, family_hi = family.ranges(family_key[order], offset[order], window)
+    own_lo, own_hi = own.ranges(clinician_key[order], offset[order], window)
+
+    status, evidence_at = _match(
+        marked[order].tolist(),
+        day[order].tolist(),
+        family_lo.tolist(), family_hi.tolist(), family.positions.tolist(),
+        own_lo.tolist(), own_hi.tolist(), own.positions.tolist(),
+        booked_day.tolist(),
+        len(slots),
+    )
+    window_end_day = day[order] + window
+    open_window = as_of_day < window_end_day
+    status = np.where(status == "", np.where(open_window, PENDING, NOT_REOFFERED), status)
+
+    lost = slots.iloc[order]
+    evidence_at = np.asarray(evidence_at, dtype=np.int64)
+    found = evidence_at >= 0
+    evidence_rows = slots.iloc[np.where(found, evidence_at, 0)]
+    result = pd.DataFrame(
+        {
+            "slot_id": lost[SLOT_ID].astype("str").to_numpy(),
+            "clinician": lost[CLINICIAN].astype("str").to_numpy(),
+            "team": _column(lost, TEAM, pd.NA).to_numpy(),
+            "date": lost[DATE].to_numpy(),
+            "kind": lost[KIND].astype("str").to_numpy(),
+            "outcome": lost[OUTCOME].astype("str").to_numpy(),
+            "status": status,
+            "evidence_slot_id": np.where(found, evidence_rows[SLOT_ID].astype("str").to_numpy(), None),
+            "evidence_clinician": np.where(
+                found, evidence_rows[CLINICIAN].astype("str").to_numpy(), None
+            ),
+            "evidence_date": np.where(found, evidence_rows[DATE].to_numpy(), np.datetime64("NaT")),
+            "window_end": lost[DATE].to_numpy() + np.timedelta64(window, "D"),
+        }
+    )
+    for name in ("team", "evidence_slot_id", "evidence_clinician"):
+        result[name] = result[name].astype("str")
+    result["evidence_date"] = pd.to_datetime(result["evidence_date"])
+    evidence_outcome = np.where(found, evidence_rows[OUTCOME].astype("str").to_numpy(), "")
+    evidence_booked = np.where(
+        found, booked[np.where(found, evidence_at, 0)], np.datetime64("NaT")
+    )
+    result["evidence"] = _evidence_texts(result, evidence_outcome, evidence_booked)
+    return result.reindex(columns=list(LOST_SLOT_COLUMNS))
+
+
+def summary_by_clinician(lost: pd.DataFrame) -> pd.DataFrame:
+    """Per clinician (index: clinician name): lost, reoffered, pending, not_reoffered counts."""
+    status = lost["status"]
+    tallies = pd.DataFrame(
+        {
+            "clinician": lost["clinician"],
+            "lost": 1,
+            "reoffered": status.isin(REOFFERED_STATUSES),
+            "pending": status == PENDING,
+            "not_reoffered": status == NOT_REOFFERED,
+        }
+    )
+    return tallies.groupby("clinician")[list(SUMMARY_COLUMNS)].sum().astype("int64")
+
+
+class _Candidates:
+    """Candidate slots of one rule sorted by (key, day, slot id), packed for searchsorted."""
+
+    def __init__(self, key: np.ndarray, offset: np.ndarray, slot_rank: np.ndarray,
+                 usable: np.ndarray, span: int) -> None:
+        self.span = span
+        at = np.flatnonzero(usable & (key >= 0))
+        packed = key[at] * span + offset[at]
+        sort = np.lexsort((slot_rank[at], packed))
+        self.positions = at[sort]
+        self.packed = packed[sort]
+
+    def ranges(self, key: np.ndarray, offset: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+        """[lo, hi) of candidates dated strictly after each lost slot and within the window."""
+        base = key * self.span + offset
+        lo = np.searchsorted(self.packed, base, side="right")
+        hi = np.searchsorted(self.packed, base + window, side="right")
+        none = key < 0
+        return np.where(none, 0, lo), np.where(none, 0, hi)
+
+
+def _match(marked, day, family_lo, family_hi, family_pos, own_lo, own_hi, own_pos,
+           booked_day, n_slots) -> tuple[np.ndarray, list[int]]:
+    """The sequential greedy pass: status per lost slot ("" = none found) and evidence row."""
+    used = [False] * n_slots
+    status = [""] * len(day)
+    evidence = [-1] * len(day)
+    for i, lost_day in enumerate(day):
+        if marked[i]:
+            status[i] = MARKED
+            continue
+        for j in range(family_lo[i], family_hi[i]):
+            at = family_pos[j]
+            if not used[at]:
+                used[at] = True
+                status[i], evidence[i] = CLIENT, at
+                break
+        else:
+            for j in range(own_lo[i], own_hi[i]):
+                at = own_pos[j]
+                if not used[at] and booked_day[at] >= lost_day:
+                    used[at] = True
+                    status[i], evidence[i] = REPLACEMENT, at
+                    break
+    return np.asarray(status, dtype=object), evidence
+
+
+def _evidence_texts(
+    result: pd.DataFrame, evidence_outcome: np.ndarray, evidence_booked: np.ndarray
+) -> np.ndarray:
+    """The evidence in words, built column-wise (one formula per status)."""
+    status = result["status"].to_numpy(dtype=object)
+    by = result["evidence_clinician"].fillna("")
+    slot = " (slot " + result["evidence_slot_id"].fillna("") + ")"
+    when = _days(result["evidence_date"])
+    window_end = _days(result["window_end"])
+    what = result["kind"].map(
+        {k: _KIND_WORDS.get(k, k.replace("_", " ") + " slot") for k in result["kind"].unique()}
+    )
+    outcome = pd.Series(evidence_outcome, index=result.index, dtype="str")
+    verb = pd.Series(
+        np.select(
+            [outcome == Outcome.ATTENDED.value, outcome == Outcome.BOOKED.value],
+            ["seen by " + by + " on ", "booked with " + by + " for "],
+            default="offered " + by + " on ",
+        ),
+        index=result.index,
+    )
+    then = outcome.map(_OUTCOME_AFTERWARDS).fillna("")
+    booked = _days(pd.Series(evidence_booked, index=result.index)).fillna("an unknown date")
+    return np.select(
+        [status == MARKED, status == CLIENT, status == REPLACEMENT, status == PENDING],
+        [
+            "Marked re-offered in the export.",
+            "Rebooked: same family " + verb + when + slot + then + ".",
+            "Replacement slot: " + by + " offered another " + what + " on " + when
+            + ", booked on " + booked + slot + ".",
+            "Pending: no re-offer found yet; the window runs to " + window_end + ".",
+        ],
+        default="Not re-offered: no later " + what + " for the family or from "
+        + result["clinician"] + " by " + window_end + ".",
+    )
+
+
+def _days(values: pd.Series) -> pd.Series:
+    """`12 Jul 2026`, the way the team writes dates; NaT stays missing."""
+    # Few distinct days among many slots: format each day once.
+    codes, days = pd.factorize(pd.to_datetime(values))
+    texts = np.array([f"{d.day} {d:%b %Y}" for d in days] + [None], dtype=object)
+    return pd.Series(texts[codes], index=values.index, dtype="str")
+
+
+def _column(frame: pd.DataFrame, name: str, default) -> pd.Series:
+    """An optional canonical column, or `default` throughout when the export had none."""
+    return frame[name] if name in frame else pd.Series(default, index=frame.index)
+
+
+def _dtype(name: str) -> str:
+    return "datetime64[ns]" if name in ("date", "evidence_date", "window_end") else "str"
+

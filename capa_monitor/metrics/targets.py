@@ -1,0 +1,141 @@
+"""M1 (domain spec §5): new Core Partnerships, and Choice appointments, against the job plan.
+
+The expectation grows with the clinician's *available* working days, so a leaver or a starter
+is measured against the part of the quarter they were there for.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from capa_monitor.model import CLINICIAN, DATE, KIND, OUTCOME, TEAM, Kind, Outcome
+from capa_monitor.periods import Quarter, working_days
+from capa_monitor.settings import DEFAULT_SETTINGS, Settings
+
+STATUSES = ("green", "amber", "red", "no_target")
+#: Ratios are compared with this slack so that 0.8 × 5 counts as exactly 4.
+_RATIO_SLACK = 1e-9
+
+#: Columns of the result, in order (see metrics/review.py for what each means).
+TARGET_COLUMNS: tuple[str, ...] = (
+    "clinician", "team", "target", "target_source", "expected_to_date", "delivered", "offered",
+    "shortfall", "status", "choice_target", "choice_expected_to_date", "choice_delivered",
+    "choice_offered", "choice_shortfall", "choice_status", "available_from", "available_to",
+    "available_days", "quarter_days",
+)
+
+
+def name_key(names: pd.Series) -> pd.Series:
+    """Names match case-insensitively and regardless of spacing (§4)."""
+    return names.astype("str").str.split().str.join(" ").str.casefold()
+
+
+def against_target(
+    activity: pd.DataFrame,
+    targets: pd.DataFrame,
+    quarter: Quarter,
+    as_of: date,
+    settings: Settings = DEFAULT_SETTINGS,
+) -> pd.DataFrame:
+    """One row per clinician planned for the quarter or with activity in it (up to as_of).
+
+    `activity` is the canonical frame for the teams viewed, `targets` jobplans.quarterly_targets
+    for the same teams. Clinicians with activity but no plan get status "no_target" and NaN
+    targets; planned clinicians with no activity have delivered 0.
+    """
+    until = min(as_of, quarter.last_day)
+    counts = _quarter_counts(activity, quarter.start, until)
+    plans = _plans_in_quarter(targets, quarter, counts.index)
+
+    merged = plans.join(counts, how="outer")
+    planned = merged["target"].notna().to_numpy()
+    merged["clinician"] = merged["clinician_plan"].fillna(merged["clinician"])
+    merged["team"] = merged["team_plan"].fillna(merged["team"])
+    for column in ("delivered", "offered", "choice_delivered", "choice_offered"):
+        merged[column] = merged[column].fillna(0).astype("int64")
+
+    quarter_days = working_days(quarter.start, quarter.last_day, settings)
+    if as_of < quarter.start:
+        available = np.zeros(len(merged), dtype=np.int64)
+    else:
+        first = merged["available_from"].clip(lower=pd.Timestamp(quarter.start))
+        last = merged["available_to"].clip(upper=pd.Timestamp(until))
+        first = first.fillna(pd.Timestamp(quarter.start))
+        last = last.fillna(pd.Timestamp(until))
+        available = working_days(first.to_numpy("datetime64[D]"), last.to_numpy("datetime64[D]"), settings)
+    share = available / quarter_days if quarter_days else np.zeros(len(merged))
+    merged["available_days"] = np.where(planned, available, np.nan)
+    merged["quarter_days"] = quarter_days
+
+    for prefix, target in (("", "target"), ("choice_", "choice_target")):
+        expected = merged[target].to_numpy(dtype="float64") * share
+        delivered = merged[f"{prefix}delivered"].to_numpy(dtype="float64")
+        merged[f"{prefix}expected_to_date"] = expected
+        merged[f"{prefix}shortfall"] = np.where(planned, np.maximum(0.0, expected - delivered), np.nan)
+        merged[f"{prefix}status"] = _status(delivered, expected, planned, settings)
+
+    merged["target_source"] = merged["target_source"].astype("str")
+    result = merged.reindex(columns=list(TARGET_COLUMNS))
+    result = result.sort_values(["team", "clinician"], na_position="last", kind="stable")
+    return result.reset_index(drop=True)
+
+
+def _status(
+    delivered: np.ndarray, expected: np.ndarray, planned: np.ndarray, settings: Settings
+) -> np.ndarray:
+    return np.select(
+        [
+            ~planned,
+            delivered >= settings.green_ratio * expected - _RATIO_SLACK,
+            delivered >= settings.amber_ratio * expected - _RATIO_SLACK,
+        ],
+        ["no_target", "green", "amber"],
+        default="red",
+    )
+
+
+def _quarter_counts(activity: pd.DataFrame, start: date, until: date) -> pd.DataFrame:
+    """Per clinician key: name, team and core_new / choice slots delivered and offered."""
+    dates = activity[DATE]
+    rows = activity[(dates >= pd.Timestamp(start)) & (dates <= pd.Timestamp(until))]
+    kind = rows[KIND]
+    attended = rows[OUTCOME] == Outcome.ATTENDED.value
+    offered = rows[OUTCOME] != Outcome.CANCELLED_BY_SERVICE.value
+    core = kind == Kind.CORE_NEW.value
+    choice = kind == Kind.CHOICE.value
+    tallies = pd.DataFrame(
+        {
+            "key": name_key(rows[CLINICIAN]),
+            "clinician": rows[CLINICIAN],
+            "team": rows.get(TEAM, pd.NA),
+            "delivered": core & attended,
+            "offered": core & offered,
+            "choice_delivered": choice & attended,
+            "choice_offered": choice & offered,
+        }
+    )
+    grouped = tallies.groupby("key", sort=False)
+    counts = grouped[["delivered", "offered", "choice_delivered", "choice_offered"]].sum()
+    # A clinician seen under one team keeps it; the first row's spelling is shown.
+    names = grouped[["clinician", "team"]].first()
+    return names.join(counts)
+
+
+def _plans_in_quarter(targets: pd.DataFrame, quarter: Quarter, active_keys: pd.Index) -> pd.DataFrame:
+    """Plans whose availability overlaps the quarter, or whose clinician worked in it."""
+    plans = targets.rename(
+        columns={"core_target": "target", "clinician": "clinician_plan", "team": "team_plan"}
+    ).copy()
+    plans["key"] = name_key(plans["clinician_plan"])
+    plans = plans.drop_duplicates("key", keep="last").set_index("key")
+    overlaps = (plans["available_from"].isna() | (plans["available_from"] < pd.Timestamp(quarter.end))) & (
+        plans["available_to"].isna() | (plans["available_to"] >= pd.Timestamp(quarter.start))
+    )
+    plans = plans[overlaps | plans.index.isin(active_keys)]
+    return plans[
+        ["clinician_plan", "team_plan", "target", "target_source", "choice_target",
+         "available_from", "available_to"]
+    ]
