@@ -1,0 +1,225 @@
+"""M7: XmR charts' data in the NHS "Making Data Count" style (domain spec §5 M7).
+
+`xmr` turns any series into centre line, limits and special-cause marks; `weekly_core_new`
+and `monthly_dna_rate` build the two series the quarterly review tracks.
+
+Rules, as read here:
+- centre = mean of the values; moving range = |value - previous value|; moving ranges above
+  3.267 × their mean are screened out once and the mean moving range recomputed from the
+  rest; limits = mean ± 2.66 × screened mean moving range (not clipped at zero).
+- outside limits: a value strictly above the upper or below the lower limit.
+- shift: 7 or more consecutive points strictly on one side of the mean; a point exactly on
+  the mean belongs to neither side and breaks the run. Every point of the run is marked.
+- trend: 7 or more consecutive points each strictly higher than the one before (6 rises in a
+  row), or each strictly lower; an equal value breaks it. Every point of the run is marked.
+- 2 of 3: in 3 consecutive points at least 2 lie strictly beyond two-thirds of the way from
+  the mean to the same limit; those points (not the third) are marked.
+- trial: fewer than `settings.spc_min_points` points, so the limits are provisional.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from capa_monitor.model import CORE_KINDS, SPECIFIC_KINDS, Kind, Outcome
+from capa_monitor.settings import DEFAULT_SETTINGS, Settings
+
+XMR_COLUMNS = (
+    "period",
+    "value",
+    "mean",
+    "lcl",
+    "ucl",
+    "moving_range",
+    "special_cause",
+    "rule",
+    "trial",
+)
+
+RULE_OUTSIDE = "outside limits"
+RULE_SHIFT = "7 on one side of mean"
+RULE_RISING = "7 rising"
+RULE_FALLING = "7 falling"
+RULE_TWO_OF_THREE = "2 of 3 near a limit"
+
+MR_SCREEN_FACTOR = 3.267
+LIMIT_FACTOR = 2.66
+RUN_LENGTH = 7
+
+_DNA_KINDS = frozenset({Kind.CHOICE}) | CORE_KINDS | SPECIFIC_KINDS
+
+
+def xmr(values: pd.Series, settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """XmR frame for `values` (index = period labels), one row per point, columns XMR_COLUMNS."""
+    value = values.astype("float64").to_numpy()
+    n = len(value)
+    moving_range = np.abs(np.diff(value, prepend=np.nan))
+    centre = float(value.mean()) if n else np.nan
+    mean_mr = _screened_mean_moving_range(moving_range[1:])
+    ucl = centre + LIMIT_FACTOR * mean_mr
+    lcl = centre - LIMIT_FACTOR * mean_mr
+
+    outside = (value > ucl) | (value < lcl)
+    side = np.sign(value - centre)
+    shift = _in_long_run(side, nonzero_only=True, min_length=RUN_LENGTH)
+    step = np.sign(np.diff(value, prepend=np.nan))
+    rising = _trend_points(step == 1)
+    falling = _trend_points(step == -1)
+    two_of_three = _two_of_three(value > centre + (ucl - centre) * 2 / 3) | _two_of_three(
+        value < centre - (centre - lcl) * 2 / 3
+    )
+
+    marks = {
+        RULE_OUTSIDE: outside,
+        RULE_SHIFT: shift,
+        RULE_RISING: rising,
+        RULE_FALLING: falling,
+        RULE_TWO_OF_THREE: two_of_three,
+    }
+    rule = np.full(n, "", dtype=object)
+    for name, mark in marks.items():
+        rule[mark] = np.where(rule[mark] == "", name, rule[mark] + "; " + name)
+
+    return pd.DataFrame(
+        {
+            "period": values.index.to_numpy(),
+            "value": value,
+            "mean": np.full(n, centre),
+            "lcl": np.full(n, lcl),
+            "ucl": np.full(n, ucl),
+            "moving_range": moving_range,
+            "special_cause": rule != "",
+            "rule": pd.array(rule, dtype="str"),
+            "trial": np.full(n, n < settings.spc_min_points),
+        },
+        columns=list(XMR_COLUMNS),
+    )
+
+
+def weekly_core_new(
+    activity: pd.DataFrame,
+    as_of: date,
+    settings: Settings = DEFAULT_SETTINGS,
+    *,
+    start: date | None = None,
+) -> pd.DataFrame:
+    """XmR of new Core Partnerships delivered (attended `core_new`) per Monday–Sunday week.
+
+    Weeks run from the first whole week of the data (the Monday on or after its earliest
+    date, or on or after `start` when given) to the last week ending on or before `as_of`;
+    weeks with none are zero. `period` is the Monday the week commences.
+    """
+    first = _first_boundary(activity, start, _monday_on_or_after)
+    last_end = as_of - timedelta(days=(as_of.weekday() + 1) % 7)  # the Sunday on or before
+    if first is None or first > last_end:
+        return xmr(pd.Series([], dtype="float64"), settings)
+    weeks = pd.period_range(first, last_end, freq="W-SUN")
+    delivered = activity[
+        (activity["kind"] == Kind.CORE_NEW) & (activity["outcome"] == Outcome.ATTENDED)
+    ]
+    counts = delivered["date"].dt.to_period("W-SUN").value_counts().reindex(weeks, fill_value=0)
+    counts.index = counts.index.start_time.rename("period")
+    return xmr(counts.astype("float64"), settings)
+
+
+def monthly_dna_rate(
+    activity: pd.DataFrame,
+    as_of: date,
+    settings: Settings = DEFAULT_SETTINGS,
+    *,
+    start: date | None = None,
+) -> pd.DataFrame:
+    """XmR of the DNA/WNB rate (per cent) per complete calendar month.
+
+    DNA/WNB is outcome `dna` (the spec's "DNA/WNB" is the UI word for it); the rate is
+    dna ÷ (attended + dna + late_not_seen) over Choice, Core and Specific appointments
+    (`other` kinds are left out: they are often meetings or admin). `late_not_seen` is in the
+    denominator (the family came) but not the numerator. Months run from the first whole
+    month of the data (or of `start`) to the last month ending on or before `as_of`; a month
+    with no such appointments has no rate and is left out rather than shown as 0 %.
+    """
+    first = _first_boundary(activity, start, _month_start_on_or_after)
+    last_month = pd.Timestamp(as_of + timedelta(days=1)).to_period("M") - 1
+    if first is None or pd.Timestamp(first).to_period("M") > last_month:
+        return xmr(pd.Series([], dtype="float64"), settings)
+    months = pd.period_range(pd.Timestamp(first).to_period("M"), last_month, freq="M")
+    seen = activity[
+        activity["kind"].isin(_DNA_KINDS)
+        & activity["outcome"].isin(
+            [Outcome.ATTENDED, Outcome.DNA, Outcome.LATE_NOT_SEEN]
+        )
+    ]
+    month_of = seen["date"].dt.to_period("M")
+    denominator = month_of.value_counts().reindex(months, fill_value=0)
+    numerator = month_of[seen["outcome"] == Outcome.DNA].value_counts().reindex(
+        months, fill_value=0
+    )
+    has_rate = denominator > 0
+    rate = 100.0 * numerator[has_rate] / denominator[has_rate]
+    rate.index = rate.index.to_timestamp().rename("period")
+    return xmr(rate.astype("float64"), settings)
+
+
+def _screened_mean_moving_range(moving_range: np.ndarray) -> float:
+    if len(moving_range) == 0:
+        return np.nan
+    mean_mr = moving_range.mean()
+    kept = moving_range[moving_range <= MR_SCREEN_FACTOR * mean_mr]
+    return float(kept.mean()) if len(kept) else float(mean_mr)
+
+
+def _run_lengths(key: np.ndarray) -> np.ndarray:
+    """For each position, the length of the run of equal consecutive `key` values it is in."""
+    if len(key) == 0:
+        return np.zeros(0, dtype=int)
+    run_id = np.concatenate(([0], np.cumsum(key[1:] != key[:-1])))
+    return np.bincount(run_id)[run_id]
+
+
+def _in_long_run(side: np.ndarray, *, nonzero_only: bool, min_length: int) -> np.ndarray:
+    key = np.nan_to_num(side, nan=0.0)
+    long_run = _run_lengths(key) >= min_length
+    return long_run & (key != 0) if nonzero_only else long_run
+
+
+def _trend_points(step_in_direction: np.ndarray) -> np.ndarray:
+    """Points in a run of RUN_LENGTH - 1 (or more) steps the same way, plus the run's first point."""
+    steps = step_in_direction.astype(int)
+    in_step_run = (_run_lengths(steps) >= RUN_LENGTH - 1) & step_in_direction
+    # the point before the first step of a run is the run's first point
+    starts = np.zeros_like(in_step_run)
+    starts[:-1] = in_step_run[1:]
+    return in_step_run | starts
+
+
+def _two_of_three(beyond: np.ndarray) -> np.ndarray:
+    n = len(beyond)
+    if n < 3:
+        return np.zeros(n, dtype=bool)
+    hits = beyond.astype(int)
+    window_ok = (hits[:-2] + hits[1:-1] + hits[2:]) >= 2  # window starting at i
+    covered = np.zeros(n, dtype=bool)
+    for offset in range(3):
+        covered[offset : n - 2 + offset] |= window_ok
+    return covered & beyond
+
+
+def _monday_on_or_after(day: date) -> date:
+    return day + timedelta(days=(7 - day.weekday()) % 7)
+
+
+def _month_start_on_or_after(day: date) -> date:
+    if day.day == 1:
+        return day
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _first_boundary(activity: pd.DataFrame, start: date | None, boundary) -> date | None:
+    if start is not None:
+        return boundary(start)
+    if activity.empty:
+        return None
+    return boundary(activity["date"].min().date())
