@@ -7,13 +7,13 @@ quarter's target outright. Targets stay fractional here; only displays round the
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from capa_monitor.loading.headers import find_header
+from capa_monitor.loading.normalise import normalise_names
 from capa_monitor.loading.report import Rejection
 from capa_monitor.model import JOBPLAN_COLUMNS
 from capa_monitor.periods import Quarter
@@ -74,7 +74,6 @@ JOBPLAN_SYNONYMS: dict[str, tuple[str, ...]] = {
     "available_to": ("Leaving date", "End date", "Available to", "Leaves", "Leaving", "Until"),
 }
 
-_TITLES = re.compile(r"\((?:dr|prof|mr|mrs|ms|miss|mx)\.?\)|\b(?:dr|prof|mr|mrs|ms|miss|mx)\.?\s", re.I)
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def jobplans_from_cells(cells: pd.DataFrame, sheet: str = "Sheet1") -> JobPlanLo
     rejected: list[Rejection] = []
     bad = np.zeros(len(body), dtype=bool)
 
-    names = raw["clinician"].map(normalise_name, na_action="ignore")
+    names = normalise_names(raw["clinician"])
     no_name = names.isna().to_numpy() & ~blank
     for row in sheet_rows[no_name]:
         rejected.append(Rejection(sheet, int(row), headers["clinician"], None, "no clinician name"))
@@ -157,26 +156,6 @@ def jobplans_from_cells(cells: pd.DataFrame, sheet: str = "Sheet1") -> JobPlanLo
 
     rejected.sort(key=lambda r: r.row)
     return JobPlanLoad(frame[keep].reset_index(drop=True), rejected, headers)
-
-
-def normalise_name(text: object) -> str | None:
-    """`SMITH, Jane (Dr)` → `Jane Smith`, the way activity names are normalised (§3)."""
-    if text is None or (isinstance(text, float) and np.isnan(text)):
-        return None
-    cleaned = " ".join(_TITLES.sub(" ", f"{text} ").split())
-    if "," in cleaned:
-        surname, _, given = cleaned.partition(",")
-        cleaned = f"{given.strip()} {surname.strip()}".strip()
-    if not cleaned:
-        return None
-    return " ".join(_tidy_case(word) for word in cleaned.split())
-
-
-def _tidy_case(word: str) -> str:
-    """`SMITH` and `smith` become `Smith`, `o'BRIEN` `O'Brien`; `McDonald` is left as typed."""
-    if word.isupper() or word.islower():
-        return re.sub(r"[^\W\d_]+", lambda m: m.group(0).capitalize(), word)
-    return word[:1].upper() + word[1:]
 
 
 def quarterly_targets(

@@ -1,0 +1,182 @@
+"""The quarterly review (domain spec §5): every metric for one quarter, team(s) and as-of date.
+
+`review()` is the one call the views, exports and CLI make; it is pure (frames in, frozen
+`Review` out) so it can be cached on the store's data version and tested without a database.
+
+Frames of a `Review` (dates are datetime64, counts int64, targets/expectations float64,
+unrounded; text columns pandas "str"):
+
+`clinicians` — one row per clinician planned for the quarter or with activity in it up to
+as_of, sorted by team then clinician (M1 + M2):
+    clinician, team                     display name (the plan's spelling when planned), team
+    target                              full-quarter new Core Partnership target; NaN: no plan
+    target_source                       "explicit" (plan's qN_target) | "capa" (arithmetic) | NaN
+    expected_to_date                    target × available working days to as_of ÷ quarter's
+    delivered, offered                  core_new attended / not cancelled by the service, in
+                                        the quarter up to as_of
+    shortfall                           max(0, expected_to_date − delivered); NaN: no plan
+    status                              green | amber | red | no_target
+    choice_target, choice_expected_to_date, choice_delivered, choice_offered,
+    choice_shortfall, choice_status     the same for Choice appointments
+    lost, reoffered, pending, not_reoffered
+                                        M2 counts over the quarter's lost slots up to as_of
+    available_from, available_to        the plan's availability window (NaT: open)
+    leaving_date                        = available_to (shown to explain a drop-off)
+    available_days, quarter_days        working days the expectation was scaled by
+
+`lost_slots` — M2, lost slots dated in the quarter up to as_of, in matching order:
+    slot_id, clinician, team, date, kind, outcome
+    status                              reoffered_marked | reoffered_client |
+                                        reoffered_replacement | pending | not_reoffered
+    evidence                            the finding in words (no client identifier)
+    evidence_slot_id, evidence_clinician, evidence_date
+                                        the later slot used as evidence (missing otherwise)
+    window_end                          lost date + the re-offer window
+
+`balance`, `balance_teams` — M3 per clinician / per team (metrics/balance.py documents them).
+`drift` — M4 open Specific episodes over the limits (metrics/drift.py).
+`waits` — M5 one row per client's Choice → Core wait; `flow_summary` one row per team + "All"
+(metrics/flow.py).
+`dropoff` — M6 clinicians whose offers fell below half their planned rate (metrics/dropoff.py).
+`spc_weekly`, `spc_dna` — M7 XmR frames: weekly new Core Partnerships, monthly DNA/WNB rate
+(metrics/spc.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from capa_monitor.jobplans import quarterly_targets
+from capa_monitor.metrics import balance, drift, dropoff, flow, reoffer, spc
+from capa_monitor.metrics.targets import TARGET_COLUMNS, against_target, name_key
+from capa_monitor.model import DATE, JOBPLAN_COLUMNS, TEAM
+from capa_monitor.periods import Quarter, as_of_date
+from capa_monitor.settings import DEFAULT_SETTINGS, Settings
+
+CLINICIAN_COLUMNS: tuple[str, ...] = (
+    *TARGET_COLUMNS[: TARGET_COLUMNS.index("available_from")],
+    *reoffer.SUMMARY_COLUMNS,
+    "available_from",
+    "available_to",
+    "leaving_date",
+    "available_days",
+    "quarter_days",
+)
+
+
+@dataclass(frozen=True)
+class Review:
+    quarter: Quarter
+    as_of: date
+    as_of_source: str  # "given" | "data" (latest attended/missed date) | "no data"
+    settings: Settings
+    teams: tuple[str, ...] | None  # None: every team in the data
+    clinicians: pd.DataFrame
+    lost_slots: pd.DataFrame
+    balance: pd.DataFrame
+    balance_teams: pd.DataFrame
+    drift: pd.DataFrame
+    waits: pd.DataFrame
+    flow_summary: pd.DataFrame
+    dropoff: pd.DataFrame
+    spc_weekly: pd.DataFrame
+    spc_dna: pd.DataFrame
+
+    @property
+    def teams_label(self) -> str:
+        return ", ".join(self.teams) if self.teams else "All teams"
+
+
+def review(
+    activity: pd.DataFrame,
+    jobplans: pd.DataFrame,
+    quarter: Quarter,
+    *,
+    as_of: date | None = None,
+    settings: Settings = DEFAULT_SETTINGS,
+    teams: Sequence[str] | None = None,
+) -> Review:
+    """Assemble the quarter's review for the team(s) viewed from the whole stored history."""
+    teams = tuple(teams) if teams else None
+    jobplans = jobplans.reindex(columns=list(JOBPLAN_COLUMNS))
+    if teams is not None:
+        activity = activity[_in_teams(activity[TEAM], teams)]
+        jobplans = jobplans[_in_teams(jobplans["team"], teams)]
+    if as_of is not None:
+        as_of_source = "given"
+    else:
+        as_of = as_of_date(activity)
+        as_of_source = "data" if as_of is not None else "no data"
+        if as_of is None:
+            as_of = quarter.last_day
+
+    targets = quarterly_targets(jobplans, quarter, settings)
+    clinicians = against_target(activity, targets, quarter, as_of, settings)
+
+    all_lost = reoffer.lost_slots(activity, as_of, settings)
+    in_quarter = (all_lost[DATE] >= pd.Timestamp(quarter.start)) & (
+        all_lost[DATE] <= pd.Timestamp(min(as_of, quarter.last_day))
+    )
+    lost = all_lost[in_quarter].reset_index(drop=True)
+    clinicians = _with_lost_counts(clinicians, lost)
+
+    extras = _other_metrics(activity, jobplans, targets, quarter, as_of, settings)
+    return Review(
+        quarter=quarter,
+        as_of=as_of,
+        as_of_source=as_of_source,
+        settings=settings,
+        teams=teams,
+        clinicians=clinicians,
+        lost_slots=lost,
+        **extras,
+    )
+
+
+def _in_teams(values: pd.Series, teams: tuple[str, ...]) -> pd.Series:
+    wanted = {team.strip().casefold() for team in teams}
+    return values.astype("str").str.strip().str.casefold().isin(wanted)
+
+
+def _with_lost_counts(clinicians: pd.DataFrame, lost: pd.DataFrame) -> pd.DataFrame:
+    counts = reoffer.summary_by_clinician(lost)
+    counts.index = name_key(counts.index.to_series())
+    counts = counts.groupby(level=0).sum()
+    keyed = clinicians.set_index(name_key(clinicians["clinician"]).to_numpy())
+    keyed = keyed.join(counts)
+    for column in reoffer.SUMMARY_COLUMNS:
+        keyed[column] = keyed[column].fillna(0).astype("int64")
+    keyed["leaving_date"] = keyed["available_to"]
+    return keyed.reset_index(drop=True).reindex(columns=list(CLINICIAN_COLUMNS))
+
+
+def _other_metrics(
+    activity: pd.DataFrame,
+    jobplans: pd.DataFrame,
+    targets: pd.DataFrame,
+    quarter: Quarter,
+    as_of: date,
+    settings: Settings,
+) -> dict[str, pd.DataFrame]:
+    """M3–M7."""
+    start, end = quarter.start, quarter.end
+    # Drop-offs are judged against the plan of the quarter containing as_of.
+    current = Quarter.containing(as_of, settings.fy_first_month)
+    current_targets = targets if current == quarter else quarterly_targets(jobplans, current, settings)
+    by_clinician, by_team = balance.balance(activity, jobplans, start, end, settings)
+    waits = flow.internal_waits(activity, start, end, as_of, settings)
+    return {
+        "balance": by_clinician,
+        "balance_teams": by_team,
+        "drift": drift.specific_drift(activity, as_of, settings),
+        "waits": waits,
+        "flow_summary": flow.summarise_waits(waits, settings),
+        "dropoff": dropoff.dropoff_alerts(activity, current_targets, as_of, settings),
+        "spc_weekly": spc.weekly_core_new(activity, as_of, settings),
+        "spc_dna": spc.monthly_dna_rate(activity, as_of, settings),
+    }
+
