@@ -1,0 +1,479 @@
+"""Raw text cells below the header → the canonical activity frame, rejected rows and counts.
+
+Every value column holds few distinct texts compared with its rows (dates, names, types), so
+each parser runs once per distinct text and the results are spread back by position; a
+million-row export costs a few vectorised passes, not a million Python calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from capa_monitor import model
+from capa_monitor.loading.headers import CLIENT_ID, CLIENT_NAME, NEW_FOLLOWUP, NHS_NUMBER
+from capa_monitor.loading.report import Rejection
+from capa_monitor.loading.vocab import classify_kinds, classify_outcomes
+from capa_monitor.privacy import nhs_digits, nhs_numbers_valid, pseudonymise
+
+BLANK = "blank"
+FOOTER = "totals/footer"
+REPEATED_HEADER = "repeated header"
+
+#: Day-first forms tried in turn on the texts still unparsed (ISO first: the reader writes
+#: Excel date cells that way).
+DATE_FORMATS = (
+    "ISO8601",
+    "%d/%m/%Y", "%d/%m/%y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%y %H:%M",
+    "%d-%b-%y", "%d-%b-%Y", "%d-%b-%y %H:%M", "%d-%b-%Y %H:%M", "%d-%b-%Y %H:%M:%S",
+    "%d %b %Y", "%d %B %Y", "%d %b %y", "%d-%B-%Y",
+    "%d-%m-%Y", "%d.%m.%Y", "%d.%m.%y", "%d-%m-%Y %H:%M", "%d %b %Y %H:%M",
+    "%Y%m%d",
+)
+# Excel serial day numbers (as text when a date cell was stored as a number): 1955..2119.
+_SERIAL_MIN, _SERIAL_MAX = 20000, 80000
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+_FOOTER_TEXT = re.compile(
+    r"^\s*(grand\s+total|sub-?\s*total|totals?\b|count\b|sum\b|end of report|report end"
+    r"|page\s+\d+\s+of|number of\b|printed\b|generated\b)",
+    re.IGNORECASE,
+)
+_TITLES = re.compile(
+    r"\((?:[^)]*)\)|\b(?:dr|mr|mrs|ms|miss|mx|prof|professor|rev)\b\.?", re.IGNORECASE
+)
+_TIME = re.compile(r"^(\d{1,2})[:.](\d{2})(?:[:.]\d{2}(?:\.\d+)?)?\s*([ap]\.?m\.?)?$", re.IGNORECASE)
+_DURATION_PARTS = re.compile(
+    r"^(?:(\d+(?:\.\d+)?)\s*h(?:ours?|rs?)?)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in(?:ute)?s?)?)?$",
+    re.IGNORECASE,
+)
+_YES = frozenset({"y", "yes", "true", "t", "1", "x", "✓", "re-offered", "reoffered", "rebooked",
+                  "re-booked", "offered again"})
+_NO = frozenset({"n", "no", "false", "f", "0", "not re-offered", "not reoffered"})
+
+
+@dataclass
+class Normalised:
+    frame: pd.DataFrame
+    rows_read: int
+    rejected: list[Rejection]
+    dropped_detail: dict[str, int]
+    unmapped_values: dict[str, dict[str, int]] = field(default_factory=dict)
+    invalid_nhs_numbers: list[int] = field(default_factory=list)
+    blank_past_outcomes: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def normalise(
+    cells: pd.DataFrame,
+    *,
+    sheet: str,
+    columns: Mapping[str, int],
+    headers: list[str],
+    data_start: int,
+    key: bytes,
+    team: str | None = None,
+    values: Mapping[str, Mapping[str, str]] | None = None,
+    specific_names: Iterable[str] = (),
+    today: date | None = None,
+) -> Normalised:
+    """Canonical frame of the rows below the header.
+
+    `columns` maps field names (headers.ACTIVITY_SYNONYMS keys) to positions; `values` holds a
+    mapping profile's value overrides per field.
+    """
+    values = values or {}
+    today = today or date.today()
+    body = cells.iloc[data_start:]
+    rows_read = len(body)
+    source_row = (body.index.to_numpy() + 1).astype("int64")
+
+    def col(name: str) -> pd.Series | None:
+        if name not in columns:
+            return None
+        raw = body.iloc[:, columns[name]].astype("str").str.strip()
+        return raw.where(raw != "")
+
+    present = {name: col(name) for name in columns}
+    unmapped: dict[str, dict[str, int]] = {}
+    warnings: list[str] = []
+
+    # Blank rows, footers and page-repeated headers go before anything else.
+    blank = _blank_rows(body)
+    dates_raw, clinicians_raw = present["date"], present["clinician"]
+    footer = np.zeros(rows_read, dtype=bool)
+    key_missing = (dates_raw.isna() | clinicians_raw.isna()).to_numpy() & ~blank
+    if key_missing.any():
+        footer[key_missing] = _footer_rows(body[key_missing])
+    has_key = ~(dates_raw.isna() & clinicians_raw.isna()).to_numpy() & ~blank
+    last_row = np.flatnonzero(has_key).max() if has_key.any() else -1
+    # Whatever follows the last row with a date or clinician is report furniture.
+    footer[last_row + 1 :] |= ~blank[last_row + 1 :]
+    repeated = np.logical_and.reduce(
+        [present[name].eq(headers[pos]).fillna(False).to_numpy() for name, pos in columns.items()]
+    ) & ~footer
+    dropped_detail = {BLANK: int(blank.sum()), FOOTER: int((footer & ~blank).sum())}
+    if repeated.any():
+        dropped_detail[REPEATED_HEADER] = int(repeated.sum())
+
+    keep = ~(blank | footer | repeated)
+    rows = source_row[keep]
+    present = {name: s[keep].reset_index(drop=True) for name, s in present.items() if s is not None}
+
+    # Dates and clinicians decide whether a row is usable at all.
+    parsed, times = parse_dates(present["date"])
+    clinicians = normalise_names(present["clinician"])
+    header_of = {name: headers[pos] for name, pos in columns.items()}
+    problems = [
+        (present["date"].isna(), "date", "no appointment date"),
+        (parsed.isna() & present["date"].notna(), "date", "unreadable appointment date"),
+        (clinicians.isna(), "clinician", "no clinician"),
+    ]
+    rejected_mask = np.zeros(len(rows), dtype=bool)
+    rejections: list[tuple[int, Rejection]] = []
+    for mask, field_name, reason in problems:
+        fresh = mask.to_numpy() & ~rejected_mask
+        rejected_mask |= fresh
+        raw_values = present[field_name][fresh]
+        for row, value in zip(rows[fresh], raw_values.tolist(), strict=True):
+            text = None if pd.isna(value) else str(value)
+            rejections.append(
+                (int(row), Rejection(sheet, int(row), header_of[field_name], text, reason))
+            )
+    rejections.sort(key=lambda pair: pair[0])
+
+    ok = ~rejected_mask
+    present = {name: s[ok].reset_index(drop=True) for name, s in present.items()}
+    rows = rows[ok]
+    n = len(rows)
+    date_col = parsed[ok].reset_index(drop=True).dt.normalize()
+    clinician_col = clinicians[ok].reset_index(drop=True)
+    times = times[ok].reset_index(drop=True)
+
+    frame = pd.DataFrame(index=pd.RangeIndex(n))
+    frame[model.CLINICIAN] = clinician_col.astype("str")
+    frame[model.TEAM] = _team(present.get("team"), team, n)
+    frame[model.DATE] = date_col
+    frame[model.START] = _start(present.get("start"), times, unmapped)
+
+    kinds = classify_kinds(
+        present["kind"],
+        present.get(NEW_FOLLOWUP),
+        flag_header=header_of.get(NEW_FOLLOWUP, ""),
+        overrides=values.get("kind"),
+        flag_overrides=values.get(NEW_FOLLOWUP),
+        specific_names=specific_names,
+    )
+    kind_values = kinds.values.fillna(str(model.Kind.OTHER))
+    blank_kinds = int(present["kind"].isna().sum())
+    kind_unknown = dict(kinds.unknown)
+    if blank_kinds:
+        kind_unknown["(blank)"] = blank_kinds
+    _note(unmapped, "kind", kind_unknown)
+    _note(unmapped, "kind (new/follow-up not stated: read as follow-up)", kinds.assumed)
+    _note(unmapped, NEW_FOLLOWUP, kinds.unknown_flags)
+    frame[model.KIND] = kind_values.astype("str")
+
+    outcomes = classify_outcomes(present["outcome"], values.get("outcome"))
+    _note(unmapped, "outcome", outcomes.unknown)
+    blank_outcome = outcomes.values.isna()
+    past = (date_col < pd.Timestamp(today)).to_numpy()
+    blank_past = rows[blank_outcome.to_numpy() & past]
+    frame[model.OUTCOME] = outcomes.values.fillna(str(model.Outcome.BOOKED)).astype("str")
+
+    client_key, invalid_nhs = _client_keys(present, key, rows)
+    frame[model.CLIENT_KEY] = client_key
+    frame[model.BOOKED_ON] = _booked_on(present.get("booked_on"), n, unmapped)
+    frame[model.DURATION_MIN] = _durations(present.get("duration_min"), n, unmapped)
+    frame[model.REOFFERED] = _reoffered(present.get("reoffered"), n, unmapped)
+    frame[model.SOURCE_ROW] = rows.astype("int64")
+    frame[model.SLOT_ID] = _slot_ids(present.get("slot_id"), frame, warnings)
+    frame = frame[list(model.ACTIVITY_COLUMNS)]
+
+    return Normalised(
+        frame=frame,
+        rows_read=rows_read,
+        rejected=[r for _, r in rejections],
+        dropped_detail=dropped_detail,
+        unmapped_values=unmapped,
+        invalid_nhs_numbers=[int(r) for r in invalid_nhs],
+        blank_past_outcomes=[int(r) for r in blank_past],
+        warnings=warnings,
+    )
+
+
+# --- dates and times --------------------------------------------------------------------------
+
+
+def parse_dates(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Day-first date texts → (datetime64 with any time kept, "HH:MM" of non-midnight times)."""
+    parsed = _per_unique(raw, _parse_date_uniques)
+    parsed = pd.to_datetime(parsed)
+    has_time = parsed.notna() & (parsed != parsed.dt.normalize())
+    times = parsed.dt.strftime("%H:%M").where(has_time).astype("str")
+    return parsed, times
+
+
+def _parse_date_uniques(uniques: pd.Series) -> pd.Series:
+    result = pd.Series(pd.NaT, index=uniques.index, dtype="datetime64[us]")
+    numeric = pd.to_numeric(uniques, errors="coerce")
+    serial = numeric.between(_SERIAL_MIN, _SERIAL_MAX) & uniques.str.fullmatch(r"\d+(\.\d+)?")
+    if serial.any():
+        days = numeric[serial]
+        result[serial] = _EXCEL_EPOCH + pd.to_timedelta(days.round(6) * 86400, unit="s").dt.round(
+            "min"
+        )
+    remaining = ~serial
+    for fmt in DATE_FORMATS:
+        if not remaining.any():
+            break
+        attempt = pd.to_datetime(uniques[remaining], format=fmt, errors="coerce")
+        hit = attempt.notna()
+        result[hit[hit].index] = attempt[hit]
+        remaining &= result.isna()
+    plausible = result.dt.year.between(1990, 2100)
+    return result.where(plausible)
+
+
+def parse_time(text: str) -> str | None:
+    """`09:30`, `9.30`, `9:30 pm`, `0930`, `09:30:00`, an Excel day fraction → "HH:MM"."""
+    text = text.strip()
+    if " " in text and re.match(r"^\d{4}-\d{2}-\d{2}", text):
+        text = text.split(" ", 1)[1]  # a date-time cell holding only a time (1899-12-30 09:30)
+    if re.fullmatch(r"\d{4}", text):
+        text = f"{text[:2]}:{text[2:]}"
+    if re.fullmatch(r"0?\.\d+", text):
+        minutes = round(float(text) * 24 * 60)
+        return f"{minutes // 60:02d}:{minutes % 60:02d}" if minutes < 24 * 60 else None
+    match = _TIME.match(text)
+    if not match:
+        return None
+    hour, minute, meridiem = int(match[1]), int(match[2]), (match[3] or "").lower()
+    if meridiem.startswith("p") and hour < 12:
+        hour += 12
+    elif meridiem.startswith("a") and hour == 12:
+        hour = 0
+    if hour > 23 or minute > 59:
+        return None
+    return f"{hour:02d}:{minute:02d}"
+
+
+def _start(raw: pd.Series | None, from_dates: pd.Series, unmapped: dict) -> pd.Series:
+    if raw is None:
+        return from_dates.astype("str")
+    parsed = _per_unique(raw, lambda u: u.map(parse_time))
+    _note(unmapped, "start", _unknown_counts(raw, parsed))
+    return parsed.fillna(from_dates).astype("str")
+
+
+def _booked_on(raw: pd.Series | None, n: int, unmapped: dict) -> pd.Series:
+    if raw is None:
+        return pd.Series(pd.NaT, index=pd.RangeIndex(n), dtype="datetime64[us]")
+    parsed, _ = parse_dates(raw)
+    _note(unmapped, "booked_on", _unknown_counts(raw, parsed))
+    return parsed.dt.normalize()
+
+
+# --- durations, markers, teams --------------------------------------------------------------
+
+
+def parse_duration(text: str) -> int | None:
+    """`60`, `60m`, `60 mins`, `1h 30m`, `1 hr`, `1:30`, `1.5h` → minutes."""
+    text = text.strip().lower()
+    if re.fullmatch(r"\d+(\.0+)?", text):
+        return int(float(text))
+    if match := re.fullmatch(r"(\d+):(\d{2})(?::00)?", text):
+        return int(match[1]) * 60 + int(match[2])
+    match = _DURATION_PARTS.fullmatch(text)
+    if not match or not (match[1] or match[2]):
+        return None
+    minutes = float(match[1] or 0) * 60 + float(match[2] or 0)
+    return round(minutes)
+
+
+def _durations(raw: pd.Series | None, n: int, unmapped: dict) -> pd.Series:
+    if raw is None:
+        return pd.Series(pd.NA, index=pd.RangeIndex(n), dtype="Int64")
+    parsed = _per_unique(raw, lambda u: u.map(parse_duration))
+    _note(unmapped, "duration_min", _unknown_counts(raw, parsed))
+    return pd.array(parsed.to_numpy(dtype=object), dtype="Int64")
+
+
+def reoffered_value(text: str) -> bool | None:
+    key = " ".join(text.strip().lower().split())
+    if key in _YES:
+        return True
+    if key in _NO:
+        return False
+    return None
+
+
+def _reoffered(raw: pd.Series | None, n: int, unmapped: dict) -> pd.Series:
+    if raw is None:
+        return pd.Series(pd.NA, index=pd.RangeIndex(n), dtype="boolean")
+    parsed = _per_unique(raw, lambda u: u.map(reoffered_value))
+    _note(unmapped, "reoffered", _unknown_counts(raw, parsed))
+    # In a marker column an empty cell means "not marked".
+    return pd.array(parsed.where(raw.notna(), False).to_numpy(dtype=object), dtype="boolean")
+
+
+def _team(raw: pd.Series | None, default: str | None, n: int) -> pd.Series:
+    fallback = default.strip() if default and default.strip() else None
+    if raw is None:
+        return pd.Series([fallback] * n, dtype="str")
+    tidy = raw.str.split().str.join(" ")
+    return tidy.fillna(fallback).astype("str") if fallback else tidy.astype("str")
+
+
+# --- names ----------------------------------------------------------------------------------
+
+
+def normalise_names(raw: pd.Series) -> pd.Series:
+    """`SMITH, Jane (Dr)` → `Jane Smith`; capitals seen mixed anywhere (`McDonald`) are kept."""
+    uniques, codes = _factorize(raw)
+    arranged = [_arrange_name(u) for u in uniques]
+    preferred: dict[str, str] = {}
+    for name in arranged:
+        for word in name.split():
+            if _is_mixed(word):
+                preferred.setdefault(word.lower(), word)
+    tidy = []
+    for name in arranged:
+        words = name.split()
+        flat = name == name.lower()
+        tidy.append(
+            " ".join(
+                preferred.get(w.lower(), _title(w)) if (flat or _is_shouted(w)) else w
+                for w in words
+            )
+            or None
+        )
+    return pd.Series(np.asarray(tidy + [None], dtype=object)[codes], index=raw.index, dtype="str")
+
+
+def _arrange_name(text: str) -> str:
+    without = _TITLES.sub(" ", text)
+    if "," in without:
+        surname, _, forenames = without.partition(",")
+        without = f"{forenames} {surname}"
+    return " ".join(without.replace(",", " ").split())
+
+
+def _is_mixed(word: str) -> bool:
+    letters = [c for c in word if c.isalpha()]
+    return any(c.isupper() for c in letters[1:]) and any(c.islower() for c in letters)
+
+
+def _is_shouted(word: str) -> bool:
+    letters = [c for c in word if c.isalpha()]
+    return len(letters) > 1 and all(c.isupper() for c in letters)
+
+
+def _title(word: str) -> str:
+    """`O'NEILL` → `O'Neill`, `SMITH-JONES` → `Smith-Jones`, `josé` → `José`."""
+    return re.sub(r"(^|['\-’])(\w)", lambda m: m[1] + m[2].upper(), word.lower())
+
+
+# --- clients and slots ----------------------------------------------------------------------
+
+
+def _client_keys(
+    present: Mapping[str, pd.Series], key: bytes, rows: np.ndarray
+) -> tuple[pd.Series, np.ndarray]:
+    """One pseudonym per row from the NHS number, else the local id, else the client's name."""
+    n = len(rows)
+    identity = pd.Series([None] * n, dtype="str")
+    invalid = np.array([], dtype="int64")
+    nhs = present.get(NHS_NUMBER)
+    if nhs is not None:
+        digits = _per_unique(nhs, lambda u: u.map(nhs_digits))
+        valid = nhs_numbers_valid(nhs)
+        invalid = rows[(valid == False).to_numpy(dtype=bool, na_value=False)]  # noqa: E712
+        identity = ("nhs:" + digits).where(digits.notna())
+    if (local := present.get(CLIENT_ID)) is not None:
+        identity = identity.fillna("id:" + local)
+    if (name := present.get(CLIENT_NAME)) is not None:
+        folded = name.str.lower().str.split().str.join(" ")
+        identity = identity.fillna("name:" + folded)
+    if identity.isna().all():
+        return pd.Series([None] * n, dtype="str"), invalid
+    return pseudonymise(identity, key), invalid
+
+
+_SLOT_FIELDS = (model.CLINICIAN, model.DATE, model.START, model.KIND, model.CLIENT_KEY, model.TEAM)
+
+
+def _slot_ids(raw: pd.Series | None, frame: pd.DataFrame, warnings: list[str]) -> pd.Series:
+    """The export's slot id; else a stable hash of the identifying fields, with true
+    duplicates told apart by their order of appearance."""
+    parts = [frame[f].astype("str").fillna("") for f in _SLOT_FIELDS]
+    identity = parts[0].str.cat(parts[1:], sep="|")
+    occurrence = identity.groupby(identity, sort=False).cumcount().astype("str")
+    derived = _per_unique(identity + "#" + occurrence, lambda u: u.map(_slot_hash))
+    if raw is None:
+        return derived.astype("str")
+    duplicated = raw.notna() & raw.duplicated(keep=False)
+    if duplicated.any():
+        warnings.append(
+            f"{int(duplicated.sum())} rows share an appointment id with another row; "
+            "they are kept as separate slots."
+        )
+    return raw.fillna(derived).astype("str")
+
+
+def _slot_hash(identity: str) -> str:
+    return "h" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:20]
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _factorize(raw: pd.Series) -> tuple[list[str], np.ndarray]:
+    codes, uniques = pd.factorize(raw)
+    return [str(u) for u in uniques], np.asarray(codes)
+
+
+def _per_unique(raw: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Apply `parse` to the distinct non-blank texts only and spread the answers back."""
+    codes, uniques = pd.factorize(raw)
+    answers = parse(pd.Series(uniques, dtype="str")).reset_index(drop=True)
+    if len(answers) == 0:
+        return pd.Series(index=raw.index, dtype=answers.dtype)
+    taken = answers.take(np.where(codes < 0, 0, codes))
+    taken.index = raw.index
+    return taken.where(codes >= 0)
+
+
+def _unknown_counts(raw: pd.Series, parsed: pd.Series) -> dict[str, int]:
+    bad = raw.notna() & parsed.isna()
+    if not bad.any():
+        return {}
+    return {str(k): int(v) for k, v in raw[bad].value_counts().items()}
+
+
+def _note(unmapped: dict[str, dict[str, int]], column: str, counts: Mapping[str, int]) -> None:
+    if counts:
+        unmapped[column] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _blank_rows(body: pd.DataFrame) -> np.ndarray:
+    """Rows with nothing but empty or whitespace-only cells."""
+    filled = body.notna()
+    candidates = filled.any(axis=1).to_numpy()
+    blank = ~candidates
+    if candidates.any():
+        # Whitespace-only cells are rare; strip only the rows that have something.
+        some = body[candidates].apply(lambda c: c.str.strip().ne("").fillna(False))
+        blank[candidates] = ~some.any(axis=1).to_numpy()
+    return blank
+
+
+def _footer_rows(rows: pd.DataFrame) -> np.ndarray:
+    texts = rows.astype("str").apply(lambda c: c.str.match(_FOOTER_TEXT).fillna(False))
+    return texts.any(axis=1).to_numpy(dtype=bool)

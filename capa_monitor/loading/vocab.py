@@ -1,0 +1,300 @@
+"""Outcome and kind vocabularies (domain spec §3): export texts and codes → canonical values.
+
+Exports carry few distinct values in many rows, so every rule runs once per distinct value and
+the answer is spread back over the rows by position. Anything no rule recognises is counted
+and handed back for the report: nothing is guessed silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from capa_monitor.model import Kind, Outcome
+
+NEW = "new"
+FOLLOWUP = "followup"
+
+# --- outcomes ---------------------------------------------------------------------------------
+
+#: NHS "attended or did not attend" codes (MHSDS AttendOrDNACode), leading zeros ignored.
+OUTCOME_CODES: dict[str, Outcome] = {
+    "5": Outcome.ATTENDED,
+    "6": Outcome.ATTENDED,
+    "7": Outcome.LATE_NOT_SEEN,
+    "3": Outcome.DNA,
+    "2": Outcome.CANCELLED_BY_CLIENT,
+    "4": Outcome.CANCELLED_BY_SERVICE,
+    "0": Outcome.BOOKED,
+}
+
+#: Texts seen in exports (spec §3 table, plus the NHS data dictionary's own code wordings).
+OUTCOME_TEXTS: dict[str, Outcome] = {
+    **dict.fromkeys(
+        ("Attended", "Seen", "Finished", "Arrived late but seen", "Completed", "Attended on time",
+         "Arrived late, seen"),
+        Outcome.ATTENDED,
+    ),
+    **dict.fromkeys(
+        ("Arrived late - not seen", "Arrived late not seen",
+         "Patient arrived late and could not be seen"),
+        Outcome.LATE_NOT_SEEN,
+    ),
+    **dict.fromkeys(
+        ("DNA", "Did not attend", "Was not brought", "WNB", "No show",
+         "Did not attend - no advance warning given", "DNA/WNB"),
+        Outcome.DNA,
+    ),
+    **dict.fromkeys(
+        ("Cancelled by patient", "Cancelled by client", "Cancelled by family",
+         "Patient cancelled", "Client cancelled", "Family cancelled", "Could not attend"),
+        Outcome.CANCELLED_BY_CLIENT,
+    ),
+    **dict.fromkeys(
+        ("Cancelled by hospital", "Cancelled by service", "Cancelled by clinician",
+         "Cancelled by provider", "Hospital cancelled", "Service cancelled",
+         "Clinician cancelled", "Provider cancelled"),
+        Outcome.CANCELLED_BY_SERVICE,
+    ),
+    **dict.fromkeys(
+        ("Available", "Unbooked", "Free slot", "Not booked", "Unfilled", "Free"),
+        Outcome.UNBOOKED,
+    ),
+    **dict.fromkeys(
+        ("Booked", "Not yet outcomed", "Future", "Not applicable - appointment occurs in the future"),
+        Outcome.BOOKED,
+    ),
+}
+
+FAMILY_SIDE_WORDS = (
+    "patient", "client", "family", "parent", "carer", "mum", "dad", "mother", "father",
+    "guardian", "child", "young person",
+)
+SERVICE_SIDE_WORDS = (
+    "hospital", "service", "clinician", "provider", "team", "staff", "therapist", "trust",
+)
+_FAMILY_SIDE = re.compile(r"\b(" + "|".join(FAMILY_SIDE_WORDS) + ")")
+_SERVICE_SIDE = re.compile(r"\b(" + "|".join(SERVICE_SIDE_WORDS) + ")")
+
+# --- kinds ------------------------------------------------------------------------------------
+
+CHOICE = "choice"
+CORE = "core"
+SPECIFIC = "specific"
+OTHER = "other"
+
+#: Abbreviations the word rules cannot see; values are a Kind or a family to split new/follow-up.
+KIND_TEXTS: dict[str, str] = {
+    "CP": CORE,
+    "Core P": CORE,
+    "New CP": Kind.CORE_NEW,
+    "CP new": Kind.CORE_NEW,
+    "CP FU": Kind.CORE_FOLLOWUP,
+    "SP": SPECIFIC,
+}
+
+_NEW_WORDS = re.compile(r"\b(new|first|1st|initial)\b")
+_FOLLOWUP_WORDS = re.compile(r"follow|f/u|\bfu\b|\breview|\bsubsequent\b|\bcontinuing\b")
+_FAMILY_KINDS = {
+    (CORE, NEW): Kind.CORE_NEW,
+    (CORE, FOLLOWUP): Kind.CORE_FOLLOWUP,
+    (SPECIFIC, NEW): Kind.SPECIFIC_NEW,
+    (SPECIFIC, FOLLOWUP): Kind.SPECIFIC_FOLLOWUP,
+}
+
+#: A separate new/follow-up column: ConsType 01/02, First Attendance 1-4 (1, 3 first; 2, 4
+#: follow-up), or a yes/no flag whose meaning depends on the header ("Initial Appointment" vs
+#: "FollowUpAppointment").
+_FLAG_CODES = {"1": NEW, "3": NEW, "2": FOLLOWUP, "4": FOLLOWUP}
+_YES = frozenset({"y", "yes", "true", "t", "1", "x", "✓", "tick"})
+_NO = frozenset({"n", "no", "false", "f", "0"})
+
+
+def value_key(text: str) -> str:
+    """Case, spacing and punctuation-insensitive key; `05` and `5` are one code."""
+    key = " ".join(re.sub(r"[^0-9a-z/]+", " ", text.lower()).split())
+    if key.isdigit():
+        return key.lstrip("0") or "0"
+    return key
+
+
+_OUTCOME_KEYS = {value_key(k): v for k, v in {**OUTCOME_CODES, **OUTCOME_TEXTS}.items()}
+_KIND_KEYS = {value_key(k): v for k, v in KIND_TEXTS.items()}
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """Canonical values aligned with the input rows, plus the source texts no rule knew."""
+
+    values: pd.Series  # canonical values; <NA> where the source cell was blank
+    unknown: dict[str, int] = field(default_factory=dict)  # source text -> rows
+    assumed: dict[str, int] = field(default_factory=dict)  # kinds only: follow-up by default
+    unknown_flags: dict[str, int] = field(default_factory=dict)  # kinds only: new/FU column
+
+
+def outcome_of(text: str, overrides: Mapping[str, str] | None = None) -> Outcome | None:
+    """One source text → Outcome, or None when no rule recognises it."""
+    key = value_key(text)
+    if overrides and key in overrides:
+        return Outcome(overrides[key])
+    if key in _OUTCOME_KEYS:
+        return _OUTCOME_KEYS[key]
+    if "cancel" in key:
+        family = bool(_FAMILY_SIDE.search(key))
+        service = bool(_SERVICE_SIDE.search(key))
+        if family != service:
+            return Outcome.CANCELLED_BY_CLIENT if family else Outcome.CANCELLED_BY_SERVICE
+    return None
+
+
+def classify_outcomes(raw: pd.Series, overrides: Mapping[str, str] | None = None) -> Mapped:
+    """Outcome column → Outcome values. Unknown texts become `booked` (unknown) and are counted."""
+    keyed = _keyed_overrides(overrides)
+    uniques, codes = _uniques(raw)
+    found = [outcome_of(text, keyed) for text in uniques]
+    unknown = _counts(uniques, codes, [o is None for o in found])
+    values = [str(o) if o is not None else str(Outcome.BOOKED) for o in found]
+    return Mapped(values=_spread(values, codes, raw.index), unknown=unknown)
+
+
+def kind_family(text: str, specific_names: Iterable[str] = ()) -> tuple[str, str | None]:
+    """Type text → (family or Kind, new/follow-up or None) by the §3 word rules."""
+    key = value_key(text)
+    if key in _KIND_KEYS:
+        family = _KIND_KEYS[key]
+    elif "choice" in key:
+        return CHOICE, None
+    elif "specific" in key or any(value_key(n) in key for n in specific_names if n.strip()):
+        family = SPECIFIC
+    elif "partnership" in key or re.search(r"\bcore\b", key):
+        family = CORE
+    else:
+        return OTHER, None
+    if family in (CORE, SPECIFIC):
+        return family, _newness(key)
+    return family, None
+
+
+def flag_newness(text: str, header: str) -> str | None:
+    """A separate new/follow-up column's value → NEW / FOLLOWUP / None."""
+    key = value_key(text)
+    follow_polarity = "follow" in value_key(header)
+    if key in _YES or key in _NO:
+        yes = key in _YES
+        if follow_polarity:
+            return FOLLOWUP if yes else NEW
+        if key not in _FLAG_CODES:
+            return NEW if yes else FOLLOWUP
+    if key in _FLAG_CODES:
+        return _FLAG_CODES[key]
+    return _newness(key)
+
+
+def classify_kinds(
+    types: pd.Series,
+    flags: pd.Series | None = None,
+    *,
+    flag_header: str = "",
+    overrides: Mapping[str, str] | None = None,
+    flag_overrides: Mapping[str, str] | None = None,
+    specific_names: Iterable[str] = (),
+) -> Mapped:
+    """Appointment type (and the optional new/follow-up column) → Kind values.
+
+    A Core or Specific type whose newness neither its text nor the flag column decides is
+    read as follow-up (it does not inflate new counts) and counted in `assumed`.
+    """
+    keyed = _keyed_overrides(overrides)
+    specific_names = tuple(specific_names)
+    uniques, codes = _uniques(types)
+    families: list[str] = []
+    newness: list[str | None] = []
+    unknown: list[bool] = []
+    for text in uniques:
+        key = value_key(text)
+        family, new = (keyed[key], None) if key in keyed else kind_family(text, specific_names)
+        families.append(str(family))
+        newness.append(new)
+        unknown.append(family == OTHER and key not in keyed)
+    family_arr = np.asarray(families + [""], dtype=object)[codes]
+    new_arr = np.asarray(newness + [None], dtype=object)[codes]
+
+    unknown_flags: dict[str, int] = {}
+    if flags is not None:
+        flag_new, unknown_flags = _flag_column(flags, flag_header, flag_overrides)
+        new_arr = np.where(pd.isna(new_arr), flag_new, new_arr)
+
+    split = np.isin(family_arr, [CORE, SPECIFIC])
+    undecided = split & pd.isna(new_arr)
+    new_arr = np.where(undecided, FOLLOWUP, new_arr)
+    kinds = family_arr.copy()
+    for (family, new), kind in _FAMILY_KINDS.items():
+        kinds[(family_arr == family) & (new_arr == new)] = str(kind)
+    kinds[codes < 0] = None
+
+    values = pd.Series(kinds, index=types.index, dtype="str")
+    return Mapped(
+        values=values,
+        unknown=_counts(uniques, codes, unknown),
+        assumed=_row_counts(types, undecided),
+        unknown_flags=unknown_flags,
+    )
+
+
+def _newness(key: str) -> str | None:
+    new = bool(_NEW_WORDS.search(key))
+    follow = bool(_FOLLOWUP_WORDS.search(key))
+    if new != follow:
+        return NEW if new else FOLLOWUP
+    return None
+
+
+def _flag_column(
+    flags: pd.Series, header: str, overrides: Mapping[str, str] | None
+) -> tuple[np.ndarray, dict[str, int]]:
+    keyed = _keyed_overrides(overrides)
+    uniques, codes = _uniques(flags)
+    found = [keyed.get(value_key(t)) or flag_newness(t, header) for t in uniques]
+    # A tick column ("Initial appointment": Y or blank): blank means "no".
+    blank = None
+    keys = {value_key(t) for t in uniques}
+    if keys and keys <= _YES and "follow" not in value_key(header):
+        blank = FOLLOWUP
+    unknown = _counts(uniques, codes, [f is None for f in found])
+    return np.asarray(found + [blank], dtype=object)[codes], unknown
+
+
+def _keyed_overrides(overrides: Mapping[str, str] | None) -> dict[str, str]:
+    return {value_key(k): v for k, v in (overrides or {}).items()}
+
+
+def _uniques(raw: pd.Series) -> tuple[list[str], np.ndarray]:
+    """Distinct non-blank texts and each row's position among them (-1 for blank)."""
+    stripped = raw.astype("str").str.strip()
+    stripped = stripped.where(stripped != "")
+    codes, uniques = pd.factorize(stripped)
+    return [str(u) for u in uniques], np.asarray(codes)
+
+
+def _spread(values: list, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    arr = np.asarray(list(values) + [None], dtype=object)[codes]
+    return pd.Series(arr, index=index, dtype="str")
+
+
+def _counts(uniques: list[str], codes: np.ndarray, flagged: list[bool]) -> dict[str, int]:
+    if not any(flagged):
+        return {}
+    per_unique = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    return {text: int(per_unique[i]) for i, text in enumerate(uniques) if flagged[i]}
+
+
+def _row_counts(raw: pd.Series, mask: np.ndarray) -> dict[str, int]:
+    if not mask.any():
+        return {}
+    counts = raw[mask].astype("str").str.strip().value_counts()
+    return {str(k): int(v) for k, v in counts.items()}
+
