@@ -6,6 +6,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from conftest import make_activity
 
 from capa_monitor.metrics.spc import (
     RULE_FALLING,
@@ -19,39 +20,6 @@ from capa_monitor.metrics.spc import (
     xmr,
 )
 from capa_monitor.settings import Settings
-
-ACTIVITY_DEFAULTS = {
-    "slot_id": None,
-    "team": "North",
-    "start": None,
-    "client_key": None,
-    "booked_on": None,
-    "duration_min": None,
-    "reoffered": None,
-}
-
-
-def make_activity(rows: list[dict]) -> pd.DataFrame:
-    """Canonical activity frame (model.py columns and types) from short dict rows."""
-    full = [
-        {**ACTIVITY_DEFAULTS, "slot_id": f"S{i}", "source_row": i + 2, **row}
-        for i, row in enumerate(rows)
-    ]
-    frame = pd.DataFrame(full)
-    return frame.astype(
-        {
-            "slot_id": "str",
-            "clinician": "str",
-            "team": "str",
-            "start": "str",
-            "kind": "str",
-            "outcome": "str",
-            "client_key": "str",
-            "duration_min": "Int64",
-            "reoffered": "boolean",
-            "source_row": "int64",
-        }
-    ).assign(date=pd.to_datetime(frame["date"]), booked_on=pd.to_datetime(frame["booked_on"]))
 
 
 def rules_at(result: pd.DataFrame) -> dict[int, str]:
