@@ -1,0 +1,86 @@
+"""Balance & flow page (everyone): Core/Specific balance against plan (M3), Specific drift (M4),
+the internal wait from Choice to Core Partnership and handovers (M5), drop-off alerts (M6).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from capa_monitor.charts import balance_chart, wait_chart
+from capa_monitor.views import common
+
+FLAG_WORDS = {True: "⚠️ flagged", False: "ok"}
+
+
+def flagged_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """Flagged rows first, with the flag as a word so it never relies on colour."""
+    shown = frame.assign(flag=frame["flagged"].map(FLAG_WORDS)).drop(columns="flagged")
+    order = frame["flagged"].fillna(False).astype(bool).to_numpy()
+    return pd.concat([shown[order], shown[~order]])[["flag", *frame.columns.drop("flagged")]]
+
+
+def render() -> None:
+    common.page_user()
+    st.title("Balance & flow")
+    selection = common.period_picker("balance")
+    if selection is None:
+        return
+    result = selection.review()
+    if result.as_of_source == "no data":
+        st.info("Nothing has been attended or missed yet in these teams.")
+        return
+    common.rules_line(result.settings, result.as_of, result.quarter, selection.teams)
+    settings = result.settings
+
+    st.header("Core / Specific balance")
+    st.caption(
+        f"Share of attended clinical time against the job plan's shares; flagged when the "
+        f"Specific share is more than {settings.specific_margin_points:g} points above plan."
+    )
+    if result.balance.empty:
+        st.info("No attended Choice, Core or Specific appointments in this quarter yet.")
+    else:
+        st.plotly_chart(balance_chart(result.balance), key="balance_chart")
+        st.dataframe(flagged_first(result.balance_teams), hide_index=True, key="balance_teams")
+        st.dataframe(flagged_first(result.balance), hide_index=True, key="balance_table")
+
+    st.header("Specific drift")
+    st.caption(
+        f"Open Specific episodes over {settings.drift_max_sessions} sessions or "
+        f"{settings.drift_max_weeks} weeks (a gap of {settings.drift_gap_weeks} weeks ends an "
+        "episode). Clients are shown by a short reference, never by name or number."
+    )
+    drift = result.drift
+    flagged_drift = drift[drift["flagged"].fillna(False).astype(bool)] if len(drift) else drift
+    if flagged_drift.empty:
+        st.success("No Specific episode has drifted past the limits.")
+    else:
+        st.dataframe(flagged_first(flagged_drift), hide_index=True, key="balance_drift")
+
+    st.header("Internal wait and handover")
+    thresholds = " and ".join(str(days) for days in settings.wait_thresholds_days)
+    st.caption(
+        "Days from a client's last attended Choice to their first attended new Core "
+        f"Partnership; per cent seen within {thresholds} days; handover = the Core clinician "
+        "is not the Choice clinician."
+    )
+    if result.waits.empty:
+        st.info("No client has gone from Choice to Core Partnership in this quarter yet.")
+    else:
+        st.dataframe(result.flow_summary, hide_index=True, key="balance_flow_summary")
+        st.plotly_chart(wait_chart(result.waits), key="balance_wait_chart")
+
+    st.header("Drop-off alerts")
+    st.caption(
+        f"New Core Partnership slots offered over the last {settings.dropoff_weeks} complete "
+        f"weeks, flagged below {settings.dropoff_fraction:.0%} of the planned weekly rate."
+    )
+    if result.dropoff.empty:
+        st.info("No job-planned clinician to check: add job plans on the Job plans page.")
+    else:
+        st.dataframe(flagged_first(result.dropoff), hide_index=True, key="balance_dropoff")
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,182 @@
+"""Pieces every page shares: the signed-in user, the quarter/team/as-of selection kept across
+pages, the line saying which rules apply, and status words (never colour alone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from capa_monitor import auth
+from capa_monitor.periods import Quarter
+from capa_monitor.settings import Settings
+from capa_monitor.views import data
+
+#: Shared selection, initialised once by dashboard.py: {"quarter": label|None, "teams": [...],
+#: "as_of": date|None (None = worked out from the data)}.
+PERIOD_KEY = "period"
+
+CLINICIAN_STATUS_WORDS = {
+    "green": "🟢 on track",
+    "amber": "🟠 slightly behind",
+    "red": "🔴 behind",
+    "no_target": "⚪ no job plan",
+}
+SLOT_STATUS_WORDS = {
+    "reoffered_marked": "✅ re-offered (marked)",
+    "reoffered_client": "✅ re-offered (client rebooked)",
+    "reoffered_replacement": "✅ re-offered (replacement slot)",
+    "pending": "⏳ pending",
+    "not_reoffered": "❌ not re-offered",
+}
+KIND_WORDS = {
+    "choice": "Choice",
+    "core_new": "new Core Partnership",
+    "core_followup": "Core follow-up",
+    "specific_new": "new Specific Partnership",
+    "specific_followup": "Specific follow-up",
+    "other": "other",
+}
+OUTCOME_WORDS = {
+    "attended": "attended",
+    "dna": "DNA/WNB",
+    "late_not_seen": "arrived late, not seen",
+    "cancelled_by_client": "cancelled by family",
+    "cancelled_by_service": "cancelled by service",
+    "unbooked": "unbooked",
+    "booked": "booked",
+}
+
+
+def init_session_state() -> None:
+    st.session_state.setdefault(PERIOD_KEY, {"quarter": None, "teams": [], "as_of": None})
+
+
+def page_user(*roles: str) -> auth.User:
+    """The signed-in user; a page reached without one of `roles` refuses to render."""
+    user = auth.current_user()
+    if user is None:
+        st.stop()
+    if roles:
+        auth.require_role(user, *roles)
+    return user
+
+
+def words(values: pd.Series, vocabulary: dict[str, str]) -> pd.Series:
+    """Map codes to the words users read; an unknown code is shown as it is."""
+    return values.astype("object").map(lambda v: vocabulary.get(v, v))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the reader asked to see, plus the cache key parts for it."""
+
+    url: str
+    version: int
+    quarter: Quarter
+    teams: tuple[str, ...]
+    as_of: date | None  # None: the review works it out (§2)
+    settings: Settings
+
+    def review(self):
+        return data.quarterly_review(
+            self.url, self.version, self.quarter.label, self.teams, self.as_of
+        )
+
+
+def _quarter_options(first: date, last: date, first_month: int) -> list[str]:
+    quarter = Quarter.containing(last, first_month)
+    earliest = Quarter.containing(first, first_month)
+    labels = []
+    while quarter >= earliest:
+        labels.append(quarter.label)
+        quarter = quarter.previous()
+    return labels
+
+
+def period_picker(page: str) -> Selection | None:
+    """Team, quarter and as-of widgets; None (with what to do) when the store has no activity."""
+    store = data.store()
+    url, version = data.database_url(), store.data_version()
+    bounds = store.date_bounds()
+    if bounds is None:
+        st.info(
+            "No activity has been uploaded yet. A team manager uploads the monthly export on "
+            "the **Upload** page (or loads the demo team from the welcome page)."
+        )
+        return None
+    settings = data.settings(url, version)
+    saved = st.session_state.setdefault(PERIOD_KEY, {"quarter": None, "teams": [], "as_of": None})
+    team_options = store.teams()
+    team_col, quarter_col, as_of_col = st.columns([2, 1, 1])
+    chosen_teams = team_col.multiselect(
+        "Teams",
+        team_options,
+        default=[t for t in saved["teams"] if t in team_options],
+        placeholder="All teams",
+        key=f"{page}_teams",
+    )
+    teams = data.teams_key(chosen_teams)
+    latest = data.latest_as_of(url, version, teams)
+    options = _quarter_options(bounds[0], bounds[1], settings.fy_first_month)
+    default_label = saved["quarter"]
+    if default_label not in options:
+        default_label = (
+            Quarter.containing(latest, settings.fy_first_month).label if latest else options[0]
+        )
+    label = quarter_col.selectbox(
+        "Quarter", options, index=options.index(default_label), key=f"{page}_quarter"
+    )
+    quarter = Quarter.parse(label, settings.fy_first_month)
+    manual = as_of_col.toggle(
+        "Choose the as-of date",
+        value=saved["as_of"] is not None,
+        key=f"{page}_as_of_manual",
+        help="By default the review runs to the latest date on which an appointment of these "
+        "teams was attended or missed, so future bookings in the export do not count.",
+    )
+    as_of = None
+    if manual:
+        as_of = as_of_col.date_input(
+            "As of",
+            value=saved["as_of"] or latest or quarter.last_day,
+            format="DD/MM/YYYY",
+            key=f"{page}_as_of",
+        )
+    st.session_state[PERIOD_KEY] = {"quarter": label, "teams": list(chosen_teams), "as_of": as_of}
+    return Selection(url, version, quarter, teams, as_of, settings)
+
+
+def rules_line(settings: Settings, as_of: date, quarter: Quarter, teams: tuple[str, ...]) -> None:
+    """One line saying what the figures were worked out from, so a reader knows the rules."""
+    region = settings.holiday_country + (f"-{settings.holiday_subdiv}" if settings.holiday_subdiv else "")
+    st.caption(
+        f"**{quarter.label}** ({quarter.start:%d %b %Y} – {quarter.last_day:%d %b %Y}), "
+        f"{', '.join(teams) if teams else 'all teams'}, as of **{as_of:%d %b %Y}**. "
+        f"Targets: job-plan figure, else core half-days × {settings.appointments_per_half_day:g} "
+        f"× {settings.usable_weeks_per_quarter:g} weeks ÷ "
+        f"{settings.appointments_per_core_partnership:g}; expected to date pro rata over "
+        f"working days ({region} holidays). On track at ≥ {settings.green_ratio:.0%} of expected, "
+        f"slightly behind at ≥ {settings.amber_ratio:.0%}. Lost slots count as re-offered "
+        f"within {settings.reoffer_window_days} days."
+    )
+
+
+def demo_loaded() -> bool:
+    uploads = data.store().uploads()
+    return bool(len(uploads) and (uploads["demo"] & (uploads["rows_active"] > 0)).any())
+
+
+def sidebar(user: auth.User) -> None:
+    """Who is signed in, and a demo badge on every page while demo data is in the store."""
+    with st.sidebar:
+        st.caption(f"Signed in as **{user.name}** ({user.role})")
+        if not user.local and st.button("Sign out", key="sidebar_sign_out"):
+            st.logout()
+        if demo_loaded():
+            st.badge("Demo data", icon=":material/science:", color="orange",
+                     help="The invented demo team is loaded; a manager can remove it on the "
+                     "Upload page.")

@@ -1,0 +1,82 @@
+"""The app's only way to the store: one Store per database URL, and cached reads keyed on
+(database URL, data version, …) so a page change or filter change never re-reads or recomputes
+what has not changed, and every write (which bumps the data version) is seen at once.
+
+Caches are never keyed on uploaded files or frames (Streamlit hashes large frames by sample).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from capa_monitor.metrics.review import Review, review
+from capa_monitor.periods import Quarter, as_of_date
+from capa_monitor.settings import Settings
+from capa_monitor.store import Store
+
+DATABASE_URL_ENV = "CAPA_DATABASE_URL"
+
+
+def database_url() -> str:
+    """The configured database URL; "" means the store's default (its SQLite file)."""
+    return os.environ.get(DATABASE_URL_ENV, "")
+
+
+@st.cache_resource(show_spinner=False)
+def _store_for(url: str) -> Store:
+    return Store.open(url or None)
+
+
+def store() -> Store:
+    return _store_for(database_url())
+
+
+def teams_key(teams: Sequence[str] | None) -> tuple[str, ...]:
+    """A hashable, order-free cache key for a team selection (empty = every team)."""
+    return tuple(sorted(teams or ()))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def activity(url: str, version: int, teams: tuple[str, ...]) -> pd.DataFrame:
+    """Every stored activity row of the teams (whole history: re-offer matching needs it)."""
+    return _store_for(url).activity(list(teams) or None)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def jobplans(url: str, version: int, teams: tuple[str, ...]) -> pd.DataFrame:
+    return _store_for(url).jobplans(list(teams) or None)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def settings(url: str, version: int) -> Settings:
+    return _store_for(url).settings()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def latest_as_of(url: str, version: int, teams: tuple[str, ...]) -> date | None:
+    return as_of_date(activity(url, version, teams))
+
+
+@st.cache_data(show_spinner="Working out the review…", max_entries=16)
+def quarterly_review(
+    url: str,
+    version: int,
+    quarter_label: str,
+    teams: tuple[str, ...],
+    as_of: date | None,
+) -> Review:
+    stored_settings = settings(url, version)
+    quarter = Quarter.parse(quarter_label, stored_settings.fy_first_month)
+    return review(
+        activity(url, version, teams),
+        jobplans(url, version, teams),
+        quarter,
+        as_of=as_of,
+        settings=stored_settings,
+        teams=list(teams) or None,
+    )

@@ -1,0 +1,175 @@
+"""Job plans page (manager): the team's plans in an editable table with validation, import from
+the job-plan spreadsheet, export to xlsx, the quarter's computed targets beside the inputs, and
+the history of changes.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from capa_monitor.errors import CapaError
+from capa_monitor.exports import jobplans_xlsx, safe_text
+from capa_monitor.jobplans import load_jobplans, quarterly_targets
+from capa_monitor.model import JOBPLAN_COLUMNS
+from capa_monitor.periods import Quarter
+from capa_monitor.views import common, data
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SESSIONS_HELP = "Half-day sessions per week"
+EDITOR_COLUMNS = {
+    "clinician": st.column_config.TextColumn("Clinician", required=True),
+    "team": st.column_config.TextColumn("Team"),
+    "fte": st.column_config.NumberColumn("FTE", min_value=0.0, max_value=2.0, step=0.05),
+    "choice_per_week": st.column_config.NumberColumn(
+        "Choice per week", min_value=0.0, help="Choice appointments per week"
+    ),
+    "core_sessions": st.column_config.NumberColumn("Core sessions", min_value=0.0, help=SESSIONS_HELP),
+    "specific_sessions": st.column_config.NumberColumn(
+        "Specific sessions", min_value=0.0, help=SESSIONS_HELP
+    ),
+    "nonclinical_sessions": st.column_config.NumberColumn(
+        "Non-clinical sessions", min_value=0.0, help=SESSIONS_HELP
+    ),
+    **{
+        f"q{n}_target": st.column_config.NumberColumn(
+            f"Q{n} target", min_value=0.0,
+            help=f"Explicit Q{n} new Core Partnerships; blank = worked out from Core sessions",
+        )
+        for n in range(1, 5)
+    },
+    "available_from": st.column_config.DateColumn("Available from", format="DD/MM/YYYY"),
+    "available_to": st.column_config.DateColumn(
+        "Available to", format="DD/MM/YYYY", help="Leaving date, or start of a long leave"
+    ),
+}
+
+
+def problems(plans: pd.DataFrame) -> list[str]:
+    """What stops an edited table being saved, one sentence per problem with its row."""
+    found = []
+    names = plans["clinician"].astype("object").map(lambda v: "" if pd.isna(v) else str(v).strip())
+    for row, name in enumerate(names, start=1):
+        if not name:
+            found.append(f"Row {row}: the clinician's name is blank.")
+    duplicated = names[(names != "") & names.str.casefold().duplicated(keep=False)]
+    for name in sorted(set(duplicated)):
+        found.append(f"{name} appears more than once; keep one row per clinician.")
+    starts = pd.to_datetime(plans["available_from"])
+    ends = pd.to_datetime(plans["available_to"])
+    for row in (ends < starts).to_numpy().nonzero()[0]:
+        found.append(f"Row {row + 1} ({names.iloc[row]}): available to is before available from.")
+    return found
+
+
+def editor(user_email: str, plans: pd.DataFrame) -> None:
+    st.subheader("Edit")
+    st.caption("Add a row at the bottom; select rows and press Delete to remove them.")
+    edited = st.data_editor(
+        plans[list(JOBPLAN_COLUMNS)].astype({"available_from": "datetime64[ns]",
+                                             "available_to": "datetime64[ns]"}),
+        column_config=EDITOR_COLUMNS,
+        num_rows="dynamic",
+        hide_index=True,
+        key="jobplans_editor",
+    )
+    found = problems(edited)
+    for problem in found:
+        st.error(problem)
+    if st.button("Save job plans", type="primary", disabled=bool(found), key="jobplans_save"):
+        saved = data.store().save_jobplans(edited, user=user_email, source="edited in the app")
+        st.success(f"Saved {saved} job plans.")
+        st.rerun()
+
+
+def importer(user_email: str) -> None:
+    st.subheader("Import a job-plan spreadsheet")
+    st.caption(
+        "Re-importing replaces the plan of each clinician in the file; others are kept. "
+        "Columns are recognised by their usual names (Name, WTE, Core sessions, Q1 target, "
+        "Leaving date…)."
+    )
+    upload = st.file_uploader(
+        "Job-plan spreadsheet", type=["xlsx", "csv"], key="jobplans_upload"
+    )
+    if upload is None:
+        return
+    try:
+        loaded = load_jobplans(upload.getvalue(), upload.name)
+    except CapaError as exc:
+        st.error(str(exc))
+        return
+    st.write(f"**{len(loaded.frame)}** plans read from {upload.name}.")
+    st.dataframe(loaded.frame, hide_index=True, key="jobplans_import_preview")
+    if loaded.rejected:
+        st.warning(f"{len(loaded.rejected)} rows could not be used:")
+        st.dataframe(
+            pd.DataFrame([r.__dict__ for r in loaded.rejected]).map(safe_text),
+            hide_index=True, key="jobplans_import_rejected",
+        )
+    if st.button("Import these plans", type="primary", key="jobplans_import_confirm"):
+        saved = data.store().save_jobplans(loaded.frame, user=user_email, source=upload.name)
+        st.success(f"Imported {saved} job plans from {upload.name}.")
+
+
+def render() -> None:
+    user = common.page_user("manager")
+    st.title("Job plans")
+    store = data.store()
+    url, version = data.database_url(), store.data_version()
+    settings = data.settings(url, version)
+    plans = data.jobplans(url, version, ())
+    if plans.empty:
+        st.info(
+            "No job plans yet. Import the team's job-plan spreadsheet below, or add rows to the "
+            "table: without a plan a clinician has no target and shows as \u201cno job plan\u201d."
+        )
+    edit_tab, targets_tab, import_tab, history_tab = st.tabs(
+        ["Plans", "Targets", "Import / export", "History"]
+    )
+    with edit_tab:
+        editor(user.email, plans)
+    with targets_tab:
+        saved_label = st.session_state.get(common.PERIOD_KEY, {}).get("quarter")
+        bounds = store.date_bounds()
+        today_quarter = Quarter.containing(bounds[1] if bounds else pd.Timestamp.now().date(),
+                                           settings.fy_first_month)
+        quarter = (Quarter.parse(saved_label, settings.fy_first_month) if saved_label
+                   else today_quarter)
+        st.caption(
+            f"Full-quarter targets for {quarter.label}: core sessions × "
+            f"{settings.appointments_per_half_day:g} × {settings.usable_weeks_per_quarter:g} ÷ "
+            f"{settings.appointments_per_core_partnership:g}, unless the plan gives the "
+            "quarter's target."
+        )
+        if not plans.empty:
+            st.dataframe(
+                quarterly_targets(plans, quarter, settings).round(
+                    {"core_target": 1, "choice_target": 1}
+                ),
+                hide_index=True,
+                key="jobplans_targets",
+            )
+    with import_tab:
+        importer(user.email)
+        if not plans.empty:
+            st.download_button(
+                "Export job plans (xlsx)",
+                jobplans_xlsx(plans),
+                file_name="job plans.xlsx",
+                mime=XLSX_MIME,
+                key="jobplans_export",
+                on_click=lambda: store.record(
+                    "download", user=user.email, what="job plans", format="xlsx", rows=len(plans)
+                ),
+            )
+    with history_tab:
+        history = store.jobplan_history()
+        if history.empty:
+            st.info("No changes recorded yet.")
+        else:
+            st.dataframe(history, hide_index=True, key="jobplans_history")
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,176 @@
+"""Quarterly review page (everyone; the default page): new Core Partnerships against job plans,
+lost slots and whether they were offered again, with a drill-down per clinician.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from capa_monitor.charts import delivery_chart
+from capa_monitor.metrics.flow import ALL_TEAMS
+from capa_monitor.model import Kind
+from capa_monitor.views import common, data
+
+CLINICIAN_TABLE = {
+    "clinician": st.column_config.TextColumn("Clinician"),
+    "team": st.column_config.TextColumn("Team"),
+    "status_word": st.column_config.TextColumn(
+        "Status", help="On track: delivered ≥ expected to date. Slightly behind: ≥ the amber share."
+    ),
+    "delivered": st.column_config.NumberColumn("Delivered", help="New Core Partnerships attended"),
+    "expected_to_date": st.column_config.NumberColumn("Expected to date", format="%.1f"),
+    "target": st.column_config.NumberColumn("Quarter target", format="%.1f"),
+    "shortfall": st.column_config.NumberColumn("Shortfall", format="%.1f"),
+    "offered": st.column_config.NumberColumn("Offered"),
+    "choice_delivered": st.column_config.NumberColumn("Choice delivered"),
+    "choice_target": st.column_config.NumberColumn("Choice target", format="%.1f"),
+    "lost": st.column_config.NumberColumn("Lost slots"),
+    "reoffered": st.column_config.NumberColumn("Re-offered"),
+    "pending": st.column_config.NumberColumn("Pending"),
+    "not_reoffered": st.column_config.NumberColumn("Not re-offered"),
+}
+LOST_SLOT_TABLE = {
+    "date": st.column_config.DateColumn("Date", format="DD/MM/YYYY"),
+    "clinician": st.column_config.TextColumn("Clinician"),
+    "kind_word": st.column_config.TextColumn("Kind"),
+    "outcome_word": st.column_config.TextColumn("Outcome"),
+    "status_word": st.column_config.TextColumn("Status"),
+    "evidence": st.column_config.TextColumn("Evidence", width="large"),
+    "slot_id": st.column_config.TextColumn("Slot id"),
+}
+
+
+def clinician_table(clinicians: pd.DataFrame) -> pd.DataFrame:
+    table = clinicians.assign(
+        status_word=common.words(clinicians["status"], common.CLINICIAN_STATUS_WORDS)
+    )
+    return table[[column for column in CLINICIAN_TABLE if column in table.columns]]
+
+
+def lost_slot_table(lost_slots: pd.DataFrame) -> pd.DataFrame:
+    table = lost_slots.assign(
+        kind_word=common.words(lost_slots["kind"], common.KIND_WORDS),
+        outcome_word=common.words(lost_slots["outcome"], common.OUTCOME_WORDS),
+        status_word=common.words(lost_slots["status"], common.SLOT_STATUS_WORDS),
+    )
+    return table[[column for column in LOST_SLOT_TABLE if column in table.columns]]
+
+
+def headline(result) -> None:
+    clinicians, lost = result.clinicians, result.lost_slots
+    delivered = int(clinicians["delivered"].sum())
+    expected = float(clinicians["expected_to_date"].sum(skipna=True))
+    target = float(clinicians["target"].sum(skipna=True))
+    not_reoffered = int((lost["status"] == "not_reoffered").sum())
+    pending = int((lost["status"] == "pending").sum())
+    everyone = result.flow_summary[result.flow_summary["team"] == ALL_TEAMS]
+    median_wait = everyone["median"].iloc[0] if len(everyone) else float("nan")
+
+    first, second, third = st.columns(3)
+    first.metric(
+        "New Core Partnerships delivered",
+        f"{delivered} of {expected:.1f} expected",
+        help=f"Against the job plans' expectation to the as-of date; full-quarter target {target:.1f}.",
+        border=True,
+    )
+    second.metric(
+        "Lost slots not re-offered",
+        f"{not_reoffered}",
+        help=f"{len(lost)} lost slots in the quarter so far; {pending} still pending.",
+        border=True,
+    )
+    third.metric(
+        "Internal wait, Choice to Core (median)",
+        "no completed waits" if pd.isna(median_wait) else f"{median_wait:.0f} days",
+        border=True,
+    )
+
+
+def drill_down(selection: common.Selection, result) -> None:
+    names = sorted(result.clinicians["clinician"].astype(str))
+    if not names:
+        return
+    st.subheader("One clinician")
+    name = st.selectbox("Clinician", names, key="review_clinician")
+    row = result.clinicians[result.clinicians["clinician"] == name].iloc[0]
+    status = common.CLINICIAN_STATUS_WORDS.get(row["status"], row["status"])
+    st.markdown(f"**{name}** — {status}; delivered {row['delivered']} new Core Partnerships.")
+
+    weeks_tab, lost_tab, plan_tab = st.tabs(["Their weeks", "Their lost slots", "Their job plan"])
+    activity = data.activity(selection.url, selection.version, selection.teams)
+    quarter = selection.quarter
+    theirs = activity[
+        (activity["clinician"] == name)
+        & (activity["date"] >= pd.Timestamp(quarter.start))
+        & (activity["date"] < pd.Timestamp(quarter.end))
+        & activity["kind"].isin([Kind.CORE_NEW, Kind.CHOICE])
+    ]
+    with weeks_tab:
+        if theirs.empty:
+            st.info(f"{name} has no new Core Partnership or Choice slots in {quarter.label}.")
+        else:
+            # Week commencing Monday, the way job plans and diaries count weeks.
+            week = theirs["date"].dt.to_period("W-SUN").dt.start_time.dt.date.rename("week commencing")
+            label = (
+                common.words(theirs["kind"], common.KIND_WORDS)
+                + ": "
+                + common.words(theirs["outcome"], common.OUTCOME_WORDS)
+            ).rename("slots")
+            st.dataframe(pd.crosstab(week, label), key="review_weeks")
+    with lost_tab:
+        lost = result.lost_slots[result.lost_slots["clinician"] == name]
+        if lost.empty:
+            st.info(f"{name} has no lost slots in {quarter.label} up to the as-of date.")
+        else:
+            st.dataframe(
+                lost_slot_table(lost), column_config=LOST_SLOT_TABLE, hide_index=True,
+                key="review_clinician_lost",
+            )
+    with plan_tab:
+        plans = data.jobplans(selection.url, selection.version, selection.teams)
+        plan = plans[plans["clinician"].astype(str).str.casefold() == name.casefold()]
+        if plan.empty:
+            st.info(
+                f"{name} has no job plan, so there is no target. A manager adds one on the "
+                "**Job plans** page."
+            )
+        else:
+            st.dataframe(plan, hide_index=True, key="review_clinician_plan")
+
+
+def render() -> None:
+    common.page_user()
+    st.title("Quarterly review")
+    selection = common.period_picker("review")
+    if selection is None:
+        return
+    result = selection.review()
+    if result.as_of_source == "no data":
+        st.info(
+            "None of these teams' appointments has been attended or missed yet, so there is "
+            "nothing to review. Upload a later export, or choose other teams."
+        )
+        return
+    common.rules_line(result.settings, result.as_of, result.quarter, selection.teams)
+    if result.clinicians.empty:
+        st.info(
+            f"No clinician has a job plan or new Core Partnership activity in "
+            f"{result.quarter.label}. Choose another quarter, upload that quarter's export, or "
+            "add job plans."
+        )
+        return
+    headline(result)
+    st.subheader("Clinicians")
+    st.dataframe(
+        clinician_table(result.clinicians),
+        column_config=CLINICIAN_TABLE,
+        hide_index=True,
+        key="review_clinicians",
+    )
+    st.plotly_chart(delivery_chart(result.clinicians), key="review_delivery_chart")
+    drill_down(selection, result)
+
+
+if __name__ == "__main__":
+    render()

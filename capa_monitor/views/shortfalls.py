@@ -1,0 +1,83 @@
+"""Shortfalls page (manager): the flagged list of domain spec §6 on screen, and as CSV and XLSX
+downloads for supervision and job-plan reviews. Every download is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from capa_monitor.exports import shortfall_csv, shortfall_tables, shortfall_xlsx
+from capa_monitor.views import common, data
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def record_download(user_email: str, file_format: str, quarter: str, teams: tuple[str, ...],
+                    rows: int) -> None:
+    data.store().record(
+        "download",
+        user=user_email,
+        what="shortfall list",
+        format=file_format,
+        quarter=quarter,
+        teams=list(teams),
+        rows=rows,
+    )
+
+
+def render() -> None:
+    user = common.page_user("manager")
+    st.title("Shortfalls")
+    st.write(
+        "Clinicians behind their expected new Core Partnerships (or without a job plan), and "
+        "every lost slot that was not offered again. No client identifier is included."
+    )
+    selection = common.period_picker("shortfalls")
+    if selection is None:
+        return
+    result = selection.review()
+    if result.as_of_source == "no data":
+        st.info("Nothing has been attended or missed yet in these teams, so nothing is flagged.")
+        return
+    common.rules_line(result.settings, result.as_of, result.quarter, selection.teams)
+    clinicians, slots = shortfall_tables(result)
+
+    st.subheader(f"Clinicians flagged ({len(clinicians)})")
+    if clinicians.empty:
+        st.success("Every job-planned clinician is on track for this quarter so far.")
+    else:
+        st.dataframe(clinicians, hide_index=True, key="shortfalls_clinicians")
+    st.subheader(f"Slots not re-offered ({len(slots)})")
+    if slots.empty:
+        st.success("Every lost slot so far was offered again or is still within its window.")
+    else:
+        st.dataframe(slots, hide_index=True, key="shortfalls_slots")
+
+    stem = f"shortfalls {result.quarter.label.replace('/', '-')}"
+    rows = len(clinicians) + len(slots)
+    csv_col, xlsx_col = st.columns(2)
+    csv_col.download_button(
+        "Download CSV",
+        shortfall_csv(result),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        key="shortfalls_csv",
+        on_click=record_download,
+        args=(user.email, "csv", result.quarter.label, selection.teams, rows),
+        icon=":material/download:",
+    )
+    xlsx_col.download_button(
+        "Download XLSX",
+        shortfall_xlsx(result),
+        file_name=f"{stem}.xlsx",
+        mime=XLSX_MIME,
+        key="shortfalls_xlsx",
+        on_click=record_download,
+        args=(user.email, "xlsx", result.quarter.label, selection.teams, rows),
+        icon=":material/download:",
+        type="primary",
+    )
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,58 @@
+"""Trends page (everyone): XmR charts in the NHS "Making Data Count" style (M7) — weekly new
+Core Partnerships and the monthly DNA/WNB rate — with special causes and trial limits labelled.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from capa_monitor.charts import xmr_chart
+from capa_monitor.views import common
+
+
+def special_causes(xmr: pd.DataFrame) -> pd.DataFrame:
+    return xmr[xmr["special_cause"].fillna(False).astype(bool)][["period", "value", "rule"]]
+
+
+def show_chart(title: str, xmr: pd.DataFrame, unit: str, key: str, min_points: int) -> None:
+    st.header(title)
+    if xmr.empty:
+        st.info(f"Not enough complete {unit}s of data yet for this chart.")
+        return
+    if bool(xmr["trial"].any()):
+        st.warning(
+            f"Trial limits: only {len(xmr)} {unit}s so far; limits settle at {min_points}.",
+            icon=":material/info:",
+        )
+    st.plotly_chart(xmr_chart(xmr, title=title), key=f"trends_{key}_chart")
+    causes = special_causes(xmr)
+    if causes.empty:
+        st.caption("No special cause: the variation is what this process usually shows.")
+    else:
+        st.caption(f"Special cause at {len(causes)} {unit}(s):")
+        st.dataframe(causes, hide_index=True, key=f"trends_{key}_causes")
+
+
+def render() -> None:
+    common.page_user()
+    st.title("Trends")
+    selection = common.period_picker("trends")
+    if selection is None:
+        return
+    result = selection.review()
+    if result.as_of_source == "no data":
+        st.info("Nothing has been attended or missed yet in these teams.")
+        return
+    st.caption(
+        "Centre line = mean; limits = mean ± 2.66 × the mean moving range. A special cause is "
+        "a point outside the limits, 7 in a row on one side of the mean, 7 rising or falling, "
+        "or 2 of 3 close to a limit."
+    )
+    minimum = result.settings.spc_min_points
+    show_chart("New Core Partnerships per week", result.spc_weekly, "week", "weekly", minimum)
+    show_chart("DNA/WNB rate per month (%)", result.spc_dna, "month", "dna", minimum)
+
+
+if __name__ == "__main__":
+    render()

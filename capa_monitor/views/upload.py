@@ -1,0 +1,360 @@
+"""Upload page (manager): read one or more activity exports, show everything the loader did with
+each file BEFORE anything is stored — sheet, header row, column mapping (editable), a preview,
+values to map, rejected rows, what the upload will supersede — then store it on confirmation.
+Saved mapping profiles are applied to files of the same shape; the history allows a restore.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from capa_monitor.errors import CapaError
+from capa_monitor.exports import safe_text
+from capa_monitor.loading import (
+    LoadResult,
+    MappingProfile,
+    activity_synonyms,
+    choose_sheet,
+    load_raw,
+)
+from capa_monitor.loading.headers import ACTIVITY_SYNONYMS, NEW_FOLLOWUP, header_key
+from capa_monitor.loading.read import read_upload
+from capa_monitor.model import Kind, Outcome
+from capa_monitor.views import common, data
+
+LOG = logging.getLogger(__name__)
+#: Per-file results kept between reruns (never in st.cache_data: it would hash the bytes).
+MEMO_KEY = "upload_memo"
+NOT_IN_FILE = "(not in this file)"
+AS_READ = "(leave as read)"
+DETECTED = "(the one that looks like activity)"
+NO_PROFILE = "(none: recognise columns by name)"
+VALUE_CHOICES = {
+    "kind": [k.value for k in Kind],
+    "outcome": [o.value for o in Outcome],
+    NEW_FOLLOWUP: ["new", "followup"],
+}
+FILE_TYPES = ["xlsx", "csv", "xlsm", "xls"]  # .xlsm/.xls reach the loader for its clear refusal
+
+
+@dataclass(frozen=True)
+class ReadFile:
+    """One upload as loaded with one set of choices, plus what the mapping editor needs."""
+
+    result: LoadResult
+    sheets: tuple[str, ...]
+    headers: tuple[str, ...]
+
+
+def read_file(content: bytes, name: str, team: str | None, sheet: str | None,
+              profile: MappingProfile | None, settings) -> ReadFile:
+    """Load a file once per set of choices; the memo lives in this session only."""
+    digest = hashlib.sha256(content).hexdigest()
+    choice = (digest, team, sheet, profile.to_json() if profile else None)
+    memo = st.session_state.setdefault(MEMO_KEY, {})
+    if choice not in memo:
+        workbook = read_upload(content, name, limits=settings.limits, sheet=sheet)
+        result = load_raw(
+            workbook, filename=name, team=team, sheet=sheet, profile=profile, settings=settings
+        )
+        _, match = choose_sheet(workbook, activity_synonyms(profile), result.report.sheet)
+        headers = tuple(h for h in match.headers if h)
+        sheets = tuple(s.name for s in workbook.sheets)
+        memo[choice] = ReadFile(result, sheets, headers)
+    return memo[choice]
+
+
+def forget_other_files(digests: set[str]) -> None:
+    memo = st.session_state.get(MEMO_KEY, {})
+    for choice in [c for c in memo if c[0] not in digests]:
+        del memo[choice]
+
+
+def fitting_profile(profiles: list[MappingProfile], headers: tuple[str, ...]) -> MappingProfile | None:
+    """The first saved profile whose every source column is among this file's headers."""
+    present = {header_key(h) for h in headers}
+    for profile in profiles:
+        if profile.columns and all(header_key(h) in present for h in profile.columns.values()):
+            return profile
+    return None
+
+
+def rejected_frame(result: LoadResult) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(r.sheet, r.row, r.column, r.value, r.reason) for r in result.report.rejected],
+        columns=["sheet", "row", "column", "value", "reason"],
+    )
+
+
+def formula_safe_csv(frame: pd.DataFrame) -> bytes:
+    """CSV whose text cells a spreadsheet program will not run as formulas."""
+    return frame.map(safe_text).to_csv(index=False).encode("utf-8-sig")
+
+
+def whole_months(period: tuple[date, date]) -> tuple[date, date]:
+    start, end = period
+    last = calendar.monthrange(end.year, end.month)[1]
+    return start.replace(day=1), end.replace(day=last)
+
+
+def report_summary(result: LoadResult) -> None:
+    report = result.report
+    st.markdown(
+        f"Sheet **{report.sheet}**, header on row **{report.header_row}**"
+        + (f", encoding {report.encoding}" if report.encoding else "")
+        + (
+            f"; dates {report.date_range[0]:%d/%m/%Y} to {report.date_range[1]:%d/%m/%Y}"
+            if report.date_range else ""
+        )
+        + f"; {len(report.clinicians)} clinicians."
+    )
+    read_col, accepted_col, rejected_col, dropped_col = st.columns(4)
+    read_col.metric("Rows read", report.rows_read)
+    accepted_col.metric("Accepted", report.accepted)
+    rejected_col.metric("Rejected", len(report.rejected))
+    dropped_col.metric(
+        "Blank or totals rows dropped", report.dropped,
+        help=", ".join(f"{k}: {v}" for k, v in report.dropped_detail.items()) or None,
+    )
+    if report.blank_past_outcomes:
+        st.warning(
+            f"{len(report.blank_past_outcomes)} past appointments have no outcome; they count as "
+            "booked (unknown). First rows: "
+            + ", ".join(str(r) for r in report.blank_past_outcomes[:10]) + "."
+        )
+    if report.invalid_nhs_numbers:
+        st.warning(
+            f"{len(report.invalid_nhs_numbers)} NHS numbers fail the check digit (rows "
+            + ", ".join(str(r) for r in report.invalid_nhs_numbers[:10]) + "…); they were "
+            "pseudonymised like the others, but check them in the source system."
+        )
+    for warning in report.warnings:
+        st.warning(warning)
+
+
+def mapping_form(key: str, read: ReadFile) -> MappingProfile | None:
+    """Column and value choices; returns a profile when the manager applies changes."""
+    report = read.result.report
+    options = [NOT_IN_FILE, *read.headers]
+    with st.form(f"{key}_mapping"):
+        st.markdown("**Columns** — which column of the file holds each field")
+        columns: dict[str, str] = {}
+        grid = st.columns(3)
+        for i, field in enumerate(ACTIVITY_SYNONYMS):
+            current = report.columns.get(field, NOT_IN_FILE)
+            choice = grid[i % 3].selectbox(
+                field.replace("_", " "),
+                options,
+                index=options.index(current) if current in options else 0,
+                key=f"{key}_column_{field}",
+            )
+            if choice != NOT_IN_FILE:
+                columns[field] = choice
+        values: dict[str, dict[str, str]] = {}
+        unknown = {c: v for c, v in report.unmapped_values.items() if c in VALUE_CHOICES and v}
+        if unknown:
+            st.markdown("**Values to map** — what each unrecognised value means")
+        for column, counts in unknown.items():
+            for value, count in counts.items():
+                choices = [AS_READ, *VALUE_CHOICES[column]]
+                choice = st.selectbox(
+                    f"{column} “{value}” ({count} rows)",
+                    choices,
+                    key=f"{key}_value_{column}_{hashlib.sha1(value.encode()).hexdigest()[:10]}",
+                )
+                if choice != AS_READ:
+                    values.setdefault(column, {})[value] = choice
+        name = st.text_input(
+            "Name for this mapping", value=report.file_name.rsplit(".", 1)[0], key=f"{key}_name"
+        )
+        applied = st.form_submit_button("Apply this mapping")
+    if applied:
+        return MappingProfile(name=name.strip() or "mapping", columns=columns, values=values)
+    return None
+
+
+def ingest_section(key: str, user_email: str, result: LoadResult,
+                   profile: MappingProfile | None) -> None:
+    store = data.store()
+    widen = st.checkbox(
+        "Cover whole months", key=f"{key}_whole_months",
+        help="By default the upload replaces earlier rows of its teams from its first to its "
+        "last appointment date; tick to replace whole calendar months instead.",
+    )
+    plan = store.plan_ingest(result)
+    period = whole_months(plan.period) if widen else None
+    if period is not None:
+        plan = store.plan_ingest(result, period=period)
+    teams = ", ".join(t if t is not None else "(no team)" for t in plan.teams)
+    if plan.status == "unchanged":
+        st.info(
+            f"This file is already stored as upload {plan.unchanged_upload_id}: storing it again "
+            "changes nothing."
+        )
+    else:
+        st.markdown(
+            f"Storing will keep **{plan.rows}** rows for **{teams}** covering "
+            f"{plan.period[0]:%d/%m/%Y} to {plan.period[1]:%d/%m/%Y}."
+        )
+        if plan.supersedes:
+            uploads = store.uploads().set_index("upload_id")
+            lines = [
+                f"- upload {upload_id} ({uploads.at[upload_id, 'file_name']}): {rows} rows"
+                if upload_id in uploads.index else f"- upload {upload_id}: {rows} rows"
+                for upload_id, rows in plan.supersedes.items()
+            ]
+            st.warning(
+                f"It replaces {plan.superseded_rows} earlier rows of these teams in that period "
+                "(they stay in the history and can be restored):\n" + "\n".join(lines)
+            )
+        else:
+            st.caption("It replaces nothing stored earlier.")
+    save_profile = profile is not None and st.checkbox(
+        f"Save the mapping “{profile.name}” for next month's file", value=True,
+        key=f"{key}_save_profile",
+    )
+    if st.button("Confirm and store", type="primary", key=f"{key}_confirm"):
+        outcome = store.ingest(result, user=user_email, period=period)
+        if save_profile:
+            store.save_profile(profile)
+        if outcome.status == "unchanged":
+            st.info(f"Already stored as upload {outcome.upload_id}; nothing changed.")
+        else:
+            st.success(
+                f"Stored as upload {outcome.upload_id}"
+                + (f", replacing {outcome.superseded_rows} earlier rows." if outcome.superseded_rows
+                   else ".")
+            )
+
+
+def one_file(user_email: str, upload, settings, profiles: list[MappingProfile]) -> None:
+    content = upload.getvalue()
+    key = f"upload_{hashlib.sha256(content).hexdigest()[:12]}"
+    with st.expander(upload.name, expanded=True):
+        team_col, sheet_col = st.columns(2)
+        team = team_col.text_input(
+            "Team for rows that have none", key=f"{key}_team",
+            help="For an export of one team without a team column.",
+        ).strip() or None
+        chosen_profile = st.session_state.get(f"{key}_profile")
+        try:
+            read = read_file(content, upload.name, team, None, chosen_profile, settings)
+            sheet_names = list(read.sheets)
+            if len(sheet_names) > 1:
+                sheet = sheet_col.selectbox(
+                    "Sheet", [DETECTED, *sheet_names], key=f"{key}_sheet"
+                )
+                if sheet != DETECTED:
+                    read = read_file(content, upload.name, team, sheet, chosen_profile, settings)
+            if chosen_profile is None:
+                auto = fitting_profile(profiles, read.headers)
+                if auto is not None:
+                    read = read_file(content, upload.name, team, read.result.report.sheet, auto,
+                                     settings)
+                    chosen_profile = auto
+                    st.caption(f"Saved mapping “{auto.name}” applied: this file has its columns.")
+        except CapaError as exc:
+            st.error(f"{upload.name}: {exc}")
+            return
+        except Exception:  # a hostile file must not take the page down; details to the log
+            LOG.exception("unexpected failure reading %s", upload.name)
+            st.error(
+                f"{upload.name} could not be read safely. Save it again from the source "
+                "system as .xlsx or .csv and upload that."
+            )
+            return
+
+        result = read.result
+        report_summary(result)
+        st.markdown("**Preview** — the first rows as they will be stored")
+        st.dataframe(result.frame.head(10), hide_index=True, key=f"{key}_preview")
+        with st.expander("Column mapping and values to map"):
+            st.write({field: header for field, header in result.report.columns.items()})
+            applied = mapping_form(key, read)
+            if applied is not None:
+                st.session_state[f"{key}_profile"] = applied
+                st.rerun()
+        unknown = {c: v for c, v in result.report.unmapped_values.items() if v}
+        if unknown:
+            st.warning(
+                "Values the loader did not recognise (open “Column mapping and values to map” "
+                "to say what they mean): "
+                + "; ".join(
+                    f"{column}: " + ", ".join(f"“{v}” ×{n}" for v, n in values.items())
+                    for column, values in unknown.items()
+                )
+            )
+        rejected = rejected_frame(result)
+        if not rejected.empty:
+            st.markdown(f"**Rejected rows** ({len(rejected)})")
+            st.dataframe(rejected.head(200), hide_index=True, key=f"{key}_rejected")
+            st.download_button(
+                "Download rejected rows (CSV)",
+                formula_safe_csv(rejected),
+                file_name=f"rejected rows {upload.name}.csv",
+                mime="text/csv",
+                key=f"{key}_rejected_csv",
+                on_click="ignore",
+            )
+        if result.frame.empty:
+            st.error(f"{upload.name} has no usable rows, so there is nothing to store.")
+            return
+        ingest_section(key, user_email, result, chosen_profile)
+
+
+def history(user_email: str) -> None:
+    store = data.store()
+    uploads = store.uploads()
+    st.header("Upload history")
+    if uploads.empty:
+        st.info("Nothing stored yet.")
+        return
+    shown = uploads.drop(columns=["sha256", "mapping"], errors="ignore")
+    st.dataframe(shown, hide_index=True, key="upload_history")
+    restorable = uploads.loc[uploads["rows_active"] < uploads["rows_accepted"], "upload_id"]
+    if restorable.empty:
+        return
+    choice = st.selectbox(
+        "Restore an upload (its rows replace what later uploads put in their place)",
+        restorable.tolist(),
+        format_func=lambda i: f"upload {i}: {uploads.set_index('upload_id').at[i, 'file_name']}",
+        key="upload_restore_choice",
+    )
+    if st.button("Restore", key="upload_restore"):
+        try:
+            store.restore(int(choice), user=user_email)
+        except CapaError as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"Upload {choice} restored.")
+
+
+def render() -> None:
+    user = common.page_user("manager")
+    st.title("Upload")
+    st.write(
+        "Upload the monthly activity export from your patient record system (xlsx or csv; "
+        "several at once is fine). Nothing is stored until you confirm each file."
+    )
+    files = st.file_uploader(
+        "Activity exports", type=FILE_TYPES, accept_multiple_files=True, key="upload_files"
+    )
+    forget_other_files({hashlib.sha256(f.getvalue()).hexdigest() for f in files or []})
+    if files:
+        store = data.store()
+        settings = data.settings(data.database_url(), store.data_version())
+        profiles = store.profiles()
+        for upload in files:
+            one_file(user.email, upload, settings, profiles)
+    history(user.email)
+
+
+if __name__ == "__main__":
+    render()

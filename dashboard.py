@@ -1,0 +1,54 @@
+"""CAPA Monitor's Streamlit entrypoint: page setup, sign-in, and the page list for the user's role.
+
+Run with `streamlit run dashboard.py` (see scripts/run.sh). Pages live in capa_monitor/views/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from capa_monitor import auth
+from capa_monitor.views import common, data
+
+VIEWS = Path(__file__).resolve().parent / "capa_monitor" / "views"
+
+st.set_page_config(page_title="CAPA Monitor", page_icon="📋", layout="wide")
+
+user = auth.current_user()
+if user is None:  # auth.py has shown the sign-in screen
+    st.stop()
+if user.local:
+    auth.local_mode_banner(user)
+common.init_session_state()
+
+store = data.store()
+empty_store = store.date_bounds() is None and store.jobplans().empty
+is_manager = user.role == "manager"
+
+
+def page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page:
+    return st.Page(VIEWS / file, title=title, icon=icon, url_path=Path(file).stem, default=default)
+
+
+everyone = [
+    page("review.py", "Quarterly review", "📊", default=not empty_store),
+    page("balance.py", "Balance & flow", "⚖️"),
+    page("trends.py", "Trends", "📈"),
+]
+if empty_store:
+    everyone.insert(0, page("welcome.py", "Welcome", "👋", default=True))
+sections = {"Review": everyone}
+if is_manager:
+    sections["Manage"] = [
+        page("upload.py", "Upload", "⬆️"),
+        page("shortfalls.py", "Shortfalls", "📋"),
+        page("jobplans.py", "Job plans", "🗓️"),
+        page("settings_page.py", "Settings", "⚙️"),
+        page("audit.py", "Audit log", "🧾"),
+    ]
+
+current = st.navigation(sections)
+common.sidebar(user)
+current.run()
