@@ -1,0 +1,232 @@
+"""`review` and `shortfalls`: the quarterly review and its shortfall list from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import math
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from capa_monitor.errors import CapaError
+from capa_monitor.exports import shortfall_csv, shortfall_tables, shortfall_xlsx
+from capa_monitor.metrics.review import Review, review
+from capa_monitor.periods import Quarter, as_of_date
+
+#: Per-clinician JSON fields (issue 4), in order.
+CLINICIAN_FIELDS: tuple[str, ...] = (
+    "clinician", "team", "target", "target_source", "expected_to_date", "delivered", "offered",
+    "shortfall", "status", "choice_target", "choice_expected_to_date", "choice_delivered",
+    "choice_offered", "choice_shortfall", "choice_status", "lost", "reoffered", "pending",
+    "not_reoffered", "leaving_date",
+)
+#: Per-lost-slot JSON fields (issue 4), in order.
+SLOT_FIELDS: tuple[str, ...] = (
+    "clinician", "team", "date", "kind", "outcome", "status", "evidence", "slot_id",
+    "evidence_slot_id", "window_end",
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    show = subparsers.add_parser(
+        "review",
+        help="the quarterly review: new Core Partnerships against target, lost slots",
+        description="Print the quarterly review for a quarter and team(s) from the store.",
+    )
+    _period_arguments(show)
+    show.add_argument("--format", choices=("table", "json"), default="table")
+    show.set_defaults(func=run_review)
+
+    download = subparsers.add_parser(
+        "shortfalls",
+        help="write the shortfall list (clinicians below target, slots not re-offered)",
+        description="Write the quarter's shortfall list as .xlsx (a sheet per part) or .csv.",
+    )
+    _period_arguments(download)
+    download.add_argument("--out", required=True, metavar="FILE", help="FILE.xlsx or FILE.csv")
+    download.set_defaults(func=run_shortfalls)
+
+
+def _period_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quarter",
+        metavar="LABEL",
+        help='financial quarter, e.g. "2026/27 Q2" (default: the quarter of the as-of date)',
+    )
+    parser.add_argument(
+        "--team",
+        action="append",
+        metavar="NAME",
+        help="team to review (repeat for several; default: every team)",
+    )
+    parser.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        type=_iso_date,
+        help="review as of this date (default: the latest attended or missed appointment)",
+    )
+
+
+def run_review(args: argparse.Namespace) -> int:
+    result = _review_from_store(args)[0]
+    if args.format == "json":
+        print(json.dumps(review_json(result), indent=2, allow_nan=False))
+    else:
+        print(review_table(result))
+    return 0
+
+
+def run_shortfalls(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise CapaError(f"--out must end in .xlsx or .csv, not {out.name!r}.")
+    result, store = _review_from_store(args)
+    data = shortfall_xlsx(result) if suffix == ".xlsx" else shortfall_csv(result)
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise CapaError(f"Could not write {out}: {exc.strerror}.") from exc
+    part1, part2 = shortfall_tables(result)
+    store.record(
+        "download",
+        user=getpass.getuser(),
+        what="shortfall list",
+        file=out.name,
+        quarter=result.quarter.label,
+        as_of=result.as_of.isoformat(),
+        teams=list(result.teams) if result.teams else None,
+        clinicians=len(part1),
+        slots=len(part2),
+    )
+    print(
+        f"Wrote {out}: {len(part1)} clinician(s) below target or without a plan, "
+        f"{len(part2)} slot(s) not re-offered ({result.quarter.label}, as of {result.as_of:%d %b %Y})."
+    )
+    return 0
+
+
+def _review_from_store(args: argparse.Namespace):
+    from capa_monitor.store import Store
+
+    store = Store.open(args.db)
+    settings = store.settings()
+    teams = _known_teams(args.team, store.teams())
+    activity = store.activity(teams)
+    if args.quarter:
+        quarter = Quarter.parse(args.quarter, settings.fy_first_month)
+    else:
+        latest = args.as_of or as_of_date(activity)
+        if latest is None:
+            raise CapaError("There is no attended or missed appointment stored yet; give --quarter.")
+        quarter = Quarter.containing(latest, settings.fy_first_month)
+    result = review(
+        activity, store.jobplans(teams), quarter, as_of=args.as_of, settings=settings, teams=teams
+    )
+    return result, store
+
+
+def _known_teams(asked: list[str] | None, stored: list[str]) -> list[str] | None:
+    if not asked:
+        return None
+    by_key = {team.casefold(): team for team in stored}
+    unknown = [team for team in asked if team.strip().casefold() not in by_key]
+    if unknown:
+        known = ", ".join(stored) or "none yet"
+        raise CapaError(f"No team called {unknown[0]!r} in the store; teams: {known}.")
+    return [by_key[team.strip().casefold()] for team in asked]
+
+
+def review_json(result: Review) -> dict[str, Any]:
+    """The `review --format json` document (issue 4); floats unrounded, missing → null."""
+    return {
+        "quarter": result.quarter.label,
+        "as_of": result.as_of.isoformat(),
+        "as_of_source": result.as_of_source,
+        "teams": list(result.teams) if result.teams else None,
+        "settings": result.settings.to_dict(),
+        "clinicians": _records(result.clinicians, CLINICIAN_FIELDS),
+        "lost_slots": _records(result.lost_slots, SLOT_FIELDS),
+    }
+
+
+def _records(frame: pd.DataFrame, fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    columns = [frame[name].tolist() for name in fields]
+    return [
+        {name: _json_value(value) for name, value in zip(fields, row, strict=True)}
+        for row in zip(*columns, strict=True)
+    ]
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return _json_value(value.item())
+    return value
+
+
+def review_table(result: Review) -> str:
+    """A plain-text review a manager can read in a terminal."""
+    header = (
+        f"{result.quarter.label} review, {result.teams_label}, as of {result.as_of:%d %b %Y}"
+        f" ({'given' if result.as_of_source == 'given' else 'latest attended or missed appointment'})"
+    )
+    rows = [
+        (
+            "Clinician", "Team", "Status", "Target", "Expected", "Delivered", "Offered",
+            "Shortfall", "Choice done/target", "Lost", "Re-offered", "Pending", "Not re-off.",
+            "Leaving",
+        )
+    ]
+    for c in result.clinicians.itertuples(index=False):
+        rows.append(
+            (
+                c.clinician, _text(c.team), c.status, _num(c.target), _num(c.expected_to_date),
+                str(c.delivered), str(c.offered), _num(c.shortfall),
+                f"{c.choice_delivered}/{_num(c.choice_target)}", str(c.lost), str(c.reoffered),
+                str(c.pending), str(c.not_reoffered),
+                "" if pd.isna(c.leaving_date) else f"{c.leaving_date:%d %b %Y}",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [header, ""]
+    lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+              for row in rows]
+    statuses = result.lost_slots["status"].value_counts()
+    s = result.settings
+    lines += [
+        "",
+        f"Lost slots in the quarter: {len(result.lost_slots)} "
+        + "(" + ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in statuses.items()) + ")",
+        f"Rules: green at {s.green_ratio:.0%} of expected, amber at {s.amber_ratio:.0%}; "
+        f"re-offer window {s.reoffer_window_days} days; targets = core half-days x "
+        f"{s.appointments_per_half_day:g} x {s.usable_weeks_per_quarter:g} weeks / "
+        f"{s.appointments_per_core_partnership:g} unless the plan gives one.",
+    ]
+    return "\n".join(lines)
+
+
+def _num(value: float) -> str:
+    return "-" if pd.isna(value) else f"{value:.1f}"
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or pd.isna(value) else str(value)
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write it as YYYY-MM-DD") from exc
