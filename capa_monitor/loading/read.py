@@ -6,15 +6,28 @@ every cell as text first is what keeps ids like `0012345` and NHS numbers in the
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
+import multiprocessing
+import multiprocessing.connection
+import os
+import resource
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from capa_monitor.errors import LoadError
+from capa_monitor.loading.guard import XLSX, check_upload, decode_text
 from capa_monitor.settings import Limits
 
 
@@ -42,16 +55,193 @@ DELIMITER_SAMPLE_LINES = 200
 def read_upload(
     data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS, sheet: str | None = None
 ) -> RawWorkbook:
-    """Read an uploaded .xlsx or .csv into raw text tables, or raise LoadError saying why not."""
-    sha256 = hashlib.sha256(data).hexdigest()
-    if data[:4] == b"PK\x03\x04":
-        return RawWorkbook("xlsx", read_xlsx_sheets(data, sheet), None, sha256)
-    sheet_name, cells, encoding = read_csv_table(data, filename)
+    """Read an uploaded .xlsx or .csv into raw text tables, or raise LoadError saying why not.
+
+    The guard checks the raw bytes first; the parse then runs in a child process with memory and
+    time limits, so a file that still defeats the parser kills only the child.
+    """
+    kind = check_upload(data, filename, limits)
+    sheets, encoding = sandboxed_parse(data, filename, kind, sheet, limits)
+    return RawWorkbook(kind, sheets, encoding, hashlib.sha256(data).hexdigest())
+
+
+def parse(
+    data: bytes, filename: str, kind: str, sheet: str | None, limits: Limits
+) -> tuple[tuple[RawSheet, ...], str | None]:
+    """The parse itself, in whatever process calls it: (sheets, CSV encoding)."""
+    if kind == XLSX:
+        return read_xlsx_sheets(data, sheet), None
+    sheet_name, cells, encoding = read_csv_table(data, filename, limits)
     if sheet is not None and sheet != sheet_name:
         raise LoadError(
             f"There is no sheet called {sheet!r}: a CSV file has one table, called {sheet_name!r}."
         )
-    return RawWorkbook("csv", (RawSheet(sheet_name, cells),), encoding, sha256)
+    return (RawSheet(sheet_name, cells),), encoding
+
+
+# --- the child process ----------------------------------------------------------------------
+#
+# A small "zygote" process (`python -m capa_monitor.loading.read`) imports pandas and fastexcel
+# once and forks one child per upload, so a read costs milliseconds of start-up instead of a
+# fresh interpreter, and the threaded Streamlit server itself never forks. The zygote is started
+# with fork+exec (subprocess), runs single-threaded, and exits when its parent does.
+# multiprocessing's forkserver would do the same but re-runs the caller's __main__ script in
+# every child, which breaks scripts without a __main__ guard.
+
+# Tests set this to "1" to make the child abort the way calamine does on a dimension bomb.
+ABORT_FOR_TEST_ENV = "CAPA_TEST_READER_ABORT"
+_GIB = 1024**3
+# Keeps the zygote single-threaded (no BLAS pool, no jemalloc background thread), so fork is safe.
+_ZYGOTE_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "ARROW_DEFAULT_MEMORY_POOL": "system"}
+
+
+class _Zygote:
+    """The parent's handle on the zygote: started on first use, restarted if it has gone."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen | None = None
+        self._address = ""
+
+    def connect(self) -> multiprocessing.connection.Connection:
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._start()
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            client.connect(self._address)
+        except OSError:
+            client.close()
+            raise
+        return multiprocessing.connection.Connection(client.detach())
+
+    def _start(self) -> None:
+        # A private folder (mode 0700): only this user can reach the socket.
+        self._address = os.path.join(tempfile.mkdtemp(prefix="capa-reader-"), "socket")
+        project_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = {**os.environ, **_ZYGOTE_ENV}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from capa_monitor.loading.read import serve; serve(sys.argv[1])", self._address],
+            stdin=subprocess.PIPE,  # never written: the zygote exits when it closes
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        # The zygote prints one line once it is listening.
+        if not self._process.stdout.readline():
+            raise LoadError(
+                "The file reader could not be started; try again, and tell the administrator if "
+                "it keeps happening."
+            )
+
+
+_zygote = _Zygote()
+
+
+def sandboxed_parse(
+    data: bytes, filename: str, kind: str, sheet: str | None, limits: Limits
+) -> tuple[tuple[RawSheet, ...], str | None]:
+    """`parse` in a child process with Limits.read_memory_bytes and Limits.read_timeout_s."""
+    abort_for_test = os.environ.get(ABORT_FOR_TEST_ENV) == "1"
+    with _zygote.connect() as connection:
+        try:
+            child_pid = connection.recv()
+            connection.send((data, filename, kind, sheet, limits, abort_for_test))
+            if not connection.poll(limits.read_timeout_s):
+                _kill_quietly(child_pid)
+                raise LoadError(
+                    f"The file could not be read safely within the {limits.read_timeout_s:g}-second "
+                    "limit; export a shorter period (for example one quarter) and upload that."
+                )
+            status, payload = connection.recv()
+        except (EOFError, OSError) as exc:
+            # The child died without answering: the parser crashed or hit the memory limit.
+            raise LoadError(
+                "The file could not be read safely (the reader stopped: the file may be damaged "
+                "or built to exhaust memory); open it in Excel, save it again as .xlsx and upload "
+                "that."
+            ) from exc
+    if status == "ok":
+        return payload
+    if status == "memory":
+        raise LoadError(
+            f"The file could not be read safely within the {limits.read_memory_bytes / _GIB:g} GB "
+            "memory limit; export a shorter period (for example one quarter) and upload that."
+        )
+    if status == "refused":
+        raise LoadError(payload)
+    raise LoadError(
+        f"The file could not be read ({payload}); open it in Excel, save it again as .xlsx or "
+        ".csv and upload the new copy."
+    )
+
+
+def _kill_quietly(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def serve(address: str) -> None:
+    """The zygote: accept a connection per upload and fork a child to parse it."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(64)
+    print("ready", flush=True)
+    parent = sys.stdin.buffer
+    try:
+        while True:
+            ready, _, _ = select.select([listener, parent], [], [])
+            if parent in ready:
+                return  # stdin closed: the parent process has exited
+            try:
+                accepted, _ = listener.accept()
+            except OSError:
+                continue
+            if os.fork() == 0:
+                try:
+                    listener.close()
+                    _child(multiprocessing.connection.Connection(accepted.detach()))
+                finally:
+                    os._exit(0)
+            accepted.close()
+    finally:
+        listener.close()
+        with contextlib.suppress(OSError):
+            os.unlink(address)
+            os.rmdir(os.path.dirname(address))
+
+
+def _child(connection: multiprocessing.connection.Connection) -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    connection.send(os.getpid())
+    data, filename, kind, sheet, limits, abort_for_test = connection.recv()
+    _limit_resource(resource.RLIMIT_AS, limits.read_memory_bytes)
+    _limit_resource(resource.RLIMIT_CORE, 0)  # a crash must not leave a core file of patient data
+    signal.alarm(int(limits.read_timeout_s) + 5)  # a backstop should the parent vanish
+    if abort_for_test:
+        os.abort()
+    try:
+        outcome = ("ok", parse(data, filename, kind, sheet, limits))
+    except LoadError as exc:
+        outcome = ("refused", str(exc))
+    except MemoryError:
+        outcome = ("memory", None)
+    except Exception as exc:  # any parser failure becomes one line for the parent's message
+        text = str(exc).strip()
+        outcome = ("failed", (text.splitlines()[0] if text else type(exc).__name__)[:160])
+    del data
+    try:
+        connection.send(outcome)
+    except MemoryError:
+        connection.send(("memory", None))
+
+
+def _limit_resource(which: int, value: int) -> None:
+    _soft, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(which, (value, value))
 
 
 # --- xlsx -----------------------------------------------------------------------------------
@@ -119,12 +309,17 @@ def _empty_cells() -> pd.DataFrame:
 # --- csv ------------------------------------------------------------------------------------
 
 
-def read_csv_table(data: bytes, filename: str) -> tuple[str, pd.DataFrame, str]:
+def read_csv_table(data: bytes, filename: str, limits: Limits) -> tuple[str, pd.DataFrame, str]:
     """(sheet name, cells, encoding) of a delimited text file."""
-    text, encoding = decode_csv(data)
+    text, encoding = decode_text(data)
     utf8 = text.encode("utf-8")
     delimiter = detect_delimiter(text)
     width = _max_fields(utf8, delimiter)
+    if width > limits.max_columns:
+        raise LoadError(
+            f"This CSV file has a line of {width:,} fields, more than the {limits.max_columns:,} "
+            "columns CAPA Monitor reads; check it is the activity export and export it again."
+        )
     cells = pd.read_csv(
         io.BytesIO(utf8),
         sep=delimiter,
@@ -139,25 +334,6 @@ def read_csv_table(data: bytes, filename: str) -> tuple[str, pd.DataFrame, str]:
     )
     cells = _drop_trailing_blank_columns(cells.astype("str"))
     return _csv_sheet_name(filename), cells.reset_index(drop=True), encoding
-
-
-def decode_csv(data: bytes) -> tuple[str, str]:
-    """Text and the encoding it was in. Strict decoding: never a silent replacement character."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        candidates = ("utf-8-sig",)
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        candidates = ("utf-16",)
-    else:
-        candidates = ("utf-8", "cp1252")
-    for encoding in candidates:
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    raise LoadError(
-        "This CSV file is not in a text encoding CAPA Monitor can read (UTF-8, UTF-16 or "
-        "Windows-1252); save it again as 'CSV UTF-8' and upload that."
-    )
 
 
 def detect_delimiter(text: str) -> str:
@@ -200,3 +376,4 @@ def _csv_sheet_name(filename: str) -> str:
     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
     stem = base.rsplit(".", 1)[0] if "." in base else base
     return stem or "CSV"
+
