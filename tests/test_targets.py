@@ -1,0 +1,193 @@
+"""M1 (spec §5): new Core Partnerships and Choice against the job plan, pro rata."""
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from capa_monitor.jobplans import quarterly_targets
+from capa_monitor.metrics.targets import against_target
+from capa_monitor.periods import Quarter
+from capa_monitor.settings import DEFAULT_SETTINGS, Settings
+
+Q1 = Quarter(2026, 1)  # 61 working days (Easter and two May bank holidays)
+Q2 = Quarter(2026, 2)  # 65 working days: July 23, August 20 (31 Aug), September 22
+
+
+def slots(*rows):
+    """rows of (clinician, date, kind, outcome) → a canonical activity frame."""
+    frame = pd.DataFrame(rows, columns=["clinician", "date", "kind", "outcome"])
+    return frame.assign(
+        slot_id=[f"S{i}" for i in range(len(frame))],
+        team="North",
+        date=pd.to_datetime(frame["date"]),
+    )
+
+
+def plans(*rows):
+    """rows of (clinician, core_sessions, choice_per_week, q2_target, from, to)."""
+    frame = pd.DataFrame(
+        rows,
+        columns=["clinician", "core_sessions", "choice_per_week", "q2_target",
+                 "available_from", "available_to"],
+    )
+    frame["team"] = "North"
+    for column in ("available_from", "available_to"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def m1(activity, plan_frame, quarter, as_of, settings=DEFAULT_SETTINGS):
+    targets = quarterly_targets(plan_frame, quarter, settings)
+    return against_target(activity, targets, quarter, as_of, settings).set_index("clinician")
+
+
+def test_expectation_counts_bank_holidays():
+    # Q1, as of Fri 10 Apr 2026: working days 1, 2, 7, 8, 9, 10 April = 6 (3 and 6 April are
+    # bank holidays). Target 4 × 3 = 12; expected = 12 × 6 / 61 = 1.18033…
+    result = m1(slots(("Jane Smith", "2026-04-02", "core_new", "attended")),
+                plans(("Jane Smith", 4, None, None, None, None)), Q1, date(2026, 4, 10))
+    row = result.loc["Jane Smith"]
+    assert row["target"] == 12
+    assert row["available_days"] == 6
+    assert row["quarter_days"] == 61
+    assert row["expected_to_date"] == pytest.approx(72 / 61)
+    # 1 delivered < 0.8 × 1.18 = 0.944? No: 1 ≥ 0.944 but < 1.18 → amber; shortfall 0.18033
+    assert row["status"] == "amber"
+    assert row["shortfall"] == pytest.approx(72 / 61 - 1)
+
+
+# As of Fri 17 Jul 2026: 1–3 Jul (3) + 6–10 (5) + 13–17 (5) = 13 of Q2's 65 working days,
+# so an explicit target of 25 expects 25 × 13 / 65 = 5 (0.8 × 5 = 4 for amber).
+@pytest.mark.parametrize(
+    ("attended", "status", "shortfall"),
+    [(6, "green", 0.0), (5, "green", 0.0), (4, "amber", 1.0), (3, "red", 2.0), (0, "red", 5.0)],
+)
+def test_status_thresholds_at_their_boundaries(attended, status, shortfall):
+    activity = slots(*[("Jane Smith", "2026-07-06", "core_new", "attended")] * attended,
+                     ("Jane Smith", "2026-07-07", "core_new", "dna"))
+    result = m1(activity, plans(("Jane Smith", 4, None, 25, None, None)), Q2, date(2026, 7, 17))
+    row = result.loc["Jane Smith"]
+    assert row["target"] == 25
+    assert row["target_source"] == "explicit"
+    assert row["expected_to_date"] == pytest.approx(5.0)
+    assert (row["delivered"], row["status"]) == (attended, status)
+    assert row["shortfall"] == pytest.approx(shortfall)
+
+
+def test_thresholds_are_settings():
+    # Expected 5 as above; green from 0.9 × 5 = 4.5, amber from 0.6 × 5 = 3:
+    # 5 → green, 4 → amber, 3 → amber (on the boundary), 2 → red.
+    settings = Settings(green_ratio=0.9, amber_ratio=0.6)
+    for attended, status in ((5, "green"), (4, "amber"), (3, "amber"), (2, "red")):
+        activity = slots(*[("Jane Smith", "2026-07-06", "core_new", "attended")] * attended)
+        result = m1(activity, plans(("Jane Smith", 0, None, 25, None, None)), Q2,
+                    date(2026, 7, 17), settings)
+        assert result.loc["Jane Smith", "status"] == status
+
+
+def test_leaver_expectation_stops_on_the_last_day():
+    # Leaving Fri 14 Aug 2026, as of quarter end: available 1 Jul–14 Aug = July 23 + 3–7 Aug (5)
+    # + 10–14 Aug (5) = 33 of 65. Target 4 × 3 = 12 → expected 12 × 33 / 65 = 6.0923…
+    activity = slots(*[("Priya Patel", "2026-07-08", "core_new", "attended")] * 6)
+    result = m1(activity, plans(("Priya Patel", 4, None, None, None, "2026-08-14")), Q2,
+                date(2026, 9, 30))
+    row = result.loc["Priya Patel"]
+    assert row["available_days"] == 33
+    assert row["expected_to_date"] == pytest.approx(12 * 33 / 65)
+    assert row["shortfall"] == pytest.approx(12 * 33 / 65 - 6)
+    assert row["status"] == "amber"  # 6 ≥ 0.8 × 6.09 = 4.87
+    # …and it does not grow after the leaving date: as of 30 Sep it equals as of 14 Aug.
+    earlier = m1(activity, plans(("Priya Patel", 4, None, None, None, "2026-08-14")), Q2,
+                 date(2026, 8, 14))
+    assert earlier.loc["Priya Patel", "expected_to_date"] == pytest.approx(12 * 33 / 65)
+    assert result.loc["Priya Patel", "available_to"] == pd.Timestamp("2026-08-14")
+
+
+def test_starter_expectation_starts_on_the_first_day():
+    # Starting Tue 1 Sep 2026, as of Wed 30 Sep: September's 22 working days of 65 (the 31 Aug
+    # bank holiday is before the start anyway). Target 2 × 3 = 6 → 6 × 22 / 65 = 2.0307…
+    result = m1(slots(), plans(("Ali Khan", 2, None, None, "2026-09-01", None)), Q2,
+                date(2026, 9, 30))
+    assert result.loc["Ali Khan", "expected_to_date"] == pytest.approx(6 * 22 / 65)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        (date(2026, 6, 30), 0.0),  # before the quarter starts: nothing expected yet
+        (date(2026, 9, 30), 12.0),  # the last day: the whole target
+        (date(2026, 12, 1), 12.0),  # after the quarter: clipped to its last day
+    ],
+)
+def test_as_of_is_clipped_to_the_quarter(as_of, expected):
+    result = m1(slots(("Jane Smith", "2026-10-01", "core_new", "attended")),
+                plans(("Jane Smith", 4, None, None, None, None)), Q2, as_of)
+    assert result.loc["Jane Smith", "expected_to_date"] == pytest.approx(expected)
+    # The October appointment belongs to Q3, never to Q2.
+    assert result.loc["Jane Smith", "delivered"] == 0
+
+
+def test_delivered_and_offered_count_only_core_new_in_the_quarter_up_to_as_of():
+    activity = slots(
+        ("Jane Smith", "2026-06-30", "core_new", "attended"),  # Q1: not counted
+        ("Jane Smith", "2026-07-01", "core_new", "attended"),  # delivered, offered
+        ("Jane Smith", "2026-07-02", "core_new", "dna"),  # offered
+        ("Jane Smith", "2026-07-03", "core_new", "late_not_seen"),  # offered
+        ("Jane Smith", "2026-07-06", "core_new", "cancelled_by_client"),  # offered
+        ("Jane Smith", "2026-07-07", "core_new", "unbooked"),  # offered (a slot put out)
+        ("Jane Smith", "2026-07-08", "core_new", "cancelled_by_service"),  # not offered
+        ("Jane Smith", "2026-07-09", "core_followup", "attended"),  # not a new Partnership
+        ("Jane Smith", "2026-07-10", "core_new", "booked"),  # offered (blank outcome too)
+        ("Jane Smith", "2026-07-20", "core_new", "attended"),  # after as-of: not counted
+    )
+    row = m1(activity, plans(("Jane Smith", 4, None, None, None, None)), Q2,
+             date(2026, 7, 17)).loc["Jane Smith"]
+    assert (row["delivered"], row["offered"]) == (1, 6)
+
+
+def test_activity_without_a_plan_is_shown_with_no_target():
+    activity = slots(("Bob Ray", "2026-07-01", "core_new", "attended"),
+                     ("Bob Ray", "2026-07-02", "choice", "attended"))
+    result = m1(activity, plans(("Jane Smith", 4, 2, None, None, None)), Q2, date(2026, 7, 17))
+    bob = result.loc["Bob Ray"]
+    assert (bob["status"], bob["choice_status"]) == ("no_target", "no_target")
+    assert (bob["delivered"], bob["choice_delivered"]) == (1, 1)
+    for column in ("target", "expected_to_date", "shortfall", "choice_target", "choice_shortfall"):
+        assert np.isnan(bob[column])
+
+
+def test_plan_without_activity_has_delivered_zero():
+    result = m1(slots(), plans(("Jane Smith", 4, None, None, None, None)), Q2, date(2026, 7, 17))
+    jane = result.loc["Jane Smith"]
+    # 12 × 13 / 65 = 2.4 expected, none delivered → red, shortfall 2.4
+    assert (jane["delivered"], jane["offered"], jane["status"]) == (0, 0, "red")
+    assert jane["shortfall"] == pytest.approx(2.4)
+
+
+def test_names_match_case_insensitively_and_plan_spelling_is_shown():
+    activity = slots(("JANE SMITH", "2026-07-01", "core_new", "attended"))
+    result = m1(activity, plans(("Jane Smith", 4, None, None, None, None)), Q2, date(2026, 7, 17))
+    assert result.index.tolist() == ["Jane Smith"]
+    assert result.loc["Jane Smith", "delivered"] == 1
+
+
+def test_a_plan_that_ended_before_the_quarter_is_left_out_unless_they_worked():
+    result = m1(slots(), plans(("Old Leaver", 4, None, None, None, "2026-05-29")), Q2,
+                date(2026, 7, 17))
+    assert result.empty
+
+
+def test_choice_is_measured_the_same_way():
+    # 2 Choice a week × 11.25 = 22.5 a quarter; as of 17 Jul: 22.5 × 13 / 65 = 4.5.
+    # 4 attended ≥ 0.8 × 4.5 = 3.6 → amber, shortfall 0.5. A Choice DNA is offered, not done.
+    activity = slots(*[("Jane Smith", "2026-07-02", "choice", "attended")] * 4,
+                     ("Jane Smith", "2026-07-03", "choice", "dna"))
+    row = m1(activity, plans(("Jane Smith", 4, 2, None, None, None)), Q2,
+             date(2026, 7, 17)).loc["Jane Smith"]
+    assert row["choice_target"] == pytest.approx(22.5)
+    assert row["choice_expected_to_date"] == pytest.approx(4.5)
+    assert (row["choice_delivered"], row["choice_offered"]) == (4, 5)
+    assert row["choice_shortfall"] == pytest.approx(0.5)
+    assert row["choice_status"] == "amber"
