@@ -12,7 +12,6 @@ import os
 import secrets
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 KEY_ENV = "CAPA_PSEUDONYM_KEY"
@@ -55,9 +54,8 @@ def pseudonym(value: str, key: bytes) -> str:
 def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:
     """HMAC-SHA256 hex of each value, once per distinct value; blanks stay <NA>."""
     codes, uniques = pd.factorize(values)
-    hashed = [pseudonym(str(u), key) for u in uniques]
-    out = np.asarray(hashed + [None], dtype=object)[codes]
-    return pd.Series(out, index=values.index, dtype="str")
+    hashed = pd.array([pseudonym(str(u), key) for u in uniques], dtype="str")
+    return pd.Series(hashed.take(codes, allow_fill=True), index=values.index)
 
 
 def nhs_digits(text: str) -> str:
@@ -81,6 +79,5 @@ def nhs_number_valid(text: str) -> bool:
 def nhs_numbers_valid(values: pd.Series) -> pd.Series:
     """Vectorised check over a column; blanks are <NA> (nothing to check)."""
     codes, uniques = pd.factorize(values)
-    checked = [nhs_number_valid(str(u)) for u in uniques]
-    out = np.asarray(checked + [None], dtype=object)[codes]
-    return pd.Series(out, index=values.index, dtype="boolean")
+    checked = pd.array([nhs_number_valid(str(u)) for u in uniques], dtype="boolean")
+    return pd.Series(checked.take(codes, allow_fill=True), index=values.index)

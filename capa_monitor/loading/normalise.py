@@ -7,7 +7,6 @@ million-row export costs a few vectorised passes, not a million Python calls.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -115,8 +114,10 @@ def normalise(
     last_row = np.flatnonzero(has_key).max() if has_key.any() else -1
     # Whatever follows the last row with a date or clinician is report furniture.
     footer[last_row + 1 :] |= ~blank[last_row + 1 :]
+    # Reports printed page by page repeat the header; its date cell reads "Appt Date".
     repeated = np.logical_and.reduce(
-        [present[name].eq(headers[pos]).fillna(False).to_numpy() for name, pos in columns.items()]
+        [present[name].eq(headers[columns[name]]).fillna(False).to_numpy()
+         for name in ("date", "clinician")]
     ) & ~footer
     dropped_detail = {BLANK: int(blank.sum()), FOOTER: int((footer & ~blank).sum())}
     if repeated.any():
@@ -213,11 +214,11 @@ def normalise(
 
 def parse_dates(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Day-first date texts → (datetime64 with any time kept, "HH:MM" of non-midnight times)."""
-    parsed = _per_unique(raw, _parse_date_uniques)
-    parsed = pd.to_datetime(parsed)
+    codes, uniques = pd.factorize(raw)
+    parsed = _parse_date_uniques(pd.Series(uniques, dtype="str"))
     has_time = parsed.notna() & (parsed != parsed.dt.normalize())
     times = parsed.dt.strftime("%H:%M").where(has_time).astype("str")
-    return parsed, times
+    return _spread(parsed, codes, raw.index), _spread(times, codes, raw.index)
 
 
 def _parse_date_uniques(uniques: pd.Series) -> pd.Series:
@@ -354,7 +355,7 @@ def normalise_names(raw: pd.Series) -> pd.Series:
             )
             or None
         )
-    return pd.Series(np.asarray(tidy + [None], dtype=object)[codes], index=raw.index, dtype="str")
+    return _spread(pd.Series(tidy, dtype="str"), codes, raw.index)
 
 
 def _arrange_name(text: str) -> str:
@@ -388,7 +389,7 @@ def _client_keys(
 ) -> tuple[pd.Series, np.ndarray]:
     """One pseudonym per row from the NHS number, else the local id, else the client's name."""
     n = len(rows)
-    identity = pd.Series([None] * n, dtype="str")
+    identity = pd.Series(pd.NA, index=pd.RangeIndex(n), dtype="str")
     invalid = np.array([], dtype="int64")
     nhs = present.get(NHS_NUMBER)
     if nhs is not None:
@@ -402,33 +403,43 @@ def _client_keys(
         folded = name.str.lower().str.split().str.join(" ")
         identity = identity.fillna("name:" + folded)
     if identity.isna().all():
-        return pd.Series([None] * n, dtype="str"), invalid
+        return identity, invalid
     return pseudonymise(identity, key), invalid
 
 
 _SLOT_FIELDS = (model.CLINICIAN, model.DATE, model.START, model.KIND, model.CLIENT_KEY, model.TEAM)
+_HEX = np.array(list("0123456789abcdef"))
 
 
 def _slot_ids(raw: pd.Series | None, frame: pd.DataFrame, warnings: list[str]) -> pd.Series:
     """The export's slot id; else a stable hash of the identifying fields, with true
     duplicates told apart by their order of appearance."""
-    parts = [frame[f].astype("str").fillna("") for f in _SLOT_FIELDS]
-    identity = parts[0].str.cat(parts[1:], sep="|")
-    occurrence = identity.groupby(identity, sort=False).cumcount().astype("str")
-    derived = _per_unique(identity + "#" + occurrence, lambda u: u.map(_slot_hash))
-    if raw is None:
-        return derived.astype("str")
-    duplicated = raw.notna() & raw.duplicated(keep=False)
-    if duplicated.any():
-        warnings.append(
-            f"{int(duplicated.sum())} rows share an appointment id with another row; "
-            "they are kept as separate slots."
-        )
-    return raw.fillna(derived).astype("str")
+    if raw is not None:
+        duplicated = raw.notna() & raw.duplicated(keep=False)
+        if duplicated.any():
+            warnings.append(
+                f"{int(duplicated.sum())} rows share an appointment id with another row; "
+                "they are kept as separate slots."
+            )
+        if raw.notna().all():
+            return raw.astype("str")
+    derived = _derived_slot_ids(frame)
+    return derived if raw is None else raw.fillna(derived).astype("str")
 
 
-def _slot_hash(identity: str) -> str:
-    return "h" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:20]
+def _derived_slot_ids(frame: pd.DataFrame) -> pd.Series:
+    # pandas' row hash uses a fixed SipHash key, so the same fields give the same id on every
+    # upload; 64 bits keep collisions negligible at a few million slots per team history.
+    fields = frame[list(_SLOT_FIELDS)].astype("str")
+    hashed = pd.util.hash_pandas_object(fields, index=False).to_numpy()
+    occurrence = pd.Series(hashed).groupby(hashed, sort=False).cumcount().to_numpy()
+    nibbles = (hashed[:, None] >> np.arange(60, -1, -4, dtype=np.uint64)) & np.uint64(15)
+    hex_ids = _HEX[nibbles.astype(np.intp)].view("<U16").ravel()
+    ids = pd.Series(np.char.add("h", hex_ids), index=frame.index, dtype="str")
+    repeat = occurrence > 0
+    if repeat.any():
+        ids[repeat] = ids[repeat] + "-" + pd.Series(occurrence[repeat] + 1).astype("str").to_numpy()
+    return ids
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -442,12 +453,19 @@ def _factorize(raw: pd.Series) -> tuple[list[str], np.ndarray]:
 def _per_unique(raw: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """Apply `parse` to the distinct non-blank texts only and spread the answers back."""
     codes, uniques = pd.factorize(raw)
-    answers = parse(pd.Series(uniques, dtype="str")).reset_index(drop=True)
-    if len(answers) == 0:
-        return pd.Series(index=raw.index, dtype=answers.dtype)
-    taken = answers.take(np.where(codes < 0, 0, codes))
-    taken.index = raw.index
-    return taken.where(codes >= 0)
+    return _spread(parse(pd.Series(uniques, dtype="str")), codes, raw.index)
+
+
+def _spread(answers: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """Row i gets answers[codes[i]]; code -1 (a blank cell) gets a missing value."""
+    array = pd.array(answers.reset_index(drop=True))
+    if array.dtype == object:
+        array = pd.array(array.to_numpy(), dtype="str" if _all_text(array) else None)
+    return pd.Series(array.take(codes, allow_fill=True), index=index)
+
+
+def _all_text(array) -> bool:
+    return all(isinstance(v, str) or v is None or v is pd.NA for v in array)
 
 
 def _unknown_counts(raw: pd.Series, parsed: pd.Series) -> dict[str, int]:

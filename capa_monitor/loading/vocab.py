@@ -123,6 +123,9 @@ def value_key(text: str) -> str:
 
 
 _OUTCOME_KEYS = {value_key(k): v for k, v in {**OUTCOME_CODES, **OUTCOME_TEXTS}.items()}
+# Abbreviations written with dots or spaces (`W.N.B.`, `D N A`) meet their table entry here.
+_OUTCOME_COMPACT = {k.replace(" ", ""): v for k, v in _OUTCOME_KEYS.items()}
+_CANCEL = re.compile(r"\bcanc")
 _KIND_KEYS = {value_key(k): v for k, v in KIND_TEXTS.items()}
 
 
@@ -143,7 +146,9 @@ def outcome_of(text: str, overrides: Mapping[str, str] | None = None) -> Outcome
         return Outcome(overrides[key])
     if key in _OUTCOME_KEYS:
         return _OUTCOME_KEYS[key]
-    if "cancel" in key:
+    if key.replace(" ", "") in _OUTCOME_COMPACT:
+        return _OUTCOME_COMPACT[key.replace(" ", "")]
+    if _CANCEL.search(key):
         family = bool(_FAMILY_SIDE.search(key))
         service = bool(_SERVICE_SIDE.search(key))
         if family != service:

@@ -1,0 +1,159 @@
+"""Outcome and kind vocabularies, row by row from domain spec §3."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from capa_monitor.loading.vocab import classify_kinds, classify_outcomes, outcome_of
+
+
+def texts(*values: str | None) -> pd.Series:
+    return pd.Series(list(values), dtype="str")
+
+
+# Spec §3 outcome table: NHS attend codes and the texts seen in exports.
+OUTCOME_ROWS = [
+    ("5", "attended"), ("6", "attended"), ("05", "attended"), ("06", "attended"),
+    ("7", "late_not_seen"), ("3", "dna"), ("03", "dna"), ("2", "cancelled_by_client"),
+    ("4", "cancelled_by_service"), ("0", "booked"), ("00", "booked"),
+    ("Attended", "attended"), ("Seen", "attended"), ("Finished", "attended"),
+    ("Arrived late but seen", "attended"), ("Completed", "attended"),
+    ("Arrived late - not seen", "late_not_seen"),
+    ("DNA", "dna"), ("Did not attend", "dna"), ("Was not brought", "dna"), ("WNB", "dna"),
+    ("No show", "dna"),
+    ("Cancelled by patient", "cancelled_by_client"), ("Cancelled by client", "cancelled_by_client"),
+    ("Cancelled by family", "cancelled_by_client"), ("Patient cancelled", "cancelled_by_client"),
+    ("Could not attend", "cancelled_by_client"),
+    ("Cancelled by hospital", "cancelled_by_service"),
+    ("Cancelled by service", "cancelled_by_service"),
+    ("Cancelled by clinician", "cancelled_by_service"),
+    ("Cancelled by provider", "cancelled_by_service"),
+    ("Available", "unbooked"), ("Unbooked", "unbooked"), ("Free slot", "unbooked"),
+    ("Not booked", "unbooked"), ("Unfilled", "unbooked"),
+    ("Booked", "booked"), ("Not yet outcomed", "booked"), ("Future", "booked"),
+    # case, spacing and punctuation do not matter
+    ("  ATTENDED ", "attended"), ("did-not-attend", "dna"), ("w.n.b.", "dna"),
+]
+
+# Word rules: "cancel" + a family-side word / a service-side word; neither or both: unknown.
+WORD_RULE_ROWS = [
+    ("Appointment cancelled by parent", "cancelled_by_client"),
+    ("Cancellation - carer request", "cancelled_by_client"),
+    ("Canc. by client (illness)", "cancelled_by_client"),
+    ("Family cancelled at short notice", "cancelled_by_client"),
+    ("Cancelled by team - staff sickness", "cancelled_by_service"),
+    ("Clinician cancelled (training)", "cancelled_by_service"),
+    ("Hospital cancellation", "cancelled_by_service"),
+    ("Cancelled", None),
+    ("Cancelled by clinician, patient informed", None),
+    ("Rescheduled", None),
+]
+
+
+@pytest.mark.parametrize(("text", "outcome"), OUTCOME_ROWS + WORD_RULE_ROWS)
+def test_outcome_vocabulary(text, outcome):
+    assert outcome_of(text) == outcome
+
+
+def test_unknown_outcomes_are_counted_and_read_as_booked():
+    result = classify_outcomes(texts("Attended", "Rescheduled", "Rescheduled", None, "Cancelled"))
+    assert result.values.tolist()[:3] == ["attended", "booked", "booked"]
+    assert pd.isna(result.values[3])  # blank stays blank: the normaliser decides by date
+    assert result.unknown == {"Rescheduled": 2, "Cancelled": 1}
+
+
+def test_profile_outcome_overrides_come_first():
+    result = classify_outcomes(texts("Seen by duty", "DNA"), {"seen by duty": "attended",
+                                                             "DNA": "late_not_seen"})
+    assert result.values.tolist() == ["attended", "late_not_seen"]
+    assert result.unknown == {}
+
+
+# (type text, kind) with no new/follow-up column.
+KIND_ROWS = [
+    ("Choice", "choice"), ("CHOICE appointment", "choice"), ("Extended Choice - new", "choice"),
+    ("New Core Partnership", "core_new"), ("Core Partnership - first", "core_new"),
+    ("Partnership 1st", "core_new"), ("Core initial", "core_new"),
+    ("Core Partnership follow up", "core_followup"), ("Core Partnership Follow-up", "core_followup"),
+    ("Core f/u", "core_followup"), ("Core FU", "core_followup"), ("Core review", "core_followup"),
+    ("Partnership subsequent", "core_followup"), ("Core continuing", "core_followup"),
+    ("Specific Partnership - new", "specific_new"), ("Specific ADOS first", "specific_new"),
+    ("Specific f/u", "specific_followup"),
+    # no new/follow-up word and no column: follow-up, listed as assumed
+    ("Core Partnership", "core_followup"), ("Specific", "specific_followup"),
+    ("Admin", "other"), ("Supervision", "other"), ("Fundraising", "other"),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), KIND_ROWS)
+def test_kind_vocabulary(text, kind):
+    assert classify_kinds(texts(text)).values.tolist() == [kind]
+
+
+def test_unknown_and_assumed_kinds_are_counted():
+    result = classify_kinds(texts("Admin", "Admin", "Core Partnership", "Choice", None))
+    assert result.unknown == {"Admin": 2}
+    assert result.assumed == {"Core Partnership": 1}
+    assert pd.isna(result.values[4])
+
+
+def test_configured_specific_intervention_name():
+    result = classify_kinds(texts("ADOS assessment", "ADOS new"), specific_names=("ADOS",))
+    assert result.values.tolist() == ["specific_followup", "specific_new"]
+
+
+# (flag column header, flag value, kind of a "Core Partnership" row)
+FLAG_ROWS = [
+    ("ConsType", "01", "core_new"), ("ConsType", "02", "core_followup"),
+    ("ConsType", "1", "core_new"), ("ConsType", "2", "core_followup"),
+    ("FollowUpAppointment", "true", "core_followup"), ("FollowUpAppointment", "False", "core_new"),
+    ("FollowUpAppointment", "Y", "core_followup"), ("FollowUpAppointment", "N", "core_new"),
+    ("First attendance", "1", "core_new"), ("First attendance", "2", "core_followup"),
+    ("First attendance", "3", "core_new"), ("First attendance", "4", "core_followup"),
+    ("Initial Appointment", "Y", "core_new"), ("Initial Appointment", "No", "core_followup"),
+    ("Initial Appointment", "Yes", "core_new"), ("New/FU", "New", "core_new"),
+    ("New/FU", "Follow-up", "core_followup"),
+]
+
+
+@pytest.mark.parametrize(("header", "flag", "kind"), FLAG_ROWS)
+def test_separate_new_followup_column(header, flag, kind):
+    result = classify_kinds(texts("Core Partnership"), texts(flag), flag_header=header)
+    assert result.values.tolist() == [kind]
+    assert result.assumed == {}
+
+
+def test_type_words_win_over_the_flag_column_and_choice_ignores_it():
+    result = classify_kinds(
+        texts("New Core Partnership", "Core follow up", "Choice"),
+        texts("02", "01", "01"),
+        flag_header="ConsType",
+    )
+    assert result.values.tolist() == ["core_new", "core_followup", "choice"]
+
+
+def test_tick_column_blank_means_not_initial():
+    # Only "Y" ever appears in the column, so a blank cell is a "no".
+    result = classify_kinds(
+        texts("Core Partnership", "Core Partnership"), texts("Y", None),
+        flag_header="Initial Appointment",
+    )
+    assert result.values.tolist() == ["core_new", "core_followup"]
+    assert result.assumed == {}
+
+
+def test_unknown_flag_values_are_listed_and_read_as_follow_up():
+    result = classify_kinds(texts("Core Partnership"), texts("Maybe"), flag_header="ConsType")
+    assert result.values.tolist() == ["core_followup"]
+    assert result.unknown_flags == {"Maybe": 1}
+    assert result.assumed == {"Core Partnership": 1}
+
+
+def test_profile_kind_overrides_are_not_listed_as_unknown():
+    result = classify_kinds(
+        texts("CAPA Ax", "Group work", "Core Partnership"),
+        overrides={"CAPA Ax": "choice", "Group work": "other", "core partnership": "core_new"},
+    )
+    assert result.values.tolist() == ["choice", "other", "core_new"]
+    assert (result.unknown, result.assumed) == ({}, {})
