@@ -39,6 +39,7 @@ BINARY_CONTROL_SHARE = 0.01
 
 _DIMENSION = re.compile(rb'<dimension\s+ref="([A-Z]*)([0-9]*)(?::([A-Z]*)([0-9]*))?"')
 _DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
+_EXTERNAL_REFERENCE = re.compile(rb"\b(?:SYSTEM|PUBLIC)\b")
 _WORKBOOK_SHEET = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
 _RELATIONSHIP = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
 _RELATIONSHIP_TARGET_FIRST = re.compile(
@@ -265,17 +266,25 @@ def _stream(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> Iterator[bytes]
         raise LoadError(_damaged_message()) from exc
 
 
-def _declaration_message() -> str:
-    return (
-        "This workbook contains XML entity or DTD declarations, which Excel never writes and "
-        "which are used to attack readers; open it in Excel and save it again as .xlsx."
+def _refuse_declarations(chunk: bytes) -> None:
+    found = _DECLARATION.search(chunk)
+    if not found:
+        return
+    if _EXTERNAL_REFERENCE.search(chunk, found.start(), found.start() + 4096):
+        raise LoadError(
+            "This workbook's XML refers to outside files (an external entity), which Excel never "
+            "writes and attackers use to read a server's files; open it in Excel and save it "
+            "again as .xlsx."
+        )
+    raise LoadError(
+        "This workbook's XML declares entities (a DTD), which Excel never writes and which can "
+        "expand to billions of characters; open it in Excel and save it again as .xlsx."
     )
 
 
 def _check_no_declarations(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
     for chunk in _stream(archive, entry):
-        if _DECLARATION.search(chunk):
-            raise LoadError(_declaration_message())
+        _refuse_declarations(chunk)
 
 
 def _check_worksheet(
@@ -286,8 +295,7 @@ def _check_worksheet(
     implicit_rows = 0
     first = True
     for chunk in _stream(archive, entry):
-        if _DECLARATION.search(chunk):
-            raise LoadError(_declaration_message())
+        _refuse_declarations(chunk)
         if first:
             _check_dimension(chunk, sheet, limits)
             first = False
@@ -318,7 +326,11 @@ def _refuse_reference(ref: str, sheet: str, limits: Limits) -> None:
     letters = ref.rstrip("0123456789")
     if letters and column_number(letters) > limits.max_columns:
         _refuse_columns(letters, sheet, limits, declared=False)
-    _refuse_rows(int(ref[len(letters):]), sheet, limits)
+    raise LoadError(
+        f"Sheet {sheet!r} has more than {limits.max_rows:,} rows (it has a cell in row "
+        f"{int(ref[len(letters):]):,}), which is over the row limit; export a shorter period "
+        "(for example one quarter), or delete the empty rows below the data, and upload again."
+    )
 
 
 def _refuse_columns(letters: str, sheet: str, limits: Limits, *, declared: bool) -> None:
@@ -331,9 +343,9 @@ def _refuse_columns(letters: str, sheet: str, limits: Limits, *, declared: bool)
 
 
 def _refuse_rows(rows: int, sheet: str, limits: Limits, *, declared: bool = False) -> None:
-    what = "declares rows down to" if declared else "has rows down to"
+    what = "declares" if declared else "has"
     raise LoadError(
-        f"Sheet {sheet!r} {what} row {rows:,}, more than the {limits.max_rows:,}-row limit; "
+        f"Sheet {sheet!r} {what} {rows:,} rows, more than the {limits.max_rows:,}-row limit; "
         "export a shorter period (for example one quarter), or delete the empty rows below the "
         "data, and upload again."
     )
@@ -392,10 +404,7 @@ def check_csv(data: bytes, limits: Limits) -> None:
     """Text, not binary; no NUL bytes; a known encoding; row and field counts within limits."""
     text, encoding = decode_text(data)
     if "\x00" in text:
-        raise LoadError(
-            "This CSV file contains NUL (zero) bytes, so it is not a plain text export; export "
-            "the report again as CSV, or upload the .xlsx instead."
-        )
+        raise _nul_error()
     rows = text.count("\n") + (0 if text.endswith("\n") else 1)
     if rows > limits.max_rows:
         raise LoadError(
@@ -443,12 +452,22 @@ def _refuse_binary(data: bytes) -> None:
             "This CSV file looks like UTF-16 text without a byte-order mark; save it from Excel as "
             "'CSV UTF-8' and upload that."
         )
-    control = np.isin(sample, np.fromiter(TEXT_CONTROL_BYTES, dtype=np.uint8))
+    # NUL is left out here: a text export with a stray NUL gets its own message below.
+    control = np.isin(sample, np.fromiter(TEXT_CONTROL_BYTES - {0}, dtype=np.uint8))
     if sample.size and control.mean() > BINARY_CONTROL_SHARE:
         raise LoadError(
             "This file is binary data, not a text CSV or an Excel workbook; upload the .xlsx or "
             ".csv export of the report."
         )
+    if b"\x00" in data:
+        raise _nul_error()
+
+
+def _nul_error() -> LoadError:
+    return LoadError(
+        "This CSV file contains NUL (zero) bytes, so it is not a plain text export; export the "
+        "report again as CSV, or upload the .xlsx instead."
+    )
 
 
 def _field_over_limit(data: bytes, text: str, encoding: str, limit: int) -> int | None:

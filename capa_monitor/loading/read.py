@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,11 +89,16 @@ def parse(
 # multiprocessing's forkserver would do the same but re-runs the caller's __main__ script in
 # every child, which breaks scripts without a __main__ guard.
 
-# Tests set this to "1" to make the child abort the way calamine does on a dimension bomb.
-ABORT_FOR_TEST_ENV = "CAPA_TEST_READER_ABORT"
+# Tests set this to make the child fail as a hostile file would: "abort" (as calamine does on a
+# dimension bomb), "hang", or "exhaust-memory".
+FAULT_FOR_TEST_ENV = "CAPA_TEST_READER_FAULT"
 _GIB = 1024**3
 # Keeps the zygote single-threaded (no BLAS pool, no jemalloc background thread), so fork is safe.
-_ZYGOTE_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "ARROW_DEFAULT_MEMORY_POOL": "system"}
+_ZYGOTE_ENV = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "JE_ARROW_MALLOC_CONF": "background_thread:false",
+}
 
 
 class _Zygote:
@@ -142,11 +148,11 @@ def sandboxed_parse(
     data: bytes, filename: str, kind: str, sheet: str | None, limits: Limits
 ) -> tuple[tuple[RawSheet, ...], str | None]:
     """`parse` in a child process with Limits.read_memory_bytes and Limits.read_timeout_s."""
-    abort_for_test = os.environ.get(ABORT_FOR_TEST_ENV) == "1"
+    fault_for_test = os.environ.get(FAULT_FOR_TEST_ENV)
     with _zygote.connect() as connection:
         try:
             child_pid = connection.recv()
-            connection.send((data, filename, kind, sheet, limits, abort_for_test))
+            connection.send((data, filename, kind, sheet, limits, fault_for_test))
             if not connection.poll(limits.read_timeout_s):
                 _kill_quietly(child_pid)
                 raise LoadError(
@@ -215,13 +221,12 @@ def serve(address: str) -> None:
 def _child(connection: multiprocessing.connection.Connection) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     connection.send(os.getpid())
-    data, filename, kind, sheet, limits, abort_for_test = connection.recv()
+    data, filename, kind, sheet, limits, fault_for_test = connection.recv()
     _limit_resource(resource.RLIMIT_AS, limits.read_memory_bytes)
     _limit_resource(resource.RLIMIT_CORE, 0)  # a crash must not leave a core file of patient data
     signal.alarm(int(limits.read_timeout_s) + 5)  # a backstop should the parent vanish
-    if abort_for_test:
-        os.abort()
     try:
+        _simulate_fault(fault_for_test, limits)
         outcome = ("ok", parse(data, filename, kind, sheet, limits))
     except LoadError as exc:
         outcome = ("refused", str(exc))
@@ -235,6 +240,15 @@ def _child(connection: multiprocessing.connection.Connection) -> None:
         connection.send(outcome)
     except MemoryError:
         connection.send(("memory", None))
+
+
+def _simulate_fault(fault: str | None, limits: Limits) -> None:
+    if fault == "abort":
+        os.abort()
+    if fault == "hang":
+        time.sleep(3600)
+    if fault == "exhaust-memory":
+        bytearray(limits.read_memory_bytes)  # the interpreter already uses some: over the limit
 
 
 def _limit_resource(which: int, value: int) -> None:
