@@ -1,0 +1,180 @@
+"""The Upload page through AppTest's file_uploader: what is shown before anything is stored,
+confirming, value mapping saved as a profile and re-applied, rejected rows downloaded
+formula-safe, superseding and restoring, and hostile files refused with the app still working.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from streamlit import config as st_config
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1 import AppTest
+
+from capa_monitor.store import Store
+
+DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard.py"
+HEADER = "Appointment ID,Appointment Date,Clinician,Appointment Type,Outcome\n"
+# Five rows: one with a formula where the date should be (rejected: unreadable date), one with
+# an outcome the vocabulary does not know (kept as booked, listed to map).
+JULY = (
+    HEADER
+    + "X1,01/07/2026,\"ABLE, Ann\",Core Partnership New,Attended\n"
+    + "X2,08/07/2026,\"ABLE, Ann\",Partnership - first,DNA\n"
+    + "X3,09/07/2026,\"BAKER, Ben (Dr)\",Choice,Seen\n"
+    + "X4,=NOW(),\"BAKER, Ben (Dr)\",Choice,Seen\n"
+    + "X5,10/07/2026,\"BAKER, Ben (Dr)\",Choice,Mystery outcome\n"
+).encode()
+# The same team's July again, corrected: X2 attended after all, X5 gone.
+JULY_CORRECTED = (
+    HEADER
+    + "X1,01/07/2026,\"ABLE, Ann\",Core Partnership New,Attended\n"
+    + "X2,08/07/2026,\"ABLE, Ann\",Partnership - first,Attended\n"
+    + "X3,09/07/2026,\"BAKER, Ben (Dr)\",Choice,Seen\n"
+).encode()
+HOSTILE = {
+    "a PDF renamed .xlsx": ("export.xlsx", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"),
+    "an empty file": ("export.csv", b""),
+    "binary junk as CSV": ("export.csv", bytes(range(256)) * 8),
+    "no recognisable columns": ("export.csv", b"Colour,Shape\nred,square\nblue,circle\n"),
+}
+
+
+@pytest.fixture
+def db_url(tmp_path, monkeypatch) -> str:
+    url = f"sqlite:///{tmp_path / 'capa.sqlite'}"
+    monkeypatch.setenv("CAPA_DATABASE_URL", url)
+    monkeypatch.setenv("CAPA_PSEUDONYM_KEY", "app-test-key")
+    st_config.set_option("server.address", "127.0.0.1")  # local mode serves loopback only
+    return url
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, bytes]:
+    """Bytes of every download button rendered, by file name."""
+    captured: dict[str, bytes] = {}
+    original = MediaFileManager.add
+
+    def add(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
+        if file_name and isinstance(path_or_data, bytes):
+            captured[file_name] = path_or_data
+        return original(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
+
+    monkeypatch.setattr(MediaFileManager, "add", add)
+    return captured
+
+
+def file_key(content: bytes) -> str:
+    return f"upload_{hashlib.sha256(content).hexdigest()[:12]}"
+
+
+def upload_page() -> AppTest:
+    at = AppTest.from_file(str(DASHBOARD), default_timeout=60).run()
+    at.switch_page("capa_monitor/views/upload.py").run()
+    assert at.title[0].value == "Upload"
+    return at
+
+
+def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
+    at.file_uploader(key="upload_files").set_value(
+        [(name, content, "application/octet-stream") for name, content in files]
+    ).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def team(at: AppTest, content: bytes, name: str) -> AppTest:
+    at.text_input(key=f"{file_key(content)}_team").set_value(name).run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(
+        [m.value for m in at.markdown] + [w.value for w in at.warning] + [i.value for i in at.info]
+        + [e.value for e in at.error] + [s.value for s in at.success] + [c.value for c in at.caption]
+    )
+
+
+def test_report_is_shown_before_anything_is_stored_then_confirm_stores(db_url):
+    at = team(upload(upload_page(), ("north july.csv", JULY)), JULY, "North")
+    shown = texts(at)
+    assert "Sheet **north july**, header on row **1**, encoding utf-8" in shown
+    assert {m.label: m.value for m in at.metric} == {
+        "Rows read": "5", "Accepted": "4", "Rejected": "1", "Blank or totals rows dropped": "0",
+    }
+    assert "“Mystery outcome” ×1" in shown
+    assert "Storing will keep **4** rows for **North** covering 01/07/2026 to 10/07/2026." in shown
+    assert Store.open(db_url).uploads().empty  # nothing stored yet
+
+    at.button(key=f"{file_key(JULY)}_confirm").click().run()
+    assert "Stored as upload 1." in texts(at)
+    stored = Store.open(db_url)
+    assert stored.uploads()["file_name"].tolist() == ["north july.csv"]
+    assert sorted(stored.activity()["slot_id"]) == ["X1", "X2", "X3", "X5"]
+    assert "upload" in set(stored.audit()["action"])
+
+
+def test_rejected_rows_download_is_formula_safe(db_url, downloads):
+    upload(upload_page(), ("north july.csv", JULY))
+    csv_text = downloads["rejected rows north july.csv.csv"].decode("utf-8-sig")
+    assert "unreadable appointment date" in csv_text
+    assert "'=NOW()" in csv_text  # text, not a formula, whatever the cell held
+
+
+def test_mapping_a_value_reloads_and_the_saved_mapping_applies_to_the_next_file(db_url):
+    at = team(upload(upload_page(), ("north july.csv", JULY)), JULY, "North")
+    mystery = next(s for s in at.selectbox if s.label.startswith("outcome “Mystery outcome”"))
+    mystery.set_value("dna")
+    next(b for b in at.button if b.label == "Apply this mapping").click().run()
+    assert "“Mystery outcome” ×1" not in texts(at)
+    at.button(key=f"{file_key(JULY)}_confirm").click().run()
+    stored = Store.open(db_url)
+    outcomes = stored.activity().set_index("slot_id")["outcome"]
+    assert outcomes["X5"] == "dna"
+    assert [p.values for p in stored.profiles()] == [{"outcome": {"Mystery outcome": "dna"}}]
+
+    # Next month's file has the same columns: the saved mapping is applied without asking.
+    august = JULY.replace(b"/07/2026", b"/08/2026").replace(b"X", b"Y")
+    at = upload(upload_page(), ("north august.csv", august))
+    assert "Saved mapping “north july” applied" in texts(at)
+    assert "“Mystery outcome” ×1" not in texts(at)
+
+
+def test_a_corrected_upload_says_what_it_supersedes_and_the_old_one_can_be_restored(db_url):
+    at = team(upload(upload_page(), ("north july.csv", JULY)), JULY, "North")
+    at.button(key=f"{file_key(JULY)}_confirm").click().run()
+
+    at = team(upload(upload_page(), ("north july v2.csv", JULY_CORRECTED)), JULY_CORRECTED, "North")
+    # The corrected file covers 1–9 Jul: it replaces X1, X2, X3 of upload 1 (X5 is 10 Jul).
+    assert "It replaces 3 earlier rows" in texts(at)
+    assert "upload 1 (north july.csv): 3 rows" in texts(at)
+    at.button(key=f"{file_key(JULY_CORRECTED)}_confirm").click().run()
+    assert "replacing 3 earlier rows" in texts(at)
+
+    at.selectbox(key="upload_restore_choice").set_value(1).run()
+    at.button(key="upload_restore").click().run()
+    assert "Upload 1 restored." in texts(at)
+    outcomes = Store.open(db_url).activity().set_index("slot_id")["outcome"]
+    assert outcomes["X2"] == "dna"
+
+
+def test_uploading_the_same_file_again_changes_nothing(db_url):
+    at = team(upload(upload_page(), ("north july.csv", JULY)), JULY, "North")
+    at.button(key=f"{file_key(JULY)}_confirm").click().run()
+    at = team(upload(upload_page(), ("north july.csv", JULY)), JULY, "North")
+    assert "already stored as upload 1" in texts(at)
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_a_hostile_file_is_refused_and_the_app_keeps_working(db_url, case):
+    name, content = HOSTILE[case]
+    at = upload(upload_page(), (name, content), ("north july.csv", JULY))
+    assert len(at.error) == 1
+    assert at.error[0].value.startswith(f"{name}: ") or "could not be read safely" in at.error[0].value
+    # The good file beside it is still offered for storing, and the app answers the next run.
+    at = team(at, JULY, "North")
+    at.button(key=f"{file_key(JULY)}_confirm").click().run()
+    assert not at.exception
+    assert Store.open(db_url).uploads()["file_name"].tolist() == ["north july.csv"]
