@@ -69,7 +69,7 @@ def render() -> None:
         st.info("No client has gone from Choice to Core Partnership in this quarter yet.")
     else:
         st.dataframe(result.flow_summary, hide_index=True, key="balance_flow_summary")
-        st.plotly_chart(wait_chart(result.waits), key="balance_wait_chart")
+        st.plotly_chart(wait_chart(result.waits, settings.wait_thresholds_days), key="balance_wait_chart")
 
     st.header("Drop-off alerts")
     st.caption(

@@ -15,7 +15,8 @@ def special_causes(xmr: pd.DataFrame) -> pd.DataFrame:
     return xmr[xmr["special_cause"].fillna(False).astype(bool)][["period", "value", "rule"]]
 
 
-def show_chart(title: str, xmr: pd.DataFrame, unit: str, key: str, min_points: int) -> None:
+def show_chart(title: str, y_label: str, xmr: pd.DataFrame, unit: str, key: str,
+               min_points: int) -> None:
     st.header(title)
     if xmr.empty:
         st.info(f"Not enough complete {unit}s of data yet for this chart.")
@@ -25,7 +26,7 @@ def show_chart(title: str, xmr: pd.DataFrame, unit: str, key: str, min_points: i
             f"Trial limits: only {len(xmr)} {unit}s so far; limits settle at {min_points}.",
             icon=":material/info:",
         )
-    st.plotly_chart(xmr_chart(xmr, title=title), key=f"trends_{key}_chart")
+    st.plotly_chart(xmr_chart(xmr, title, y_label), key=f"trends_{key}_chart")
     causes = special_causes(xmr)
     if causes.empty:
         st.caption("No special cause: the variation is what this process usually shows.")
@@ -50,8 +51,10 @@ def render() -> None:
         "or 2 of 3 close to a limit."
     )
     minimum = result.settings.spc_min_points
-    show_chart("New Core Partnerships per week", result.spc_weekly, "week", "weekly", minimum)
-    show_chart("DNA/WNB rate per month (%)", result.spc_dna, "month", "dna", minimum)
+    show_chart("New Core Partnerships per week", "new Core Partnerships", result.spc_weekly,
+               "week", "weekly", minimum)
+    show_chart("DNA/WNB rate per month", "DNA/WNB rate (%)", result.spc_dna, "month", "dna",
+               minimum)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,182 @@
+"""The quarterly review page through AppTest: its figures for a small hand-worked team, its
+status words, the drill-down, and the shortfall downloads with their audit records.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from conftest import make_activity, make_load_result
+from streamlit import config as st_config
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1 import AppTest
+
+from capa_monitor.model import JOBPLAN_COLUMNS
+from capa_monitor.store import Store
+
+DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard.py"
+
+# Quarter 2026/27 Q2 (1 Jul – 30 Sep 2026), team North. Working days: July 23, August 21 − the
+# summer bank holiday (31 Aug) = 20, September 22 → 65. As-of = the latest attended/missed date,
+# Fri 31 Jul 2026 (Ann's 20 Aug booking is in the future and must not move it): 23 working days.
+ACTIVITY_ROWS = [
+    # Ann Able: an unbooked slot on 2 Jul, replaced by a slot booked on 3 Jul (rule 3).
+    {"slot_id": "A1", "clinician": "Ann Able", "date": "2026-07-02", "outcome": "unbooked"},
+    {"slot_id": "A2", "clinician": "Ann Able", "date": "2026-07-10", "client_key": "c1",
+     "booked_on": "2026-07-03"},
+    {"slot_id": "A3", "clinician": "Ann Able", "date": "2026-07-17", "client_key": "c2"},
+    {"slot_id": "A4", "clinician": "Ann Able", "date": "2026-07-24", "client_key": "c3"},
+    {"slot_id": "A5", "clinician": "Ann Able", "date": "2026-08-20", "client_key": "c8",
+     "outcome": "booked"},
+    # Ben Baker: a DNA on 1 Jul never offered again (window ends 29 Jul, before the as-of date).
+    {"slot_id": "B1", "clinician": "Ben Baker", "date": "2026-07-01", "client_key": "c4",
+     "outcome": "dna"},
+    {"slot_id": "B2", "clinician": "Ben Baker", "date": "2026-07-08", "client_key": "c5"},
+    {"slot_id": "B3", "clinician": "Ben Baker", "date": "2026-07-31", "client_key": "c6"},
+    # Cara Cole: activity, no job plan.
+    {"slot_id": "C1", "clinician": "Cara Cole", "date": "2026-07-15", "client_key": "c7"},
+]
+PLANS = [
+    {"clinician": "Ann Able", "team": "North", "fte": 1.0, "core_sessions": 2.0},
+    {"clinician": "Ben Baker", "team": "North", "fte": 1.0, "core_sessions": 4.0},
+]
+# Targets: core sessions × 2 × 11.25 ÷ 7.5 = 3 × sessions → Ann 6, Ben 12.
+# Expected to date = target × 23 / 65: Ann 2.1231, Ben 4.2462.
+# Ann delivered 3 ≥ 2.12 → on track; Ben 2 < 0.8 × 4.25 → behind, shortfall 2.2462;
+# Cara 1, no job plan.
+EXPECTED_CLINICIANS = {
+    # clinician: (status word, delivered, offered, expected, target, shortfall, lost, not re-offered)
+    "Ann Able": ("🟢 on track", 3, 4, 6 * 23 / 65, 6.0, 0.0, 1, 0),
+    "Ben Baker": ("🔴 behind", 2, 3, 12 * 23 / 65, 12.0, 12 * 23 / 65 - 2, 1, 1),
+    "Cara Cole": ("⚪ no job plan", 1, 1, None, None, None, 0, 0),
+}
+# Headline: delivered 3 + 2 + 1 = 6 of 2.1231 + 4.2462 = 6.37 expected; 1 slot not re-offered.
+EXPECTED_HEADLINE = ("6 of 6.4 expected", "1")
+
+
+def plans_frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows).reindex(columns=list(JOBPLAN_COLUMNS))
+
+
+@pytest.fixture
+def db_url(tmp_path, monkeypatch) -> str:
+    url = f"sqlite:///{tmp_path / 'capa.sqlite'}"
+    monkeypatch.setenv("CAPA_DATABASE_URL", url)
+    monkeypatch.setenv("CAPA_PSEUDONYM_KEY", "app-test-key")
+    st_config.set_option("server.address", "127.0.0.1")  # local mode serves loopback only
+    return url
+
+
+@pytest.fixture
+def team_store(db_url) -> str:
+    store = Store.open(db_url)
+    activity = make_activity([{**row, "team": "North"} for row in ACTIVITY_ROWS])
+    store.ingest(make_load_result(activity, file_name="north.xlsx"), user="setup@example.org")
+    store.save_jobplans(plans_frame(PLANS), user="setup@example.org", source="test")
+    store.close()
+    return db_url
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, bytes]:
+    """Bytes of every download button rendered, by file name (what the browser would get)."""
+    captured: dict[str, bytes] = {}
+    original = MediaFileManager.add
+
+    def add(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
+        if file_name and isinstance(path_or_data, bytes):
+            captured[file_name] = path_or_data
+        return original(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
+
+    monkeypatch.setattr(MediaFileManager, "add", add)
+    return captured
+
+
+def table_with(at: AppTest, column: str) -> pd.DataFrame:
+    """The first table on the page with this column (a read-only st.dataframe has no key)."""
+    return next(t.value for t in at.dataframe if column in t.value.columns)
+
+
+def open_page(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(DASHBOARD), default_timeout=60).run()
+    if page:
+        at.switch_page(f"capa_monitor/views/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_review_is_the_default_page_with_hand_worked_figures(team_store):
+    at = open_page()
+    assert at.title[0].value == "Quarterly review"
+    assert at.selectbox(key="review_quarter").value == "2026/27 Q2"
+    assert "as of **31 Jul 2026**" in at.caption[0].value
+    assert (at.metric[0].value, at.metric[1].value) == EXPECTED_HEADLINE
+
+    table = table_with(at, "status_word").set_index("clinician")
+    assert sorted(table.index) == sorted(EXPECTED_CLINICIANS)
+    for name, (word, delivered, offered, expected, target, shortfall, lost, not_reoffered) in (
+        EXPECTED_CLINICIANS.items()
+    ):
+        row = table.loc[name]
+        assert row["status_word"] == word
+        assert (row["delivered"], row["offered"]) == (delivered, offered)
+        assert (row["lost"], row["not_reoffered"]) == (lost, not_reoffered)
+        for column, value in (("expected_to_date", expected), ("target", target),
+                              ("shortfall", shortfall)):
+            if value is None:
+                assert pd.isna(row[column]), (name, column)
+            else:
+                assert row[column] == pytest.approx(value), (name, column)
+
+
+def test_drill_down_shows_a_clinicians_lost_slots_with_evidence(team_store):
+    at = open_page()
+    at.selectbox(key="review_clinician").set_value("Ann Able").run()
+    lost = table_with(at, "evidence")
+    assert lost["slot_id"].tolist() == ["A1"]
+    assert lost["status_word"].tolist() == ["✅ re-offered (replacement slot)"]
+    assert "A2" in lost["evidence"].iloc[0]
+    plan = table_with(at, "core_sessions")
+    assert plan["core_sessions"].tolist() == [2.0]
+
+
+def test_choosing_the_as_of_date_recomputes_the_expectation(team_store):
+    at = open_page()
+    at.toggle(key="review_as_of_manual").set_value(True).run()
+    # 1 Jul – 15 Jul 2026: 11 working days → Ann 6 × 11/65, Ben 12 × 11/65, and Ben's 31 Jul
+    # delivery is after the as-of date (delivered 1, plus his lost slot still within its window).
+    at.date_input(key="review_as_of").set_value(pd.Timestamp("2026-07-15").date()).run()
+    table = table_with(at, "status_word").set_index("clinician")
+    assert table.loc["Ann Able", "expected_to_date"] == pytest.approx(6 * 11 / 65)
+    assert table.loc["Ben Baker", "delivered"] == 1
+    assert table.loc["Ben Baker", "pending"] == 1
+
+
+def test_empty_store_review_says_what_to_do(db_url):
+    at = open_page("review")
+    assert "No activity has been uploaded yet" in at.info[0].value
+
+
+def test_shortfall_downloads_carry_the_list_and_are_audited(team_store, downloads):
+    at = open_page("shortfalls")
+    flagged = at.dataframe[0].value
+    assert len(flagged) == 2  # Ben (red) and Cara (no job plan); Ann is on track
+    csv_name = next(name for name in downloads if name.endswith(".csv"))
+    xlsx_name = next(name for name in downloads if name.endswith(".xlsx"))
+    assert csv_name == "shortfalls 2026-27 Q2.csv"
+    csv_text = downloads[csv_name].decode("utf-8-sig")
+    assert "Ben Baker" in csv_text and "Cara Cole" in csv_text and "Ann Able" not in csv_text
+    assert "B1" in csv_text  # the slot not re-offered
+    workbook = openpyxl.load_workbook(io.BytesIO(downloads[xlsx_name]))
+    cells = [c.value for sheet in workbook for row in sheet.iter_rows() for c in row]
+    assert "Ben Baker" in cells and "B1" in cells
+    assert not any(isinstance(v, str) and v.startswith("=") for v in cells)
+
+    at.download_button(key="shortfalls_xlsx").click().run()
+    audit = Store.open(team_store).audit()
+    downloads_logged = audit[audit["action"] == "download"]
+    assert len(downloads_logged) == 1
