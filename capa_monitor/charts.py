@@ -42,6 +42,9 @@ GROUP_NAMES = {"choice": "Choice", "core": "Core", "specific": "Specific"}
 TRIAL_SUFFIX = " (Trial limits)"
 SPECIAL_CAUSE_SYMBOL = "diamond"
 ROW_HEIGHT = 34
+# legend in one row between the title and the plot, so it never covers an axis title
+LEGEND_ON_TOP = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "traceorder": "normal"}
+TOP_MARGIN = 100
 
 
 def delivery_chart(clinicians_df: pd.DataFrame) -> go.Figure:
@@ -111,8 +114,8 @@ def delivery_chart(clinicians_df: pd.DataFrame) -> go.Figure:
         xaxis_title="New Core Partnerships",
         yaxis={"autorange": "reversed", "title": None},
         height=_height(len(frame)),
-        legend={"orientation": "h", "y": -0.15},
-        margin={"r": 120},
+        legend=LEGEND_ON_TOP,
+        margin={"r": 120, "t": TOP_MARGIN},
     )
     return fig
 
@@ -174,8 +177,9 @@ def xmr_chart(xmr_df: pd.DataFrame, title: str, y_label: str) -> go.Figure:
     fig.update_layout(
         title=title + (TRIAL_SUFFIX if trial else ""),
         yaxis_title=y_label,
-        legend={"orientation": "h", "y": -0.2},
+        legend=LEGEND_ON_TOP,
         hovermode="closest",
+        margin={"t": TOP_MARGIN},
     )
     return fig
 
@@ -216,11 +220,12 @@ def balance_chart(per_clinician_df: pd.DataFrame) -> go.Figure:
             y=names,
             x=planned_specific_edge,
             mode="markers",
+            # drawn on top of the bars: dark with a light rim reads on every bar colour
             marker={
-                "symbol": "line-ns-open",
-                "size": 22,
-                "line": {"width": 3, "color": REDDISH_PURPLE},
-                "color": REDDISH_PURPLE,
+                "symbol": "diamond-tall",
+                "size": 16,
+                "color": "#222222",
+                "line": {"width": 1.5, "color": "#FFFFFF"},
             },
             hovertext=[
                 f"<b>{n}</b><br>Planned Specific: {_percent(100 - e)}"
@@ -252,8 +257,8 @@ def balance_chart(per_clinician_df: pd.DataFrame) -> go.Figure:
         xaxis={"title": "% of attended clinical minutes", "range": [0, 100]},
         yaxis={"autorange": "reversed", "title": None},
         height=_height(len(frame)),
-        legend={"orientation": "h", "y": -0.15},
-        margin={"r": 220},
+        legend=LEGEND_ON_TOP,
+        margin={"r": 220, "t": TOP_MARGIN},
     )
     return fig
 
@@ -295,7 +300,8 @@ def wait_chart(
         barmode="overlay",
         xaxis_title="Days waited (weekly bins)",
         yaxis_title="Clients",
-        legend={"orientation": "h", "y": -0.2},
+        legend=LEGEND_ON_TOP,
+        margin={"t": TOP_MARGIN},
     )
     return fig
 
