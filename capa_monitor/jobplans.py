@@ -136,11 +136,7 @@ def jobplans_from_cells(cells: pd.DataFrame, sheet: str = "Sheet1") -> JobPlanLo
         bad |= invalid
         frame[name] = values
 
-    frame = frame.reindex(columns=list(JOBPLAN_COLUMNS))
-    for name in NUMBER_COLUMNS:
-        frame[name] = frame[name].astype("float64")
-    for name in DATE_COLUMNS:
-        frame[name] = pd.to_datetime(frame[name])
+    frame = canonical_plans(frame)
 
     inverted = (frame["available_to"] < frame["available_from"]).to_numpy() & ~bad & ~blank
     _reject(rejected, sheet, sheet_rows, inverted, headers.get("available_to"),
@@ -158,6 +154,18 @@ def jobplans_from_cells(cells: pd.DataFrame, sheet: str = "Sheet1") -> JobPlanLo
     return JobPlanLoad(frame[keep].reset_index(drop=True), rejected, headers)
 
 
+def canonical_plans(plans: pd.DataFrame) -> pd.DataFrame:
+    """Plans with exactly model.JOBPLAN_COLUMNS, typed (missing columns empty), whatever made them."""
+    frame = plans.reindex(columns=list(JOBPLAN_COLUMNS))
+    frame["clinician"] = frame["clinician"].astype("str")
+    frame["team"] = frame["team"].astype("str")
+    for name in NUMBER_COLUMNS:
+        frame[name] = pd.to_numeric(frame[name]).astype("float64")
+    for name in DATE_COLUMNS:
+        frame[name] = pd.to_datetime(frame[name])
+    return frame
+
+
 def quarterly_targets(
     plans: pd.DataFrame, quarter: Quarter, settings: Settings = DEFAULT_SETTINGS
 ) -> pd.DataFrame:
@@ -168,10 +176,10 @@ def quarterly_targets(
     available_from, available_to (datetime64, NaT = open), fte, core_sessions, choice_per_week.
     Blank sessions count as none (a target of 0), so a plan row always yields a target.
     """
-    plans = plans.reindex(columns=list(JOBPLAN_COLUMNS))
-    core_sessions = pd.to_numeric(plans["core_sessions"]).astype("float64")
-    choice_per_week = pd.to_numeric(plans["choice_per_week"]).astype("float64")
-    explicit = pd.to_numeric(plans[f"q{quarter.number}_target"]).astype("float64")
+    plans = canonical_plans(plans)
+    core_sessions = plans["core_sessions"]
+    choice_per_week = plans["choice_per_week"]
+    explicit = plans[f"q{quarter.number}_target"]
     capa = (
         core_sessions.fillna(0.0)
         * settings.appointments_per_half_day
@@ -180,14 +188,14 @@ def quarterly_targets(
     )
     return pd.DataFrame(
         {
-            "clinician": plans["clinician"].astype("str"),
-            "team": plans["team"].astype("str"),
+            "clinician": plans["clinician"],
+            "team": plans["team"],
             "core_target": explicit.where(explicit.notna(), capa),
             "choice_target": choice_per_week.fillna(0.0) * settings.usable_weeks_per_quarter,
             "target_source": np.where(explicit.notna(), "explicit", "capa"),
-            "available_from": pd.to_datetime(plans["available_from"]),
-            "available_to": pd.to_datetime(plans["available_to"]),
-            "fte": pd.to_numeric(plans["fte"]).astype("float64"),
+            "available_from": plans["available_from"],
+            "available_to": plans["available_to"],
+            "fte": plans["fte"],
             "core_sessions": core_sessions,
             "choice_per_week": choice_per_week,
         }

@@ -50,10 +50,10 @@ from datetime import date
 
 import pandas as pd
 
-from capa_monitor.jobplans import quarterly_targets
+from capa_monitor.jobplans import canonical_plans, quarterly_targets
 from capa_monitor.metrics import balance, drift, dropoff, flow, reoffer, spc
 from capa_monitor.metrics.targets import TARGET_COLUMNS, against_target, name_key
-from capa_monitor.model import DATE, JOBPLAN_COLUMNS, TEAM
+from capa_monitor.model import DATE, TEAM
 from capa_monitor.periods import Quarter, as_of_date
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
@@ -102,7 +102,7 @@ def review(
 ) -> Review:
     """Assemble the quarter's review for the team(s) viewed from the whole stored history."""
     teams = tuple(teams) if teams else None
-    jobplans = jobplans.reindex(columns=list(JOBPLAN_COLUMNS))
+    jobplans = canonical_plans(jobplans)
     if teams is not None:
         activity = activity[_in_teams(activity[TEAM], teams)]
         jobplans = jobplans[_in_teams(jobplans["team"], teams)]

@@ -1,0 +1,115 @@
+"""review(): one quarter's M1 + M2 per clinician, its lost slots, and the other metrics."""
+
+import dataclasses
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from capa_monitor.metrics.review import CLINICIAN_COLUMNS, Review, review
+from capa_monitor.model import ACTIVITY_COLUMNS
+from capa_monitor.periods import Quarter
+
+Q1, Q2 = Quarter(2026, 1), Quarter(2026, 2)
+
+# (slot, clinician, team, date, kind, outcome, client, booked_on)
+ROWS = [
+    ("A1", "Jane Smith", "North", "2026-06-25", "core_new", "dna", "c1", None),  # Q1, lost
+    ("A2", "Jane Smith", "North", "2026-07-06", "core_new", "attended", "c1", "2026-06-26"),
+    ("A3", "Jane Smith", "North", "2026-07-07", "core_new", "attended", "c2", None),
+    ("A4", "Jane Smith", "North", "2026-07-08", "choice", "dna", "c3", None),  # lost, no evidence
+    ("A5", "Bob Ray", "North", "2026-07-09", "core_new", "attended", "c4", None),  # no plan
+    ("A6", "Jane Smith", "North", "2026-07-17", "core_new", "unbooked", None, None),  # pending
+    ("A7", "Jane Smith", "North", "2026-08-20", "core_new", "booked", "c5", "2026-07-10"),
+    ("B1", "Ann Lee", "South", "2026-07-09", "core_new", "dna", "c6", None),
+    ("B2", "Ann Lee", "South", "2026-07-13", "core_new", "attended", "c7", None),
+]
+PLANS = pd.DataFrame(
+    {
+        "clinician": ["Jane Smith", "Ann Lee", "Nia Cole"],
+        "team": ["North", "South", "North"],
+        "core_sessions": [4.0, 3.0, 2.0],
+        "choice_per_week": [2.0, 1.0, 0.0],
+        "available_to": pd.to_datetime([None, None, "2026-08-14"]),
+    }
+)
+
+
+@pytest.fixture
+def activity():
+    frame = pd.DataFrame(
+        ROWS,
+        columns=["slot_id", "clinician", "team", "date", "kind", "outcome", "client_key",
+                 "booked_on"],
+    )
+    frame["date"] = pd.to_datetime(frame["date"])
+    frame["booked_on"] = pd.to_datetime(frame["booked_on"])
+    frame["source_row"] = range(2, len(frame) + 2)
+    frame["duration_min"] = pd.array([60] * len(frame), dtype="Int64")
+    frame["reoffered"] = pd.array([pd.NA] * len(frame), dtype="boolean")
+    frame["start"] = pd.Series([pd.NA] * len(frame), dtype="str")
+    return frame.reindex(columns=list(ACTIVITY_COLUMNS))
+
+
+def test_north_in_q2(activity):
+    result = review(activity, PLANS, Q2, teams=["north"])
+    # A6 (17 Jul) is unbooked and A7 a future booking, so neither moves the as-of date: the
+    # latest attended or missed North appointment is A5 on 9 Jul.
+    assert (result.as_of, result.as_of_source) == (date(2026, 7, 9), "data")
+    assert result.teams == ("north",)
+    clinicians = result.clinicians.set_index("clinician")
+    assert list(result.clinicians.columns) == list(CLINICIAN_COLUMNS)
+    # South's Ann Lee is not in North's review.
+    assert sorted(clinicians.index) == ["Bob Ray", "Jane Smith", "Nia Cole"]
+    jane = clinicians.loc["Jane Smith"]
+    # 1–3 Jul (3) + 6–9 Jul (4) = 7 of 65 working days; target 12 → 12 × 7 / 65 = 1.2923;
+    # delivered 2 (A2, A3) → green, shortfall 0.
+    assert jane["expected_to_date"] == pytest.approx(12 * 7 / 65)
+    assert (jane["delivered"], jane["offered"], jane["status"]) == (2, 2, "green")
+    # Lost in Q2 up to 9 Jul: A4 only (A6 on 17 Jul is after the as-of date).
+    assert (jane["lost"], jane["reoffered"], jane["pending"], jane["not_reoffered"]) == (1, 0, 1, 0)
+    assert clinicians.loc["Bob Ray", "status"] == "no_target"
+    nia = clinicians.loc["Nia Cole"]
+    assert (nia["delivered"], nia["status"]) == (0, "red")
+    assert nia["leaving_date"] == pd.Timestamp("2026-08-14")
+    assert result.lost_slots["slot_id"].tolist() == ["A4"]
+
+
+def test_lost_slot_status_does_not_depend_on_the_quarter_viewed(activity):
+    # A1 (Q1, 25 Jun) was rebooked by the family for 6 Jul (A2, in Q2): Q1's review lists it
+    # as re-offered, Q2's review does not list it at all.
+    q1 = review(activity, PLANS, Q1, as_of=date(2026, 7, 17), teams=["North"])
+    assert q1.lost_slots[["slot_id", "status", "evidence_slot_id"]].values.tolist() == [
+        ["A1", "reoffered_client", "A2"]
+    ]
+    q2 = review(activity, PLANS, Q2, as_of=date(2026, 7, 17), teams=["North"])
+    assert q2.as_of_source == "given"
+    # A4 (8 Jul, Choice) and A6 (17 Jul, unbooked; A7 was booked on 10 Jul, before A6 was
+    # lost, so it is no replacement): both still inside their 28-day windows.
+    assert q2.lost_slots[["slot_id", "status"]].values.tolist() == [
+        ["A4", "pending"], ["A6", "pending"]
+    ]
+    assert "A1" not in q2.lost_slots["slot_id"].tolist()
+
+
+def test_all_teams_and_the_other_metrics_are_frames(activity):
+    result = review(activity, PLANS, Q2)
+    assert result.teams is None
+    assert result.teams_label == "All teams"
+    assert "Ann Lee" in result.clinicians["clinician"].tolist()
+    for name in ("balance", "balance_teams", "drift", "waits", "flow_summary", "dropoff",
+                 "spc_weekly", "spc_dna"):
+        assert isinstance(getattr(result, name), pd.DataFrame), name
+
+
+def test_review_is_frozen(activity):
+    result = review(activity, PLANS, Q2)
+    assert isinstance(result, Review)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.as_of = date(2026, 1, 1)
+
+
+def test_no_attended_or_missed_appointment_reviews_to_the_quarter_end(activity):
+    booked_only = activity[activity["outcome"] == "booked"]
+    result = review(booked_only, PLANS, Q2, teams=["North"])
+    assert (result.as_of, result.as_of_source) == (Q2.last_day, "no data")
