@@ -1,0 +1,155 @@
+"""The shortfall list (spec §6): both parts, as XLSX and CSV, with no formula from data."""
+
+import csv
+import io
+from datetime import date, datetime
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from capa_monitor.exports import safe_text, shortfall_csv, shortfall_tables, shortfall_xlsx
+from capa_monitor.metrics.review import review
+from capa_monitor.model import ACTIVITY_COLUMNS
+from capa_monitor.periods import Quarter
+
+GENERATED = datetime(2026, 8, 1, 9, 30)
+HOSTILE_SLOT = '=HYPERLINK("http://evil.example","click")'
+CLIENT = "c0ffee-client-key"
+
+# (slot, clinician, date, kind, outcome, client)
+ROWS = [
+    ("S1", "Jane Smith", "2026-07-01", "core_new", "attended", CLIENT),
+    (HOSTILE_SLOT, "Jane Smith", "2026-07-02", "core_new", "dna", CLIENT),  # not re-offered
+    ("S3", "@Bob Ray", "2026-07-03", "core_new", "attended", "k2"),  # no plan
+    ("+S4", "Ann Lee", "2026-07-02", "choice", "unbooked", None),  # window shut 30 Jul
+    ("S5", "Ann Lee", "2026-07-31", "core_new", "dna", "k3"),  # pending on 31 Jul
+    ("S6", "Pat Kay", "2026-07-06", "core_new", "attended", "k4"),
+]
+PLANS = pd.DataFrame(
+    {
+        "clinician": ["Jane Smith", "Ann Lee", "Pat Kay"],
+        "team": ["-North"] * 3,
+        "core_sessions": [4.0, 2.0, 0.2],
+        "available_to": pd.to_datetime([None, "2026-09-04", None]),
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def result():
+    frame = pd.DataFrame(ROWS, columns=["slot_id", "clinician", "date", "kind", "outcome",
+                                        "client_key"])
+    frame["team"] = "-North"
+    frame["date"] = pd.to_datetime(frame["date"])
+    frame["booked_on"] = pd.NaT
+    frame["duration_min"] = pd.array([60] * len(frame), dtype="Int64")
+    frame["reoffered"] = pd.array([pd.NA] * len(frame), dtype="boolean")
+    frame["source_row"] = range(2, len(frame) + 2)
+    return review(frame.reindex(columns=list(ACTIVITY_COLUMNS)), PLANS, Quarter(2026, 2),
+                  as_of=date(2026, 7, 31))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+44 20", "'+44 20"),
+        ("-3", "'-3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tTab", "'\tTab"),
+        ("\rCR", "'\rCR"),
+        ("Jane Smith", "Jane Smith"),
+        ("a=b", "a=b"),
+        ("", ""),
+        (None, ""),
+        (float("nan"), ""),
+        (pd.NA, ""),
+        (12, "12"),
+    ],
+)
+def test_safe_text(value, expected):
+    assert safe_text(value) == expected
+
+
+def test_tables_hold_the_flagged_clinicians_and_not_reoffered_slots(result):
+    part1, part2 = shortfall_tables(result)
+    # As of 31 Jul: 23 of 65 working days. Jane 12 × 23/65 = 4.25, 1 delivered → red;
+    # Ann 6 × 23/65 = 2.12, 0 → red; Pat 0.6 × 23/65 = 0.21, 1 → green (not listed);
+    # "@Bob Ray" has no plan.
+    assert part1["Clinician"].tolist() == ["Jane Smith", "Ann Lee", "@Bob Ray"]
+    assert part1["Status"].tolist() == ["Red", "Red", "No job plan"]
+    assert list(part1.columns) == [
+        "Team", "Clinician", "Status", "Target (quarter)", "Expected to date", "Delivered",
+        "Shortfall", "Lost slots", "Not re-offered", "Pending", "Leaving date",
+    ]
+    assert part1["Expected to date"].tolist()[0] == pytest.approx(12 * 23 / 65)
+    # Ann: S4 not re-offered, S5 pending.
+    assert part1.loc[1, ["Lost slots", "Not re-offered", "Pending"]].tolist() == [2, 1, 1]
+    assert list(part2.columns) == ["Team", "Clinician", "Date", "Kind", "Outcome", "Slot id",
+                                   "Evidence"]
+    assert part2["Slot id"].tolist() == ["+S4", HOSTILE_SLOT]
+    assert part2["Kind"].tolist() == ["Choice", "New Core Partnership"]
+    assert part2["Outcome"].tolist() == ["Unbooked", "DNA/WNB"]
+
+
+def _workbook(result):
+    return openpyxl.load_workbook(io.BytesIO(shortfall_xlsx(result, generated_at=GENERATED)))
+
+
+def test_xlsx_has_front_sheet_and_a_sheet_per_part(result):
+    book = _workbook(result)
+    assert book.sheetnames == ["About", "Below target", "Not re-offered"]
+    about = {row[0]: row[1] for row in book["About"].iter_rows(min_row=3, values_only=True)}
+    assert about["Quarter"] == "2026/27 Q2"
+    assert about["As of"] == datetime(2026, 7, 31)  # a real date cell
+    assert about["Teams"] == "All teams"
+    assert about["Generated at"] == GENERATED
+    assert about["Setting: reoffer_window_days"] == 28
+    assert about["Setting: monitored_kinds"] == "core_new, choice"
+    sheet = book["Below target"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet["A1"].value == "Team" and sheet["A1"].font.bold
+    assert sheet.column_dimensions["B"].width >= len("Jane Smith")
+    assert sheet["K3"].value == datetime(2026, 9, 4)  # Ann's leaving date, as a date
+    assert sheet["K3"].is_date
+
+
+def test_xlsx_has_no_formula_and_keeps_the_text(result):
+    book = _workbook(result)
+    cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    slots = book["Not re-offered"]
+    assert [slots.cell(r, 6).value for r in (2, 3)] == ["'+S4", "'" + HOSTILE_SLOT]
+    assert slots["A2"].value == "'-North"
+    assert book["Below target"]["B4"].value == "'@Bob Ray"
+    texts = [str(cell.value) for cell in cells if cell.value is not None]
+    assert not [t for t in texts if t[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+
+def test_no_client_identifier_in_either_download(result):
+    book = _workbook(result)
+    texts = " ".join(str(c.value) for s in book for row in s.iter_rows() for c in row)
+    assert CLIENT not in texts
+    assert CLIENT not in shortfall_csv(result).decode("utf-8-sig")
+
+
+def test_csv_has_both_parts_one_after_the_other(result):
+    data = shortfall_csv(result, generated_at=GENERATED)
+    assert data.startswith("\ufeff".encode())  # Excel reads it as UTF-8
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0] == ["CAPA Monitor shortfall list"]
+    assert ["Quarter", "2026/27 Q2"] in rows and ["As of", "2026-07-31"] in rows
+    part1 = rows.index(["Part 1: clinicians below target or without a job plan"])
+    part2 = rows.index(["Part 2: lost slots not re-offered"])
+    assert rows[part1 + 1][:3] == ["Team", "Clinician", "Status"]
+    # Jane: target 12, expected 4.25 → shown 4.2, delivered 1, shortfall 3.25 → 3.2
+    assert rows[part1 + 2] == ["'-North", "Jane Smith", "Red", "12.0", "4.2", "1", "3.2", "1",
+                               "1", "0", ""]
+    assert rows[part1 + 4][:3] == ["'-North", "'@Bob Ray", "No job plan"]
+    assert rows[part2 + 1] == ["Team", "Clinician", "Date", "Kind", "Outcome", "Slot id",
+                               "Evidence"]
+    assert [row[5] for row in rows[part2 + 2:]] == ["'+S4", "'" + HOSTILE_SLOT]
+    assert rows[part2 + 2][2] == "2026-07-02"
+    every_cell = [cell for row in rows for cell in row]
+    assert not [c for c in every_cell if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
