@@ -1,0 +1,117 @@
+"""`inspect FILE`: load an activity export without storing it and print what the loader made of it.
+
+The manager's first check on a new export shape: which columns were recognised, what was
+rejected and why, which values need mapping.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from capa_monitor.errors import LoadError
+from capa_monitor.loading import LoadReport, MappingProfile, load_activity
+
+#: How many rejected rows the table form prints before summarising the rest.
+TABLE_REJECTION_LINES = 20
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "inspect",
+        help="read an activity export and report what the loader found (nothing is stored)",
+        description=(
+            "Read an activity export (.xlsx or .csv) and print the loader's report: rows read, "
+            "accepted and rejected, columns recognised, values it could not map."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE", help="the export (.xlsx or .csv)")
+    parser.add_argument("--team", metavar="NAME", help="team of the rows that name none")
+    parser.add_argument("--sheet", metavar="NAME", help="the sheet to read (default: detected)")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="a saved mapping profile (JSON) to apply"
+    )
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.set_defaults(func=run_inspect)
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    data = _read_bytes(path, "file")
+    profile = None
+    if args.profile:
+        text = _read_bytes(Path(args.profile), "profile").decode("utf-8", errors="strict")
+        try:
+            profile = MappingProfile.from_json(text)
+        except (ValueError, AttributeError) as exc:
+            raise LoadError(f"The profile {args.profile} is not a mapping profile: {exc}.") from None
+    result = load_activity(data, path.name, team=args.team, sheet=args.sheet, profile=profile)
+    if args.format == "json":
+        print(json.dumps(result.report.to_json_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(format_table(result.report))
+    return 0
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise LoadError(f"Cannot read the {what} {path}: {exc.strerror or exc}.") from None
+
+
+def format_table(report: LoadReport) -> str:
+    """The report as plain text a manager can read in a terminal."""
+    lines = [
+        f"File:      {report.file_name}  (sheet {report.sheet!r}, header on row {report.header_row})",
+        f"Encoding:  {report.encoding or 'n/a (workbook)'}",
+        f"Rows read: {report.rows_read}   accepted: {report.accepted}   "
+        f"rejected: {len(report.rejected)}   dropped: {report.dropped}"
+        + (
+            " (" + ", ".join(f"{k} {v}" for k, v in report.dropped_detail.items() if v) + ")"
+            if report.dropped
+            else ""
+        ),
+    ]
+    if report.date_range:
+        start, end = report.date_range
+        lines.append(f"Dates:     {start.isoformat()} to {end.isoformat()}")
+    lines.append(f"Clinicians ({len(report.clinicians)}): {', '.join(report.clinicians)}")
+    lines.append("")
+    lines.append("Columns used:")
+    lines += [f"  {canonical:<14} <- {header}" for canonical, header in report.columns.items()]
+    for title, key in (("Kinds", "kind"), ("Outcomes", "outcome")):
+        counts = report.counts.get(key, {})
+        lines.append(f"{title}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+    if report.unmapped_values:
+        lines.append("")
+        lines.append("Values to check or map:")
+        for column, values in report.unmapped_values.items():
+            shown = ", ".join(f"{v!r} x{n}" for v, n in values.items())
+            lines.append(f"  {column}: {shown}")
+    if report.rejected:
+        lines.append("")
+        lines.append("Rejected rows:")
+        for r in report.rejected[:TABLE_REJECTION_LINES]:
+            value = "" if r.value is None else f" {r.value!r}"
+            lines.append(f"  {r.sheet} row {r.row}, {r.column}{value}: {r.reason}")
+        if len(report.rejected) > TABLE_REJECTION_LINES:
+            lines.append(f"  ... and {len(report.rejected) - TABLE_REJECTION_LINES} more")
+    if report.invalid_nhs_numbers:
+        lines.append(
+            f"NHS numbers failing the check digit: {len(report.invalid_nhs_numbers)} "
+            f"(rows {_rows(report.invalid_nhs_numbers)})"
+        )
+    if report.blank_past_outcomes:
+        lines.append(
+            f"Past appointments with no outcome (read as booked): "
+            f"{len(report.blank_past_outcomes)} (rows {_rows(report.blank_past_outcomes)})"
+        )
+    lines += [f"Note: {w}" for w in report.warnings]
+    return "\n".join(lines)
+
+
+def _rows(rows: list[int], limit: int = 10) -> str:
+    shown = ", ".join(str(r) for r in rows[:limit])
+    return shown + (", ..." if len(rows) > limit else "")
