@@ -9,13 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from capa_monitor.errors import CapaError
-from capa_monitor.exports import jobplans_xlsx, safe_text
+from capa_monitor.exports import safe_text
 from capa_monitor.jobplans import load_jobplans, quarterly_targets
 from capa_monitor.model import JOBPLAN_COLUMNS
 from capa_monitor.periods import Quarter
 from capa_monitor.views import common, data
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SESSIONS_HELP = "Half-day sessions per week"
 EDITOR_COLUMNS = {
     "clinician": st.column_config.TextColumn("Clinician", required=True),
@@ -152,17 +151,6 @@ def render() -> None:
             )
     with import_tab:
         importer(user.email)
-        if not plans.empty:
-            st.download_button(
-                "Export job plans (xlsx)",
-                jobplans_xlsx(plans),
-                file_name="job plans.xlsx",
-                mime=XLSX_MIME,
-                key="jobplans_export",
-                on_click=lambda: store.record(
-                    "download", user=user.email, what="job plans", format="xlsx", rows=len(plans)
-                ),
-            )
     with history_tab:
         history = store.jobplan_history()
         if history.empty:

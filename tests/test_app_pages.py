@@ -1,0 +1,193 @@
+"""Every page and role through AppTest: local mode's banner, the page list by role, the team role
+refused on manager pages even when reached directly, sign-in required when configured, and each
+page rendering its content (or saying what to do) on an empty and on a filled store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import make_activity, make_load_result
+from streamlit import config as st_config
+from streamlit.testing.v1 import AppTest
+
+from capa_monitor.model import JOBPLAN_COLUMNS
+from capa_monitor.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+DASHBOARD = ROOT / "dashboard.py"
+VIEWS = "capa_monitor/views"
+MANAGER_PAGES = ("upload", "shortfalls", "jobplans", "settings_page", "audit")
+EVERYONE_PAGES = ("review", "balance", "trends")
+PAGE_TITLES = {
+    "review": "Quarterly review",
+    "balance": "Balance & flow",
+    "trends": "Trends",
+    "upload": "Upload",
+    "shortfalls": "Shortfalls",
+    "jobplans": "Job plans",
+    "settings_page": "Settings",
+    "audit": "Audit log",
+}
+AUTH_SECRETS = {
+    "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+    "cookie_secret": "not-a-secret",
+    "client_id": "capa",
+    "client_secret": "not-a-secret",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
+MANAGER_EMAIL = "lead@example.org"
+SIGNED_IN = {
+    "manager": {"is_logged_in": True, "email": MANAGER_EMAIL, "name": "Lee Lead"},
+    "team": {"is_logged_in": True, "email": "tam@example.org", "name": "Tam Team"},
+}
+# A team of two over three weeks of July 2026: enough for every page to have something to show.
+ROWS = [
+    {"clinician": "Ann Able", "date": "2026-07-01", "kind": "choice", "client_key": "c1"},
+    {"clinician": "Ben Baker", "date": "2026-07-08", "kind": "core_new", "client_key": "c1"},
+    {"clinician": "Ann Able", "date": "2026-07-09", "kind": "core_new", "outcome": "dna",
+     "client_key": "c2"},
+    {"clinician": "Ann Able", "date": "2026-07-10", "kind": "specific_new", "client_key": "c3",
+     "duration_min": 90},
+    {"clinician": "Ann Able", "date": "2026-07-20", "kind": "core_new", "client_key": "c4"},
+]
+PLANS = pd.DataFrame(
+    [{"clinician": "Ann Able", "team": "North", "core_sessions": 2.0, "specific_sessions": 1.0,
+      "choice_per_week": 2.0}]
+).reindex(columns=list(JOBPLAN_COLUMNS))
+
+
+@pytest.fixture
+def db_url(tmp_path, monkeypatch) -> str:
+    url = f"sqlite:///{tmp_path / 'capa.sqlite'}"
+    monkeypatch.setenv("CAPA_DATABASE_URL", url)
+    monkeypatch.setenv("CAPA_PSEUDONYM_KEY", "app-test-key")
+    st_config.set_option("server.address", "127.0.0.1")  # local mode serves loopback only
+    return url
+
+
+@pytest.fixture
+def filled(db_url) -> str:
+    store = Store.open(db_url)
+    frame = make_activity([{**row, "team": "North"} for row in ROWS])
+    store.ingest(make_load_result(frame, file_name="north.xlsx"), user="setup@example.org")
+    store.save_jobplans(PLANS, user="setup@example.org", source="test")
+    store.close()
+    return db_url
+
+
+def app(role: str | None = None, script: Path = DASHBOARD) -> AppTest:
+    """The app in local mode (role None) or signed in through OIDC with a role."""
+    at = AppTest.from_file(str(script), default_timeout=60)
+    if role is not None:
+        at.secrets["auth"] = AUTH_SECRETS
+        at.secrets["capa"] = {"manager_emails": [MANAGER_EMAIL]}
+        at.user = SIGNED_IN[role]
+    return at
+
+
+def visit(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"{VIEWS}/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_local_mode_shows_its_banner_and_a_manager_page_list(filled):
+    at = app().run()
+    assert at.warning[0].value.startswith("Local mode")
+    assert "Signed in as **Local manager** (manager)" in [c.value for c in at.sidebar.caption]
+    visit(at, "upload")  # a manager page is in the navigation
+
+
+def test_sign_in_is_required_when_configured(filled):
+    at = app("manager")
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert not at.title or at.title[0].value == "CAPA Monitor"
+
+
+@pytest.mark.parametrize("page", EVERYONE_PAGES)
+def test_team_role_sees_the_review_pages(filled, page):
+    at = visit(app("team").run(), page)
+    assert at.title[0].value == PAGE_TITLES[page]
+    assert not at.error
+    assert not [w for w in at.warning if w.value.startswith("Local mode")]
+
+
+@pytest.mark.parametrize("page", MANAGER_PAGES)
+def test_team_role_has_no_manager_pages_in_its_navigation(filled, page):
+    at = app("team").run()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(f"{VIEWS}/{page}.py")
+
+
+@pytest.mark.parametrize("page", MANAGER_PAGES)
+def test_a_manager_page_reached_directly_refuses_the_team_role(filled, page):
+    at = app("team", ROOT / VIEWS / f"{page}.py").run()
+    assert len(at.error) == 1
+    assert "This page is for the manager role" in at.error[0].value
+    assert not at.title  # nothing of the page itself was drawn
+
+
+@pytest.mark.parametrize("page", MANAGER_PAGES + EVERYONE_PAGES)
+def test_a_signed_in_manager_reaches_every_page(filled, page):
+    at = visit(app("manager").run(), page)
+    assert at.title[0].value == PAGE_TITLES[page]
+    assert not at.error
+
+
+@pytest.mark.parametrize("page", EVERYONE_PAGES + ("shortfalls",))
+def test_review_pages_on_an_empty_store_say_what_to_do(db_url, page):
+    at = visit(app().run(), page)
+    assert "No activity has been uploaded yet" in at.info[0].value
+
+
+def test_balance_and_flow_shows_the_four_sections(filled):
+    at = visit(app().run(), "balance")
+    assert [h.value for h in at.header] == [
+        "Core / Specific balance", "Specific drift", "Internal wait and handover",
+        "Drop-off alerts",
+    ]
+    # Ben took over c1 from Ann's Choice 7 days later: one completed wait, a handover.
+    summary = next(t.value for t in at.dataframe if "handover_rate" in t.value.columns)
+    everyone = summary.set_index("team").loc["All teams"]
+    assert (everyone["n"], everyone["median"], everyone["handover_rate"]) == (1, 7.0, 100.0)
+
+
+def test_trends_label_trial_limits(filled):
+    at = visit(app().run(), "trends")
+    assert [h.value for h in at.header] == [
+        "New Core Partnerships per week", "DNA/WNB rate per month"
+    ]
+    # Complete weeks from Mon 6 Jul to Sun 19 Jul (as of 20 Jul): 2 points < 12, trial limits.
+    assert any(w.value.startswith("Trial limits") for w in at.warning)
+
+
+def test_settings_are_saved_to_the_store_and_audited(filled):
+    at = visit(app().run(), "settings_page")
+    at.number_input(key="settings_reoffer_window_days").set_value(42)
+    next(b for b in at.button if b.label == "Save settings").click().run()
+    assert at.success[0].value == "Settings saved."
+    store = Store.open(filled)
+    assert store.settings().reoffer_window_days == 42
+    # Every page now states the new window.
+    at = visit(at, "review")
+    assert "within 42 days" in at.caption[0].value
+
+
+def test_audit_log_lists_what_happened(filled):
+    at = visit(app().run(), "audit")
+    log = at.dataframe[0].value
+    assert "upload" in set(log["action"])
+
+
+def test_job_plans_show_targets_beside_the_plans(filled):
+    at = visit(app().run(), "jobplans")
+    targets = next(t.value for t in at.dataframe if "core_target" in t.value.columns)
+    # Ann: 2 core sessions × 2 × 11.25 ÷ 7.5 = 6.0; Choice 2 a week × 11.25 = 22.5.
+    assert targets[["clinician", "core_target", "choice_target"]].values.tolist() == [
+        ["Ann Able", 6.0, 22.5]
+    ]
