@@ -1,0 +1,163 @@
+"""`review` and `shortfalls` on the command line, over a stand-in store (issue 4 shapes)."""
+
+import json
+from datetime import date
+
+import openpyxl
+import pandas as pd
+import pytest
+
+import capa_monitor.cli as cli
+import capa_monitor.store
+from capa_monitor.model import ACTIVITY_COLUMNS
+from capa_monitor.settings import Settings
+
+# (slot, clinician, date, kind, outcome, client, booked_on)
+ROWS = [
+    ("L1", "Jane Smith", "2026-07-01", "core_new", "dna", "c1", None),
+    ("R1", "Bob Ray", "2026-07-10", "core_new", "attended", "c1", None),
+    ("L2", "Jane Smith", "2026-07-02", "core_new", "unbooked", None, None),
+    ("X1", "Jane Smith", "2026-07-20", "core_new", "booked", "c9", "2026-07-02"),
+    ("L3", "Ann Lee", "2026-07-06", "core_new", "dna", "c2", None),
+    ("L4", "Ann Lee", "2026-07-30", "core_new", "cancelled_by_client", "c5", None),
+    ("A1", "Ann Lee", "2026-08-10", "core_new", "attended", "c7", None),
+    ("F1", "Ann Lee", "2026-08-20", "core_new", "booked", "c2", None),  # after L3's window
+]
+PLANS = pd.DataFrame(
+    {
+        "clinician": ["Jane Smith", "Ann Lee"],
+        "team": ["North", "North"],
+        "core_sessions": [4.0, 2.0],
+        "available_to": pd.to_datetime([None, "2026-08-14"]),
+    }
+)
+
+
+class StandInStore:
+    """What the commands use of capa_monitor.store.Store, over fixed frames."""
+
+    records: list = []
+
+    @classmethod
+    def open(cls, url=None):
+        return cls()
+
+    def settings(self):
+        return Settings()
+
+    def teams(self):
+        return ["North"]
+
+    def activity(self, teams=None):
+        frame = pd.DataFrame(ROWS, columns=["slot_id", "clinician", "date", "kind", "outcome",
+                                            "client_key", "booked_on"])
+        frame["team"] = "North"
+        frame["date"] = pd.to_datetime(frame["date"])
+        frame["booked_on"] = pd.to_datetime(frame["booked_on"])
+        frame["duration_min"] = pd.array([60] * len(frame), dtype="Int64")
+        frame["reoffered"] = pd.array([pd.NA] * len(frame), dtype="boolean")
+        frame["source_row"] = range(2, len(frame) + 2)
+        return frame.reindex(columns=list(ACTIVITY_COLUMNS))
+
+    def jobplans(self, teams=None):
+        return PLANS
+
+    def record(self, action, *, user, **details):
+        StandInStore.records.append((action, details))
+
+
+@pytest.fixture
+def run(monkeypatch, capsys):
+    monkeypatch.setattr(capa_monitor.store, "Store", StandInStore)
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("capa_monitor.cli.review_cmds",))
+    StandInStore.records = []
+
+    def invoke(*argv):
+        code = cli.main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
+
+
+def test_review_json(run):
+    code, out, _ = run("review", "--quarter", "2026/27 Q2", "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert (doc["quarter"], doc["as_of"]) == ("2026/27 Q2", "2026-08-10")
+    assert doc["settings"]["reoffer_window_days"] == 28
+    people = {c["clinician"]: c for c in doc["clinicians"]}
+    assert sorted(people) == ["Ann Lee", "Bob Ray", "Jane Smith"]
+    # As of 10 Aug: 1 Jul–10 Aug = 23 + 6 = 29 of 65 working days (31 Aug not yet).
+    # Jane: 12 × 29 / 65 = 5.3538…, nothing attended → red, shortfall 5.3538…
+    jane = people["Jane Smith"]
+    assert jane["expected_to_date"] == pytest.approx(12 * 29 / 65)
+    assert jane["expected_to_date"] != round(jane["expected_to_date"], 4)  # unrounded
+    assert (jane["delivered"], jane["offered"], jane["status"]) == (0, 3, "red")
+    assert (jane["lost"], jane["reoffered"], jane["pending"], jane["not_reoffered"]) == (2, 2, 0, 0)
+    # Ann leaves 14 Aug; as of 10 Aug she has the same 29 days: 6 × 29 / 65 = 2.6769…
+    ann = people["Ann Lee"]
+    assert ann["expected_to_date"] == pytest.approx(6 * 29 / 65)
+    assert ann["leaving_date"] == "2026-08-14"
+    assert (ann["lost"], ann["pending"], ann["not_reoffered"]) == (2, 1, 1)
+    bob = people["Bob Ray"]
+    assert bob["status"] == "no_target"
+    assert (bob["target"], bob["expected_to_date"], bob["shortfall"]) == (None, None, None)
+    slots = {s["slot_id"]: s for s in doc["lost_slots"]}
+    assert {k: s["status"] for k, s in slots.items()} == {
+        "L1": "reoffered_client",
+        "L2": "reoffered_replacement",
+        "L3": "not_reoffered",
+        "L4": "pending",
+    }
+    assert slots["L1"]["evidence"] == "Rebooked: same family seen by Bob Ray on 10 Jul 2026 (slot R1)."
+    assert set(slots["L1"]) >= {"clinician", "date", "kind", "outcome", "status", "evidence",
+                                "slot_id"}
+
+
+def test_review_table_and_as_of(run):
+    code, out, _ = run("review", "--quarter", "2026/27 Q2", "--team", "north", "--as-of",
+                       "2026-07-17")
+    assert code == 0
+    assert out.startswith("2026/27 Q2 review, North, as of 17 Jul 2026 (given)")
+    assert "Jane Smith" in out and "no_target" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("review", "--quarter", "2026 summer"), "is not a quarter"),
+        (("review", "--quarter", "2026/27 Q2", "--team", "South"), "No team called 'South'"),
+        (("shortfalls", "--quarter", "2026/27 Q2", "--out", "list.pdf"), "must end in .xlsx or .csv"),
+    ],
+)
+def test_refusals_are_one_line(run, argv, message):
+    code, out, err = run(*argv)
+    assert code == 1
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_shortfalls_xlsx_and_csv(run, tmp_path):
+    xlsx = tmp_path / "short.xlsx"
+    code, out, _ = run("shortfalls", "--quarter", "2026/27 Q2", "--out", str(xlsx))
+    assert code == 0
+    # Jane and Ann red, Bob without a plan; L3 not re-offered.
+    assert "3 clinician(s) below target or without a plan, 1 slot(s) not re-offered" in out
+    book = openpyxl.load_workbook(xlsx)
+    assert book.sheetnames == ["About", "Below target", "Not re-offered"]
+    assert book["Not re-offered"]["F2"].value == "L3"
+    csv_path = tmp_path / "short.csv"
+    assert run("shortfalls", "--quarter", "2026/27 Q2", "--out", str(csv_path))[0] == 0
+    assert "Part 2: lost slots not re-offered" in csv_path.read_text(encoding="utf-8-sig")
+    assert [(action, d["file"], d["quarter"], d["as_of"]) for action, d in StandInStore.records] == [
+        ("download", "short.xlsx", "2026/27 Q2", "2026-08-10"),
+        ("download", "short.csv", "2026/27 Q2", "2026-08-10"),
+    ]
+
+
+def test_quarter_defaults_to_the_as_of_quarter(run):
+    code, out, _ = run("review", "--as-of", "2026-07-17", "--format", "json")
+    assert code == 0
+    assert json.loads(out)["quarter"] == "2026/27 Q2"
+    assert date.fromisoformat(json.loads(out)["as_of"]) == date(2026, 7, 17)
