@@ -299,9 +299,11 @@ def _check_worksheet(
         if first:
             _check_dimension(chunk, sheet, limits)
             first = False
-        found = beyond_limits.search(chunk)
-        if found:
-            _refuse_reference(found.group(1).decode("ascii"), sheet, limits)
+        for found in beyond_limits.finditer(chunk):
+            # The pattern has no leading \b so the regex engine can jump between literal `r="`
+            # (three times faster); an attribute that merely ends in "r" is skipped here instead.
+            if found.start() > 0 and chunk[found.start() - 1] in b" \t\r\n":
+                _refuse_reference(found.group(1).decode("ascii"), sheet, limits)
         # Rows may omit their number: then the parser counts them, so count them too. The
         # overlap can repeat at most one "<row" per chunk, which only makes the check stricter.
         implicit_rows += chunk.count(b"<row ") + chunk.count(b"<row>")
@@ -376,7 +378,7 @@ def _reference_beyond_limits(limits: Limits) -> re.Pattern[bytes]:
     columns = _greater_than(column_letters(limits.max_columns), "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     rows = _greater_than(str(limits.max_rows), "0123456789")
     return re.compile(
-        rb'\br="((?:' + columns.encode() + rb')[0-9]+|[A-Z]*(?:' + rows.encode() + rb'))"'
+        rb'r="((?:' + columns.encode() + rb')[0-9]+|[A-Z]*(?:' + rows.encode() + rb'))"'
     )
 
 
