@@ -163,7 +163,8 @@ def classify_outcomes(raw: pd.Series, overrides: Mapping[str, str] | None = None
     found = [outcome_of(text, keyed) for text in uniques]
     unknown = _counts(uniques, codes, [o is None for o in found])
     values = [str(o) if o is not None else str(Outcome.BOOKED) for o in found]
-    return Mapped(values=_spread(values, codes, raw.index), unknown=unknown)
+    spread = pd.array(values, dtype="str").take(codes, allow_fill=True)
+    return Mapped(values=pd.Series(spread, index=raw.index), unknown=unknown)
 
 
 def kind_family(text: str, specific_names: Iterable[str] = ()) -> tuple[str, str | None]:
@@ -225,27 +226,41 @@ def classify_kinds(
         families.append(str(family))
         newness.append(new)
         unknown.append(family == OTHER and key not in keyed)
-    family_arr = np.asarray(families + [""], dtype=object)[codes]
-    new_arr = np.asarray(newness + [None], dtype=object)[codes]
 
+    flag_new: list[str | None] = [None]  # position -1: no flag column / a blank flag
+    flag_codes = np.full(len(codes), -1)
     unknown_flags: dict[str, int] = {}
     if flags is not None:
-        flag_new, unknown_flags = _flag_column(flags, flag_header, flag_overrides)
-        new_arr = np.where(pd.isna(new_arr), flag_new, new_arr)
+        flag_new, flag_codes, unknown_flags = _flag_column(flags, flag_header, flag_overrides)
 
-    split = np.isin(family_arr, [CORE, SPECIFIC])
-    undecided = split & pd.isna(new_arr)
-    new_arr = np.where(undecided, FOLLOWUP, new_arr)
-    kinds = family_arr.copy()
-    for (family, new), kind in _FAMILY_KINDS.items():
-        kinds[(family_arr == family) & (new_arr == new)] = str(kind)
-    kinds[codes < 0] = None
+    # Decide once per distinct (type, flag) pair; exports have a few dozen such pairs.
+    width = len(flag_new)
+    pair_codes, pairs = pd.factorize((codes + 1) * width + (flag_codes + 1))
+    kinds: list[str | None] = []
+    undecided = np.zeros(len(pairs), dtype=bool)
+    for i, pair in enumerate(pairs.tolist()):
+        t, f = divmod(pair, width)
+        if t == 0:  # blank type
+            kinds.append(None)
+            continue
+        family, new = families[t - 1], newness[t - 1] or flag_new[f - 1]
+        if family in (CORE, SPECIFIC):
+            undecided[i] = new is None
+            kinds.append(str(_FAMILY_KINDS[(family, new or FOLLOWUP)]))
+        else:
+            kinds.append(family)
 
-    values = pd.Series(kinds, index=types.index, dtype="str")
+    values = pd.Series(pd.array(kinds, dtype="str").take(pair_codes, allow_fill=True),
+                       index=types.index)
+    per_pair = np.bincount(pair_codes, minlength=len(pairs))
+    assumed: dict[str, int] = {}
+    for i in np.flatnonzero(undecided):
+        text = uniques[pairs[i] // width - 1]
+        assumed[text] = assumed.get(text, 0) + int(per_pair[i])
     return Mapped(
         values=values,
         unknown=_counts(uniques, codes, unknown),
-        assumed=_row_counts(types, undecided),
+        assumed=assumed,
         unknown_flags=unknown_flags,
     )
 
@@ -260,7 +275,8 @@ def _newness(key: str) -> str | None:
 
 def _flag_column(
     flags: pd.Series, header: str, overrides: Mapping[str, str] | None
-) -> tuple[np.ndarray, dict[str, int]]:
+) -> tuple[list[str | None], np.ndarray, dict[str, int]]:
+    """Newness per distinct flag value (the last entry for a blank cell), row codes, unknowns."""
     keyed = _keyed_overrides(overrides)
     uniques, codes = _uniques(flags)
     found = [keyed.get(value_key(t)) or flag_newness(t, header) for t in uniques]
@@ -270,7 +286,7 @@ def _flag_column(
     if keys and keys <= _YES and "follow" not in value_key(header):
         blank = FOLLOWUP
     unknown = _counts(uniques, codes, [f is None for f in found])
-    return np.asarray(found + [blank], dtype=object)[codes], unknown
+    return [*found, blank], codes, unknown
 
 
 def _keyed_overrides(overrides: Mapping[str, str] | None) -> dict[str, str]:
@@ -285,21 +301,8 @@ def _uniques(raw: pd.Series) -> tuple[list[str], np.ndarray]:
     return [str(u) for u in uniques], np.asarray(codes)
 
 
-def _spread(values: list, codes: np.ndarray, index: pd.Index) -> pd.Series:
-    arr = np.asarray(list(values) + [None], dtype=object)[codes]
-    return pd.Series(arr, index=index, dtype="str")
-
-
 def _counts(uniques: list[str], codes: np.ndarray, flagged: list[bool]) -> dict[str, int]:
     if not any(flagged):
         return {}
     per_unique = np.bincount(codes[codes >= 0], minlength=len(uniques))
     return {text: int(per_unique[i]) for i, text in enumerate(uniques) if flagged[i]}
-
-
-def _row_counts(raw: pd.Series, mask: np.ndarray) -> dict[str, int]:
-    if not mask.any():
-        return {}
-    counts = raw[mask].astype("str").str.strip().value_counts()
-    return {str(k): int(v) for k, v in counts.items()}
-
