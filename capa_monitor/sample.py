@@ -440,6 +440,8 @@ class _Simulation:
             slot.kind = Kind.CORE_FOLLOWUP if slot.client is not None else ""
         elif group == "specific":
             if slot.reserved:
+                if slot.day - timedelta(days=7) > AS_OF:
+                    return  # booked a week ahead: not in the diary yet
                 first = self.reserved_client is None
                 if first:
                     self.reserved_client = self._new_client()

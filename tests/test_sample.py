@@ -204,6 +204,15 @@ def test_outcomes_stop_at_the_as_of_date_and_bookings_run_into_december():
     assert TRUTH.date.min() == pd.Timestamp(2026, 4, 1)
 
 
+def test_bookings_are_made_before_the_appointment_and_by_the_run_date():
+    booked = TRUTH[TRUTH.booked_on.notna()]
+    assert (booked.booked_on < booked.date).all()
+    assert booked.booked_on.max() <= pd.Timestamp(AS_OF)
+    # a slot nobody booked has no booking date; a team meeting has none either
+    assert TRUTH[TRUTH.outcome == "unbooked"].booked_on.isna().all()
+    assert TRUTH[TRUTH.kind == "other"].booked_on.isna().all()
+
+
 # ---------------------------------------------------------------------------------------------
 # The truth frame's shape
 
