@@ -70,7 +70,10 @@ def lost_slots(
     the quarter's rows afterwards. Sorted in matching order.
     """
     window = int(settings.reoffer_window_days)
-    slots = activity[activity[KIND].isin(list(settings.monitored_kinds))]
+    # Only the monitored kinds can be lost or be evidence; take just the columns matching reads.
+    needed = [c for c in (SLOT_ID, CLINICIAN, TEAM, DATE, KIND, OUTCOME, CLIENT_KEY, BOOKED_ON,
+                          REOFFERED) if c in activity]
+    slots = activity.loc[activity[KIND].isin(list(settings.monitored_kinds)).to_numpy(), needed]
     day = slots[DATE].to_numpy("datetime64[D]").astype(np.int64)
     outcome = slots[OUTCOME].to_numpy(dtype=object)
     as_of_day = np.datetime64(as_of, "D").astype(np.int64)
