@@ -3,6 +3,9 @@ parser that still crashes takes down only its child process."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -144,3 +147,80 @@ def test_parser_error_in_the_child_is_one_sentence():
     broken = corpus.raw_xlsx({"Activity": '<worksheet><sheetData><row r="1"><c r="A1"><v>1</c>'})
     with pytest.raises(LoadError, match=r"^The file could not be read \(.+\); open it in Excel"):
         read_upload(broken, "broken.xlsx")
+
+
+# --- the command line: exit 1, one line on stderr, no traceback ---
+
+
+def cli_available() -> bool:
+    import importlib
+
+    from capa_monitor import cli
+
+    try:
+        for name in cli.COMMAND_MODULES:
+            importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
+
+
+needs_cli = pytest.mark.skipif(not cli_available(), reason="the CLI's command modules are not all present yet")
+
+
+def run_inspect(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "capa_monitor", "inspect", str(path), *extra],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory, hostile_files) -> Path:
+    folder = tmp_path_factory.mktemp("hostile")
+    for name, data in hostile_files.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+# The row-limit case needs a limit the CLI does not take; every other refusal is checked here.
+CLI_REFUSALS = {name: words for name, words in REFUSALS.items() if name != "too_many_rows.xlsx"}
+
+
+@needs_cli
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(CLI_REFUSALS))
+def test_cli_refuses_with_exit_1_and_one_line(corpus_dir, name):
+    started = time.perf_counter()
+    finished = run_inspect(corpus_dir / name)
+    assert time.perf_counter() - started < 5
+    assert finished.returncode == 1
+    assert finished.stdout == ""
+    lines = finished.stderr.strip().splitlines()
+    assert len(lines) == 1, finished.stderr
+    assert "Traceback" not in finished.stderr
+    for words in CLI_REFUSALS[name]:
+        assert words in lines[0]
+
+
+@needs_cli
+@pytest.mark.slow
+def test_cli_refuses_a_file_with_no_recognisable_columns_naming_its_headers(corpus_dir):
+    finished = run_inspect(corpus_dir / "no_recognisable_columns.csv")
+    assert finished.returncode == 1
+    assert len(finished.stderr.strip().splitlines()) == 1
+    assert "Fruit" in finished.stderr and "Traceback" not in finished.stderr
+
+
+@needs_cli
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "encoding"), [("utf16.csv", "utf-16"), ("windows1252.csv", "cp1252")])
+def test_cli_reads_awkward_encodings_and_reports_them(corpus_dir, name, encoding):
+    finished = run_inspect(corpus_dir / name, "--format", "json")
+    assert finished.returncode == 0, finished.stderr
+    report = json.loads(finished.stdout)
+    assert report["encoding"] == encoding
+    assert report["clinicians"] == ["Ó Briain"]
