@@ -132,6 +132,14 @@ def test_missing_required_lists_found_headers_and_what_is_missing():
     assert "'Name', 'When', 'Appointment type', 'Outcome'" in message
 
 
+def test_no_header_at_all_does_not_quote_the_data():
+    rows = [["Amy Pond", "9990000018", "03/07/2026"]]
+    with pytest.raises(LoadError) as err:
+        find_header(cells(rows), ACTIVITY_SYNONYMS, ACTIVITY_REQUIRED)
+    assert "No header row was found" in str(err.value)
+    assert "Amy" not in str(err.value) and "9990000018" not in str(err.value)
+
+
 def test_header_below_scan_window_is_not_found():
     rows = [["filler"]] * 30 + [["Appt Date", "HCP", "Appointment type", "Attendance"]]
     with pytest.raises(LoadError):

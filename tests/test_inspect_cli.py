@@ -93,14 +93,16 @@ def test_profile_file(capsys, tmp_path):
     ("content", "extra", "message"),
     [
         (None, [], "Cannot read the file"),
-        (b"Name,When\r\nJane,03/07/2026\r\n", [], "missing"),
+        (b"Clinician,When\r\nJane Smith,03/07/2026\r\n", [], "missing date"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), [], "save it as an Excel Workbook"),
         (SMALL_CSV.encode(), ["--sheet", "Other"], "no sheet called 'Other'"),
         (SMALL_CSV.encode(), ["--profile", "/nonexistent/profile.json"], "Cannot read the profile"),
     ],
-    ids=["no-file", "no-required-columns", "unknown-sheet", "no-profile"],
+    ids=["no-file", "no-required-columns", "old-xls", "unknown-sheet", "no-profile"],
 )
 def test_unreadable_exits_1_with_one_line(capsys, tmp_path, content, extra, message):
-    path = tmp_path / "upload.csv"
+    is_ole = content is not None and content.startswith(b"\xd0\xcf")
+    path = tmp_path / ("upload.xls" if is_ole else "upload.csv")
     if content is not None:
         path.write_bytes(content)
     code, out, err = run(capsys, "inspect", str(path), *extra)

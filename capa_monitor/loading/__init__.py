@@ -185,8 +185,9 @@ def choose_sheet(
     try:
         match = find_header(target.cells, synonyms, ACTIVITY_REQUIRED)
     except LoadError as exc:
-        where = f"sheet {target.name!r}" if workbook.file_kind == "xlsx" else "the file"
-        raise LoadError(f"In {where}: {exc}") from None
+        if workbook.file_kind == "csv":
+            raise
+        raise LoadError(f"In sheet {target.name!r}: {exc}") from None
     return target, match
 
 

@@ -157,10 +157,17 @@ def find_header(
                 best_score = len(pair)
                 best = HeaderMatch(i + 1, pair, joined, i + 2)
 
-    missing = [field for field in required if best is None or field not in best.columns]
-    if best is None or missing:
-        found = [t for t in (best.headers if best else _first_nonblank(rows)) if t]
-        raise LoadError(_missing_message(found, missing or list(required), synonyms))
+    if best is None:
+        # No row names any known column. Its texts are not quoted back: without a header
+        # the first row may be data, names and NHS numbers included.
+        raise LoadError(
+            f"No header row was found in the first {max_scan_rows} rows: no row names any of "
+            f"the expected columns ({_examples(required or list(synonyms), synonyms)})."
+        )
+    missing = [field for field in required if field not in best.columns]
+    if missing:
+        found = [t for t in best.headers if t]
+        raise LoadError(_missing_message(found, missing, synonyms))
     return best
 
 
@@ -213,19 +220,18 @@ def _match(
     return {canonical: pos for pos, (_, canonical) in sorted(by_column.items())}
 
 
-def _first_nonblank(rows: list[list[str]]) -> list[str]:
-    return next((texts for texts in rows if any(texts)), [])
-
-
 def _missing_message(
     found: list[str], missing: list[str], synonyms: Mapping[str, Iterable[str]]
 ) -> str:
-    wanted = "; ".join(
-        f"{field} (e.g. {', '.join(repr(t) for t in list(synonyms.get(field, ()))[:3])})"
-        for field in missing
-    )
-    shown = ", ".join(repr(t) for t in found[:40]) or "none"
+    shown = ", ".join(repr(t) for t in found[:40])
     return (
-        f"Could not find the required columns near the top of the sheet: "
-        f"missing {wanted}; headers found: {shown}."
+        f"The header row (found: {shown}) lacks required columns: missing "
+        f"{_examples(missing, synonyms)}."
+    )
+
+
+def _examples(fields: Iterable[str], synonyms: Mapping[str, Iterable[str]]) -> str:
+    return "; ".join(
+        f"{field} (e.g. {', '.join(repr(t) for t in list(synonyms.get(field, ()))[:3])})"
+        for field in fields
     )
