@@ -62,6 +62,20 @@ def latest_as_of(url: str, version: int, teams: tuple[str, ...]) -> date | None:
     return as_of_date(activity(url, version, teams))
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def clinician_slots(url: str, version: int, teams: tuple[str, ...], start: date, end: date,
+                    clinician: str, kinds: tuple[str, ...]) -> pd.DataFrame:
+    """One clinician's slots of `kinds` in [start, end), for the drill-down (small, so a
+    clinician change never copies the whole activity frame out of the cache)."""
+    rows = activity(url, version, teams)
+    return rows[
+        (rows["clinician"] == clinician)
+        & (rows["date"] >= pd.Timestamp(start))
+        & (rows["date"] < pd.Timestamp(end))
+        & rows["kind"].isin(kinds)
+    ]
+
+
 @st.cache_data(show_spinner="Working out the review…", max_entries=16)
 def quarterly_review(
     url: str,

@@ -98,14 +98,11 @@ def drill_down(selection: common.Selection, result) -> None:
     st.markdown(f"**{name}** — {status}; delivered {row['delivered']} new Core Partnerships.")
 
     weeks_tab, lost_tab, plan_tab = st.tabs(["Their weeks", "Their lost slots", "Their job plan"])
-    activity = data.activity(selection.url, selection.version, selection.teams)
     quarter = selection.quarter
-    theirs = activity[
-        (activity["clinician"] == name)
-        & (activity["date"] >= pd.Timestamp(quarter.start))
-        & (activity["date"] < pd.Timestamp(quarter.end))
-        & activity["kind"].isin([Kind.CORE_NEW, Kind.CHOICE])
-    ]
+    theirs = data.clinician_slots(
+        selection.url, selection.version, selection.teams, quarter.start, quarter.end, name,
+        (Kind.CORE_NEW.value, Kind.CHOICE.value),
+    )
     with weeks_tab:
         if theirs.empty:
             st.info(f"{name} has no new Core Partnership or Choice slots in {quarter.label}.")

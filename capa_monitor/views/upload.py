@@ -336,9 +336,19 @@ def history(user_email: str) -> None:
             st.success(f"Upload {choice} restored.")
 
 
+def demo_removal(user_email: str) -> None:
+    if not common.demo_loaded():
+        return
+    st.info("The invented demo team is loaded. Remove it before relying on your own figures.")
+    if st.button("Remove the demo data", key="upload_remove_demo"):
+        removed = data.store().remove_demo(user=user_email)
+        st.success(f"Demo data removed ({removed} uploads).")
+
+
 def render() -> None:
     user = common.page_user("manager")
     st.title("Upload")
+    demo_removal(user.email)
     st.write(
         "Upload the monthly activity export from your patient record system (xlsx or csv; "
         "several at once is fine). Nothing is stored until you confirm each file."

@@ -1,0 +1,100 @@
+"""The Job plans page: import a job-plan spreadsheet through the uploader (rejected rows shown,
+nothing saved until confirmed), targets worked out beside the plans, and the editor's checks.
+
+AppTest cannot type into st.data_editor cells (its Dataframe.set_value refuses), so the
+editor's validation is tested on `problems()`, the function the page runs on the edited table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit import config as st_config
+from streamlit.testing.v1 import AppTest
+
+from capa_monitor.model import JOBPLAN_COLUMNS
+from capa_monitor.store import Store
+from capa_monitor.views.jobplans import problems
+
+DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard.py"
+PLANS_CSV = (
+    b"Name,Team,WTE,Core sessions,Choice per week,Q2 target,Leaving date\n"
+    b"Ann Able,North,1,2,2,,\n"
+    b"\"BAKER, Ben (Dr)\",North,0.8,4,1,9,31/08/2026\n"
+    b",North,1,1,1,,\n"
+)
+# Q2 2026/27 targets: Ann 2 sessions × 2 × 11.25 ÷ 7.5 = 6.0 (CAPA arithmetic), Choice
+# 2 × 11.25 = 22.5; Ben's plan states 9 for Q2 (explicit), Choice 1 × 11.25 = 11.25.
+EXPECTED_TARGETS = [
+    ["Ann Able", 6.0, 22.5, "capa"],
+    ["Ben Baker", 9.0, 11.2, "explicit"],  # 11.25 shown to one decimal place
+]
+
+
+@pytest.fixture
+def db_url(tmp_path, monkeypatch) -> str:
+    url = f"sqlite:///{tmp_path / 'capa.sqlite'}"
+    monkeypatch.setenv("CAPA_DATABASE_URL", url)
+    st_config.set_option("server.address", "127.0.0.1")
+    return url
+
+
+def jobplans_page() -> AppTest:
+    at = AppTest.from_file(str(DASHBOARD), default_timeout=60).run()
+    at.switch_page("capa_monitor/views/jobplans.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_empty_store_says_how_to_add_plans(db_url):
+    at = jobplans_page()
+    assert at.info[0].value.startswith("No job plans yet.")
+
+
+def test_import_shows_the_plans_and_rejections_then_saves_on_confirm(db_url):
+    at = jobplans_page()
+    at.file_uploader(key="jobplans_upload").set_value(("plans.csv", PLANS_CSV, "text/csv")).run()
+    preview = next(t.value for t in at.dataframe
+                   if t.editing_mode == "read_only" and "core_sessions" in t.value.columns)
+    assert preview["clinician"].tolist() == ["Ann Able", "Ben Baker"]
+    rejected = next(t.value for t in at.dataframe if "reason" in t.value.columns)
+    assert rejected[["row", "reason"]].values.tolist() == [["4", "no clinician name"]]
+    assert Store.open(db_url).jobplans().empty  # not saved before confirming
+
+    at.button(key="jobplans_import_confirm").click().run()
+    assert at.success[0].value == "Imported 2 job plans from plans.csv."
+    assert sorted(Store.open(db_url).jobplans()["clinician"]) == ["Ann Able", "Ben Baker"]
+
+    at = jobplans_page()
+    at.session_state["period"] = {"quarter": "2026/27 Q2", "teams": [], "as_of": None}
+    at.run()
+    targets = next(t.value for t in at.dataframe if "core_target" in t.value.columns)
+    columns = ["clinician", "core_target", "choice_target", "target_source"]
+    assert targets[columns].values.tolist() == EXPECTED_TARGETS
+    history = next(t.value for t in at.dataframe if "changed_by" in t.value.columns)
+    assert "plans.csv" in set(history["source"].astype(str))
+
+
+def plans(*rows: dict) -> pd.DataFrame:
+    return pd.DataFrame(list(rows)).reindex(columns=list(JOBPLAN_COLUMNS))
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (plans({"clinician": "Ann Able"}, {"clinician": "Ben Baker"}), []),
+        (plans({"clinician": "Ann Able"}, {"clinician": "  "}),
+         ["Row 2: the clinician's name is blank."]),
+        (plans({"clinician": "Ann Able"}, {"clinician": "ann able"}),
+         ["Ann Able appears more than once; keep one row per clinician.",
+          "ann able appears more than once; keep one row per clinician."]),
+        (plans({"clinician": "Ann Able", "available_from": pd.Timestamp("2026-09-01"),
+                "available_to": pd.Timestamp("2026-08-01")}),
+         ["Row 1 (Ann Able): available to is before available from."]),
+    ],
+    ids=["valid", "blank name", "duplicate name", "dates reversed"],
+)
+def test_editor_checks(table, expected):
+    assert problems(table) == expected
