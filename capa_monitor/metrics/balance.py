@@ -70,29 +70,36 @@ def balance(
     the plan when planned; `team` is the team of most of their clinical time, else their
     plan's. Per team (TEAM_BALANCE_COLUMNS). Shares are NaN where there is no time or plan.
     """
-    clinical = activity[
-        activity["kind"].isin(_GROUP_OF_KIND.keys())
-        & (activity["outcome"] == Outcome.ATTENDED)
-        & (activity["date"] >= pd.Timestamp(start))
-        & (activity["date"] < pd.Timestamp(end))
+    in_period = activity[
+        (activity["date"] >= pd.Timestamp(start)) & (activity["date"] < pd.Timestamp(end))
+    ]
+    clinical = in_period[
+        (in_period["outcome"] == Outcome.ATTENDED) & in_period["kind"].isin(_GROUP_OF_KIND.keys())
     ]
     minutes = clinical["duration_min"].fillna(settings.default_slot_minutes).astype("float64")
-    spent = pd.DataFrame(
-        {
-            "name_key": name_key(clinical["clinician"]),
-            "clinician": clinical["clinician"],
-            "team": clinical["team"],
-            "group": clinical["kind"].map(_GROUP_OF_KIND),
-            "minutes": minutes,
-        }
-    )
-    by_clinician = (
-        spent.pivot_table(
-            index="name_key", columns="group", values="minutes", aggfunc="sum", fill_value=0.0
+    # sum per spelling first, then match names on the few distinct spellings only
+    spent = (
+        pd.DataFrame(
+            {
+                "clinician": clinical["clinician"],
+                "team": clinical["team"],
+                "group": clinical["kind"].map(_GROUP_OF_KIND),
+                "minutes": minutes,
+            }
         )
+        .groupby(["clinician", "team", "group"], dropna=False, observed=True)["minutes"]
+        .sum()
+        .reset_index()
+    )
+    spent["name_key"] = name_key(spent["clinician"])
+    by_clinician = (
+        spent.groupby(["name_key", "group"])["minutes"]
+        .sum()
+        .unstack("group", fill_value=0.0)
         .reindex(columns=list(GROUPS), fill_value=0.0)
         .add_suffix("_minutes")
     )
+    by_clinician.columns.name = None
     main_team = _main_team(spent)
     display_name = spent.groupby("name_key")["clinician"].first()
 

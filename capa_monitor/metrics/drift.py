@@ -46,40 +46,54 @@ def specific_drift(
     """One row per Specific episode (columns DRIFT_COLUMNS), flagged ones first then by clinician."""
     as_of_ts = pd.Timestamp(as_of)
     gap = pd.Timedelta(weeks=settings.drift_gap_weeks)
-    specific = activity[
-        activity["kind"].isin(SPECIFIC_KINDS) & activity["client_key"].notna()
-    ]
+    columns = activity[["client_key", "clinician", "team", "date", "kind", "outcome"]]
+    specific = columns[columns["kind"].isin(SPECIFIC_KINDS) & columns["client_key"].notna()]
     sessions = specific[
         (specific["outcome"] == Outcome.ATTENDED) & (specific["date"] <= as_of_ts)
-    ][["client_key", "clinician", "team", "date"]].sort_values(
-        ["client_key", "clinician", "date"], kind="stable"
-    )
+    ]
     if sessions.empty:
         return pd.DataFrame({name: [] for name in DRIFT_COLUMNS}).astype(_EMPTY_DTYPES)
 
-    same_pair = (sessions["client_key"] == sessions["client_key"].shift()) & (
-        sessions["clinician"] == sessions["clinician"].shift()
+    # work on integer codes: sorting and taking long pseudonym strings is the slow part
+    client_code, clients = pd.factorize(sessions["client_key"])
+    clinician_code, clinicians = pd.factorize(sessions["clinician"], sort=True)  # alphabetical
+    team_code, teams = pd.factorize(sessions["team"], use_na_sentinel=False)
+    dates = sessions["date"].to_numpy()
+    order = np.lexsort((dates, clinician_code, client_code))
+    client_code, clinician_code, team_code, dates = (
+        client_code[order], clinician_code[order], team_code[order], dates[order]
     )
-    new_episode = ~same_pair | (sessions["date"] - sessions["date"].shift() >= gap)
-    episode_id = new_episode.cumsum().rename("episode")
-    episodes = sessions.groupby(episode_id, sort=False).agg(
-        client_key=("client_key", "first"),
-        clinician=("clinician", "first"),
-        team=("team", "last"),
-        first_date=("date", "first"),
-        last_date=("date", "last"),
-        sessions=("date", "size"),
+    new_pair = np.ones(len(order), dtype=bool)
+    new_pair[1:] = (client_code[1:] != client_code[:-1]) | (
+        clinician_code[1:] != clinician_code[:-1]
     )
+    new_episode = new_pair.copy()
+    new_episode[1:] |= (dates[1:] - dates[:-1]) >= gap.to_timedelta64()
+    first = np.flatnonzero(new_episode)
+    last = np.append(first[1:], len(order)) - 1
+    client_of_episode = client_code[first]
+    clinician_of_episode = clinician_code[first]
+    episodes = pd.DataFrame(
+        {
+            "clinician": clinicians.take(clinician_of_episode),
+            "team": teams.take(team_code[last]),
+            "client_ref": clients.take(client_of_episode).str.slice(0, CLIENT_REF_CHARS),
+            "first_date": dates[first],
+            "last_date": dates[last],
+            "sessions": last - first + 1,
+        }
+    )
+    latest_of_pair = np.append(new_pair[first][1:], True)
 
-    next_booked = (
-        specific[(specific["outcome"] == Outcome.BOOKED) & (specific["date"] >= as_of_ts)]
-        .groupby(["client_key", "clinician"])["date"]
-        .min()
-        .rename("next_booked")
-    )
-    episodes = episodes.join(next_booked, on=["client_key", "clinician"])
-    latest_of_pair = ~episodes.duplicated(["client_key", "clinician"], keep="last")
-    still_booked = latest_of_pair & episodes["next_booked"].notna()
+    # a Specific slot still booked from the as-of date on, per (client, clinician) code pair
+    booked = specific[(specific["outcome"] == Outcome.BOOKED) & (specific["date"] >= as_of_ts)]
+    booked_client = clients.get_indexer(booked["client_key"])
+    booked_clinician = clinicians.get_indexer(booked["clinician"])
+    known = (booked_client >= 0) & (booked_clinician >= 0)
+    booked_pair = (booked_client * len(clinicians) + booked_clinician)[known]
+    episode_pair = client_of_episode * len(clinicians) + clinician_of_episode
+    has_booking = np.isin(episode_pair, booked_pair)
+    still_booked = latest_of_pair & has_booking
     episodes["open"] = (as_of_ts - episodes["last_date"] < gap) | still_booked
     episodes["weeks"] = (episodes["last_date"] - episodes["first_date"]).dt.days / 7
 
@@ -87,12 +101,11 @@ def specific_drift(
     too_long = episodes["weeks"] > settings.drift_max_weeks
     episodes["flagged"] = episodes["open"] & (too_many | too_long)
     episodes["reason"] = _reasons(episodes, too_many, too_long, settings)
-    episodes["client_ref"] = episodes["client_key"].str.slice(0, CLIENT_REF_CHARS)
 
-    result = episodes.sort_values(
-        ["flagged", "clinician", "first_date"], ascending=[False, True, True], kind="stable"
+    flagged_first = np.lexsort(
+        (episodes["first_date"].to_numpy(), clinician_of_episode, ~episodes["flagged"].to_numpy())
     )
-    return result[list(DRIFT_COLUMNS)].reset_index(drop=True)
+    return episodes.iloc[flagged_first][list(DRIFT_COLUMNS)].reset_index(drop=True)
 
 
 _EMPTY_DTYPES = {
@@ -111,20 +124,18 @@ _EMPTY_DTYPES = {
 
 def _reasons(
     episodes: pd.DataFrame, too_many: pd.Series, too_long: pd.Series, settings: Settings
-) -> np.ndarray:
+) -> pd.Series:
     """Why an episode is flagged, in words (empty when it is not)."""
-    session_text = (
-        episodes["sessions"].astype("str")
-        + f" sessions (over {settings.drift_max_sessions})"
+    reasons = pd.Series("", index=episodes.index, dtype="str")
+    flagged = episodes[episodes["flagged"]]
+    if flagged.empty:
+        return reasons
+    session_text = flagged["sessions"].map(
+        lambda n: f"{n} sessions (over {settings.drift_max_sessions})"
     )
-    weeks_text = (
-        episodes["weeks"].round(1).astype("str") + f" weeks (over {settings.drift_max_weeks})"
+    weeks_text = flagged["weeks"].map(lambda w: f"{w:.1f} weeks (over {settings.drift_max_weeks})")
+    many, long = too_many[flagged.index], too_long[flagged.index]
+    reasons[flagged.index] = np.where(
+        many & long, session_text + "; " + weeks_text, np.where(many, session_text, weeks_text)
     )
-    flagged = episodes["flagged"].to_numpy()
-    many = flagged & too_many.to_numpy()
-    long = flagged & too_long.to_numpy()
-    return np.where(
-        many & long,
-        session_text + "; " + weeks_text,
-        np.where(many, session_text, np.where(long, weeks_text, "")),
-    )
+    return reasons

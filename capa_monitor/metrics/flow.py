@@ -58,38 +58,47 @@ def internal_waits(
         & activity["client_key"].notna()
         & (activity["date"] <= as_of_ts)
     ][["client_key", "clinician", "team", "date", "kind"]]
-    events = events.assign(is_core=events["kind"] == Kind.CORE_NEW).sort_values(
-        ["client_key", "date", "is_core"], kind="stable"
-    )
+    # order on integer codes: sorting long pseudonym strings is the slow part on big exports
+    client_code, _ = pd.factorize(events["client_key"])
+    is_core = (events["kind"] == Kind.CORE_NEW).to_numpy()
+    dates = events["date"].to_numpy()
+    order = np.lexsort((is_core, dates, client_code))  # Choice before Core on the same day
+    events = events.iloc[order]
+    client_code, is_core, dates = client_code[order], is_core[order], dates[order]
+    same_client_prev = np.zeros(len(order), dtype=bool)
+    same_client_prev[1:] = client_code[1:] == client_code[:-1]
+    prev_is_choice = np.zeros(len(order), dtype=bool)
+    prev_is_choice[1:] = ~is_core[:-1]
+    completes = np.flatnonzero(is_core & same_client_prev & prev_is_choice)
+    last_of_client = np.ones(len(order), dtype=bool)
+    last_of_client[:-1] = client_code[1:] != client_code[:-1]
+    still = np.flatnonzero(last_of_client & ~is_core)
 
-    prev = events.shift()
-    same_client_prev = prev["client_key"] == events["client_key"]
-    completes = events["is_core"] & same_client_prev & ~prev["is_core"].astype(bool)
+    clients = events["client_key"].to_numpy()
+    clinicians = events["clinician"].to_numpy()
+    teams = events["team"].to_numpy()
     completed = pd.DataFrame(
         {
-            "client_key": events["client_key"][completes],
-            "team": events["team"][completes],
-            "choice_date": prev["date"][completes],
-            "core_date": events["date"][completes],
-            "choice_clinician": prev["clinician"][completes],
-            "core_clinician": events["clinician"][completes],
+            "client_key": clients[completes],
+            "team": teams[completes],
+            "choice_date": dates[completes - 1],
+            "core_date": dates[completes],
+            "choice_clinician": clinicians[completes - 1],
+            "core_clinician": clinicians[completes],
+            "waiting": False,
         }
     )
-    completed["waiting"] = False
-
-    last_of_client = events["client_key"] != events["client_key"].shift(-1)
-    still = events[last_of_client & ~events["is_core"]]
     waiting = pd.DataFrame(
         {
-            "client_key": still["client_key"],
-            "team": still["team"],
-            "choice_date": still["date"],
-            "core_date": pd.Series(pd.NaT, index=still.index, dtype=events["date"].dtype),
-            "choice_clinician": still["clinician"],
-            "core_clinician": pd.Series(pd.NA, index=still.index, dtype="str"),
+            "client_key": clients[still],
+            "team": teams[still],
+            "choice_date": dates[still],
+            "core_date": np.full(len(still), np.datetime64("NaT"), dtype=dates.dtype),
+            "choice_clinician": clinicians[still],
+            "core_clinician": pd.array([pd.NA] * len(still), dtype="str"),
+            "waiting": True,
         }
     )
-    waiting["waiting"] = True
 
     start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
     completed = completed[(completed["core_date"] >= start_ts) & (completed["core_date"] < end_ts)]

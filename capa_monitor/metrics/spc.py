@@ -147,19 +147,22 @@ def monthly_dna_rate(
         return xmr(pd.Series([], dtype="float64"), settings)
     months = pd.period_range(pd.Timestamp(first).to_period("M"), last_month, freq="M")
     seen = activity[
-        activity["kind"].isin(_DNA_KINDS)
-        & activity["outcome"].isin(
-            [Outcome.ATTENDED, Outcome.DNA, Outcome.LATE_NOT_SEEN]
-        )
+        activity["outcome"].isin([Outcome.ATTENDED, Outcome.DNA, Outcome.LATE_NOT_SEEN])
+        & activity["kind"].isin(_DNA_KINDS)
     ]
-    month_of = seen["date"].dt.to_period("M")
-    denominator = month_of.value_counts().reindex(months, fill_value=0)
-    numerator = month_of[seen["outcome"] == Outcome.DNA].value_counts().reindex(
-        months, fill_value=0
-    )
+    # months since 1970 as integers: a bincount is far cheaper than grouping Periods
+    month_number = seen["date"].to_numpy().astype("datetime64[M]").astype("int64")
+    first_number = months[0].ordinal
+    in_range = (month_number >= first_number) & (month_number <= months[-1].ordinal)
+    slot = month_number[in_range] - first_number
+    denominator = np.bincount(slot, minlength=len(months))
+    is_dna = (seen["outcome"] == Outcome.DNA).to_numpy()[in_range]
+    numerator = np.bincount(slot[is_dna], minlength=len(months))
     has_rate = denominator > 0
-    rate = 100.0 * numerator[has_rate] / denominator[has_rate]
-    rate.index = rate.index.to_timestamp().rename("period")
+    rate = pd.Series(
+        100.0 * numerator[has_rate] / denominator[has_rate],
+        index=months[has_rate].to_timestamp().rename("period"),
+    )
     return xmr(rate.astype("float64"), settings)
 
 
