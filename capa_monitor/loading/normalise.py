@@ -103,51 +103,15 @@ def normalise(
     unmapped: dict[str, dict[str, int]] = {}
     warnings: list[str] = []
 
-    # Blank rows, footers and page-repeated headers go before anything else.
-    blank = _blank_rows(body)
-    dates_raw, clinicians_raw = present["date"], present["clinician"]
-    footer = np.zeros(rows_read, dtype=bool)
-    key_missing = (dates_raw.isna() | clinicians_raw.isna()).to_numpy() & ~blank
-    if key_missing.any():
-        footer[key_missing] = _footer_rows(body[key_missing])
-    has_key = ~(dates_raw.isna() & clinicians_raw.isna()).to_numpy() & ~blank
-    last_row = np.flatnonzero(has_key).max() if has_key.any() else -1
-    # Whatever follows the last row with a date or clinician is report furniture.
-    footer[last_row + 1 :] |= ~blank[last_row + 1 :]
-    # Reports printed page by page repeat the header; its date cell reads "Appt Date".
-    repeated = np.logical_and.reduce(
-        [present[name].eq(headers[columns[name]]).fillna(False).to_numpy()
-         for name in ("date", "clinician")]
-    ) & ~footer
-    dropped_detail = {BLANK: int(blank.sum()), FOOTER: int((footer & ~blank).sum())}
-    if repeated.any():
-        dropped_detail[REPEATED_HEADER] = int(repeated.sum())
-
-    keep = ~(blank | footer | repeated)
+    keep, dropped_detail = _furniture(body, present, columns, headers)
     rows = source_row[keep]
-    present = {name: s[keep].reset_index(drop=True) for name, s in present.items() if s is not None}
+    present = {name: s[keep].reset_index(drop=True) for name, s in present.items()}
 
     # Dates and clinicians decide whether a row is usable at all.
     parsed, times = parse_dates(present["date"])
     clinicians = normalise_names(present["clinician"])
     header_of = {name: headers[pos] for name, pos in columns.items()}
-    problems = [
-        (present["date"].isna(), "date", "no appointment date"),
-        (parsed.isna() & present["date"].notna(), "date", "unreadable appointment date"),
-        (clinicians.isna(), "clinician", "no clinician"),
-    ]
-    rejected_mask = np.zeros(len(rows), dtype=bool)
-    rejections: list[tuple[int, Rejection]] = []
-    for mask, field_name, reason in problems:
-        fresh = mask.to_numpy() & ~rejected_mask
-        rejected_mask |= fresh
-        raw_values = present[field_name][fresh]
-        for row, value in zip(rows[fresh], raw_values.tolist(), strict=True):
-            text = None if pd.isna(value) else str(value)
-            rejections.append(
-                (int(row), Rejection(sheet, int(row), header_of[field_name], text, reason))
-            )
-    rejections.sort(key=lambda pair: pair[0])
+    rejected_mask, rejections = _rejections(sheet, rows, present, parsed, clinicians, header_of)
 
     ok = ~rejected_mask
     present = {name: s[ok].reset_index(drop=True) for name, s in present.items()}
@@ -200,13 +164,71 @@ def normalise(
     return Normalised(
         frame=frame,
         rows_read=rows_read,
-        rejected=[r for _, r in rejections],
+        rejected=rejections,
         dropped_detail=dropped_detail,
         unmapped_values=unmapped,
         invalid_nhs_numbers=[int(r) for r in invalid_nhs],
         blank_past_outcomes=[int(r) for r in blank_past],
         warnings=warnings,
     )
+
+
+def _furniture(
+    body: pd.DataFrame,
+    present: Mapping[str, pd.Series],
+    columns: Mapping[str, int],
+    headers: list[str],
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Rows that are not appointments: blank rows, totals/footer lines, repeated headers.
+    Returns the rows to keep and the count dropped of each sort."""
+    blank = _blank_rows(body)
+    no_date, no_clinician = present["date"].isna().to_numpy(), present["clinician"].isna().to_numpy()
+    footer = np.zeros(len(body), dtype=bool)
+    key_missing = (no_date | no_clinician) & ~blank
+    if key_missing.any():
+        footer[key_missing] = _footer_rows(body[key_missing])
+    has_key = ~(no_date & no_clinician) & ~blank
+    last_row = np.flatnonzero(has_key).max() if has_key.any() else -1
+    # Whatever follows the last row with a date or clinician is report furniture.
+    footer[last_row + 1 :] |= ~blank[last_row + 1 :]
+    # Reports printed page by page repeat the header; its date cell reads "Appt Date".
+    repeated = np.logical_and.reduce(
+        [present[name].eq(headers[columns[name]]).fillna(False).to_numpy()
+         for name in ("date", "clinician")]
+    ) & ~footer
+    dropped = {BLANK: int(blank.sum()), FOOTER: int((footer & ~blank).sum())}
+    if repeated.any():
+        dropped[REPEATED_HEADER] = int(repeated.sum())
+    return ~(blank | footer | repeated), dropped
+
+
+def _rejections(
+    sheet: str,
+    rows: np.ndarray,
+    present: Mapping[str, pd.Series],
+    parsed: pd.Series,
+    clinicians: pd.Series,
+    header_of: Mapping[str, str],
+) -> tuple[np.ndarray, list[Rejection]]:
+    """Rows without a readable date or a clinician, each with its first reason."""
+    problems = [
+        (present["date"].isna(), "date", "no appointment date"),
+        (parsed.isna() & present["date"].notna(), "date", "unreadable appointment date"),
+        (clinicians.isna(), "clinician", "no clinician"),
+    ]
+    rejected = np.zeros(len(rows), dtype=bool)
+    found: list[Rejection] = []
+    for mask, field_name, reason in problems:
+        fresh = mask.to_numpy() & ~rejected
+        rejected |= fresh
+        raw_values = present[field_name][fresh].tolist()
+        found += [
+            Rejection(sheet, int(row), header_of[field_name],
+                      None if pd.isna(value) else str(value), reason)
+            for row, value in zip(rows[fresh], raw_values, strict=True)
+        ]
+    found.sort(key=lambda r: r.row)
+    return rejected, found
 
 
 # --- dates and times --------------------------------------------------------------------------
@@ -268,7 +290,7 @@ def parse_time(text: str) -> str | None:
 def _start(raw: pd.Series | None, from_dates: pd.Series, unmapped: dict) -> pd.Series:
     if raw is None:
         return from_dates.astype("str")
-    parsed = _per_unique(raw, lambda u: u.map(parse_time))
+    parsed = _per_unique(raw, lambda u: u.map(parse_time).astype("str"))
     _note(unmapped, "start", _unknown_counts(raw, parsed))
     return parsed.fillna(from_dates).astype("str")
 
@@ -301,9 +323,9 @@ def parse_duration(text: str) -> int | None:
 def _durations(raw: pd.Series | None, n: int, unmapped: dict) -> pd.Series:
     if raw is None:
         return pd.Series(pd.NA, index=pd.RangeIndex(n), dtype="Int64")
-    parsed = _per_unique(raw, lambda u: u.map(parse_duration))
+    parsed = _per_unique(raw, lambda u: u.map(parse_duration).astype("Int64"))
     _note(unmapped, "duration_min", _unknown_counts(raw, parsed))
-    return pd.array(parsed.to_numpy(dtype=object), dtype="Int64")
+    return parsed
 
 
 def reoffered_value(text: str) -> bool | None:
@@ -318,10 +340,10 @@ def reoffered_value(text: str) -> bool | None:
 def _reoffered(raw: pd.Series | None, n: int, unmapped: dict) -> pd.Series:
     if raw is None:
         return pd.Series(pd.NA, index=pd.RangeIndex(n), dtype="boolean")
-    parsed = _per_unique(raw, lambda u: u.map(reoffered_value))
+    parsed = _per_unique(raw, lambda u: u.map(reoffered_value).astype("boolean"))
     _note(unmapped, "reoffered", _unknown_counts(raw, parsed))
     # In a marker column an empty cell means "not marked".
-    return pd.array(parsed.where(raw.notna(), False).to_numpy(dtype=object), dtype="boolean")
+    return parsed.mask(raw.isna(), False)
 
 
 def _team(raw: pd.Series | None, default: str | None, n: int) -> pd.Series:
@@ -393,7 +415,7 @@ def _client_keys(
     invalid = np.array([], dtype="int64")
     nhs = present.get(NHS_NUMBER)
     if nhs is not None:
-        digits = _per_unique(nhs, lambda u: u.map(nhs_digits))
+        digits = _per_unique(nhs, lambda u: u.map(nhs_digits).astype("str"))
         valid = nhs_numbers_valid(nhs)
         invalid = rows[(valid == False).to_numpy(dtype=bool, na_value=False)]  # noqa: E712
         identity = ("nhs:" + digits).where(digits.notna())
@@ -458,14 +480,8 @@ def _per_unique(raw: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.S
 
 def _spread(answers: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
     """Row i gets answers[codes[i]]; code -1 (a blank cell) gets a missing value."""
-    array = pd.array(answers.reset_index(drop=True))
-    if array.dtype == object:
-        array = pd.array(array.to_numpy(), dtype="str" if _all_text(array) else None)
+    array = answers.reset_index(drop=True).array
     return pd.Series(array.take(codes, allow_fill=True), index=index)
-
-
-def _all_text(array) -> bool:
-    return all(isinstance(v, str) or v is None or v is pd.NA for v in array)
 
 
 def _unknown_counts(raw: pd.Series, parsed: pd.Series) -> dict[str, int]:
