@@ -70,8 +70,9 @@ def balance(
     the plan when planned; `team` is the team of most of their clinical time, else their
     plan's. Per team (TEAM_BALANCE_COLUMNS). Shares are NaN where there is no time or plan.
     """
-    in_period = activity[
-        (activity["date"] >= pd.Timestamp(start)) & (activity["date"] < pd.Timestamp(end))
+    in_period = activity.loc[
+        (activity["date"] >= pd.Timestamp(start)) & (activity["date"] < pd.Timestamp(end)),
+        ["clinician", "team", "kind", "outcome", "duration_min"],
     ]
     clinical = in_period[
         (in_period["outcome"] == Outcome.ATTENDED) & in_period["kind"].isin(_GROUP_OF_KIND.keys())

@@ -51,13 +51,16 @@ def dropoff_alerts(
     `jobplans.quarterly_targets`); clinician names match as M1 matches them (`targets.name_key`).
     """
     window_start, window_end = dropoff_window(as_of, settings)
-    offered = activity[
+    offered = activity.loc[
         (activity["kind"] == Kind.CORE_NEW)
         & (activity["outcome"] != Outcome.CANCELLED_BY_SERVICE)
         & (activity["date"] >= pd.Timestamp(window_start))
-        & (activity["date"] < pd.Timestamp(window_end))
+        & (activity["date"] < pd.Timestamp(window_end)),
+        "clinician",
     ]
-    offered_by_name = name_key(offered["clinician"]).value_counts()
+    # count per spelling first, then match names on the few distinct spellings only
+    per_spelling = offered.value_counts()
+    offered_by_name = per_spelling.groupby(name_key(per_spelling.index.to_series()).to_numpy()).sum()
 
     planned_weekly = targets["core_target"].astype("float64") / settings.usable_weeks_per_quarter
     threshold = settings.dropoff_fraction * planned_weekly * settings.dropoff_weeks

@@ -52,12 +52,13 @@ def internal_waits(
     waiting; `handover` is True when the Core clinician is not the Choice clinician.
     """
     as_of_ts = pd.Timestamp(as_of)
-    events = activity[
+    events = activity.loc[
         activity["kind"].isin([Kind.CHOICE, Kind.CORE_NEW])
         & (activity["outcome"] == Outcome.ATTENDED)
         & activity["client_key"].notna()
-        & (activity["date"] <= as_of_ts)
-    ][["client_key", "clinician", "team", "date", "kind"]]
+        & (activity["date"] <= as_of_ts),
+        ["client_key", "clinician", "team", "date", "kind"],
+    ]
     # order on integer codes: sorting long pseudonym strings is the slow part on big exports
     client_code, _ = pd.factorize(events["client_key"])
     is_core = (events["kind"] == Kind.CORE_NEW).to_numpy()

@@ -117,10 +117,10 @@ def weekly_core_new(
     if first is None or first > last_end:
         return xmr(pd.Series([], dtype="float64"), settings)
     weeks = pd.period_range(first, last_end, freq="W-SUN")
-    delivered = activity[
-        (activity["kind"] == Kind.CORE_NEW) & (activity["outcome"] == Outcome.ATTENDED)
+    delivered = activity.loc[
+        (activity["kind"] == Kind.CORE_NEW) & (activity["outcome"] == Outcome.ATTENDED), "date"
     ]
-    counts = delivered["date"].dt.to_period("W-SUN").value_counts().reindex(weeks, fill_value=0)
+    counts = delivered.dt.to_period("W-SUN").value_counts().reindex(weeks, fill_value=0)
     counts.index = counts.index.start_time.rename("period")
     return xmr(counts.astype("float64"), settings)
 
@@ -146,9 +146,10 @@ def monthly_dna_rate(
     if first is None or pd.Timestamp(first).to_period("M") > last_month:
         return xmr(pd.Series([], dtype="float64"), settings)
     months = pd.period_range(pd.Timestamp(first).to_period("M"), last_month, freq="M")
-    seen = activity[
+    seen = activity.loc[
         activity["outcome"].isin([Outcome.ATTENDED, Outcome.DNA, Outcome.LATE_NOT_SEEN])
-        & activity["kind"].isin(_DNA_KINDS)
+        & activity["kind"].isin(_DNA_KINDS),
+        ["date", "outcome"],
     ]
     # months since 1970 as integers: a bincount is far cheaper than grouping Periods
     month_number = seen["date"].to_numpy().astype("datetime64[M]").astype("int64")
