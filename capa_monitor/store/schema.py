@@ -1,0 +1,251 @@
+"""The store's tables and the numbered migrations that build them.
+
+Each migration is applied once, in order, in one transaction, and recorded in
+`schema_migrations`; a store written by an older version upgrades when it is opened. The table
+objects below are the current shape, used by the queries; a migration that needs an older
+shape defines it locally (see `_uploads_v1`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    inspect,
+    select,
+    text,
+)
+
+metadata = MetaData()
+
+# A 64-bit key on PostgreSQL, SQLite's rowid alias on SQLite (fast appends).
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", DateTime, nullable=False),
+)
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+
+def _upload_columns() -> list[Column]:
+    return [
+        Column("id", Integer, primary_key=True),
+        Column("file_name", Text, nullable=False),
+        Column("sha256", String(64), nullable=False),
+        # digest of the canonical rows: the same file read with another team or mapping differs
+        Column("rows_digest", String(64), nullable=False),
+        Column("teams", Text, nullable=False),  # JSON list; null = rows without a team
+        Column("period_start", Date, nullable=False),  # covered period, inclusive both ends
+        Column("period_end", Date, nullable=False),
+        Column("uploaded_by", Text, nullable=False),
+        Column("uploaded_at", DateTime, nullable=False),
+        Column("rows_accepted", Integer, nullable=False),
+        Column("rows_rejected", Integer, nullable=False),
+        Column("rows_active", Integer, nullable=False),
+        Column("mapping", Text, nullable=False),  # JSON: canonical column -> source header
+        Column("status", String(20), nullable=False),  # active | partly superseded | superseded
+    ]
+
+
+uploads = Table(
+    "uploads",
+    metadata,
+    *_upload_columns(),
+    Column("demo", Boolean, nullable=False, server_default=text("false")),
+    Index("ix_uploads_sha256", "sha256"),
+)
+
+activity = Table(
+    "activity",
+    metadata,
+    Column("id", RowId, primary_key=True),
+    Column("upload_id", Integer, ForeignKey("uploads.id"), nullable=False),
+    # NULL while the row is active; else the upload (or restore) that replaced it. Flipped in
+    # the same transaction that inserts the replacement, so readers never see half an upload.
+    Column("superseded_by", Integer, ForeignKey("uploads.id"), nullable=True),
+    Column("slot_id", Text, nullable=False),
+    Column("clinician", Text, nullable=False),
+    Column("team", Text, nullable=True),
+    Column("date", Date, nullable=False),
+    Column("start", String(8), nullable=True),
+    Column("kind", String(20), nullable=False),
+    Column("outcome", String(24), nullable=False),
+    Column("client_key", String(64), nullable=True),
+    Column("booked_on", Date, nullable=True),
+    Column("duration_min", Integer, nullable=True),
+    Column("reoffered", Boolean, nullable=True),
+    Column("source_row", BigInteger, nullable=False),
+    # No separate date index: its upkeep doubled the time of a million-row ingest, and an
+    # all-teams date range is a scan of the active rows either way.
+    Index("ix_activity_team_date", "team", "date"),
+    Index("ix_activity_upload", "upload_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", RowId, primary_key=True),
+    Column("action", String(40), nullable=False),
+    Column("user_name", Text, nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("file_sha256", String(64), nullable=True),
+    Column("period_start", Date, nullable=True),
+    Column("period_end", Date, nullable=True),
+    Column("rows", Integer, nullable=True),
+    Column("details", Text, nullable=False),  # JSON object
+)
+
+jobplans = Table(
+    "jobplans",
+    metadata,
+    Column("clinician_key", Text, primary_key=True),  # normalised, case-folded name
+    Column("clinician", Text, nullable=False),
+    Column("team", Text, nullable=True),
+    Column("fte", Float, nullable=True),
+    Column("choice_per_week", Float, nullable=True),
+    Column("core_sessions", Float, nullable=True),
+    Column("specific_sessions", Float, nullable=True),
+    Column("nonclinical_sessions", Float, nullable=True),
+    Column("q1_target", Float, nullable=True),
+    Column("q2_target", Float, nullable=True),
+    Column("q3_target", Float, nullable=True),
+    Column("q4_target", Float, nullable=True),
+    Column("available_from", Date, nullable=True),
+    Column("available_to", Date, nullable=True),
+    Column("source", Text, nullable=False),
+    Column("updated_by", Text, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+jobplan_history = Table(
+    "jobplan_history",
+    metadata,
+    Column("id", RowId, primary_key=True),
+    Column("clinician_key", Text, nullable=False),
+    Column("clinician", Text, nullable=False),
+    Column("change", String(20), nullable=False),  # created | replaced | removed
+    Column("before", Text, nullable=True),  # JSON plan, NULL when created
+    Column("after", Text, nullable=True),  # JSON plan, NULL when removed
+    Column("source", Text, nullable=False),
+    Column("changed_by", Text, nullable=False),
+    Column("changed_at", DateTime, nullable=False),
+)
+
+settings_table = Table(
+    "settings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("overrides", Text, nullable=False),  # JSON: only the values that differ from defaults
+    Column("updated_by", Text, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+mapping_profiles = Table(
+    "mapping_profiles",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("profile", Text, nullable=False),  # MappingProfile.to_json()
+    Column("saved_at", DateTime, nullable=False),
+)
+
+
+def utc_now() -> datetime:
+    """Timestamps are stored as naive UTC (SQLite has no time zones)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _uploads_v1() -> Table:
+    """`uploads` as migration 1 created it (no demo flag yet)."""
+    return Table("uploads", MetaData(), *_upload_columns(), Index("ix_uploads_sha256", "sha256"))
+
+
+_AUDIT_APPEND_ONLY_SQLITE = (
+    """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+       BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+    """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+       BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+)
+_AUDIT_APPEND_ONLY_POSTGRES = (
+    """CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$""",
+    """CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+       FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
+)
+
+
+def _migration_1(conn: Connection) -> None:
+    """Uploads, activity rows, the audit log and the data-version counter."""
+    meta.create(conn)
+    _uploads_v1().create(conn)
+    activity.create(conn)
+    audit_log.create(conn)
+    conn.execute(insert(meta).values(key="data_version", value=0))
+    statements = (
+        _AUDIT_APPEND_ONLY_POSTGRES
+        if conn.dialect.name == "postgresql"
+        else _AUDIT_APPEND_ONLY_SQLITE
+    )
+    for statement in statements:
+        conn.exec_driver_sql(statement)
+
+
+def _migration_2(conn: Connection) -> None:
+    """Demo tagging of uploads; job plans with history, settings, saved mapping profiles."""
+    conn.exec_driver_sql("ALTER TABLE uploads ADD COLUMN demo BOOLEAN NOT NULL DEFAULT false")
+    for table in (jobplans, jobplan_history, settings_table, mapping_profiles):
+        table.create(conn)
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2)
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: Connection, *, target: int = LATEST_VERSION) -> list[int]:
+    """Apply the missing migrations up to `target` inside the caller's write transaction.
+
+    Returns the versions applied. The caller holds the write lock, so two processes opening
+    a new store at once do not both create the tables.
+    """
+    if not inspect(conn).has_table("schema_migrations"):
+        schema_migrations.create(conn)
+    done = set(conn.execute(select(schema_migrations.c.version)).scalars())
+    applied = []
+    for version, migration in enumerate(MIGRATIONS[:target], start=1):
+        if version in done:
+            continue
+        migration(conn)
+        conn.execute(insert(schema_migrations).values(version=version, applied_at=utc_now()))
+        applied.append(version)
+    return applied
+
+
+def current_version(conn: Connection) -> int:
+    if not inspect(conn).has_table("schema_migrations"):
+        return 0
+    versions = list(conn.execute(select(schema_migrations.c.version)).scalars())
+    return max(versions, default=0)

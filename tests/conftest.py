@@ -1,0 +1,132 @@
+"""Shared fixtures: a fresh store per test (SQLite always, PostgreSQL when configured), and
+helpers that build canonical activity frames and load results from small readable rows.
+
+`from conftest import make_activity, make_load_result` works in any test module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from capa_monitor import model
+from capa_monitor.loading.report import LoadReport, LoadResult, Rejection
+from capa_monitor.store import Store
+
+POSTGRES_ENV = "CAPA_TEST_POSTGRES_URL"
+
+_ACTIVITY_DEFAULTS = {
+    model.TEAM: None,
+    model.START: None,
+    model.KIND: "core_new",
+    model.OUTCOME: "attended",
+    model.CLIENT_KEY: None,
+    model.BOOKED_ON: None,
+    model.DURATION_MIN: None,
+    model.REOFFERED: None,
+}
+
+
+def make_activity(rows: list[dict]) -> pd.DataFrame:
+    """A canonical activity frame (model.ACTIVITY_COLUMNS, model.py dtypes) from dict rows.
+
+    Each row needs `clinician` and `date` ("2026-07-01"); `slot_id` defaults to "S<n>",
+    `source_row` to n + 1 (a header on sheet row 1), kind to core_new, outcome to attended,
+    everything else to missing.
+    """
+    records = []
+    for number, row in enumerate(rows, start=1):
+        record = {**_ACTIVITY_DEFAULTS, **row}
+        record.setdefault(model.SLOT_ID, f"S{number}")
+        record.setdefault(model.SOURCE_ROW, number + 1)
+        records.append(record)
+    frame = pd.DataFrame(records, columns=list(model.ACTIVITY_COLUMNS))
+    for column in (
+        model.SLOT_ID,
+        model.CLINICIAN,
+        model.TEAM,
+        model.START,
+        model.KIND,
+        model.OUTCOME,
+        model.CLIENT_KEY,
+    ):
+        frame[column] = frame[column].astype("str")
+    frame[model.DATE] = pd.to_datetime(frame[model.DATE]).astype("datetime64[ns]")
+    frame[model.BOOKED_ON] = pd.to_datetime(frame[model.BOOKED_ON]).astype("datetime64[ns]")
+    frame[model.DURATION_MIN] = frame[model.DURATION_MIN].astype("Int64")
+    frame[model.REOFFERED] = frame[model.REOFFERED].astype("boolean")
+    frame[model.SOURCE_ROW] = frame[model.SOURCE_ROW].astype("int64")
+    return frame
+
+
+def make_load_result(
+    frame: pd.DataFrame,
+    *,
+    file_name: str = "export.xlsx",
+    sha256: str | None = None,
+    rejected: int = 0,
+) -> LoadResult:
+    """What the loader would hand the store for `frame` (the file hash made up from its name
+    unless given, so two calls with the same name look like the same file)."""
+    dates = pd.to_datetime(frame[model.DATE])
+    report = LoadReport(
+        file_name=file_name,
+        sha256=sha256 or hashlib.sha256(file_name.encode()).hexdigest(),
+        sheet="Sheet1",
+        header_row=1,
+        encoding=None,
+        rows_read=len(frame) + rejected,
+        accepted=len(frame),
+        rejected=[
+            Rejection("Sheet1", len(frame) + 2 + i, "date", "not a date", "unreadable date")
+            for i in range(rejected)
+        ],
+        columns={"clinician": "Clinician", "date": "Date"},
+        clinicians=sorted(frame[model.CLINICIAN].dropna().unique().tolist()),
+        date_range=(dates.min().date(), dates.max().date()) if len(frame) else None,
+    )
+    return LoadResult(frame=frame, report=report)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'capa.sqlite'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a schema of its own, dropped after the test."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set (scripts/postgres.sh start prints one)")
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request) -> str:
+    """A fresh, empty database URL: SQLite always, PostgreSQL when CAPA_TEST_POSTGRES_URL is set."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture
+def store(store_url) -> Iterator[Store]:
+    opened = Store.open(store_url)
+    yield opened
+    opened.close()
