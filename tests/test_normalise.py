@@ -329,3 +329,43 @@ def test_missing_required_columns_refused_with_found_headers():
 def test_no_usable_row_refused():
     with pytest.raises(LoadError, match="no usable appointment rows"):
         load([HEADER, ["Jane Smith", "someday", "Choice", "Attended"]])
+
+
+# --- cost: parsers run once per distinct value, never once per row ---------------------------
+
+
+def test_parsers_run_once_per_distinct_value(monkeypatch):
+    import capa_monitor.loading.normalise as normalise_module
+    import capa_monitor.loading.vocab as vocab_module
+
+    calls: dict[str, int] = {}
+
+    def counting(module, name):
+        original = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] = calls.get(name, 0) + 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    for module, name in [(normalise_module, "parse_time"), (normalise_module, "parse_duration"),
+                         (normalise_module, "_arrange_name"), (vocab_module, "outcome_of"),
+                         (vocab_module, "kind_family")]:
+        counting(module, name)
+    # 3,000 rows cycling through 3 clinicians, 2 times, 3 durations, 2 kinds, 2 outcomes
+    body = [
+        [["SMITH, Jane", "Ravi Patel", "O'NEILL, Aoife"][i % 3], "03/07/2026",
+         ["Choice", "New Core Partnership"][i % 2], ["Attended", "DNA"][i % 2],
+         ["09:30", "14:00"][i % 2], ["60", "45m", "1h 30m"][i % 3]]
+        for i in range(3000)
+    ]
+    result = load([[*HEADER, "Start time", "Duration"], *body])
+    assert result.report.accepted == 3000
+    assert calls == {"_arrange_name": 3, "kind_family": 2, "outcome_of": 2, "parse_time": 2,
+                     "parse_duration": 3}
+
+
+def test_profile_round_trips_through_json():
+    profile = MappingProfile("north", {"clinician": "Seen by"}, {"kind": {"CAPA Ax": "choice"}})
+    assert MappingProfile.from_json(profile.to_json()) == profile

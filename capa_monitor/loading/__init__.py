@@ -21,7 +21,7 @@ from capa_monitor.loading.headers import (
     find_header,
     header_key,
 )
-from capa_monitor.loading.normalise import normalise
+from capa_monitor.loading.normalise import normalise_cells
 from capa_monitor.loading.read import RawSheet, RawWorkbook, read_upload
 from capa_monitor.loading.report import LoadReport, LoadResult, MappingProfile, Rejection
 from capa_monitor.loading.vocab import CORE, SPECIFIC
@@ -85,7 +85,7 @@ def load_raw(
     synonyms = activity_synonyms(profile)
     chosen, match = choose_sheet(workbook, synonyms, sheet)
     values = _profile_values(profile)
-    normalised = normalise(
+    normalised = normalise_cells(
         chosen.cells,
         sheet=chosen.name,
         columns=match.columns,

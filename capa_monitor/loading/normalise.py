@@ -69,7 +69,7 @@ class Normalised:
     warnings: list[str] = field(default_factory=list)
 
 
-def normalise(
+def normalise_cells(
     cells: pd.DataFrame,
     *,
     sheet: str,
