@@ -33,6 +33,8 @@ __all__ = [
     "LoadResult",
     "MappingProfile",
     "Rejection",
+    "activity_synonyms",
+    "choose_sheet",
     "load_activity",
     "load_raw",
 ]
