@@ -29,7 +29,7 @@ PLANS_CSV = (
 # 2 × 11.25 = 22.5; Ben's plan states 9 for Q2 (explicit), Choice 1 × 11.25 = 11.25.
 EXPECTED_TARGETS = [
     ["Ann Able", 6.0, 22.5, "capa"],
-    ["Ben Baker", 9.0, 11.2, "explicit"],  # 11.25 shown to one decimal place
+    ["Ben Baker", 9.0, 11.25, "explicit"],
 ]
 
 
@@ -60,7 +60,7 @@ def test_import_shows_the_plans_and_rejections_then_saves_on_confirm(db_url):
                    if t.editing_mode == "read_only" and "core_sessions" in t.value.columns)
     assert preview["clinician"].tolist() == ["Ann Able", "Ben Baker"]
     rejected = next(t.value for t in at.dataframe if "reason" in t.value.columns)
-    assert rejected[["row", "reason"]].values.tolist() == [["4", "no clinician name"]]
+    assert rejected[["row", "reason"]].values.tolist() == [[4, "no clinician name"]]
     assert Store.open(db_url).jobplans().empty  # not saved before confirming
 
     at.button(key="jobplans_import_confirm").click().run()

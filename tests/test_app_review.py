@@ -55,7 +55,7 @@ EXPECTED_CLINICIANS = {
     "Cara Cole": ("⚪ no job plan", 1, 1, None, None, None, 0, 0),
 }
 # Headline: delivered 3 + 2 + 1 = 6 of 2.1231 + 4.2462 = 6.37 expected; 1 slot not re-offered.
-EXPECTED_HEADLINE = ("6 of 6.4 expected", "1")
+EXPECTED_HEADLINE = ("6 / 6.4", "1")
 
 
 def plans_frame(rows: list[dict]) -> pd.DataFrame:

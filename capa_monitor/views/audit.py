@@ -21,7 +21,7 @@ def render() -> None:
     chosen = st.multiselect("Actions", actions, placeholder="All actions", key="audit_actions")
     shown = log[log["action"].isin(chosen)] if chosen else log
     st.caption(f"{len(shown)} of {len(log)} entries.")
-    st.dataframe(shown, hide_index=True, key="audit_table")
+    common.table(shown, "audit_table")
 
 
 if __name__ == "__main__":

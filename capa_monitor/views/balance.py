@@ -42,8 +42,8 @@ def render() -> None:
         st.info("No attended Choice, Core or Specific appointments in this quarter yet.")
     else:
         st.plotly_chart(balance_chart(result.balance), key="balance_chart")
-        st.dataframe(flagged_first(result.balance_teams), hide_index=True, key="balance_teams")
-        st.dataframe(flagged_first(result.balance), hide_index=True, key="balance_table")
+        common.table(flagged_first(result.balance_teams), "balance_teams")
+        common.table(flagged_first(result.balance), "balance_table")
 
     st.header("Specific drift")
     st.caption(
@@ -56,7 +56,7 @@ def render() -> None:
     if flagged_drift.empty:
         st.success("No Specific episode has drifted past the limits.")
     else:
-        st.dataframe(flagged_first(flagged_drift), hide_index=True, key="balance_drift")
+        common.table(flagged_first(flagged_drift), "balance_drift")
 
     st.header("Internal wait and handover")
     thresholds = " and ".join(str(days) for days in settings.wait_thresholds_days)
@@ -68,7 +68,7 @@ def render() -> None:
     if result.waits.empty:
         st.info("No client has gone from Choice to Core Partnership in this quarter yet.")
     else:
-        st.dataframe(result.flow_summary, hide_index=True, key="balance_flow_summary")
+        common.table(result.flow_summary, "balance_flow_summary")
         st.plotly_chart(wait_chart(result.waits, settings.wait_thresholds_days), key="balance_wait_chart")
 
     st.header("Drop-off alerts")
@@ -79,7 +79,7 @@ def render() -> None:
     if result.dropoff.empty:
         st.info("No job-planned clinician to check: add job plans on the Job plans page.")
     else:
-        st.dataframe(flagged_first(result.dropoff), hide_index=True, key="balance_dropoff")
+        common.table(flagged_first(result.dropoff), "balance_dropoff")
 
 
 if __name__ == "__main__":

@@ -180,3 +180,23 @@ def sidebar(user: auth.User) -> None:
             st.badge("Demo data", icon=":material/science:", color="orange",
                      help="The invented demo team is loaded; a manager can remove it on the "
                      "Upload page.")
+
+
+def readable_columns(frame: pd.DataFrame) -> dict[str, object]:
+    """Column settings that make a metrics frame readable: words for names, one decimal for
+    fractional numbers, dates without a time."""
+    config: dict[str, object] = {}
+    for name, dtype in frame.dtypes.items():
+        label = str(name).replace("_", " ").capitalize()
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            config[name] = st.column_config.DateColumn(label, format="DD/MM/YYYY")
+        elif pd.api.types.is_float_dtype(dtype):
+            config[name] = st.column_config.NumberColumn(label, format="%.1f")
+        else:
+            config[name] = label
+    return config
+
+
+def table(frame: pd.DataFrame, key: str) -> None:
+    """A read-only, sortable table with readable headers and numbers."""
+    st.dataframe(frame, column_config=readable_columns(frame), hide_index=True, key=key)

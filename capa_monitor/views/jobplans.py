@@ -9,7 +9,6 @@ import pandas as pd
 import streamlit as st
 
 from capa_monitor.errors import CapaError
-from capa_monitor.exports import safe_text
 from capa_monitor.jobplans import load_jobplans, quarterly_targets
 from capa_monitor.model import JOBPLAN_COLUMNS
 from capa_monitor.periods import Quarter
@@ -99,13 +98,11 @@ def importer(user_email: str) -> None:
         st.error(str(exc))
         return
     st.write(f"**{len(loaded.frame)}** plans read from {upload.name}.")
-    st.dataframe(loaded.frame, hide_index=True, key="jobplans_import_preview")
+    common.table(loaded.frame, "jobplans_import_preview")
     if loaded.rejected:
         st.warning(f"{len(loaded.rejected)} rows could not be used:")
-        st.dataframe(
-            pd.DataFrame([r.__dict__ for r in loaded.rejected]).map(safe_text),
-            hide_index=True, key="jobplans_import_rejected",
-        )
+        common.table(pd.DataFrame([r.__dict__ for r in loaded.rejected]),
+                     "jobplans_import_rejected")
     if st.button("Import these plans", type="primary", key="jobplans_import_confirm"):
         saved = data.store().save_jobplans(loaded.frame, user=user_email, source=upload.name)
         st.success(f"Imported {saved} job plans from {upload.name}.")
@@ -142,13 +139,7 @@ def render() -> None:
             "quarter's target."
         )
         if not plans.empty:
-            st.dataframe(
-                quarterly_targets(plans, quarter, settings).round(
-                    {"core_target": 1, "choice_target": 1}
-                ),
-                hide_index=True,
-                key="jobplans_targets",
-            )
+            common.table(quarterly_targets(plans, quarter, settings), "jobplans_targets")
     with import_tab:
         importer(user.email)
     with history_tab:
@@ -156,7 +147,7 @@ def render() -> None:
         if history.empty:
             st.info("No changes recorded yet.")
         else:
-            st.dataframe(history, hide_index=True, key="jobplans_history")
+            common.table(history, "jobplans_history")
 
 
 if __name__ == "__main__":

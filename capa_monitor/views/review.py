@@ -69,8 +69,8 @@ def headline(result) -> None:
 
     first, second, third = st.columns(3)
     first.metric(
-        "New Core Partnerships delivered",
-        f"{delivered} of {expected:.1f} expected",
+        "New Core Partnerships: delivered / expected to date",
+        f"{delivered} / {expected:.1f}",
         help=f"Against the job plans' expectation to the as-of date; full-quarter target {target:.1f}.",
         border=True,
     )
@@ -133,7 +133,7 @@ def drill_down(selection: common.Selection, result) -> None:
                 "**Job plans** page."
             )
         else:
-            st.dataframe(plan, hide_index=True, key="review_clinician_plan")
+            common.table(plan, "review_clinician_plan")
 
 
 def render() -> None:

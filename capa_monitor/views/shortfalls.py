@@ -46,12 +46,12 @@ def render() -> None:
     if clinicians.empty:
         st.success("Every job-planned clinician is on track for this quarter so far.")
     else:
-        st.dataframe(clinicians, hide_index=True, key="shortfalls_clinicians")
+        common.table(clinicians, "shortfalls_clinicians")
     st.subheader(f"Slots not re-offered ({len(slots)})")
     if slots.empty:
         st.success("Every lost slot so far was offered again or is still within its window.")
     else:
-        st.dataframe(slots, hide_index=True, key="shortfalls_slots")
+        common.table(slots, "shortfalls_slots")
 
     stem = f"shortfalls {result.quarter.label.replace('/', '-')}"
     rows = len(clinicians) + len(slots)

@@ -32,7 +32,7 @@ def show_chart(title: str, y_label: str, xmr: pd.DataFrame, unit: str, key: str,
         st.caption("No special cause: the variation is what this process usually shows.")
     else:
         st.caption(f"Special cause at {len(causes)} {unit}(s):")
-        st.dataframe(causes, hide_index=True, key=f"trends_{key}_causes")
+        common.table(causes, f"trends_{key}_causes")
 
 
 def render() -> None:

@@ -274,7 +274,7 @@ def one_file(user_email: str, upload, settings, profiles: list[MappingProfile]) 
         result = read.result
         report_summary(result)
         st.markdown("**Preview** — the first rows as they will be stored")
-        st.dataframe(result.frame.head(10), hide_index=True, key=f"{key}_preview")
+        common.table(result.frame.head(10), f"{key}_preview")
         with st.expander("Column mapping and values to map"):
             st.write({field: header for field, header in result.report.columns.items()})
             applied = mapping_form(key, read)
@@ -317,7 +317,7 @@ def history(user_email: str) -> None:
         st.info("Nothing stored yet.")
         return
     shown = uploads.drop(columns=["sha256", "mapping"], errors="ignore")
-    st.dataframe(shown, hide_index=True, key="upload_history")
+    common.table(shown, "upload_history")
     restorable = uploads.loc[uploads["rows_active"] < uploads["rows_accepted"], "upload_id"]
     if restorable.empty:
         return
