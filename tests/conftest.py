@@ -58,8 +58,8 @@ def make_activity(rows: list[dict]) -> pd.DataFrame:
         model.CLIENT_KEY,
     ):
         frame[column] = frame[column].astype("str")
-    frame[model.DATE] = pd.to_datetime(frame[model.DATE]).astype("datetime64[ns]")
-    frame[model.BOOKED_ON] = pd.to_datetime(frame[model.BOOKED_ON]).astype("datetime64[ns]")
+    frame[model.DATE] = pd.to_datetime(frame[model.DATE]).astype("datetime64[us]")
+    frame[model.BOOKED_ON] = pd.to_datetime(frame[model.BOOKED_ON]).astype("datetime64[us]")
     frame[model.DURATION_MIN] = frame[model.DURATION_MIN].astype("Int64")
     frame[model.REOFFERED] = frame[model.REOFFERED].astype("boolean")
     frame[model.SOURCE_ROW] = frame[model.SOURCE_ROW].astype("int64")

@@ -106,7 +106,7 @@ def read_activity(conn: Connection, query: Select) -> pd.DataFrame:
     frame = pd.DataFrame({name: column(name).astype("str") for name in _TEXT_COLUMNS})
     for name in _DATE_COLUMNS:
         frame[name] = pd.to_datetime(column(name).astype("str"), format="%Y-%m-%d").astype(
-            "datetime64[ns]"
+            "datetime64[us]"
         )
     frame[model.DURATION_MIN] = column(model.DURATION_MIN).astype("Int64")
     frame[model.REOFFERED] = column(model.REOFFERED).astype("Int64").astype("boolean")
