@@ -41,6 +41,8 @@ Run ``python -m capa_monitor.sample [FOLDER]`` to regenerate ``sample_data/`` by
 from __future__ import annotations
 
 import bisect
+import io
+import math
 import sys
 import zipfile
 from collections.abc import Sequence
@@ -54,6 +56,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from capa_monitor import model
 from capa_monitor.model import Kind
@@ -683,6 +686,131 @@ def demo_jobplans() -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
+# Benchmark data: many teams, numpy only (issue 7)
+
+_FORENAMES = (
+    "Aoife", "Ben", "Chloe", "Dev", "Eilidh", "Farah", "Gareth", "Hannah", "Imran", "Jess",
+    "Kwame", "Leah", "Mohammed", "Niamh", "Oliver", "Priya", "Rhys", "Siobhán", "Tom", "Zoë",
+    "Amara", "Bethan", "Callum", "Dafydd", "Esther", "Finn", "Grace", "Harpreet", "Isla", "Jonah",
+)
+_SURNAMES = (
+    "O'Neill", "McDonald", "Raman", "Whitfield", "Okafor", "Reid", "Hartley", "Marsh", "Núñez",
+    "Ahmed", "Baker", "Chowdhury", "Davies", "Evans", "Fraser", "Gill", "Hughes", "Iqbal",
+    "Jones", "Kaur", "Lewis", "MacLeod", "Nowak", "Owusu", "Patel", "Quinn", "Roberts", "Singh",
+    "Taylor", "Wright",
+)
+_PLACES = (
+    "Northfield", "Southmere", "Eastbrook", "Westcombe", "Ashby", "Brackley", "Calderbank",
+    "Dunmore", "Elmstead", "Fernhill", "Greywell", "Hollins", "Ivybridge Vale", "Juniper Cross",
+    "Kingsmead", "Larchfield",
+)
+_KINDS = tuple(k.value for k in Kind)  # choice, core_new, core_followup, specific_*, other
+_KIND_ODDS = (0.12, 0.08, 0.42, 0.04, 0.16, 0.18)
+_PAST_OUTCOMES = ("attended", "dna", "late_not_seen", "cancelled_by_client",
+                  "cancelled_by_service", "unbooked")
+_PAST_ODDS = (0.80, 0.07, 0.01, 0.05, 0.03, 0.04)
+_FUTURE_OUTCOMES = ("booked", "unbooked", "cancelled_by_client")
+_FUTURE_ODDS = (0.88, 0.08, 0.04)
+_TIMES = ("09:00", "09:30", "10:00", "11:00", "11:30", "13:30", "14:00", "15:00", "15:30")
+_SPECIFIC_DETAILS = ("ADOS", "Psychometrics", "Psychotherapy", "Family Therapy")
+_OTHER_DETAILS = ("Team meeting", "Consultation")
+CLINICIANS_PER_TEAM = 8
+SLOTS_PER_CLINICIAN_DAY = 7
+
+
+def _strings(values: np.ndarray, codes: np.ndarray) -> pd.Series:
+    return pd.Series(pc.take(pa.array(values, type=pa.string()), pa.array(codes)), dtype="str")
+
+
+def generate_activity(n_rows: int, *, teams: int = 4, seed: int = 0,
+                      start: date = FIRST_DAY) -> pd.DataFrame:
+    """A synthetic multi-team activity frame (``FRAME_COLUMNS``) of exactly n_rows slots.
+
+    Each team has 8 clinicians seeing about 7 slots a working day, so the period is as long as
+    the row count needs (1M rows over 48 teams ≈ one year). The last ~8 % of working days are
+    future bookings. Every kind and outcome occurs; lost Choice / new Core slots carry a
+    re-offered marker. Built with numpy only: 1M rows in about a second.
+    """
+    n_clinicians = teams * CLINICIANS_PER_TEAM
+    if n_clinicians > len(_FORENAMES) * len(_SURNAMES):
+        raise ValueError(f"at most {len(_FORENAMES) * len(_SURNAMES) // 8} teams, not {teams}")
+    rng = np.random.default_rng(seed)
+    n_days = max(20, math.ceil(n_rows / (n_clinicians * SLOTS_PER_CLINICIAN_DAY)))
+    days = _working_day_array(start, n_days)
+    as_of_index = int(n_days * 0.92)
+
+    clinician = rng.integers(0, n_clinicians, n_rows)
+    day_index = rng.integers(0, n_days, n_rows)
+    time_index = rng.integers(0, len(_TIMES), n_rows)
+    order = np.lexsort((time_index, day_index, clinician))
+    clinician, day_index, time_index = clinician[order], day_index[order], time_index[order]
+    team = clinician // CLINICIANS_PER_TEAM
+    kind = rng.choice(len(_KINDS), size=n_rows, p=_KIND_ODDS)
+    past = day_index <= as_of_index
+
+    outcome_names = np.array(_PAST_OUTCOMES + ("booked",))
+    outcome = rng.choice(len(_PAST_OUTCOMES), size=n_rows, p=_PAST_ODDS)
+    future = rng.choice(len(_FUTURE_OUTCOMES), size=n_rows, p=_FUTURE_ODDS)
+    future_codes = np.array([6, 5, 3])  # booked, unbooked, cancelled_by_client in outcome_names
+    outcome = np.where(past, outcome, future_codes[future])
+    monitored = kind <= 1  # choice, core_new
+    is_other = kind == len(_KINDS) - 1
+    # Only Choice and new Core slots show as free; other kinds' free time is not in a diary.
+    outcome = np.where((outcome == 5) & ~monitored, np.where(past, 0, 6), outcome)
+    outcome = np.where(is_other, np.where(past, 0, 6), outcome)
+    has_client = ~is_other & (outcome != 5)
+
+    clients_per_team = max(50, n_rows // (teams * 6))
+    client = team * clients_per_team + rng.integers(0, clients_per_team, n_rows)
+    client_text = pc.utf8_replace_slice(
+        pc.cast(pa.array(client + 10_000_000), pa.string()), 0, 1, "C")
+    client_ref = pd.Series(client_text, dtype="str").where(has_client)
+
+    dates = days[day_index]
+    lead = rng.integers(1, 43, n_rows).astype("timedelta64[D]")
+    booked_on = np.where(has_client, dates - lead, np.datetime64("NaT"))
+    booked_on = np.minimum(booked_on, days[as_of_index])  # nothing booked after the run date
+    booked_on = np.where(has_client, booked_on, np.datetime64("NaT"))
+
+    specific = (kind == 3) | (kind == 4)
+    detail_index = np.where(specific, rng.integers(0, len(_SPECIFIC_DETAILS), n_rows),
+                            rng.integers(0, len(_OTHER_DETAILS), n_rows))
+    details = np.array(_SPECIFIC_DETAILS)[detail_index]
+    details = np.where(is_other, np.array(_OTHER_DETAILS)[detail_index % 2], details)
+    detail = pd.Series(details, dtype="str").where(specific | is_other)
+
+    long_slot = (kind == 3) & (rng.random(n_rows) < 0.5)
+    duration = np.where(long_slot, 90, 60)
+    lost = past & monitored & np.isin(outcome, [1, 2, 3, 5])
+    reoffered = pd.array(np.where(lost, rng.random(n_rows) < 0.3, False), dtype="boolean")
+    reoffered[~lost] = pd.NA
+
+    names = [f"{_FORENAMES[i % len(_FORENAMES)]} "
+             f"{_SURNAMES[(i // len(_FORENAMES) + i) % len(_SURNAMES)]}"
+             for i in range(n_clinicians)]
+    places = [_PLACES[i % len(_PLACES)] + (f" {i // len(_PLACES) + 1}" if i >= len(_PLACES) else "")
+              for i in range(teams)]
+    team_names = np.array([f"{p} CAMHS" for p in places])
+    slot_ids = pc.cast(pa.array(np.arange(20_000_001, 20_000_001 + n_rows)), pa.string())
+    frame = pd.DataFrame({
+        model.SLOT_ID: pd.Series(slot_ids, dtype="str"),
+        model.CLINICIAN: _strings(np.array(names), clinician),
+        model.TEAM: _strings(team_names, team),
+        model.DATE: pd.Series(dates.astype("datetime64[s]")),
+        model.START: _strings(np.array(_TIMES), time_index),
+        model.KIND: _strings(np.array(_KINDS), kind),
+        model.OUTCOME: _strings(outcome_names, outcome),
+        CLIENT_REF: client_ref,
+        model.BOOKED_ON: pd.Series(booked_on.astype("datetime64[s]")),
+        model.DURATION_MIN: pd.array(duration, dtype="Int64"),
+        model.REOFFERED: reoffered,
+        model.SOURCE_ROW: np.arange(5, 5 + n_rows, dtype=np.int64),
+        DETAIL: detail,
+    })
+    return frame
+
+
+# --------------------------------------------------------------------------------------------
 # A streamed SpreadsheetML writer: shared strings, date serials, fixed metadata (deterministic)
 
 
@@ -781,29 +909,43 @@ def _python_row(row_number: int, values: Sequence[object], strings: _SharedStrin
     return f'<row r="{row_number}">{"".join(cells)}</row>'
 
 
-def _column_cells(column: Column, letter: str, rows: pa.Array, chunk: slice,
-                  encoded: tuple[pa.Array, int] | None) -> pa.Array:
-    """The `<c>` element of each row of one column (empty text where the value is missing)."""
-    values = column.values.iloc[chunk]
+def _column_cells(column: Column, rows: slice, encoded: tuple[pa.Array, int] | None) -> pa.Array:
+    """The `<c>` element of each row of one column; `<c/>` keeps the place of a missing value.
+
+    Cells carry no `r` reference (it is optional; Excel, openpyxl and calamine count columns),
+    which halves the sheet's size.
+    """
+    values = column.values.iloc[rows]
     if column.kind == "text":
         indices, first = encoded
-        index_text = pc.cast(pc.add(indices[chunk], first), pa.string())
-        head, tail = f'<c r="{letter}', '" t="s"><v>'
+        text = pc.cast(pc.add(indices[rows], first), pa.string())
+        head = '<c t="s"><v>'
     elif column.kind == "date":
         days = values.to_numpy(dtype="datetime64[D]")
         serial = (days - _EXCEL_EPOCH).astype(np.int64)
-        index_text = pa.array(serial.astype(str), mask=np.isnat(days))
-        head, tail = f'<c r="{letter}', f'" s="{_STYLE_DATE}"><v>'
+        text = pc.cast(pa.array(serial, mask=np.isnat(days)), pa.string())
+        head = f'<c s="{_STYLE_DATE}"><v>'
     else:
         numbers = pd.to_numeric(values).astype("Float64")
         array = pa.array(numbers, from_pandas=True)
         if numbers.dropna().mod(1).eq(0).all():
             array = pc.cast(array, pa.int64())
-        index_text = pc.cast(array, pa.string())
-        head, tail = f'<c r="{letter}', '"><v>'
-    cells = pc.binary_join_element_wise(head, rows, tail, index_text, "</v></c>", "",
-                                        null_handling="emit_null")
-    return pc.fill_null(cells, "")
+        text = pc.cast(array, pa.string())
+        head = "<c><v>"
+    cells = pc.binary_join_element_wise(head, text, "</v></c>", "", null_handling="emit_null")
+    return pc.fill_null(cells, "<c/>")
+
+
+def _text_encoding(values: pd.Series, strings: _SharedStrings) -> tuple[pa.Array, int]:
+    """Shared-string indices of a text column (categoricals are used as they are: fast)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        labels = pa.array(values.cat.categories.astype("str"), type=pa.string())
+        indices = pa.array(codes.astype(np.int32), mask=codes < 0)
+        return indices, strings.add_many(labels)
+    text = pa.array(values.astype("str"), type=pa.string(), from_pandas=True)
+    encoded = pc.dictionary_encode(text)
+    return encoded.indices, strings.add_many(encoded.dictionary)
 
 
 def _sheet_chunks(sheet: Sheet, strings: _SharedStrings):
@@ -824,24 +966,14 @@ def _sheet_chunks(sheet: Sheet, strings: _SharedStrings):
     for values in sheet.top_rows:
         yield _python_row(row_number, values, strings).encode()
         row_number += 1
-    encoded = []
-    for column in sheet.body:
-        if column.kind != "text":
-            encoded.append(None)
-            continue
-        text = pa.array(column.values.astype("str"), type=pa.string(), from_pandas=True)
-        dictionary = pc.dictionary_encode(text).combine_chunks() if isinstance(
-            text, pa.ChunkedArray) else pc.dictionary_encode(text)
-        first = strings.add_many(dictionary.dictionary)
-        encoded.append((dictionary.indices, first))
-    letters = [_column_letter(i) for i in range(len(sheet.body))]
+    encoded = [_text_encoding(c.values, strings) if c.kind == "text" else None
+               for c in sheet.body]
     for begin in range(0, n_body, _CHUNK_ROWS):
-        chunk = slice(begin, min(begin + _CHUNK_ROWS, n_body))
-        rows = pc.cast(pa.array(np.arange(row_number + chunk.start, row_number + chunk.stop)),
-                       pa.string())
-        pieces = ['<row r="', rows, '">']
-        for column, letter, enc in zip(sheet.body, letters, encoded, strict=True):
-            pieces.append(_column_cells(column, letter, rows, chunk, enc))
+        rows = slice(begin, min(begin + _CHUNK_ROWS, n_body))
+        numbers = pc.cast(pa.array(np.arange(row_number + rows.start, row_number + rows.stop)),
+                          pa.string())
+        pieces = ['<row r="', numbers, '">']
+        pieces += [_column_cells(c, rows, e) for c, e in zip(sheet.body, encoded, strict=True)]
         pieces.append("</row>")
         yield _joined_bytes(pieces)
     row_number += n_body
@@ -964,14 +1096,41 @@ def _variant(frame: pd.DataFrame, every: int) -> np.ndarray:
     return (hashed.to_numpy() % np.uint64(every)).astype(np.int64) == 0
 
 
-def _name_parts(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    parts = frame[model.CLINICIAN].astype("str").str.split(" ", n=1, expand=True)
-    return parts[0], parts[1]
+def _labelled(parts: Sequence[pd.Series | np.ndarray], label) -> pd.Series:
+    """label(*values) worked out once per distinct combination of the parts, as a categorical.
+
+    The export texts depend on a few low-cardinality columns, so this keeps 1M-row writes to
+    numpy work plus a handful of Python calls. label may return None (an empty cell).
+    """
+    index = parts[0].index if isinstance(parts[0], pd.Series) else None
+    combined = np.zeros(len(parts[0]), dtype=np.int64)
+    uniques_of_part = []
+    for part in parts:
+        codes, uniques = pd.factorize(part, use_na_sentinel=False)
+        combined = combined * len(uniques) + codes
+        uniques_of_part.append(uniques)
+    key_codes, keys = pd.factorize(combined)
+    labels = []
+    for key in keys:
+        values = []
+        for uniques in reversed(uniques_of_part):
+            key, position = divmod(int(key), len(uniques))
+            value = uniques[position]
+            values.append(None if pd.isna(value) else value)
+        labels.append(label(*reversed(values)))
+    label_codes, label_uniques = pd.factorize(pd.Series(labels, dtype=object))
+    codes = np.asarray(label_codes)[key_codes]
+    categories = pd.Index(label_uniques, dtype="str")
+    return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=index)
 
 
-def _titles(clinicians: pd.Series) -> pd.Series:
-    doctors = {c.name for c in DEMO_CLINICIANS if c.title == "Dr"}
-    return pd.Series(np.where(clinicians.isin(doctors), " (Dr)", ""), index=clinicians.index)
+def _surname_first(name: str, *, upper: bool = False, title: bool = False) -> str:
+    forename, _, surname = name.partition(" ")
+    doctor = " (Dr)" if title and name in _DOCTORS else ""
+    return f"{surname.upper() if upper else surname}, {forename}{doctor}"
+
+
+_DOCTORS = frozenset(c.name for c in DEMO_CLINICIANS if c.title == "Dr")
 
 
 def _nhs_column(frame: pd.DataFrame) -> pd.Series:
@@ -980,42 +1139,39 @@ def _nhs_column(frame: pd.DataFrame) -> pd.Series:
     return nhs_numbers_for(frame[CLIENT_REF])
 
 
-def _by_kind(kinds: pd.Series, texts: dict[str, object], index) -> pd.Series:
-    """Map each kind to a text; a text may itself be a Series (built from other columns)."""
-    out = pd.Series(pd.NA, index=index, dtype="str")
-    for kind, text in texts.items():
-        rows = kinds == kind
-        out[rows] = text[rows] if isinstance(text, pd.Series) else text
-    return out
+def _diary_type(kind: str, detail: str | None) -> str:
+    return {
+        "choice": "CAPA Choice", "core_new": "Core Partnership - New",
+        "core_followup": "Core Partnership Follow Up",
+        "specific_new": f"Specific Partnership ({detail}) - Initial",
+        "specific_followup": "Specific Partnership Review",
+    }.get(kind, detail or "Team meeting")
 
 
-def _diary_outcomes(frame: pd.DataFrame) -> pd.Series:
-    outcome = frame[model.OUTCOME]
-    text = outcome.map({
-        "attended": "Attended", "dna": "DNA", "late_not_seen": "Arrived late - not seen",
-        "cancelled_by_client": "Cancelled by patient", "cancelled_by_service":
-        "Cancelled by clinician", "unbooked": "Available", "booked": None,
-    }).astype("str")
-    text[(outcome == "dna") & _variant(frame, 2)] = "Was not brought"
-    with_client = frame[model.KIND] != "other"
-    text[(outcome == "attended") & with_client & _variant(frame, 15)] = "Arrived late but seen"
-    return text
+_DIARY_OUTCOMES = {
+    "attended": "Attended", "dna": "DNA", "late_not_seen": "Arrived late - not seen",
+    "cancelled_by_client": "Cancelled by patient", "cancelled_by_service":
+    "Cancelled by clinician", "unbooked": "Available", "booked": None,
+}
+
+
+def _diary_outcome(outcome: str, kind: str, alternate: bool, late: bool) -> str | None:
+    if outcome == "dna" and alternate:
+        return "Was not brought"
+    if outcome == "attended" and late and kind != "other":
+        return "Arrived late but seen"
+    return _DIARY_OUTCOMES[outcome]
 
 
 def diary_sheet(frame: pd.DataFrame, *, run_date: date = RUN_DATE) -> Sheet:
     """The patient-record "diary" report: title rows, header, one row per slot, a totals row."""
-    forename, surname = _name_parts(frame)
-    detail = frame[DETAIL].fillna("Team meeting").astype("str")
     kind = frame[model.KIND]
-    type_text = _by_kind(kind, {
-        "choice": "CAPA Choice", "core_new": "Core Partnership - New",
-        "core_followup": "Core Partnership Follow Up",
-        "specific_new": "Specific Partnership (" + detail + ") - Initial",
-        "specific_followup": pd.Series("Specific Partnership Review", index=frame.index),
-        "other": detail,
-    }, frame.index)
-    rebooked = frame[model.REOFFERED].map({True: "Y", False: "N"}).astype("str")
-    columns = [Column("Clinician", "text", surname + ", " + forename, 22)]
+    type_text = _labelled([kind, frame[DETAIL]], _diary_type)
+    outcome = _labelled([frame[model.OUTCOME], kind, _variant(frame, 2), _variant(frame, 15)],
+                        _diary_outcome)
+    rebooked = _labelled([frame[model.REOFFERED]],
+                         lambda marked: None if marked is None else ("Y" if marked else "N"))
+    columns = [Column("Clinician", "text", _labelled([frame[model.CLINICIAN]], _surname_first), 22)]
     if frame[model.TEAM].nunique() > 1:
         columns.append(Column("Team", "text", frame[model.TEAM], 20))
     columns += [
@@ -1023,22 +1179,23 @@ def diary_sheet(frame: pd.DataFrame, *, run_date: date = RUN_DATE) -> Sheet:
         Column("Start Time", "text", frame[model.START], 8),
         Column("Duration", "number", frame[model.DURATION_MIN], 8),
         Column("Appointment Type", "text", type_text, 36),
-        Column("Outcome", "text", _diary_outcomes(frame), 22),
+        Column("Outcome", "text", outcome, 22),
         Column("Rebooked", "text", rebooked, 8),
         Column("Slot ID", "text", frame[model.SLOT_ID], 12),
         Column("NHS Number", "text", _nhs_column(frame), 12),
         Column("Date Booked", "date", frame[model.BOOKED_ON], 12),
     ]
-    first, last = frame[model.DATE].min(), frame[model.DATE].max()
-    totals = [None] * len(columns)
+    headers = [c.header for c in columns]
+    totals: list[object] = [None] * len(columns)
     totals[0] = "Total"
-    totals[[c.header for c in columns].index("Duration")] = int(frame[model.DURATION_MIN].sum())
-    totals[[c.header for c in columns].index("Appointment Type")] = f"{len(frame)} appointments"
+    totals[headers.index("Duration")] = int(frame[model.DURATION_MIN].sum())
+    totals[headers.index("Appointment Type")] = f"{len(frame)} appointments"
+    first, last = frame[model.DATE].min(), frame[model.DATE].max()
     period = f"{first:%d/%m/%Y} to {last:%d/%m/%Y}" if len(frame) else ""
     return Sheet(
         "Diary",
         [["Clinician Diary Report"], [f"Run date: {run_date:%d/%m/%Y}   Period: {period}"], [],
-         [c.header for c in columns]],
+         headers],
         columns,
         [totals],
     )
@@ -1051,42 +1208,54 @@ def write_diary_xlsx(frame: pd.DataFrame, path, *, run_date: date = RUN_DATE) ->
                compresslevel=level)
 
 
+def _appointment_type(kind: str, detail: str | None) -> tuple[str | None, str | None]:
+    if kind == "choice":
+        return "Choice", "Y"
+    if kind.startswith("core"):
+        return "Core Partnership", "Y" if kind == "core_new" else "N"
+    if kind.startswith("specific"):
+        return f"Specific - {detail}", "Y" if kind == "specific_new" else "N"
+    return detail or "Team meeting", None
+
+
+_APPOINTMENT_OUTCOMES = {
+    "attended": "Seen", "dna": "Did not attend", "late_not_seen": "Arrived late - not seen",
+    "cancelled_by_client": "Patient cancelled", "cancelled_by_service": "Cancelled by service",
+    "unbooked": "Unfilled", "booked": "Not yet outcomed",
+}
+
+
+def _text_dates(values: pd.Series, form: str) -> pd.Series:
+    return pd.Series(pc.strftime(pa.array(values), format=form), index=values.index, dtype="str")
+
+
 def appointments_sheet(frame: pd.DataFrame) -> Sheet:
-    """The appointment report: text dates, SURNAME, Forename (Dr), an Initial appointment flag."""
+    """The appointment report: text dates, SURNAME, Forename (Dr), an Initial appointment flag.
+
+    Non-client rows (team meetings) are keyed by admin in mixed case ("McDonald, Hamish").
+    """
     frame = frame.sort_values([model.DATE, model.START, model.CLINICIAN], kind="stable")
-    forename, surname = _name_parts(frame)
     kind = frame[model.KIND]
-    keyed_by_admin = kind == "other"
-    surname = surname.where(keyed_by_admin, surname.str.upper())
-    clinician = surname + ", " + forename + _titles(frame[model.CLINICIAN])
-    detail = frame[DETAIL].fillna("Team meeting").astype("str")
-    type_text = _by_kind(kind, {
-        "choice": "Choice", "core_new": "Core Partnership", "core_followup": "Core Partnership",
-        "specific_new": "Specific - " + detail, "specific_followup": "Specific - " + detail,
-        "other": detail,
-    }, frame.index)
-    initial = _by_kind(kind, {"choice": "Y", "core_new": "Y", "specific_new": "Y",
-                              "core_followup": "N", "specific_followup": "N"}, frame.index)
-    outcome = frame[model.OUTCOME].map({
-        "attended": "Seen", "dna": "Did not attend", "late_not_seen": "Arrived late - not seen",
-        "cancelled_by_client": "Patient cancelled", "cancelled_by_service": "Cancelled by service",
-        "unbooked": "Unfilled", "booked": "Not yet outcomed",
-    }).astype("str")
-    minutes = frame[model.DURATION_MIN]
-    length = pd.Series(np.where(minutes == 60, "1h", minutes.astype("str") + "m"),
-                       index=frame.index, dtype="str")
+    clinician = _labelled(
+        [frame[model.CLINICIAN], kind == "other"],
+        lambda name, by_admin: _surname_first(name, upper=not by_admin, title=True))
+    type_text = _labelled([kind, frame[DETAIL]], lambda k, d: _appointment_type(k, d)[0])
+    initial = _labelled([kind, frame[DETAIL]], lambda k, d: _appointment_type(k, d)[1])
+    length = _labelled([frame[model.DURATION_MIN]],
+                       lambda m: None if m is None else ("1h" if m == 60 else f"{m}m"))
     columns = [
-        Column("Appt Date", "text", frame[model.DATE].dt.strftime("%d-%b-%y"), 11),
+        Column("Appt Date", "text", _text_dates(frame[model.DATE], "%d-%b-%y"), 11),
         Column("Time", "text", frame[model.START], 7),
         Column("Clinician", "text", clinician, 26),
         Column("Team", "text", frame[model.TEAM], 18),
         Column("Appointment Type", "text", type_text, 26),
         Column("Initial appointment", "text", initial, 10),
-        Column("Attendance", "text", outcome, 22),
+        Column("Attendance", "text", _labelled([frame[model.OUTCOME]], _APPOINTMENT_OUTCOMES.get),
+               22),
         Column("Length", "text", length, 7),
         Column("NHS No", "text", _nhs_column(frame), 12),
         Column("Appointment ID", "text", frame[model.SLOT_ID], 12),
-        Column("Booked on", "text", frame[model.BOOKED_ON].dt.strftime("%d-%b-%y"), 11),
+        Column("Booked on", "text", _text_dates(frame[model.BOOKED_ON], "%d-%b-%y"), 11),
     ]
     return Sheet("Appointments", [[c.header for c in columns]], columns)
 
@@ -1095,6 +1264,24 @@ _ATTEND_CODES = {
     "attended": "5", "late_not_seen": "7", "cancelled_by_client": "2", "dna": "3",
     "cancelled_by_service": "4", "unbooked": "Unbooked", "booked": None,
 }
+_CONS_TYPES = {"choice": "01", "core_new": "01", "specific_new": "01", "core_followup": "02",
+               "specific_followup": "02"}
+
+
+def _activity_type(kind: str, detail: str | None) -> str:
+    if kind == "choice":
+        return "Choice"
+    if kind.startswith("core"):
+        return "Core Partnership"
+    if kind.startswith("specific"):
+        return f"Specific Partnership - {detail}"
+    return detail or "Team meeting"
+
+
+def _attend_code(outcome: str, kind: str, late: bool) -> str | None:
+    if outcome == "attended" and late and kind != "other":
+        return "6"  # arrived late but was seen
+    return _ATTEND_CODES[outcome]
 
 
 def mhsds_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -1103,36 +1290,39 @@ def mhsds_frame(frame: pd.DataFrame) -> pd.DataFrame:
     kind = frame[model.KIND]
     names = frame[model.CLINICIAN].astype("str")
     staff = {name: f"CP{i:04d}" for i, name in enumerate(sorted(names.unique()), start=1)}
-    detail = frame[DETAIL].fillna("Team meeting").astype("str")
-    code = frame[model.OUTCOME].map(_ATTEND_CODES).astype("str")
-    code[(frame[model.OUTCOME] == "attended") & (kind != "other") & _variant(frame, 15)] = "6"
     refs = frame[CLIENT_REF].astype("str")
+
+    def text(values) -> pd.Series:
+        return pd.Series(values, index=frame.index).astype("str")
+
     return pd.DataFrame({
         "CareContactId": frame[model.SLOT_ID],
         "LocalPatientId": _local_ids_for(refs),
         "NHSNumber": _nhs_column(frame),
-        "CareProfLocalId": names.map(staff),
+        "CareProfLocalId": text(_labelled([names], staff.get)),
         "CareProfName": names,
         "TeamName": frame[model.TEAM],
-        "CareContDate": frame[model.DATE].dt.strftime("%d/%m/%Y"),
+        "CareContDate": _text_dates(frame[model.DATE], "%d/%m/%Y"),
         "CareContTime": frame[model.START] + ":00",
         "ClinContDurOfCareCont": frame[model.DURATION_MIN].astype("str"),
-        "ConsType": _by_kind(kind, {"choice": "01", "core_new": "01", "specific_new": "01",
-                                    "core_followup": "02", "specific_followup": "02"},
-                             frame.index),
-        "ActivityType": _by_kind(kind, {
-            "choice": "Choice", "core_new": "Core Partnership",
-            "core_followup": "Core Partnership", "specific_new": "Specific Partnership - " + detail,
-            "specific_followup": "Specific Partnership - " + detail, "other": detail,
-        }, frame.index),
-        "AttendOrDNACode": code,
+        "ConsType": text(_labelled([kind], _CONS_TYPES.get)),
+        "ActivityType": text(_labelled([kind, frame[DETAIL]], _activity_type)),
+        "AttendOrDNACode": text(_labelled([frame[model.OUTCOME], kind, _variant(frame, 15)],
+                                          _attend_code)),
     })
 
 
 def write_csv(frame: pd.DataFrame, path) -> None:
     """Write a frame (``FRAME_COLUMNS``) as the MHSDS-style CSV: Windows-1252, CRLF line ends."""
-    text = mhsds_frame(frame).to_csv(index=False, lineterminator="\r\n")
-    Path(path).write_bytes(text.encode("cp1252"))
+    table = pa.Table.from_pandas(mhsds_frame(frame), preserve_index=False)
+    buffer = io.BytesIO()
+    try:
+        options = pacsv.WriteOptions(eol="\r\n", quoting_style="none", quoting_header="none")
+        pacsv.write_csv(table, buffer, options)
+    except pa.ArrowInvalid:  # a value with a comma or quote: quote where needed
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer, pacsv.WriteOptions(eol="\r\n", quoting_header="none"))
+    Path(path).write_bytes(buffer.getvalue().decode("utf-8").encode("cp1252"))
 
 
 def jobplans_sheet(plans: pd.DataFrame) -> Sheet:

@@ -414,3 +414,90 @@ def test_jobplans_workbook_matches_demo_jobplans():
     assert [r[0] for r in rows[1:]] == list(PLANS.clinician)
     okafor = next(r for r in rows if r[0] == "Rachel Okafor")
     assert okafor[9].date() == date(2026, 11, 13)
+
+
+# ---------------------------------------------------------------------------------------------
+# Benchmark data (issue 7)
+
+BENCH = sample.generate_activity(5_000, teams=3, seed=7)
+
+
+def test_generated_frame_has_the_requested_rows_and_columns():
+    assert len(BENCH) == 5_000
+    assert tuple(BENCH.columns) == sample.FRAME_COLUMNS
+    assert BENCH.slot_id.is_unique
+    assert BENCH.team.nunique() == 3
+    assert BENCH.clinician.nunique() == 3 * sample.CLINICIANS_PER_TEAM
+    # each clinician belongs to exactly one team
+    assert (BENCH.groupby("clinician").team.nunique() == 1).all()
+
+
+def test_generation_is_deterministic_per_seed():
+    again = sample.generate_activity(5_000, teams=3, seed=7)
+    pd.testing.assert_frame_equal(BENCH, again)
+    other = sample.generate_activity(5_000, teams=3, seed=8)
+    assert not BENCH.outcome.equals(other.outcome)
+
+
+def test_generated_frame_has_every_kind_and_outcome():
+    assert set(BENCH.kind) == {k.value for k in model.Kind}
+    assert set(BENCH.outcome) == {o.value for o in model.Outcome}
+
+
+def test_generated_frame_is_plausible():
+    assert (BENCH.date.dt.day_of_week < 5).all()
+    assert not BENCH.date.dt.date.isin(set(BANK)).any()
+    # free slots only for monitored kinds; no client, no booking date on them
+    free = BENCH[BENCH.outcome == "unbooked"]
+    assert set(free.kind) <= {"choice", "core_new"}
+    assert free.client_ref.isna().all() and free.booked_on.isna().all()
+    # outcomes stop at the as-of date: after it only bookings, free slots, advance cancellations
+    as_of = BENCH[BENCH.outcome.isin(["attended", "dna", "late_not_seen"])].date.max()
+    later = BENCH[BENCH.date > as_of]
+    assert len(later) and set(later.outcome) <= {"booked", "unbooked", "cancelled_by_client"}
+    booked = BENCH[BENCH.booked_on.notna()]
+    assert (booked.booked_on < booked.date).all() and booked.booked_on.max() <= as_of
+    # the re-offered marker is set exactly on lost monitored slots up to the as-of date
+    lost = (BENCH.kind.isin(["choice", "core_new"])
+            & BENCH.outcome.isin(["dna", "late_not_seen", "cancelled_by_client", "unbooked"])
+            & (BENCH.date <= as_of))
+    assert (BENCH.reoffered.notna() == lost).all()
+
+
+def test_generated_period_scales_with_rows_per_team():
+    # 8 clinicians × 7 slots a day = 56 slots per team-day: 3 teams need 5000 / 168 → 30 days
+    days = pd.bdate_range(BENCH.date.min(), BENCH.date.max())
+    assert 28 <= sum(1 for d in days if d.date() not in BANK) <= 30
+
+
+def test_too_many_teams_is_refused_with_a_sentence():
+    with pytest.raises(ValueError, match="at most 112 teams"):
+        sample.generate_activity(10, teams=200, seed=0)
+
+
+def test_large_diary_workbook_layout(tmp_path):
+    path = tmp_path / "bench.xlsx"
+    sample.write_diary_xlsx(BENCH, path)
+    rows = list(openpyxl.load_workbook(path, read_only=True).active.values)
+    assert rows[0][0] == "Clinician Diary Report"
+    assert rows[3] == ("Clinician", "Team", "Appointment Date", "Start Time", "Duration",
+                       "Appointment Type", "Outcome", "Rebooked", "Slot ID", "NHS Number",
+                       "Date Booked")
+    assert len(rows) == 4 + 5_000 + 1 and rows[-1][0] == "Total"
+    body = pd.DataFrame(rows[4:-1], columns=rows[3])
+    assert body["Slot ID"].tolist() == BENCH.slot_id.tolist()
+    assert body["Appointment Date"].dt.date.tolist() == BENCH.date.dt.date.tolist()
+    # a missing value keeps its column: Rebooked is blank except on lost monitored slots
+    assert body.Rebooked.notna().sum() == BENCH.reoffered.notna().sum()
+    assert body["Date Booked"].notna().sum() == BENCH.booked_on.notna().sum()
+    assert {"CAPA Choice", "Core Partnership - New", "Specific Partnership Review"} <= set(
+        body["Appointment Type"])
+
+
+def test_benchmark_csv_is_mhsds_style(tmp_path):
+    path = tmp_path / "bench.csv"
+    sample.write_csv(BENCH, path)
+    frame = pd.read_csv(path, encoding="cp1252", dtype=str)
+    assert len(frame) == 5_000
+    assert set(frame.ConsType.dropna()) == {"01", "02"}
+    assert frame.CareContDate.str.fullmatch(r"\d\d/\d\d/20\d\d").all()
