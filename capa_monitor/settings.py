@@ -31,6 +31,8 @@ class Settings:
     fy_first_month: int = 4
     holiday_country: str = "GB"
     holiday_subdiv: str | None = "ENG"
+    # Kind vocabulary (§3): appointment types naming one of these are Specific Partnership work
+    specific_interventions: tuple[str, ...] = ("ADOS", "ADI-R", "psychometric", "psychodynamic")
     # CAPA target arithmetic (§4)
     appointments_per_half_day: float = 2.0
     usable_weeks_per_quarter: float = 11.25
@@ -65,7 +67,7 @@ class Settings:
         """Build from stored overrides; unknown keys are ignored so old stores still open."""
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known and k != "limits"}
-        for key in ("monitored_kinds", "wait_thresholds_days"):
+        for key in ("monitored_kinds", "wait_thresholds_days", "specific_interventions"):
             if key in values:
                 values[key] = tuple(values[key])
         limit_fields = {f.name for f in dataclasses.fields(Limits)}

@@ -97,7 +97,7 @@ def load_raw(
         team=team,
         values=values,
         # A configured list of Specific intervention names (spec §3), once Settings has one.
-        specific_names=getattr(settings, "specific_interventions", ()),
+        specific_names=settings.specific_interventions,
         today=today,
     )
     frame = normalised.frame
