@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -211,11 +211,25 @@ def chromium_browser() -> Iterator[object]:
             browser.close()
 
 
-def new_page(browser, *, accept_downloads: bool = True):
-    context = browser.new_context(accept_downloads=accept_downloads,
+@contextmanager
+def browser_page(browser, name: str) -> Iterator[object]:
+    """A fresh browser context and page (own cookies, downloads allowed) for one user.
+
+    When the block fails, the page is saved as ``artifacts/screenshots/FAILED-<name>.png``
+    so a CI failure shows what the browser showed.
+    """
+    context = browser.new_context(accept_downloads=True,
                                   viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(UI_TIMEOUT_MS)
-    return context.new_page()
+    page = context.new_page()
+    try:
+        yield page
+    except BaseException:
+        with suppress(Exception):  # the failure itself matters more than its picture
+            screenshot(page, f"FAILED-{name}")
+        raise
+    finally:
+        context.close()
 
 
 def wait_for_app(page) -> None:
