@@ -1,0 +1,382 @@
+"""Store verbs of the command line: ingest, uploads (+ restore), jobplans, demo, audit.
+
+Heavy imports (SQLAlchemy, the loader) happen inside the verbs, so `--help` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import getpass
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from capa_monitor.errors import CapaError, LoadError
+
+SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
+DEMO_ACTIVITY = "northfield_diary.xlsx"
+DEMO_JOBPLANS = "northfield_jobplans.xlsx"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    ingest = subparsers.add_parser(
+        "ingest",
+        help="load an activity export and store it (a new upload supersedes what it covers)",
+        description=(
+            "Read an activity export, print the loader's report and store it. For each team in "
+            "the file, rows of earlier uploads dated within the period it covers are replaced; "
+            "without --yes you are asked first."
+        ),
+    )
+    ingest.add_argument("file", metavar="FILE", help="the export (.xlsx or .csv)")
+    ingest.add_argument("--team", metavar="NAME", help="team of the rows that name none")
+    ingest.add_argument("--sheet", metavar="NAME", help="the sheet to read (default: detected)")
+    ingest.add_argument("--profile", metavar="FILE", help="a saved mapping profile (JSON)")
+    ingest.add_argument(
+        "--period",
+        metavar="YYYY-MM[:YYYY-MM]",
+        type=parse_period,
+        help="whole months the upload covers (default: its first to last appointment date)",
+    )
+    ingest.add_argument("--yes", action="store_true", help="replace earlier data without asking")
+    ingest.set_defaults(func=run_ingest)
+
+    uploads = subparsers.add_parser("uploads", help="the upload history; `uploads restore ID`")
+    uploads.add_argument("--format", choices=("table", "json"), default="table")
+    uploads.set_defaults(func=run_uploads)
+    uploads_verbs = uploads.add_subparsers(dest="uploads_command", metavar="restore")
+    restore = uploads_verbs.add_parser(
+        "restore", help="make an earlier upload win again over the period it covers"
+    )
+    restore.add_argument("upload_id", metavar="ID", type=int)
+    restore.set_defaults(func=run_restore)
+
+    jobplans = subparsers.add_parser("jobplans", help="import, export or list job plans")
+    plan_verbs = jobplans.add_subparsers(dest="jobplans_command", metavar="VERB", required=True)
+    plan_import = plan_verbs.add_parser(
+        "import", help="read a job-plan spreadsheet; replaces the plan of each clinician in it"
+    )
+    plan_import.add_argument("file", metavar="FILE")
+    plan_import.set_defaults(func=run_jobplans_import)
+    plan_export = plan_verbs.add_parser("export", help="write the current job plans to an xlsx")
+    plan_export.add_argument("file", metavar="FILE.xlsx")
+    plan_export.set_defaults(func=run_jobplans_export)
+    plan_list = plan_verbs.add_parser("list", help="print the current job plans")
+    plan_list.add_argument("--format", choices=("table", "json"), default="table")
+    plan_list.set_defaults(func=run_jobplans_list)
+
+    demo = subparsers.add_parser(
+        "demo", help="load the invented demo team from sample_data/ (tagged demo)"
+    )
+    demo.add_argument("--remove", action="store_true", help="remove the demo data instead")
+    demo.set_defaults(func=run_demo)
+
+    audit = subparsers.add_parser("audit", help="the audit log: uploads, changes, downloads")
+    audit.add_argument("--format", choices=("table", "json"), default="table")
+    audit.set_defaults(func=run_audit)
+
+
+def current_user() -> str:
+    """Who is acting: $CAPA_USER, else the operating-system login name."""
+    return os.environ.get("CAPA_USER") or getpass.getuser()
+
+
+def parse_period(text: str) -> tuple[date, date]:
+    """`2026-07` → 1–31 July 2026; `2026-07:2026-09` → 1 July – 30 September 2026."""
+    first, _, last = text.partition(":")
+    try:
+        start = _month(first)
+        end = _month(last or first)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"period {text!r} is not YYYY-MM or YYYY-MM:YYYY-MM"
+        ) from None
+    if end < start:
+        raise argparse.ArgumentTypeError(f"period {text!r} ends before it starts")
+    return start, end.replace(day=calendar.monthrange(end.year, end.month)[1])
+
+
+def _month(text: str) -> date:
+    year, month = text.strip().split("-")
+    if len(year) != 4:
+        raise ValueError(text)
+    return date(int(year), int(month), 1)
+
+
+def _open_store(args: argparse.Namespace):
+    from capa_monitor.store import Store
+
+    return Store.open(args.db)
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise LoadError(f"Cannot read the {what} {path}: {exc.strerror or exc}.") from None
+
+
+# ---- ingest -------------------------------------------------------------------------------
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    from capa_monitor.cli.inspect_cmd import format_table
+    from capa_monitor.loading import MappingProfile, load_activity
+
+    path = Path(args.file)
+    data = _read_bytes(path, "file")
+    profile = None
+    if args.profile:
+        text = _read_bytes(Path(args.profile), "profile").decode("utf-8", errors="replace")
+        try:
+            profile = MappingProfile.from_json(text)
+        except (ValueError, AttributeError) as exc:
+            raise LoadError(
+                f"The profile {args.profile} is not a mapping profile: {exc}."
+            ) from None
+    store = _open_store(args)
+    result = load_activity(
+        data,
+        path.name,
+        team=args.team,
+        sheet=args.sheet,
+        profile=profile,
+        settings=store.settings(),
+    )
+    print(format_table(result.report))
+    print()
+    plan = store.plan_ingest(result, period=args.period)
+    if plan.status == "new" and plan.supersedes:
+        print(describe_supersede(plan, store.uploads()))
+        if not args.yes:
+            _confirm(plan.superseded_rows)
+    outcome = store.ingest(result, user=current_user(), period=args.period)
+    print(describe_outcome(plan, outcome))
+    return 0
+
+
+def _confirm(rows: int) -> None:
+    if not sys.stdin.isatty():
+        raise CapaError(
+            f"This upload would replace {rows} rows of earlier uploads; nothing was stored "
+            "(run again with --yes to confirm)."
+        )
+    answer = input("Replace them? [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise CapaError("Nothing was stored: you did not confirm replacing earlier rows.")
+
+
+def _teams_text(teams) -> str:
+    return ", ".join(t if t is not None else "(no team)" for t in teams)
+
+
+def describe_supersede(plan, history: pd.DataFrame) -> str:
+    names = dict(zip(history["upload_id"], history["file_name"], strict=True))
+    lines = [
+        f"This upload covers {_teams_text(plan.teams)} from {plan.period[0].isoformat()} to "
+        f"{plan.period[1].isoformat()} and replaces {plan.superseded_rows} rows of earlier uploads:"
+    ]
+    lines += [
+        f"  upload {upload_id} ({names.get(upload_id, '?')}): {rows} rows"
+        for upload_id, rows in sorted(plan.supersedes.items())
+    ]
+    return "\n".join(lines)
+
+
+def describe_outcome(plan, outcome) -> str:
+    if outcome.status == "unchanged":
+        return (
+            f"Unchanged: this file is already stored as upload {outcome.upload_id}; "
+            "nothing was written."
+        )
+    text = (
+        f"Stored upload {outcome.upload_id}: {plan.rows} rows for {_teams_text(plan.teams)}, "
+        f"{plan.period[0].isoformat()} to {plan.period[1].isoformat()}"
+    )
+    if outcome.superseded_rows:
+        text += f"; replaced {outcome.superseded_rows} rows of earlier uploads"
+    return text + "."
+
+
+# ---- uploads ------------------------------------------------------------------------------
+
+
+def run_uploads(args: argparse.Namespace) -> int:
+    history = _open_store(args).uploads()
+    if args.format == "json":
+        print(json.dumps(_records(history.drop(columns=["mapping"])), indent=2))
+        return 0
+    if history.empty:
+        print("No uploads yet.")
+        return 0
+    table = pd.DataFrame(
+        {
+            "id": history["upload_id"],
+            "file": history["file_name"] + history["demo"].map({True: " [demo]", False: ""}),
+            "teams": history["teams"],
+            "period": history["period_start"].dt.strftime("%Y-%m-%d")
+            + " to "
+            + history["period_end"].dt.strftime("%Y-%m-%d"),
+            "rows": history["rows_accepted"],
+            "active": history["rows_active"],
+            "rejected": history["rows_rejected"],
+            "status": history["status"],
+            "by": history["uploaded_by"],
+            "at (UTC)": history["uploaded_at"].dt.strftime("%Y-%m-%d %H:%M"),
+        }
+    )
+    print(table.to_string(index=False))
+    return 0
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    store.restore(args.upload_id, user=current_user())
+    row = store.uploads().set_index("upload_id").loc[args.upload_id]
+    print(
+        f"Restored upload {args.upload_id} ({row['file_name']}): its rows are active again for "
+        f"{row['teams']}, {row['period_start']:%Y-%m-%d} to {row['period_end']:%Y-%m-%d}."
+    )
+    return 0
+
+
+# ---- job plans ----------------------------------------------------------------------------
+
+
+def run_jobplans_import(args: argparse.Namespace) -> int:
+    from capa_monitor.jobplans import load_jobplans
+
+    path = Path(args.file)
+    loaded = load_jobplans(_read_bytes(path, "file"), path.name)
+    for r in loaded.rejected:
+        value = "" if r.value is None else f" {r.value!r}"
+        print(f"Rejected: {r.sheet} row {r.row}, {r.column}{value}: {r.reason}")
+    if loaded.frame.empty:
+        raise CapaError(f"{path.name} has no usable job-plan rows; nothing was changed.")
+    changed = _open_store(args).save_jobplans(loaded.frame, user=current_user(), source=path.name)
+    print(
+        f"Job plans: {len(loaded.frame)} read from {path.name}, {changed} new or changed, "
+        f"{len(loaded.rejected)} rejected."
+    )
+    return 0
+
+
+def run_jobplans_export(args: argparse.Namespace) -> int:
+    from capa_monitor.store.jobplan_export import jobplans_xlsx
+
+    store = _open_store(args)
+    plans = store.jobplans()
+    target = Path(args.file)
+    try:
+        target.write_bytes(jobplans_xlsx(plans))
+    except OSError as exc:
+        raise CapaError(f"Cannot write {target}: {exc.strerror or exc}.") from None
+    store.record(
+        "download",
+        user=current_user(),
+        what="job plans xlsx",
+        file_name=target.name,
+        rows=len(plans),
+    )
+    print(f"Wrote {len(plans)} job plans to {target}.")
+    return 0
+
+
+def run_jobplans_list(args: argparse.Namespace) -> int:
+    plans = _open_store(args).jobplans()
+    if args.format == "json":
+        print(json.dumps(_records(plans), indent=2))
+    elif plans.empty:
+        print("No job plans yet.")
+    else:
+        shown = plans.copy()
+        for column in ("available_from", "available_to"):
+            shown[column] = shown[column].dt.strftime("%Y-%m-%d").fillna("")
+        print(shown.fillna("").to_string(index=False))
+    return 0
+
+
+# ---- demo and audit -----------------------------------------------------------------------
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from capa_monitor.jobplans import load_jobplans
+    from capa_monitor.loading import load_activity
+    from capa_monitor.sample import TEAM
+    from capa_monitor.store import DEMO_SOURCE
+
+    store = _open_store(args)
+    user = current_user()
+    if args.remove:
+        removed = store.remove_demo(user=user)
+        print(f"Removed the demo data ({removed} demo upload{'s' if removed != 1 else ''}).")
+        return 0
+    activity_file = SAMPLE_DATA / DEMO_ACTIVITY
+    result = load_activity(
+        _read_bytes(activity_file, "demo file"),
+        activity_file.name,
+        team=TEAM,
+        settings=store.settings(),
+    )
+    outcome = store.ingest(result, user=user, demo=True)
+    plans_file = SAMPLE_DATA / DEMO_JOBPLANS
+    plans = load_jobplans(_read_bytes(plans_file, "demo file"), plans_file.name)
+    changed = store.save_jobplans(plans.frame, user=user, source=DEMO_SOURCE)
+    state = "already loaded" if outcome.status == "unchanged" else "loaded"
+    print(
+        f"Demo team {TEAM} {state}: upload {outcome.upload_id}, {len(result.frame)} appointments, "
+        f"{len(plans.frame)} job plans ({changed} new or changed). "
+        "Remove it with `demo --remove`."
+    )
+    return 0
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    audit = _open_store(args).audit()
+    if args.format == "json":
+        records = _records(audit)
+        for record in records:
+            record["details"] = json.loads(record["details"])
+        print(json.dumps(records, indent=2))
+        return 0
+    if audit.empty:
+        print("The audit log is empty.")
+        return 0
+    shown = pd.DataFrame(
+        {
+            "at (UTC)": audit["at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "user": audit["user"],
+            "action": audit["action"],
+            "rows": audit["rows"].astype("str").replace("<NA>", ""),
+            "file sha256": audit["file_sha256"].fillna("").str[:12],
+            "details": audit["details"],
+        }
+    )
+    print(shown.to_string(index=False))
+    return 0
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts: dates as ISO text, missing as null."""
+    out = []
+    for row in frame.to_dict("records"):
+        out.append({key: _json_value(value) for key, value in row.items()})
+    return out
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        if pd.isna(value):
+            return None
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
