@@ -4,8 +4,15 @@ Two jobs, both deterministic (numpy ``Generator`` with fixed seeds, fixed workbo
 
 * **The demo team** "Northfield CAMHS" (invented): 8 clinicians, activity 1 Apr – 20 Nov 2026 with
   outcomes and future bookings to 18 Dec 2026, simulated as a CAPA pull system (Choice → next free
-  Core Partnership slot → follow-ups; Specific work added after Core). ``demo_truth()`` is the
-  canonical frame; ``write_sample_data(folder)`` writes it in three export styles plus job plans:
+  Core Partnership slot with any clinician → follow-ups; Specific work added after Core). The
+  seed was chosen so the 2026/27 Q2 and Q3 reviews show the designed mix (tests/test_sample.py
+  checks it): O'Neill green; McDonald amber; Raman red with a heavy, drifting Specific load (M3,
+  M4); Reid red in Q2 (kept half his new Core slots off the booking list); Okafor leaving on
+  13 Nov and taking no new Core from 12 Oct (M6); Hartley a locum with no job plan (no_target);
+  Marsh job-planned from 30 Nov with no activity; Whitfield with an explicit Q3 target; lost
+  slots of every M2 status; Choice → Core waits of 1–10 weeks.
+  ``demo_truth()`` is the canonical frame; ``write_sample_data(folder)`` writes it in three
+  export styles plus job plans:
 
   ============  ===================================  ==============================================
   style         file                                 canonical columns it lacks
@@ -20,27 +27,30 @@ Two jobs, both deterministic (numpy ``Generator`` with fixed seeds, fixed workbo
   client identifier to pseudonymise); the mhsds style also has ``LocalPatientId``. Exactly one NHS
   number (one row) fails the Modulus 11 check on purpose: ``DEMO_INVALID_NHS_NUMBER``. In the
   appointments style surnames are upper case (``MCDONALD, Hamish``, ``RAMAN, Priya (Dr)``) except
-  in that clinician's non-client rows (team meetings), keyed by admin as ``McDonald, Hamish`` —
-  so the mixed-case spelling is in the source. Start times: diary and appointments ``HH:MM``,
-  mhsds ``HH:MM:SS``.
+  on non-client rows (team meetings), keyed by admin in mixed case (``McDonald, Hamish``), so the
+  source spells every name properly somewhere. Start times: diary and appointments ``HH:MM``,
+  mhsds ``HH:MM:SS``. The mhsds style writes a free slot as ``AttendOrDNACode`` "Unbooked" (the
+  NHS code list has no code for it) and a future booking as a blank code.
 
 * **Benchmark data** (issue 7): ``generate_activity`` builds a large multi-team frame with numpy
-  only, and ``write_diary_xlsx`` streams a diary-style workbook straight as SpreadsheetML
-  (shared strings, date serials), which is far faster than openpyxl at 1M rows.
+  and pyarrow only, and ``write_diary_xlsx`` streams a diary-style workbook straight as
+  SpreadsheetML (shared strings, date serials, no per-cell references): 1M rows in ~5 s and
+  28 MB, where openpyxl's write-only mode takes minutes.
 
 Frames from this module have the canonical columns of ``model.ACTIVITY_COLUMNS`` except that
 ``client_key`` is replaced by ``client_ref`` (a synthetic client reference such as ``C0000042``;
-the writers turn it into an NHS number from the 999 test range, see ``nhs_numbers_for``), plus a
-``detail`` column (the Specific intervention, e.g. "ADOS", or the non-client activity, e.g.
-"Team meeting") that the writers use for the appointment-type text. ``source_row`` is the row in
-the diary style (header on row 4, first appointment on row 5).
+the writers turn it into an NHS number from the 999 test range, see ``nhs_numbers_for``, unless
+the frame has an ``nhs_number`` column), plus a ``detail`` column (the Specific intervention,
+e.g. "ADOS", or the non-client activity, e.g. "Team meeting") that the writers use for the
+appointment-type text. ``source_row`` is the row in the diary style (header on row 4, first
+appointment on row 5).
 
 Run ``python -m capa_monitor.sample [FOLDER]`` to regenerate ``sample_data/`` byte for byte.
 """
-
 from __future__ import annotations
 
 import bisect
+import functools
 import io
 import math
 import sys
@@ -99,6 +109,7 @@ def nhs_check_digit(first_nine: np.ndarray) -> np.ndarray:
     return np.where(check == 11, 0, check)
 
 
+@functools.cache
 def _valid_test_numbers() -> np.ndarray:
     stems = np.arange(999_000_000, 1_000_000_000, dtype=np.int64)
     check = nhs_check_digit(stems)
@@ -106,20 +117,15 @@ def _valid_test_numbers() -> np.ndarray:
     return stems[keep] * 10 + check[keep]
 
 
-_VALID_NUMBERS: np.ndarray | None = None
-
-
 def nhs_numbers_for(client_refs: pd.Series) -> pd.Series:
     """The NHS number (10-digit text, 999 range, valid check digit) of each ``C<digits>`` ref."""
-    global _VALID_NUMBERS
-    if _VALID_NUMBERS is None:
-        _VALID_NUMBERS = _valid_test_numbers()
+    valid = _valid_test_numbers()
     refs = pa.array(client_refs.astype("str"), type=pa.string(), from_pandas=True)
     serial = pc.cast(pc.utf8_slice_codeunits(refs, 1), pa.int64()).to_numpy(zero_copy_only=False)
     missing = np.isnan(serial) if serial.dtype.kind == "f" else np.zeros(len(serial), bool)
     index = np.where(missing, 0, serial).astype(np.int64)
     # Offset and stride spread the numbers out so neighbouring clients do not look sequential.
-    numbers = _VALID_NUMBERS[(index * 7 + 1234) % len(_VALID_NUMBERS)].astype(str)
+    numbers = valid[(index * 7 + 1234) % len(valid)].astype(str)
     out = pd.Series(numbers, index=client_refs.index, dtype="str")
     return out.where(~missing)
 
@@ -311,7 +317,6 @@ _OUTCOME_ODDS: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {
     }.items()
 }
 _EPISODE_SESSIONS = {"ADOS": (2, 3), "Psychometrics": (1, 3), "Family Therapy": (5, 9)}
-LOST = frozenset({"dna", "late_not_seen", "cancelled_by_client"})
 
 
 @dataclass
@@ -333,9 +338,7 @@ class _Slot:
 
 @dataclass
 class _Episode:
-    clinician: int
-    group: str  # core_fu or specific
-    detail: str
+    group: str  # the slot group its sessions are booked into: core_fu or specific
     remaining: int
     misses: int = 0
 
@@ -448,8 +451,7 @@ class _Simulation:
                 first = self.reserved_client is None
                 if first:
                     self.reserved_client = self._new_client()
-                    self.episodes[self.reserved_client] = _Episode(
-                        slot.clinician, "specific", slot.detail, 10_000)
+                    self.episodes[self.reserved_client] = _Episode("specific", 10_000)
                 slot.client = self.reserved_client
                 slot.booked_on = slot.day - timedelta(days=7 if not first else 21)
                 slot.kind = Kind.SPECIFIC_NEW if first else Kind.SPECIFIC_FOLLOWUP
@@ -470,8 +472,7 @@ class _Simulation:
         else:
             return
         low, high = _EPISODE_SESSIONS[slot.detail]
-        self.episodes[client] = _Episode(
-            slot.clinician, "specific", slot.detail, int(self.rng.integers(low, high + 1)))
+        self.episodes[client] = _Episode("specific", int(self.rng.integers(low, high + 1)))
         slot.client, slot.booked_on, slot.kind = client, booked_on, Kind.SPECIFIC_NEW
 
     def _next_working(self, day: date) -> date:
@@ -495,8 +496,7 @@ class _Simulation:
                 self._book(client, "choice", day + timedelta(days=4), rebook_on)
         elif slot.group == "core_new":
             if outcome == "attended":
-                self.episodes[client] = _Episode(
-                    slot.clinician, "core_fu", "", int(rng.integers(4, 9)))
+                self.episodes[client] = _Episode("core_fu", int(rng.integers(4, 9)))
                 self._book(client, "core_fu", day + timedelta(days=7), day, slot.clinician)
                 if rng.random() < 0.2:
                     self.specific_queue.append((day + timedelta(days=21), client))
@@ -576,7 +576,7 @@ class _Simulation:
     def mark_rebooked(self, slots: list[_Slot]) -> None:
         """Admins of some clinicians tick "Rebooked" on lost Choice/new Core slots, half the time."""
         for slot in slots:
-            lost = slot.day <= AS_OF and (slot.outcome in LOST or slot.outcome == "unbooked")
+            lost = slot.day <= AS_OF and slot.outcome in model.LOST_OUTCOMES
             if lost and slot.kind in (Kind.CHOICE, Kind.CORE_NEW):
                 marks = DEMO_CLINICIANS[slot.clinician].marks_rebooked
                 slot.reoffered = bool(marks and self.rng.random() < 0.5)
@@ -588,17 +588,8 @@ class _Demo:
     clients: pd.DataFrame
 
 
-_DEMO_CACHE: _Demo | None = None
-
-
+@functools.cache
 def _demo() -> _Demo:
-    global _DEMO_CACHE
-    if _DEMO_CACHE is None:
-        _DEMO_CACHE = _build_demo()
-    return _DEMO_CACHE
-
-
-def _build_demo() -> _Demo:
     sim = _Simulation(SEED)
     slots = sim.run()
     sim.mark_rebooked(slots)
@@ -726,10 +717,11 @@ def generate_activity(n_rows: int, *, teams: int = 4, seed: int = 0,
                       start: date = FIRST_DAY) -> pd.DataFrame:
     """A synthetic multi-team activity frame (``FRAME_COLUMNS``) of exactly n_rows slots.
 
-    Each team has 8 clinicians seeing about 7 slots a working day, so the period is as long as
-    the row count needs (1M rows over 48 teams ≈ one year). The last ~8 % of working days are
-    future bookings. Every kind and outcome occurs; lost Choice / new Core slots carry a
-    re-offered marker. Built with numpy only: 1M rows in about a second.
+    Each team has 8 clinicians with about 7 slots a working day (56 a team-day), so the period
+    is as long as the row count needs: 1M rows over 72 teams ≈ 250 working days, a year. The
+    last ~8 % of working days hold future bookings. Every kind and outcome occurs; lost Choice /
+    new Core slots carry a re-offered marker (True for about 30 %). numpy and pyarrow only:
+    1M rows in about 1.5 s.
     """
     n_clinicians = teams * CLINICIANS_PER_TEAM
     if n_clinicians > len(_FORENAMES) * len(_SURNAMES):

@@ -501,3 +501,17 @@ def test_benchmark_csv_is_mhsds_style(tmp_path):
     assert len(frame) == 5_000
     assert set(frame.ConsType.dropna()) == {"01", "02"}
     assert frame.CareContDate.str.fullmatch(r"\d\d/\d\d/20\d\d").all()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Smith & Jones", "<script>", "a > b", " leading space", "trailing space ", "Zoë Núñez",
+     "O'Neill", '"quoted"', "=1+1"],
+)
+def test_xlsx_writer_keeps_text_exactly(text, tmp_path):
+    path = tmp_path / "text.xlsx"
+    values = pd.Series([text, None, text], dtype="str")
+    sheet = sample.Sheet("S", [["Header"]], [sample.Column("Header", "text", values)])
+    sample.write_xlsx(path, [sheet])
+    cells = [row[0] for row in openpyxl.load_workbook(path).active.values]
+    assert cells == ["Header", text, None, text]
