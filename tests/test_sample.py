@@ -258,7 +258,28 @@ EXPECTED_STATUS = {
     ("Q3", "Priya Raman"): "red",
     ("Q3", "Rachel Okafor"): "red",
     ("Q3", "Zoë Hartley"): "no_target",
+    ("Q2", "Marcus Whitfield"): "amber",
+    ("Q3", "Marcus Whitfield"): "green",  # against his explicit Q3 target of 4
+    ("Q3", "Callum Reid"): "green",
+    ("Q3", "Ellie Marsh"): "green",  # starts 30 Nov: nothing expected by 20 Nov
 }
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days"),
+    [
+        # Oct 2026: 22 weekdays; 2–20 Nov: 15 → 37 (no bank holiday)
+        (date(2026, 10, 1), date(2026, 11, 20), 37),
+        # Q3: Oct 22 + Nov 21 + Dec 23 weekdays − 25 Dec − 28 Dec (Boxing Day substitute) = 64
+        (date(2026, 10, 1), date(2026, 12, 31), 64),
+        # Okafor's Q3 until she leaves: Oct 22 + 2–13 Nov 10 = 32
+        (date(2026, 10, 1), date(2026, 11, 13), 32),
+        # Q2: Jul 23 + Aug 21 weekdays − 31 Aug + Sep 22 = 65
+        (date(2026, 7, 1), date(2026, 9, 30), 65),
+    ],
+)
+def test_working_day_oracle(start, end, days):
+    assert _working_days(start, end) == days
 
 
 @pytest.mark.parametrize(("key", "status"), EXPECTED_STATUS.items(), ids=str)
