@@ -52,6 +52,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
@@ -199,10 +200,17 @@ def _named_providers() -> list[str]:
 
 
 def _secrets() -> Mapping:
-    # No secrets file at all is the ordinary local-mode case, not an error.
     try:
         return {key: st.secrets[key] for key in st.secrets}
     except FileNotFoundError:
+        # Streamlit raises the same error for "no secrets file" (the ordinary local-mode case)
+        # and for a file it cannot parse; the latter must not quietly drop sign-in.
+        if any(Path(path).is_file() for path in st.get_option("secrets.files")):
+            st.error(
+                "The secrets file (.streamlit/secrets.toml) could not be read, so sign-in "
+                "cannot be set up: check its TOML syntax."
+            )
+            st.stop()
         return {}
 
 

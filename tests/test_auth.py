@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import streamlit
 from streamlit import config as st_config
+from streamlit.runtime.secrets import Secrets
 from streamlit.testing.v1 import AppTest
 
 from capa_monitor.auth import MANAGER, TEAM, role_for, serves_loopback_only
@@ -179,3 +181,23 @@ def test_signed_in_role_from_secrets_env_or_claim(
     else:
         assert texts(at)[1:] == []
         assert at.error[0].value.startswith("This page is for the manager role")
+
+
+def test_unreadable_secrets_file_stops_instead_of_falling_back_to_local_mode(
+    tmp_path, monkeypatch, server_address
+):
+    server_address("127.0.0.1")
+    broken = tmp_path / "secrets.toml"
+    broken.write_text('[auth]\nredirect_uri = "http://127.0.0.1:8501/oauth2callback\n')
+    previous_files = st_config.get_option("secrets.files")
+    st_config.set_option("secrets.files", [str(broken)])
+    # A fresh Secrets object reads the file named above (the shared one may have cached).
+    monkeypatch.setattr(streamlit, "secrets", Secrets())
+    try:
+        at = AppTest.from_string(GATE_SCRIPT).run()
+    finally:
+        st_config.set_option("secrets.files", previous_files)
+    assert not at.exception
+    assert "secrets file (.streamlit/secrets.toml) could not be read" in at.error[0].value
+    assert not at.warning  # no local-mode banner
+    assert texts(at) == []

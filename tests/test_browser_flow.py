@@ -56,7 +56,7 @@ def local_app(tmp_path_factory):
         pytest.fail(f"{SAMPLE} is missing: run `python -m capa_monitor.sample sample_data`",
                     pytrace=False)
     workdir = tmp_path_factory.mktemp("flow")
-    with dashboard(workdir) as app, chromium_browser() as browser:
+    with chromium_browser() as browser, dashboard(workdir) as app:
         yield app, browser
 
 

@@ -42,10 +42,10 @@ def signed_in_app(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("signin")
     app_port = free_port()
     with (
+        chromium_browser() as browser,  # first: a missing Chromium fails before servers start
         oidc_provider([MANAGER_BY_EMAIL, MANAGER_BY_CLAIM, TEAM_MEMBER], workdir) as provider,
         dashboard(workdir, port=app_port,
                   secrets=auth_secrets(app_port, provider, MANAGER_EMAILS)) as app,
-        chromium_browser() as browser,
     ):
         yield app, browser
 
