@@ -85,3 +85,20 @@ def test_fraction_and_weeks_are_settings():
     settings = Settings(dropoff_weeks=8, dropoff_fraction=0.25)
     result = dropoff_alerts(make_activity(ROWS), TARGETS.iloc[:1], AS_OF, settings)
     assert result[["offered_last_weeks", "threshold", "flagged"]].iloc[0].tolist() == [4, 4.0, False]
+
+
+def test_a_new_starter_inside_the_window_is_not_flagged():
+    # Window [30 Mar, 27 Apr). Fay starts 13 Apr, inside it, and offered nothing: a new
+    # starter has not dropped off. Gus started 1 Mar, before the window: flagged (0 < 4.0).
+    targets = pd.DataFrame(
+        {
+            "clinician": ["Fay Gee", "Gus Ho"],
+            "team": ["North"] * 2,
+            "core_target": [22.5, 22.5],
+            "available_from": pd.to_datetime(["2026-04-13", "2026-03-01"]),
+            "available_to": pd.to_datetime([None, None]),
+        }
+    )
+    result = dropoff_alerts(make_activity(ROWS), targets, AS_OF).set_index("clinician")
+    assert result.loc["Fay Gee", "flagged"] == False  # noqa: E712 (numpy bool)
+    assert result.loc["Gus Ho", "flagged"] == True  # noqa: E712

@@ -9,7 +9,8 @@ as-of date (so the as-of date's own week is left out unless the as-of date is it
 Planned weekly rate = core_target ÷ settings.usable_weeks_per_quarter. The threshold is in
 slots over the whole window: dropoff_fraction × planned weekly rate × dropoff_weeks, and a
 clinician is flagged when offered is strictly below it. A clinician without a positive Core
-target is listed but never flagged.
+target, or whose job plan starts after the window opens (a new starter cannot have dropped
+off), is listed but never flagged.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ def dropoff_alerts(
     offered_count = (
         name_key(targets["clinician"]).map(offered_by_name).fillna(0).astype("int64")
     )
+    available_from = pd.to_datetime(targets.get("available_from", pd.Series(pd.NaT, index=targets.index)))
+    started_late = (available_from > pd.Timestamp(window_start)).fillna(False).to_numpy(bool)
     result = pd.DataFrame(
         {
             "clinician": targets["clinician"],
@@ -74,7 +77,7 @@ def dropoff_alerts(
             "offered_last_weeks": offered_count,
             "planned_weekly": planned_weekly,
             "threshold": threshold,
-            "flagged": (planned_weekly > 0) & (offered_count < threshold),
+            "flagged": (planned_weekly > 0) & (offered_count < threshold) & ~started_late,
             "leaving_date": pd.to_datetime(targets["available_to"]),
         }
     )
