@@ -23,8 +23,8 @@ if user.local:
     auth.local_mode_banner(user)
 common.init_session_state()
 
-store = data.store()
-empty_store = store.date_bounds() is None and store.jobplans().empty
+url, version = data.database_url(), data.store().data_version()
+empty_store = data.date_bounds(url, version) is None and data.jobplans(url, version, ()).empty
 is_manager = user.role == "manager"
 
 

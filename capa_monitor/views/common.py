@@ -99,9 +99,8 @@ def _quarter_options(first: date, last: date, first_month: int) -> list[str]:
 
 def period_picker(page: str) -> Selection | None:
     """Team, quarter and as-of widgets; None (with what to do) when the store has no activity."""
-    store = data.store()
-    url, version = data.database_url(), store.data_version()
-    bounds = store.date_bounds()
+    url, version = data.database_url(), data.store().data_version()
+    bounds = data.date_bounds(url, version)
     if bounds is None:
         st.info(
             "No activity has been uploaded yet. A team manager uploads the monthly export on "
@@ -110,7 +109,7 @@ def period_picker(page: str) -> Selection | None:
         return None
     settings = data.settings(url, version)
     saved = st.session_state.setdefault(PERIOD_KEY, {"quarter": None, "teams": [], "as_of": None})
-    team_options = store.teams()
+    team_options = data.teams(url, version)
     team_col, quarter_col, as_of_col = st.columns([2, 1, 1])
     chosen_teams = team_col.multiselect(
         "Teams",
@@ -166,7 +165,7 @@ def rules_line(settings: Settings, as_of: date, quarter: Quarter, teams: tuple[s
 
 
 def demo_loaded() -> bool:
-    uploads = data.store().uploads()
+    uploads = data.uploads(data.database_url(), data.store().data_version())
     return bool(len(uploads) and (uploads["demo"] & (uploads["rows_active"] > 0)).any())
 
 

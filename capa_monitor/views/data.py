@@ -41,6 +41,22 @@ def teams_key(teams: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(sorted(teams or ()))
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def date_bounds(url: str, version: int) -> tuple[date, date] | None:
+    """First and last stored appointment dates (a scan of every row: cached per version)."""
+    return _store_for(url).date_bounds()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def teams(url: str, version: int) -> list[str]:
+    return _store_for(url).teams()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def uploads(url: str, version: int) -> pd.DataFrame:
+    return _store_for(url).uploads()
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def activity(url: str, version: int, teams: tuple[str, ...]) -> pd.DataFrame:
     """Every stored activity row of the teams (whole history: re-offer matching needs it)."""
