@@ -218,8 +218,9 @@ def browser_page(browser, name: str) -> Iterator[object]:
     When the block fails, the page is saved as ``artifacts/screenshots/FAILED-<name>.png``
     so a CI failure shows what the browser showed.
     """
+    screenshot_path(f"FAILED-{name}").unlink(missing_ok=True)  # from an earlier run
     context = browser.new_context(accept_downloads=True,
-                                  viewport={"width": 1400, "height": 1000})
+                                  viewport={"width": 1400, "height": 1800})
     context.set_default_timeout(UI_TIMEOUT_MS)
     page = context.new_page()
     try:
@@ -258,10 +259,14 @@ def expect_no_app_error(page, log: Path | None = None) -> None:
 
 def screenshot(page, name: str) -> Path:
     """Save a full-page screenshot as ``artifacts/screenshots/<name>.png``."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
+    path = screenshot_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def screenshot_path(name: str) -> Path:
+    return SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
 
 
 def _tail(log: Path, lines: int = 40) -> str:

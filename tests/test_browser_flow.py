@@ -1,21 +1,33 @@
 """A manager's month in a real browser (issue 5), in local mode: upload the export, confirm,
-read the quarterly review, download the shortfall list as XLSX and read it back.
+import the job plans, read the quarterly review, download the shortfall list as XLSX and read
+it back; every page opens and is photographed.
 
-Expected figures, worked out by hand from ``sample_data/northfield_diary.xlsx``:
+Expected figures, worked out by hand from ``sample_data/northfield_diary.xlsx`` and
+``northfield_jobplans.xlsx`` with the spec's default settings:
 
 * rows: the header is on sheet row 4 and the last row is 2095, so 2095 - 4 = 2091 rows are
   read; the last is the "Total" footer ("2090 appointments"), dropped, leaving 2090 to store.
 * as-of date: the latest Attended / DNA / Was not brought / Arrived late row is 20 Nov 2026,
   so the default quarter is 2026/27 Q3 (1 Oct - 31 Dec 2026).
-* Aoife O'Neill ("O'Neill, Aoife"), "Core Partnership - New" rows dated 1 Oct - 20 Nov 2026
-  whose outcome is Attended or "Arrived late but seen" (both ``attended``, spec §3): 1, 5, 14,
-  23, 28, 29, 30 Oct and 2, 9, 12 (two), 16 Nov = 12 delivered (the DNA / Was not brought
-  rows of 12, 15, 19 and 26 Oct are lost slots, not deliveries).
-* No job plans are loaded, so every clinician with activity has status ``no_target`` and is
-  listed in part 1 of the shortfall list as "No job plan" with no target (spec §5, §6).
+* working days (England): Q3 has 22 (Oct) + 21 (Nov) + 23 (Dec) - 25 and 28 Dec = 64; to the
+  as-of date 22 + 15 (2-20 Nov) = 37; Okafor, leaving 13 Nov, is available 22 + 10 = 32.
+* target = core sessions x 2 x 11.25 / 7.5 = 3 x core sessions, unless the plan gives one.
+* delivered = "Core Partnership - New" rows of 1 Oct - 20 Nov with outcome Attended or
+  "Arrived late but seen" (both ``attended``, spec §3):
+  O'Neill 1, 5, 14, 23, 28, 29, 30 Oct, 2, 9, 12 (two), 16 Nov = 12;
+  McDonald 2, 6, 13, 20, 27 Oct, 17 Nov = 6; Raman 13, 27 Oct = 2; Okafor 5 Oct = 1;
+  Hartley 6, 13, 20 Oct, 3, 10 Nov = 5; Whitfield 4; Reid 11.
+* so: O'Neill 12 >= 12 x 37/64 = 6.9375, green; McDonald 6 >= 0.8 x 6.9375 = 5.55 but
+  < 6.9375, amber, shortfall 0.9375; Raman target 9, expected 9 x 37/64 = 5.203125,
+  2 < 4.1625, red; Okafor expected 12 x 32/64 = 6, 1 < 4.8, red; Hartley has no plan,
+  no_target; Whitfield 4 >= 4 x 37/64; Reid 11 >= 6.9375; Marsh starts 30 Nov, 0 expected:
+  all three green. Part 1 of the shortfall list is the amber, red and no_target rows (§6).
 """
 
 from __future__ import annotations
+
+import time
+from datetime import date, datetime
 
 import openpyxl
 import pytest
@@ -29,23 +41,35 @@ from browser_support import (
     wait_for_app,
 )
 
+from capa_monitor.auth import LOCAL_EMAIL
+from capa_monitor.store import Store
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SAMPLE = REPO / "sample_data" / "northfield_diary.xlsx"
+JOBPLANS = REPO / "sample_data" / "northfield_jobplans.xlsx"
 TEAM = "Northfield CAMHS"
 ROWS_TO_STORE = 2090
+PLANS_IN_FILE = 7
 QUARTER = "2026/27 Q3"
 KNOWN_CLINICIAN = "Aoife O'Neill"
-KNOWN_DELIVERED = 12
-#: The seven clinicians in the diary, names normalised ("Hartley, Zoë" -> "Zoë Hartley").
-CLINICIANS = {"Zoë Hartley", "Hamish McDonald", "Aoife O'Neill", "Rachel Okafor",
-              "Priya Raman", "Callum Reid", "Marcus Whitfield"}
+
+#: Part 1 of the shortfall list: clinician -> (status, target, expected to date, delivered,
+#: shortfall, leaving date), from the arithmetic in the module docstring.
+FLAGGED = {
+    "Hamish McDonald": ("Amber", 12, 6.9375, 6, 0.9375, None),
+    "Priya Raman": ("Red", 9, 5.203125, 2, 3.203125, None),
+    "Rachel Okafor": ("Red", 12, 6.0, 1, 5.0, date(2026, 11, 13)),
+    "Zoë Hartley": ("No job plan", None, None, 5, None, None),
+}
 
 SHORTFALL_SHEETS = ["About", "Below target", "Not re-offered"]
 PART1_HEADERS = ("Team", "Clinician", "Status", "Target (quarter)", "Expected to date",
                  "Delivered", "Shortfall", "Lost slots", "Not re-offered", "Pending",
                  "Leaving date")
 PART2_HEADERS = ("Team", "Clinician", "Date", "Kind", "Outcome", "Slot id", "Evidence")
+#: The pages not visited above, by navigation title.
+OTHER_PAGES = ("Balance & flow", "Trends", "Settings", "Audit log")
 #: Most Tab presses it may take from the top of the page to the quarter picker.
 MAX_TABS = 40
 
@@ -77,12 +101,8 @@ def test_manager_uploads_reviews_and_downloads_the_shortfall_list(local_app, tmp
         page.get_by_text("Local mode:", exact=False).first.wait_for()
         screenshot(page, "flow-01-first-run")
 
-        # Upload: choose the file as a user does (the uploader's button opens a file chooser).
         open_page(page, app, "Upload")
-        with page.expect_file_chooser() as chooser:
-            page.get_by_label("Activity exports").get_by_role("button", name="Upload",
-                                                              exact=True).click()
-        chooser.value.set_files(SAMPLE)
+        choose_file(page, "Activity exports", SAMPLE)
         team = page.get_by_role("textbox", name="Team for rows that have none")
         team.fill(TEAM)
         team.press("Enter")
@@ -92,6 +112,13 @@ def test_manager_uploads_reviews_and_downloads_the_shortfall_list(local_app, tmp
         page.get_by_role("button", name="Confirm and store").click()
         page.get_by_text("Stored as upload 1").wait_for()
         screenshot(page, "flow-03-upload-stored")
+
+        open_page(page, app, "Job plans")
+        page.get_by_role("tab", name="Import / export").click()
+        choose_file(page, "Job-plan spreadsheet", JOBPLANS)
+        page.get_by_role("button", name="Import these plans").click()
+        page.get_by_text(f"Imported {PLANS_IN_FILE} job plans").wait_for()
+        screenshot(page, "flow-03b-job-plans-imported")
 
         # The quarterly review defaults to the quarter of the latest attended or missed slot.
         open_page(page, app, "Quarterly review")
@@ -116,12 +143,53 @@ def test_manager_uploads_reviews_and_downloads_the_shortfall_list(local_app, tmp
         assert part1[0] == PART1_HEADERS
         assert part2[0] == PART2_HEADERS
         rows = {row[1]: dict(zip(PART1_HEADERS, row, strict=True)) for row in part1[1:]}
-        assert set(rows) == CLINICIANS
-        known = rows[KNOWN_CLINICIAN]
-        assert known["Team"] == TEAM
-        assert known["Status"] == "No job plan"
-        assert known["Target (quarter)"] is None
-        assert known["Delivered"] == KNOWN_DELIVERED
+        assert set(rows) == set(FLAGGED)
+        for clinician, (status, target, expected, delivered, shortfall, leaving) in (
+            FLAGGED.items()
+        ):
+            row = rows[clinician]
+            assert row["Team"] == TEAM
+            assert row["Status"] == status, clinician
+            assert row["Target (quarter)"] == target, clinician
+            assert row["Expected to date"] == approx_or_none(expected), clinician
+            assert row["Delivered"] == delivered, clinician
+            assert row["Shortfall"] == approx_or_none(shortfall), clinician
+            assert as_date(row["Leaving date"]) == leaving, clinician
+        assert download_audited(app.database_url) == [LOCAL_EMAIL]
+
+        # Every other page opens on this data without an error, with a picture of each.
+        for number, title in enumerate(OTHER_PAGES, start=6):
+            open_page(page, app, title)
+            screenshot(page, f"flow-{number:02d}-{title}")
+
+
+def choose_file(page, uploader_label: str, path) -> None:
+    """Pick ``path`` in the uploader labelled ``uploader_label``, through its file chooser."""
+    with page.expect_file_chooser() as chooser:
+        # exact: the hidden file input is also a button, named "file upload"
+        page.get_by_label(uploader_label).get_by_role("button", name="Upload",
+                                                      exact=True).click()
+    chooser.value.set_files(path)
+
+
+def approx_or_none(expected):
+    return None if expected is None else pytest.approx(expected)
+
+
+def as_date(value):
+    return value.date() if isinstance(value, datetime) else value
+
+
+def download_audited(database_url: str) -> list[str]:
+    """Users of the shortfall downloads in the audit log (the click's callback writes it)."""
+    store = Store.open(database_url)
+    deadline = time.monotonic() + 10
+    while True:
+        audit = store.audit()
+        users = audit.loc[audit["action"] == "download", "user"].tolist()
+        if users or time.monotonic() > deadline:
+            return users
+        time.sleep(0.25)
 
 
 def keyboard_reaches_the_quarter_picker(page, app) -> None:
