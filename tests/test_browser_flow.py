@@ -22,6 +22,10 @@ Expected figures, worked out by hand from ``sample_data/northfield_diary.xlsx`` 
   2 < 4.1625, red; Okafor expected 12 x 32/64 = 6, 1 < 4.8, red; Hartley has no plan,
   no_target; Whitfield 4 >= 4 x 37/64; Reid 11 >= 6.9375; Marsh starts 30 Nov, 0 expected:
   all three green. Part 1 of the shortfall list is the amber, red and no_target rows (§6).
+* part 2 holds Okafor's new Core Partnership slot 04101482 of 8 Oct ("Cancelled by patient",
+  Rebooked "N"): her client (9990030367) has no later new Core slot within 28 days, she has
+  no later new Core slot at all, and 8 Oct + 28 days = 5 Nov is before 20 Nov, so it is not
+  pending but not re-offered (§5 M2).
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ FLAGGED = {
     "Rachel Okafor": ("Red", 12, 6.0, 1, 5.0, date(2026, 11, 13)),
     "Zoë Hartley": ("No job plan", None, None, 5, None, None),
 }
+NOT_REOFFERED_SLOT = "04101482"
 
 SHORTFALL_SHEETS = ["About", "Below target", "Not re-offered"]
 PART1_HEADERS = ("Team", "Clinician", "Status", "Target (quarter)", "Expected to date",
@@ -155,6 +160,12 @@ def test_manager_uploads_reviews_and_downloads_the_shortfall_list(local_app, tmp
             assert row["Delivered"] == delivered, clinician
             assert row["Shortfall"] == approx_or_none(shortfall), clinician
             assert as_date(row["Leaving date"]) == leaving, clinician
+        slots = {row[5]: dict(zip(PART2_HEADERS, row, strict=True)) for row in part2[1:]}
+        okafor_slot = slots[NOT_REOFFERED_SLOT]
+        assert okafor_slot["Clinician"] == "Rachel Okafor"
+        assert as_date(okafor_slot["Date"]) == date(2026, 10, 8)
+        assert okafor_slot["Kind"] == "New Core Partnership"
+        assert okafor_slot["Outcome"] == "Cancelled by family"
         assert download_audited(app.database_url) == [LOCAL_EMAIL]
 
         # Every other page opens on this data without an error, with a picture of each.
