@@ -371,11 +371,9 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _json_value(value: Any) -> Any:
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return None
+    if value is None or (not isinstance(value, str | list | dict) and pd.isna(value)):
+        return None  # None, NaN, NaT and pd.NA alike
     if isinstance(value, pd.Timestamp):
-        if pd.isna(value):
-            return None
         return value.date().isoformat() if value == value.normalize() else value.isoformat()
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
