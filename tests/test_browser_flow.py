@@ -129,6 +129,8 @@ def test_manager_uploads_reviews_and_downloads_the_shortfall_list(local_app, tmp
         open_page(page, app, "Quarterly review")
         page.get_by_text(f"{QUARTER} (01 Oct 2026 – 31 Dec 2026)").wait_for()
         page.get_by_text(f"{KNOWN_CLINICIAN} — ", exact=False).first.wait_for()
+        # The delivery chart draws after the script run; wait for its title (SVG text).
+        page.get_by_text("delivered against expected to date").first.wait_for()
         screenshot(page, "flow-04-quarterly-review")
         keyboard_reaches_the_quarter_picker(page, app)
 
