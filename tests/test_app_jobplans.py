@@ -7,11 +7,14 @@ editor's validation is tested on `problems()`, the function the page runs on the
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 from streamlit import config as st_config
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from capa_monitor.model import JOBPLAN_COLUMNS
@@ -98,3 +101,28 @@ def plans(*rows: dict) -> pd.DataFrame:
 )
 def test_editor_checks(table, expected):
     assert problems(table) == expected
+
+
+def test_export_downloads_the_plans_as_xlsx_and_is_audited(db_url, monkeypatch):
+    captured: dict[str, bytes] = {}
+    original = MediaFileManager.add
+
+    def add(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
+        if file_name and isinstance(path_or_data, bytes):
+            captured[file_name] = path_or_data
+        return original(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
+
+    monkeypatch.setattr(MediaFileManager, "add", add)
+    Store.open(db_url).save_jobplans(
+        plans({"clinician": "=Ann Able", "team": "North", "core_sessions": 2.0}),
+        user="setup@example.org", source="test",
+    )
+    at = jobplans_page()
+    sheet = openpyxl.load_workbook(io.BytesIO(captured["job plans.xlsx"])).active
+    values = [c.value for row in sheet.iter_rows() for c in row]
+    # The name survives as inert text (written "'=Ann Able", a text cell), never a formula.
+    assert [v for v in values if isinstance(v, str) and "Ann Able" in v] == ["'=Ann Able"]
+    assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
+    at.download_button(key="jobplans_export").click().run()
+    audit = Store.open(db_url).audit()
+    assert audit[audit["action"] == "download"]["user"].tolist() == ["local@localhost"]

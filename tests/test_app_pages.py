@@ -14,6 +14,7 @@ from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
 from capa_monitor.model import JOBPLAN_COLUMNS
+from capa_monitor.sample import demo_jobplans
 from capa_monitor.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,3 +192,34 @@ def test_job_plans_show_targets_beside_the_plans(filled):
     assert targets[["clinician", "core_target", "choice_target"]].values.tolist() == [
         ["Ann Able", 6.0, 22.5]
     ]
+
+
+def test_first_run_welcomes_and_loads_the_demo_team_in_one_click(db_url):
+    at = app().run()
+    assert at.title[0].value == "Welcome to CAPA Monitor"
+    assert not at.exception
+    at.button(key="welcome_load_demo").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    # The store is no longer empty: the review is the default page, badged as demo.
+    at = app().run()
+    assert at.title[0].value == "Quarterly review"
+    # st.badge is drawn as badge markdown.
+    assert [m.value for m in at.sidebar.markdown if "badge[" in m.value] == [
+        ":orange-badge[:material/science: Demo data]"
+    ]
+    stored = Store.open(db_url)
+    assert stored.uploads()["demo"].tolist() == [True]
+    # The sample's job-plan file: every planned clinician of the demo team.
+    assert sorted(stored.jobplans()["clinician"]) == sorted(demo_jobplans()["clinician"])
+
+    at = visit(at, "upload")
+    at.button(key="upload_remove_demo").click().run()
+    assert at.success[0].value == "Demo data removed (1 uploads)."
+    assert Store.open(db_url).date_bounds() is None
+
+
+def test_a_team_member_on_an_empty_store_is_told_who_uploads(db_url):
+    at = app("team").run()
+    assert at.title[0].value == "Welcome to CAPA Monitor"
+    assert "Your team manager uploads the monthly export" in at.info[0].value
+    assert not [b for b in at.button if b.key == "welcome_load_demo"]

@@ -12,8 +12,10 @@ from capa_monitor.errors import CapaError
 from capa_monitor.jobplans import load_jobplans, quarterly_targets
 from capa_monitor.model import JOBPLAN_COLUMNS
 from capa_monitor.periods import Quarter
+from capa_monitor.store.jobplan_export import jobplans_xlsx
 from capa_monitor.views import common, data
 
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SESSIONS_HELP = "Half-day sessions per week"
 EDITOR_COLUMNS = {
     "clinician": st.column_config.TextColumn("Clinician", required=True),
@@ -108,6 +110,10 @@ def importer(user_email: str) -> None:
         st.success(f"Imported {saved} job plans from {upload.name}.")
 
 
+def record_export(user_email: str, rows: int) -> None:
+    data.store().record("download", user=user_email, what="job plans xlsx", rows=rows)
+
+
 def render() -> None:
     user = common.page_user("manager")
     st.title("Job plans")
@@ -142,6 +148,17 @@ def render() -> None:
             common.table(quarterly_targets(plans, quarter, settings), "jobplans_targets")
     with import_tab:
         importer(user.email)
+        if not plans.empty:
+            st.download_button(
+                "Export job plans (xlsx)",
+                jobplans_xlsx(plans),
+                file_name="job plans.xlsx",
+                mime=XLSX_MIME,
+                key="jobplans_export",
+                on_click=record_export,
+                args=(user.email, len(plans)),
+                icon=":material/download:",
+            )
     with history_tab:
         history = store.jobplan_history()
         if history.empty:
