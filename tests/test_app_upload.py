@@ -13,7 +13,10 @@ from streamlit import config as st_config
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+from capa_monitor.settings import Limits, Settings
 from capa_monitor.store import Store
+from tests.hostile_corpus import build_corpus
+from tests.test_hostile import REFUSALS, SMALL_ROW_LIMIT
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard.py"
 HEADER = "Appointment ID,Appointment Date,Clinician,Appointment Type,Outcome\n"
@@ -34,12 +37,8 @@ JULY_CORRECTED = (
     + "X2,08/07/2026,\"ABLE, Ann\",Partnership - first,Attended\n"
     + "X3,09/07/2026,\"BAKER, Ben (Dr)\",Choice,Seen\n"
 ).encode()
-HOSTILE = {
-    "a PDF renamed .xlsx": ("export.xlsx", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"),
-    "an empty file": ("export.csv", b""),
-    "binary junk as CSV": ("export.csv", bytes(range(256)) * 8),
-    "no recognisable columns": ("export.csv", b"Colour,Shape\nred,square\nblue,circle\n"),
-}
+# Every refused file of the issue-6 corpus, plus the one the loader (not the reader) refuses.
+HOSTILE = {**REFUSALS, "no_recognisable_columns.csv": ("No header row was found",)}
 
 
 @pytest.fixture
@@ -167,14 +166,31 @@ def test_uploading_the_same_file_again_changes_nothing(db_url):
     assert "already stored as upload 1" in texts(at)
 
 
-@pytest.mark.parametrize("case", sorted(HOSTILE))
-def test_a_hostile_file_is_refused_and_the_app_keeps_working(db_url, case):
-    name, content = HOSTILE[case]
-    at = upload(upload_page(), (name, content), ("north july.csv", JULY))
+@pytest.fixture(scope="module")
+def corpus() -> dict[str, bytes]:
+    return build_corpus()
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_hostile_file_is_refused_and_the_app_keeps_working(db_url, corpus, name):
+    if name == "too_many_rows.xlsx":  # the row limit comes from the stored settings
+        Store.open(db_url).save_settings(Settings(limits=SMALL_ROW_LIMIT), user="setup")
+    at = upload(upload_page(), (name, corpus[name]), ("north july.csv", JULY))
     assert len(at.error) == 1
-    assert at.error[0].value.startswith(f"{name}: ") or "could not be read safely" in at.error[0].value
+    message = at.error[0].value
+    assert message.startswith(f"{name}: ")
+    for words in HOSTILE[name]:
+        assert words in message
     # The good file beside it is still offered for storing, and the app answers the next run.
     at = team(at, JULY, "North")
     at.button(key=f"{file_key(JULY)}_confirm").click().run()
     assert not at.exception
     assert Store.open(db_url).uploads()["file_name"].tolist() == ["north july.csv"]
+
+
+def test_the_uploaders_cap_sits_above_the_guards_limit():
+    # The uploader's own cap (config.toml, 60 MB) sits above the guard's, so the guard's clear
+    # message is what a manager sees for an oversized file.
+    config = (DASHBOARD.parent / ".streamlit" / "config.toml").read_text()
+    assert "maxUploadSize = 60" in config
+    assert Limits().max_upload_bytes == 50 * 1024 * 1024 < 60 * 1024 * 1024
