@@ -13,6 +13,7 @@ from streamlit import config as st_config
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+from capa_monitor.loading.read import FAULT_FOR_TEST_ENV
 from capa_monitor.settings import Limits, Settings
 from capa_monitor.store import Store
 from tests.hostile_corpus import build_corpus
@@ -194,3 +195,14 @@ def test_the_uploaders_cap_sits_above_the_guards_limit():
     config = (DASHBOARD.parent / ".streamlit" / "config.toml").read_text()
     assert "maxUploadSize = 60" in config
     assert Limits().max_upload_bytes == 50 * 1024 * 1024 < 60 * 1024 * 1024
+
+
+def test_a_reader_crash_in_the_child_leaves_the_app_serving(db_url, monkeypatch):
+    # The sandboxed reader's child aborts the way calamine does on a dimension bomb.
+    monkeypatch.setenv(FAULT_FOR_TEST_ENV, "abort")
+    at = upload(upload_page(), ("north july.csv", JULY))
+    assert len(at.error) == 1 and "could not be read safely" in at.error[0].value
+    monkeypatch.delenv(FAULT_FOR_TEST_ENV)
+    at.run()  # the same session, the same file: now read and offered for storing
+    assert not at.error
+    assert at.button(key=f"{file_key(JULY)}_confirm")
