@@ -45,6 +45,22 @@ EDITOR_COLUMNS = {
 }
 
 
+#: Computed columns shown beside the inputs (read-only).
+TARGET_COLUMNS = ("core_target", "choice_target", "target_source")
+
+
+def target_columns(quarter: Quarter) -> dict[str, object]:
+    return {
+        "core_target": st.column_config.NumberColumn(
+            f"{quarter.label} new Core Partnerships", format="%.1f"
+        ),
+        "choice_target": st.column_config.NumberColumn(f"{quarter.label} Choice", format="%.1f"),
+        "target_source": st.column_config.TextColumn(
+            "Target from", help="explicit: the plan's own figure; capa: the CAPA arithmetic"
+        ),
+    }
+
+
 def problems(plans: pd.DataFrame) -> list[str]:
     """What stops an edited table being saved, one sentence per problem with its row."""
     found = []
@@ -62,17 +78,37 @@ def problems(plans: pd.DataFrame) -> list[str]:
     return found
 
 
-def editor(user_email: str, plans: pd.DataFrame) -> None:
-    st.subheader("Edit")
-    st.caption("Add a row at the bottom; select rows and press Delete to remove them.")
+def targets_quarter(settings) -> Quarter:
+    """The quarter chosen on the review pages, else the one of the latest stored data."""
+    chosen = st.session_state.get(common.PERIOD_KEY, {}).get("quarter")
+    if chosen:
+        return Quarter.parse(chosen, settings.fy_first_month)
+    bounds = data.date_bounds(data.database_url(), data.store().data_version())
+    latest = bounds[1] if bounds else pd.Timestamp.now().date()
+    return Quarter.containing(latest, settings.fy_first_month)
+
+
+def editor(user_email: str, plans: pd.DataFrame, settings) -> None:
+    quarter = targets_quarter(settings)
+    st.caption(
+        "Add a row at the bottom; select rows and press Delete to remove them. The grey columns "
+        f"are the full-quarter targets for {quarter.label} these plans give: core sessions × "
+        f"{settings.appointments_per_half_day:g} × {settings.usable_weeks_per_quarter:g} ÷ "
+        f"{settings.appointments_per_core_partnership:g} unless the plan states the quarter's "
+        "target (they update when saved)."
+    )
+    inputs = plans[list(JOBPLAN_COLUMNS)].astype(
+        {"available_from": "datetime64[ns]", "available_to": "datetime64[ns]"}
+    ).reset_index(drop=True)
+    targets = quarterly_targets(inputs, quarter, settings)[list(TARGET_COLUMNS)]
     edited = st.data_editor(
-        plans[list(JOBPLAN_COLUMNS)].astype({"available_from": "datetime64[ns]",
-                                             "available_to": "datetime64[ns]"}),
-        column_config=EDITOR_COLUMNS,
+        pd.concat([inputs, targets], axis=1),
+        column_config={**EDITOR_COLUMNS, **target_columns(quarter)},
+        disabled=list(TARGET_COLUMNS),
         num_rows="dynamic",
         hide_index=True,
         key="jobplans_editor",
-    )
+    )[list(JOBPLAN_COLUMNS)]
     found = problems(edited)
     for problem in found:
         st.error(problem)
@@ -126,26 +162,9 @@ def render() -> None:
             "No job plans yet. Import the team's job-plan spreadsheet below, or add rows to the "
             "table: without a plan a clinician has no target and shows as \u201cno job plan\u201d."
         )
-    edit_tab, targets_tab, import_tab, history_tab = st.tabs(
-        ["Plans", "Targets", "Import / export", "History"]
-    )
+    edit_tab, import_tab, history_tab = st.tabs(["Plans and targets", "Import / export", "History"])
     with edit_tab:
-        editor(user.email, plans)
-    with targets_tab:
-        saved_label = st.session_state.get(common.PERIOD_KEY, {}).get("quarter")
-        bounds = store.date_bounds()
-        today_quarter = Quarter.containing(bounds[1] if bounds else pd.Timestamp.now().date(),
-                                           settings.fy_first_month)
-        quarter = (Quarter.parse(saved_label, settings.fy_first_month) if saved_label
-                   else today_quarter)
-        st.caption(
-            f"Full-quarter targets for {quarter.label}: core sessions × "
-            f"{settings.appointments_per_half_day:g} × {settings.usable_weeks_per_quarter:g} ÷ "
-            f"{settings.appointments_per_core_partnership:g}, unless the plan gives the "
-            "quarter's target."
-        )
-        if not plans.empty:
-            common.table(quarterly_targets(plans, quarter, settings), "jobplans_targets")
+        editor(user.email, plans, settings)
     with import_tab:
         importer(user.email)
         if not plans.empty:

@@ -69,9 +69,10 @@ def headline(result) -> None:
 
     first, second, third = st.columns(3)
     first.metric(
-        "New Core Partnerships: delivered / expected to date",
+        "New Core Partnerships",
         f"{delivered} / {expected:.1f}",
-        help=f"Against the job plans' expectation to the as-of date; full-quarter target {target:.1f}.",
+        help=f"Delivered / expected to the as-of date by the job plans; full-quarter target "
+        f"{target:.1f}.",
         border=True,
     )
     second.metric(

@@ -36,6 +36,9 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+MONTH_RANGE = (1, 12)
+
+
 def field_input(name: str, current, default):
     label = LABELS[name][1]
     help_text = f"Default: {default}"
@@ -43,9 +46,12 @@ def field_input(name: str, current, default):
     if isinstance(default, bool):
         return st.checkbox(label, value=current, help=help_text, key=key)
     if isinstance(default, int):
-        return st.number_input(label, value=int(current), step=1, help=help_text, key=key)
+        low, high = MONTH_RANGE if name == "fy_first_month" else (0, None)
+        return st.number_input(label, value=int(current), min_value=low, max_value=high, step=1,
+                               help=help_text, key=key)
     if isinstance(default, float):
-        return st.number_input(label, value=float(current), help=help_text, key=key, format="%g")
+        return st.number_input(label, value=float(current), min_value=0.0, help=help_text,
+                               key=key, format="%g")
     if isinstance(default, tuple):
         text = st.text_input(label, value=", ".join(str(v) for v in current), help=help_text, key=key)
         items = [item.strip() for item in text.split(",") if item.strip()]

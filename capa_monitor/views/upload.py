@@ -221,7 +221,11 @@ def ingest_section(key: str, user_email: str, result: LoadResult,
         key=f"{key}_save_profile",
     )
     if st.button("Confirm and store", type="primary", key=f"{key}_confirm"):
-        outcome = store.ingest(result, user=user_email, period=period)
+        try:
+            outcome = store.ingest(result, user=user_email, period=period)
+        except CapaError as exc:
+            st.error(f"Nothing was stored: {exc}")
+            return
         if save_profile:
             store.save_profile(profile)
         if outcome.status == "unchanged":
@@ -276,7 +280,6 @@ def one_file(user_email: str, upload, settings, profiles: list[MappingProfile]) 
         st.markdown("**Preview** — the first rows as they will be stored")
         common.table(result.frame.head(10), f"{key}_preview")
         with st.expander("Column mapping and values to map"):
-            st.write({field: header for field, header in result.report.columns.items()})
             applied = mapping_form(key, read)
             if applied is not None:
                 st.session_state[f"{key}_profile"] = applied
