@@ -12,6 +12,8 @@ import io
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from sqlalchemy import Connection, Select
 
 from capa_monitor import model
@@ -66,27 +68,32 @@ def insert_activity(conn: Connection, frame: pd.DataFrame, upload_id: int) -> No
 
 
 def _copy_activity(conn: Connection, frame: pd.DataFrame, upload_id: int) -> None:
-    out = pd.DataFrame({"upload_id": np.full(len(frame), upload_id)})
+    """COPY from CSV written by Arrow's C++ writer: every valid value quoted, nulls bare, which
+    is exactly how PostgreSQL's CSV format tells NULL from an empty string."""
+    arrays = {"upload_id": pa.array(np.full(len(frame), upload_id, dtype="int64"))}
     for column in model.ACTIVITY_COLUMNS:
         values = frame[column]
         if column in _DATE_COLUMNS:
-            values = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
+            arrays[column] = pa.array(pd.to_datetime(values), type=pa.timestamp("us")).cast(
+                pa.date32()
+            )
         elif column == model.REOFFERED:
-            flags = values.astype("boolean")
-            values = pd.Series(np.where(flags.fillna(False), "t", "f"), dtype=object)
-            values[flags.isna().to_numpy()] = None
+            arrays[column] = pa.array(values.astype("boolean"), type=pa.bool_())
         elif column in (model.DURATION_MIN, model.SOURCE_ROW):
-            values = values.astype("Int64").astype(object)
-        out[column] = values.to_numpy()
-    buffer = io.StringIO()
-    # \N marks NULL; every real text value is quoted, so an empty string stays a string.
-    out.to_csv(buffer, index=False, header=False, na_rep="\\N", quoting=1)
-    data = buffer.getvalue().replace('"\\N"', "\\N")
+            arrays[column] = pa.array(values.astype("Int64"), type=pa.int64())
+        else:
+            arrays[column] = pa.array(values.astype("str"), type=pa.string())
+    sink = io.BytesIO()
+    pa_csv.write_csv(
+        pa.table(arrays),
+        sink,
+        pa_csv.WriteOptions(include_header=False, quoting_style="all_valid"),
+    )
     cursor = conn.connection.driver_connection.cursor()
     with cursor.copy(
-        f"COPY activity ({', '.join(STORED_COLUMNS)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+        f"COPY activity ({', '.join(STORED_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
     ) as copy:
-        copy.write(data)
+        copy.write(sink.getvalue())
 
 
 def read_activity(conn: Connection, query: Select) -> pd.DataFrame:

@@ -19,7 +19,6 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
-    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -84,10 +83,13 @@ activity = Table(
     "activity",
     metadata,
     Column("id", RowId, primary_key=True),
-    Column("upload_id", Integer, ForeignKey("uploads.id"), nullable=False),
+    # upload_id and superseded_by name uploads.id, without FOREIGN KEY constraints: PostgreSQL
+    # checks those by a trigger per row, which tripled the time of a large COPY or supersede.
+    # Only the store writes these columns, always in the transaction that writes the upload.
+    Column("upload_id", Integer, nullable=False),
     # NULL while the row is active; else the upload (or restore) that replaced it. Flipped in
     # the same transaction that inserts the replacement, so readers never see half an upload.
-    Column("superseded_by", Integer, ForeignKey("uploads.id"), nullable=True),
+    Column("superseded_by", Integer, nullable=True),
     Column("slot_id", Text, nullable=False),
     Column("clinician", Text, nullable=False),
     Column("team", Text, nullable=True),
