@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from capa_monitor.store import Store
+from capa_monitor.store.database import write_transaction
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = 40_000
@@ -30,6 +32,7 @@ import sys
 import numpy as np, pandas as pd
 from capa_monitor.loading.report import LoadReport, LoadResult
 from capa_monitor.store import Store
+from capa_monitor.store.database import write_transaction
 
 url, name, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
 days = np.arange(rows) % 31
@@ -141,3 +144,17 @@ def test_reader_and_writer_processes_share_one_sqlite_store(sqlite_url):
     assert whole_upload(reader) == first + 1
     integrity_ok(sqlite_url)
     reader.close()
+
+
+def test_opening_and_reading_do_not_wait_for_a_writer(store_url):
+    first = Store.open(store_url)
+    with write_transaction(first.engine) as conn:  # a long ingest holds the write lock
+        conn.execute(text("UPDATE meta SET value = value + 1000"))
+        started = time.monotonic()
+        second = Store.open(store_url)
+        assert second.data_version() == 0  # the last committed state, not the writer's
+        assert second.activity().empty
+        assert time.monotonic() - started < 5
+    assert second.data_version() == 1000
+    second.close()
+    first.close()

@@ -48,8 +48,10 @@ from capa_monitor.store.database import (
     write_transaction,
 )
 from capa_monitor.store.schema import (
+    LATEST_VERSION,
     activity,
     audit_log,
+    current_version,
     jobplan_history,
     jobplans,
     mapping_profiles,
@@ -203,8 +205,12 @@ class Store:
     def open(cls, url: str | None = None) -> Store:
         """Open (creating and upgrading as needed) the store at url, $CAPA_DATABASE_URL or the default."""
         store = cls(resolve_url(url))
-        with write_transaction(store.engine) as conn:
-            migrate(conn)
+        # Check first without the write lock, so opening never waits behind a long ingest.
+        with read_transaction(store.engine) as conn:
+            up_to_date = current_version(conn) == LATEST_VERSION
+        if not up_to_date:
+            with write_transaction(store.engine) as conn:
+                migrate(conn)
         return store
 
     def close(self) -> None:
