@@ -14,6 +14,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from capa_monitor.loading.read import FAULT_FOR_TEST_ENV
+from capa_monitor.sample import demo_truth
 from capa_monitor.settings import Limits, Settings
 from capa_monitor.store import Store
 from tests.hostile_corpus import build_corpus
@@ -206,3 +207,17 @@ def test_a_reader_crash_in_the_child_leaves_the_app_serving(db_url, monkeypatch)
     at.run()  # the same session, the same file: now read and offered for storing
     assert not at.error
     assert at.button(key=f"{file_key(JULY)}_confirm")
+
+
+def test_a_sample_xlsx_export_reads_as_the_generator_wrote_it(db_url):
+    content = (DASHBOARD.parent / "sample_data" / "northfield_appointments.xlsx").read_bytes()
+    at = upload(upload_page(), ("northfield_appointments.xlsx", content))
+    shown = texts(at)
+    assert "Sheet **Appointments**" in shown
+    rows = len(demo_truth())  # the generator's own rows: every one must be accepted
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Accepted"], metrics["Rejected"]) == (str(rows), "0")
+    # The sample carries exactly one NHS number with a wrong check digit, on purpose.
+    assert "1 NHS numbers fail the check digit" in shown
+    preview = next(t.value for t in at.dataframe if "slot_id" in t.value.columns)
+    assert "client_key" not in preview.columns

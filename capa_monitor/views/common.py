@@ -198,4 +198,5 @@ def readable_columns(frame: pd.DataFrame) -> dict[str, object]:
 
 def table(frame: pd.DataFrame, key: str) -> None:
     """A read-only, sortable table with readable headers and numbers."""
-    st.dataframe(frame, column_config=readable_columns(frame), hide_index=True, key=key)
+    st.dataframe(frame, column_config=readable_columns(frame), hide_index=True, key=key,
+                 placeholder="—")

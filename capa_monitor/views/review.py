@@ -164,6 +164,7 @@ def render() -> None:
         clinician_table(result.clinicians),
         column_config=CLINICIAN_TABLE,
         hide_index=True,
+        placeholder="—",
         key="review_clinicians",
     )
     st.plotly_chart(delivery_chart(result.clinicians), key="review_delivery_chart")

@@ -26,7 +26,7 @@ from capa_monitor.loading import (
 )
 from capa_monitor.loading.headers import ACTIVITY_SYNONYMS, NEW_FOLLOWUP, header_key
 from capa_monitor.loading.read import read_upload
-from capa_monitor.model import Kind, Outcome
+from capa_monitor.model import CLIENT_KEY, Kind, Outcome
 from capa_monitor.views import common, data
 
 LOG = logging.getLogger(__name__)
@@ -104,6 +104,11 @@ def whole_months(period: tuple[date, date]) -> tuple[date, date]:
     return start.replace(day=1), end.replace(day=last)
 
 
+def row_list(rows: list[int], shown: int = 10) -> str:
+    listed = ", ".join(str(row) for row in rows[:shown])
+    return listed + (f" and {len(rows) - shown} more" if len(rows) > shown else "")
+
+
 def report_summary(result: LoadResult) -> None:
     report = result.report
     st.markdown(
@@ -126,14 +131,13 @@ def report_summary(result: LoadResult) -> None:
     if report.blank_past_outcomes:
         st.warning(
             f"{len(report.blank_past_outcomes)} past appointments have no outcome; they count as "
-            "booked (unknown). First rows: "
-            + ", ".join(str(r) for r in report.blank_past_outcomes[:10]) + "."
+            f"booked (unknown). Sheet rows: {row_list(report.blank_past_outcomes)}."
         )
     if report.invalid_nhs_numbers:
         st.warning(
-            f"{len(report.invalid_nhs_numbers)} NHS numbers fail the check digit (rows "
-            + ", ".join(str(r) for r in report.invalid_nhs_numbers[:10]) + "…); they were "
-            "pseudonymised like the others, but check them in the source system."
+            f"{len(report.invalid_nhs_numbers)} NHS numbers fail the check digit (sheet rows "
+            f"{row_list(report.invalid_nhs_numbers)}); they were pseudonymised like the others, "
+            "but check them in the source system."
         )
     for warning in report.warnings:
         st.warning(warning)
@@ -278,7 +282,8 @@ def one_file(user_email: str, upload, settings, profiles: list[MappingProfile]) 
         result = read.result
         report_summary(result)
         st.markdown("**Preview** — the first rows as they will be stored")
-        common.table(result.frame.head(10), f"{key}_preview")
+        # Client pseudonyms are left out of the screen: nothing a reader needs to check.
+        common.table(result.frame.head(10).drop(columns=[CLIENT_KEY]), f"{key}_preview")
         with st.expander("Column mapping and values to map"):
             applied = mapping_form(key, read)
             if applied is not None:
