@@ -102,7 +102,7 @@ def test_manager_signs_in_and_can_upload(signed_in_app, user, shot):
         screenshot(page, f"{shot}-upload")
 
 
-def test_team_member_cannot_reach_upload(signed_in_app):
+def test_team_member_cannot_reach_upload_and_can_sign_out(signed_in_app):
     app, browser = signed_in_app
     with browser_page(browser, "signin-team-member") as page:
         sign_in(page, app, TEAM_MEMBER)
@@ -123,6 +123,17 @@ def test_team_member_cannot_reach_upload(signed_in_app):
         assert page.get_by_role("heading", name="Upload", exact=True).count() == 0
         assert page.locator("input[type=file]").count() == 0
         screenshot(page, "signin-05-team-member-upload-url")
+
+        # Signing out clears Streamlit's identity cookie and ends the session at the provider
+        # (its end-session page asks for a click), then the app is signed out again.
+        page.goto(app.url)
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("button", name="End session").click()
+        page.get_by_role("button", name="Sign in").wait_for()
+        page.goto(app.url)
+        wait_for_app(page)
+        page.get_by_role("button", name="Sign in").wait_for()
+        assert page.get_by_role("navigation").count() == 0
 
 
 def _label(link_text: str) -> str:
