@@ -57,7 +57,11 @@ def uploads(url: str, version: int) -> pd.DataFrame:
     return _store_for(url).uploads()
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+# cache_resource, not cache_data: for a trust-year store this frame is ~1M rows (~200 MB);
+# cache_data would keep a pickled copy per entry and unpickle it on every hit (measured: ~3 s
+# more on a cold review, 0.25 s per quarter change). Every reader treats it as read-only
+# (metrics are pure and filter into new frames), so sharing the one object is safe.
+@st.cache_resource(show_spinner=False, max_entries=4)
 def activity(url: str, version: int, teams: tuple[str, ...]) -> pd.DataFrame:
     """Every stored activity row of the teams (whole history: re-offer matching needs it)."""
     return _store_for(url).activity(list(teams) or None)
