@@ -6,7 +6,8 @@ Two ways to run (issue 5):
   (OpenID Connect, e.g. Entra ID) is required before any page shows. A signed-in user is a
   ``manager`` when their email is in the configured manager list (``[capa] manager_emails =
   [...]`` in secrets and/or env ``CAPA_MANAGER_EMAILS``, comma separated) or their ID token
-  has a ``roles`` claim containing ``manager``; everyone else signed in is ``team``.
+  has a ``roles`` claim containing ``manager``; everyone else signed in is ``team``. With
+  Entra ID prefer an app role "manager" (the ``roles`` claim): its ``email`` claim is optional.
 * **Local mode.** With no ``[auth]``: one local manager, a visible banner, and the app refuses
   to serve unless Streamlit listens on a loopback address (``server.address``) and the
   browser connects from one. Ship ``[server] address = "127.0.0.1"`` in config.toml so that
@@ -79,11 +80,14 @@ class User:
 def role_for(email: str | None, claims: Mapping, manager_emails: Iterable[str]) -> str:
     """The role of a signed-in user: manager by listed email or by a ``roles`` claim, else team.
 
-    Emails compare case-insensitively; ``roles`` may be a list (Entra ID app roles) or a
-    space/comma separated string, and matches ``manager`` case-insensitively.
+    Emails compare case-insensitively, and count only when the provider has not said the
+    address is unverified (``email_verified`` false: anyone could have typed it). ``roles``
+    may be a list (Entra ID app roles) or a space/comma separated string, and matches
+    ``manager`` case-insensitively.
     """
     managers = {_email_key(listed) for listed in manager_emails} - {""}
-    if email and _email_key(email) in managers:
+    email_trusted = claims.get("email_verified") not in (False, "false", "False")
+    if email and email_trusted and _email_key(email) in managers:
         return MANAGER
     if MANAGER in _claimed_roles(claims.get("roles")):
         return MANAGER
@@ -130,7 +134,8 @@ def current_user() -> User | None:
         return None
     claims = st.user.to_dict()
     email = str(claims.get("email") or "")
-    name = str(claims.get("name") or email or claims.get("sub") or "Signed-in user")
+    name = str(claims.get("name") or email or claims.get("preferred_username")
+               or claims.get("sub") or "Signed-in user")
     return User(email=email, name=name, role=role_for(email, claims, manager_emails()),
                 local=False)
 

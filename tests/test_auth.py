@@ -33,6 +33,11 @@ MANAGERS = ("lead@northfield.example", "Deputy.Lead@Northfield.example")
         ("amira.clinician@northfield.example", {"roles": ["team-manager"]}, TEAM),
         ("amira.clinician@northfield.example", {"roles": None}, TEAM),
         ("amira.clinician@northfield.example", {"roles": 7}, TEAM),
+        # a listed email the provider says is unverified does not count; a verified one does
+        ("lead@northfield.example", {"email_verified": False}, TEAM),
+        ("lead@northfield.example", {"email_verified": "false"}, TEAM),
+        ("lead@northfield.example", {"email_verified": True}, MANAGER),
+        ("lead@northfield.example", {"email_verified": False, "roles": ["manager"]}, MANAGER),
         # a near miss on the email is not a match
         ("lead@northfield.example.evil", {}, TEAM),
         (None, {}, TEAM),
