@@ -5,6 +5,7 @@ page rendering its content (or saying what to do) on an empty and on a filled st
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,9 @@ from streamlit.testing.v1 import AppTest
 
 from capa_monitor.model import JOBPLAN_COLUMNS
 from capa_monitor.sample import demo_jobplans
+from capa_monitor.settings import Settings
 from capa_monitor.store import Store
+from capa_monitor.views.settings_page import problems as settings_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD = ROOT / "dashboard.py"
@@ -223,3 +226,32 @@ def test_a_team_member_on_an_empty_store_is_told_who_uploads(db_url):
     assert at.title[0].value == "Welcome to CAPA Monitor"
     assert "Your team manager uploads the monthly export" in at.info[0].value
     assert not [b for b in at.button if b.key == "welcome_load_demo"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({}, []),
+        ({"monitored_kinds": ("core_new", "core")},
+         ["unknown kinds core; use choice, core_new, core_followup, specific_new, "
+          "specific_followup, other."]),
+        ({"amber_ratio": 1.1}, ["the slightly-behind share must not be above the on-track share."]),
+        ({"wait_thresholds_days": ()}, ["give at least one wait threshold."]),
+        ({"holiday_subdiv": "XYZ"},
+         ["no public holidays are known for GB-XYZ; use a code like GB and ENG."]),
+    ],
+    ids=["defaults", "unknown kind", "amber above green", "no thresholds", "unknown region"],
+)
+def test_settings_checks(changes, expected):
+    assert settings_problems(dataclasses.replace(Settings(), **changes)) == expected
+
+
+def test_settings_with_an_unknown_region_are_refused_and_nothing_changes(filled):
+    at = visit(app().run(), "settings_page")
+    at.text_input(key="settings_holiday_subdiv").set_value("XYZ")
+    next(b for b in at.button if b.label == "Save settings").click().run()
+    assert [e.value for e in at.error] == [
+        "Settings not saved: no public holidays are known for GB-XYZ; use a code like GB and ENG."
+    ]
+    assert Store.open(filled).settings().holiday_subdiv == "ENG"
+    visit(at, "review")  # every page still works

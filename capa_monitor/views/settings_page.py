@@ -5,10 +5,13 @@ saved to the store (and audited) so every page and the CLI use the same rules.
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 
 import streamlit as st
 
 from capa_monitor.errors import CapaError
+from capa_monitor.model import Kind
+from capa_monitor.periods import public_holidays
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 from capa_monitor.views import common, data
 
@@ -37,6 +40,27 @@ LABELS: dict[str, tuple[str, str]] = {
 
 
 MONTH_RANGE = (1, 12)
+KINDS = tuple(kind.value for kind in Kind)
+
+
+def problems(candidate: Settings) -> list[str]:
+    """What would make every review fail or mislead, one sentence each."""
+    found = []
+    unknown = [k for k in candidate.monitored_kinds if k not in KINDS]
+    if unknown:
+        found.append(f"unknown kinds {', '.join(unknown)}; use {', '.join(KINDS)}.")
+    if candidate.amber_ratio > candidate.green_ratio:
+        found.append("the slightly-behind share must not be above the on-track share.")
+    if not candidate.wait_thresholds_days:
+        found.append("give at least one wait threshold.")
+    try:
+        year = date.today().year
+        public_holidays(year, year, candidate)
+    except (NotImplementedError, KeyError, ValueError):
+        region = candidate.holiday_country + (f"-{candidate.holiday_subdiv}"
+                                              if candidate.holiday_subdiv else "")
+        found.append(f"no public holidays are known for {region}; use a code like GB and ENG.")
+    return found
 
 
 def field_input(name: str, current, default):
@@ -80,12 +104,17 @@ def render() -> None:
                 values[name] = getattr(current, name)
         saved = st.form_submit_button("Save settings", type="primary")
     if saved:
-        try:
-            store.save_settings(dataclasses.replace(current, **values), user=user.email)
-        except (CapaError, ValueError, TypeError) as exc:
-            st.error(f"Settings not saved: {exc}")
-        else:
-            st.success("Settings saved.")
+        candidate = dataclasses.replace(current, **values)
+        found = problems(candidate)
+        for problem in found:
+            st.error(f"Settings not saved: {problem}")
+        if not found:
+            try:
+                store.save_settings(candidate, user=user.email)
+            except CapaError as exc:
+                st.error(f"Settings not saved: {exc}")
+            else:
+                st.success("Settings saved.")
     with st.expander("Upload limits (set by the administrator)"):
         st.json(dataclasses.asdict(current.limits))
     if st.button("Restore the defaults", key="settings_reset"):
