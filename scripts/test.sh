@@ -3,13 +3,11 @@
 # Python packages (venv), Debian's Chromium (browser tests) and PostgreSQL (store tests on a
 # real server, started on loopback for the run and stopped after). Extra arguments go to pytest.
 source "$(dirname "$0")/_env.sh"
-need=()
-[ -x /usr/bin/chromium ] || need+=(chromium)
-[ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing Debian packages: ${need[*]}"
+bash scripts/browser_deps.sh
+if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+  echo "installing Debian packages: postgresql"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
 capa_install requirements-dev.txt
 if [ -z "${CAPA_TEST_POSTGRES_URL:-}" ]; then
