@@ -221,3 +221,32 @@ def test_a_sample_xlsx_export_reads_as_the_generator_wrote_it(db_url):
     assert "1 NHS numbers fail the check digit" in shown
     preview = next(t.value for t in at.dataframe if "slot_id" in t.value.columns)
     assert "client_key" not in preview.columns
+
+
+# Headers no synonym knows: the loader refuses, the manager maps the columns by hand.
+UNKNOWN_SHAPE = (
+    b"Wann,Wer,Was,Ergebnis\n"
+    b"01/07/2026,\"ABLE, Ann\",Core Partnership New,Attended\n"
+    b"02/07/2026,\"ABLE, Ann\",Choice,DNA\n"
+)
+HAND_MAPPING = {"date": "Wann", "clinician": "Wer", "kind": "Was", "outcome": "Ergebnis"}
+
+
+def test_a_file_of_unknown_shape_can_be_mapped_by_hand_and_the_mapping_is_kept(db_url):
+    at = team(upload(upload_page(), ("fremd.csv", UNKNOWN_SHAPE)), UNKNOWN_SHAPE, "North")
+    assert len(at.error) == 1 and at.error[0].value.startswith("fremd.csv: ")
+    key = file_key(UNKNOWN_SHAPE)
+    for field, header in HAND_MAPPING.items():
+        at.selectbox(key=f"{key}_column_{field}").set_value(header)
+    next(b for b in at.button if b.label == "Apply this mapping").click().run()
+    assert not at.error
+    assert {m.label: m.value for m in at.metric}["Accepted"] == "2"
+    at.button(key=f"{key}_confirm").click().run()
+    stored = Store.open(db_url)
+    assert stored.activity()["kind"].tolist() == ["core_new", "choice"]
+    assert [p.columns for p in stored.profiles()] == [HAND_MAPPING]
+
+    august = UNKNOWN_SHAPE.replace(b"/07/2026", b"/08/2026")
+    at = upload(upload_page(), ("fremd august.csv", august))
+    assert not at.error
+    assert "Saved mapping “fremd” applied" in texts(at)

@@ -15,7 +15,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from capa_monitor.errors import CapaError
+from capa_monitor.errors import CapaError, LoadError
 from capa_monitor.exports import safe_text
 from capa_monitor.loading import (
     LoadResult,
@@ -24,7 +24,7 @@ from capa_monitor.loading import (
     choose_sheet,
     load_raw,
 )
-from capa_monitor.loading.headers import ACTIVITY_SYNONYMS, NEW_FOLLOWUP, header_key
+from capa_monitor.loading.headers import ACTIVITY_SYNONYMS, NEW_FOLLOWUP, find_header, header_key
 from capa_monitor.loading.read import read_upload
 from capa_monitor.model import CLIENT_KEY, Kind, Outcome
 from capa_monitor.views import common, data
@@ -35,7 +35,6 @@ MEMO_KEY = "upload_memo"
 NOT_IN_FILE = "(not in this file)"
 AS_READ = "(leave as read)"
 DETECTED = "(the one that looks like activity)"
-NO_PROFILE = "(none: recognise columns by name)"
 VALUE_CHOICES = {
     "kind": [k.value for k in Kind],
     "outcome": [o.value for o in Outcome],
@@ -44,31 +43,71 @@ VALUE_CHOICES = {
 FILE_TYPES = ["xlsx", "csv", "xlsm", "xls"]  # .xlsm/.xls reach the loader for its clear refusal
 
 
+#: How many loaded versions of the uploads a session keeps (each holds a canonical frame).
+MEMO_ENTRIES = 4
+
+
 @dataclass(frozen=True)
 class ReadFile:
     """One upload as loaded with one set of choices, plus what the mapping editor needs."""
 
-    result: LoadResult
+    result: LoadResult | None  # None: read, but its columns could not be used (see error)
+    error: str | None
     sheets: tuple[str, ...]
-    headers: tuple[str, ...]
+    headers: tuple[str, ...]  # header texts of the sheet used, for the mapping editor
+    profile: MappingProfile | None  # the mapping applied: the manager's, or a saved one
+    profile_saved: bool  # the mapping is a saved profile that fits this file's columns
 
 
 def read_file(content: bytes, name: str, team: str | None, sheet: str | None,
-              profile: MappingProfile | None, settings) -> ReadFile:
-    """Load a file once per set of choices; the memo lives in this session only."""
+              profile: MappingProfile | None, settings,
+              profiles: list[MappingProfile]) -> ReadFile:
+    """Load a file once per set of choices (memo in this session only). An unreadable file
+    raises LoadError; a readable one whose columns cannot be used comes back with `error`, so
+    the manager can map its columns by hand."""
     digest = hashlib.sha256(content).hexdigest()
     choice = (digest, team, sheet, profile.to_json() if profile else None)
     memo = st.session_state.setdefault(MEMO_KEY, {})
     if choice not in memo:
         workbook = read_upload(content, name, limits=settings.limits, sheet=sheet)
-        result = load_raw(
-            workbook, filename=name, team=team, sheet=sheet, profile=profile, settings=settings
-        )
-        _, match = choose_sheet(workbook, activity_synonyms(profile), result.report.sheet)
-        headers = tuple(h for h in match.headers if h)
+        headers = header_texts(workbook, activity_synonyms(profile), sheet)
+        saved = fitting_profile(profiles, headers) if profile is None else None
+        used = profile or saved
+        try:
+            result = load_raw(
+                workbook, filename=name, team=team, sheet=sheet, profile=used, settings=settings
+            )
+        except LoadError as exc:
+            result, error = None, str(exc)
+        else:
+            error = None
+            _, match = choose_sheet(workbook, activity_synonyms(used), result.report.sheet)
+            headers = tuple(h for h in match.headers if h)
         sheets = tuple(s.name for s in workbook.sheets)
-        memo[choice] = ReadFile(result, sheets, headers)
+        memo[choice] = ReadFile(result, error, sheets, headers, used, saved is not None)
+        for stale in list(memo)[:-MEMO_ENTRIES]:
+            del memo[stale]
     return memo[choice]
+
+
+def header_texts(workbook, synonyms, sheet: str | None) -> tuple[str, ...]:
+    """The header texts of the sheet that looks most like activity (else the first non-blank
+    row), found without requiring any column, so a file of unknown shape can still be mapped."""
+    best: tuple[int, tuple[str, ...]] = (-1, ())
+    for candidate in workbook.sheets:
+        if sheet is not None and candidate.name != sheet:
+            continue
+        try:
+            match = find_header(candidate.cells, synonyms)
+        except LoadError:
+            rows = candidate.cells.dropna(how="all")
+            texts = tuple(str(v).strip() for v in rows.iloc[0].dropna()) if len(rows) else ()
+            score = 0
+        else:
+            texts, score = tuple(match.headers), len(match.columns)
+        if score > best[0]:
+            best = (score, tuple(t for t in texts if t))
+    return best[1]
 
 
 def forget_other_files(digests: set[str]) -> None:
@@ -143,16 +182,19 @@ def report_summary(result: LoadResult) -> None:
         st.warning(warning)
 
 
-def mapping_form(key: str, read: ReadFile) -> MappingProfile | None:
+def mapping_form(key: str, file_name: str, read: ReadFile) -> MappingProfile | None:
     """Column and value choices; returns a profile when the manager applies changes."""
-    report = read.result.report
+    mapped = read.result.report.columns if read.result else (
+        read.profile.columns if read.profile else {}
+    )
+    unmapped = read.result.report.unmapped_values if read.result else {}
     options = [NOT_IN_FILE, *read.headers]
     with st.form(f"{key}_mapping"):
         st.markdown("**Columns** — which column of the file holds each field")
         columns: dict[str, str] = {}
         grid = st.columns(3)
         for i, field in enumerate(ACTIVITY_SYNONYMS):
-            current = report.columns.get(field, NOT_IN_FILE)
+            current = mapped.get(field, NOT_IN_FILE)
             choice = grid[i % 3].selectbox(
                 field.replace("_", " "),
                 options,
@@ -162,7 +204,7 @@ def mapping_form(key: str, read: ReadFile) -> MappingProfile | None:
             if choice != NOT_IN_FILE:
                 columns[field] = choice
         values: dict[str, dict[str, str]] = {}
-        unknown = {c: v for c, v in report.unmapped_values.items() if c in VALUE_CHOICES and v}
+        unknown = {c: v for c, v in unmapped.items() if c in VALUE_CHOICES and v}
         if unknown:
             st.markdown("**Values to map** — what each unrecognised value means")
         for column, counts in unknown.items():
@@ -176,7 +218,7 @@ def mapping_form(key: str, read: ReadFile) -> MappingProfile | None:
                 if choice != AS_READ:
                     values.setdefault(column, {})[value] = choice
         name = st.text_input(
-            "Name for this mapping", value=report.file_name.rsplit(".", 1)[0], key=f"{key}_name"
+            "Name for this mapping", value=file_name.rsplit(".", 1)[0], key=f"{key}_name"
         )
         applied = st.form_submit_button("Apply this mapping")
     if applied:
@@ -253,21 +295,12 @@ def one_file(user_email: str, upload, settings, profiles: list[MappingProfile]) 
         ).strip() or None
         chosen_profile = st.session_state.get(f"{key}_profile")
         try:
-            read = read_file(content, upload.name, team, None, chosen_profile, settings)
-            sheet_names = list(read.sheets)
-            if len(sheet_names) > 1:
-                sheet = sheet_col.selectbox(
-                    "Sheet", [DETECTED, *sheet_names], key=f"{key}_sheet"
-                )
+            read = read_file(content, upload.name, team, None, chosen_profile, settings, profiles)
+            if len(read.sheets) > 1:
+                sheet = sheet_col.selectbox("Sheet", [DETECTED, *read.sheets], key=f"{key}_sheet")
                 if sheet != DETECTED:
-                    read = read_file(content, upload.name, team, sheet, chosen_profile, settings)
-            if chosen_profile is None:
-                auto = fitting_profile(profiles, read.headers)
-                if auto is not None:
-                    read = read_file(content, upload.name, team, read.result.report.sheet, auto,
-                                     settings)
-                    chosen_profile = auto
-                    st.caption(f"Saved mapping “{auto.name}” applied: this file has its columns.")
+                    read = read_file(content, upload.name, team, sheet, chosen_profile, settings,
+                                     profiles)
         except CapaError as exc:
             st.error(f"{upload.name}: {exc}")
             return
@@ -278,17 +311,23 @@ def one_file(user_email: str, upload, settings, profiles: list[MappingProfile]) 
                 "system as .xlsx or .csv and upload that."
             )
             return
-
+        if read.profile_saved:
+            st.caption(f"Saved mapping “{read.profile.name}” applied: this file has its columns.")
+        if read.result is None:
+            st.error(f"{upload.name}: {read.error}")
+            st.write("Say which column holds each field, then apply the mapping:")
         result = read.result
+        with st.expander("Column mapping and values to map", expanded=result is None):
+            applied = mapping_form(key, upload.name, read)
+            if applied is not None:
+                st.session_state[f"{key}_profile"] = applied
+                st.rerun()
+        if result is None:
+            return
         report_summary(result)
         st.markdown("**Preview** — the first rows as they will be stored")
         # Client pseudonyms are left out of the screen: nothing a reader needs to check.
         common.table(result.frame.head(10).drop(columns=[CLIENT_KEY]), f"{key}_preview")
-        with st.expander("Column mapping and values to map"):
-            applied = mapping_form(key, read)
-            if applied is not None:
-                st.session_state[f"{key}_profile"] = applied
-                st.rerun()
         unknown = {c: v for c, v in result.report.unmapped_values.items() if v}
         if unknown:
             st.warning(
@@ -314,7 +353,8 @@ def one_file(user_email: str, upload, settings, profiles: list[MappingProfile]) 
         if result.frame.empty:
             st.error(f"{upload.name} has no usable rows, so there is nothing to store.")
             return
-        ingest_section(key, user_email, result, chosen_profile)
+        # A saved profile that fitted needs no saving again; the manager's own mapping may.
+        ingest_section(key, user_email, result, None if read.profile_saved else read.profile)
 
 
 def history(user_email: str) -> None:
