@@ -56,6 +56,7 @@ ROWS = [
     {"clinician": "Ann Able", "date": "2026-07-10", "kind": "specific_new", "client_key": "c3",
      "duration_min": 90},
     {"clinician": "Ann Able", "date": "2026-07-20", "kind": "core_new", "client_key": "c4"},
+    {"clinician": "Ann Able", "date": "2026-07-02", "kind": "choice", "client_key": "c5"},
 ]
 PLANS = pd.DataFrame(
     [{"clinician": "Ann Able", "team": "North", "core_sessions": 2.0, "specific_sessions": 1.0,
@@ -159,6 +160,21 @@ def test_balance_and_flow_shows_the_four_sections(filled):
     summary = next(t.value for t in at.dataframe if "handover_rate" in t.value.columns)
     everyone = summary.set_index("team").loc["All teams"]
     assert (everyone["n"], everyone["median"], everyone["handover_rate"]) == (1, 7.0, 100.0)
+
+
+def test_clients_still_waiting_past_the_first_threshold_are_listed(filled):
+    at = visit(app().run(), "balance")
+    # As of 20 Jul, c5 (Choice on 2 Jul, no Core Partnership yet) has waited 18 days: not listed.
+    assert not [s for s in at.subheader if s.value.startswith("Seen at Choice")]
+    at.toggle(key="balance_as_of_manual").set_value(True).run()
+    at.date_input(key="balance_as_of").set_value(pd.Timestamp("2026-08-10").date()).run()
+    # 2 Jul → 10 Aug is 39 days > 28.
+    assert [s.value for s in at.subheader if s.value.startswith("Seen at Choice")] == [
+        "Seen at Choice, still waiting after 28 days (1)"
+    ]
+    listed = next(t.value for t in at.dataframe if "choice_clinician" in t.value.columns
+                  and "client_key" not in t.value.columns)
+    assert listed[["choice_clinician", "wait_days"]].values.tolist() == [["Ann Able", 39]]
 
 
 def test_trends_label_trial_limits(filled):

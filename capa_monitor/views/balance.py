@@ -69,7 +69,19 @@ def render() -> None:
         st.info("No client has gone from Choice to Core Partnership in this quarter yet.")
     else:
         common.table(result.flow_summary, "balance_flow_summary")
-        st.plotly_chart(wait_chart(result.waits, settings.wait_thresholds_days), key="balance_wait_chart")
+        st.plotly_chart(
+            wait_chart(result.waits, settings.wait_thresholds_days), key="balance_wait_chart"
+        )
+        limit = settings.wait_thresholds_days[0]
+        waits = result.waits
+        long_waits = waits[waits["waiting"].fillna(False).astype(bool) & (waits["wait_days"] > limit)]
+        if not long_waits.empty:
+            st.subheader(f"Seen at Choice, still waiting after {limit} days ({len(long_waits)})")
+            st.caption("The export does not say who was discharged at Choice: check these.")
+            common.table(
+                long_waits[["team", "choice_date", "choice_clinician", "wait_days"]],
+                "balance_long_waits",
+            )
 
     st.header("Drop-off alerts")
     st.caption(
