@@ -8,8 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 from capa_monitor import auth
+from capa_monitor.errors import CapaError
 from capa_monitor.views import common, data
 
 VIEWS = Path(__file__).resolve().parent / "capa_monitor" / "views"
@@ -23,7 +25,11 @@ if user.local:
     auth.local_mode_banner(user)
 common.init_session_state()
 
-url, version = data.database_url(), data.store().data_version()
+try:
+    url, version = data.database_url(), data.store().data_version()
+except (CapaError, SQLAlchemyError) as exc:
+    st.error(data.unreachable_message(exc))
+    st.stop()
 empty_store = data.date_bounds(url, version) is None and data.jobplans(url, version, ()).empty
 is_manager = user.role == "manager"
 

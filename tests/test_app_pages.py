@@ -271,3 +271,24 @@ def test_settings_with_an_unknown_region_are_refused_and_nothing_changes(filled)
     ]
     assert Store.open(filled).settings().holiday_subdiv == "ENG"
     visit(at, "review")  # every page still works
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql+psycopg://capa:secret@127.0.0.1:1/capa",
+         "postgresql+psycopg://capa:***@127.0.0.1:1/capa"),
+        ("not a url", "set in CAPA_DATABASE_URL (it is not a database URL)"),
+    ],
+    ids=["server down", "not a URL"],
+)
+def test_an_unreachable_database_is_one_clear_sentence_without_its_password(
+    db_url, monkeypatch, url, shown
+):
+    monkeypatch.setenv("CAPA_DATABASE_URL", url)
+    at = app().run()
+    assert not at.exception
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert message.startswith(f"The database {shown} cannot be opened")
+    assert "secret" not in message

@@ -13,7 +13,10 @@ from datetime import date
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
+from capa_monitor.errors import CapaError
 from capa_monitor.metrics.review import Review, review
 from capa_monitor.periods import Quarter, as_of_date
 from capa_monitor.settings import Settings
@@ -34,6 +37,20 @@ def _store_for(url: str) -> Store:
 
 def store() -> Store:
     return _store_for(database_url())
+
+
+def unreachable_message(exc: Exception) -> str:
+    """One sentence for a store that cannot be opened, without the URL's password."""
+    url = database_url()
+    try:
+        shown = make_url(url).render_as_string(hide_password=True) if url else "data/capa.sqlite"
+    except ArgumentError:
+        shown = "set in CAPA_DATABASE_URL (it is not a database URL)"
+    reason = str(exc).splitlines()[0] if isinstance(exc, CapaError) else type(exc).__name__
+    return (
+        f"The database {shown} cannot be opened ({reason}); check {DATABASE_URL_ENV} and that "
+        "the database server is running, then reload this page."
+    )
 
 
 def teams_key(teams: Sequence[str] | None) -> tuple[str, ...]:
