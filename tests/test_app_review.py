@@ -180,3 +180,26 @@ def test_shortfall_downloads_carry_the_list_and_are_audited(team_store, download
     audit = Store.open(team_store).audit()
     downloads_logged = audit[audit["action"] == "download"]
     assert len(downloads_logged) == 1
+
+
+def test_the_bank_holiday_case_of_the_m1_tests_reads_the_same_on_screen(db_url):
+    # tests/test_targets.py::test_expectation_counts_bank_holidays, through the app: Q1 2026/27
+    # has 61 working days; 1–10 Apr has 6 (Good Friday 3 Apr and Easter Monday 6 Apr are bank
+    # holidays). Target 4 sessions × 3 = 12; expected 12 × 6 / 61 = 1.18; 1 delivered is
+    # ≥ 0.8 × 1.18 but < 1.18 → slightly behind, shortfall 0.18.
+    store = Store.open(db_url)
+    activity = make_activity([{"clinician": "Jane Smith", "team": "North", "date": "2026-04-02"}])
+    store.ingest(make_load_result(activity), user="setup@example.org")
+    store.save_jobplans(
+        plans_frame([{"clinician": "Jane Smith", "team": "North", "core_sessions": 4.0}]),
+        user="setup@example.org", source="test",
+    )
+    at = open_page()
+    assert at.selectbox(key="review_quarter").value == "2026/27 Q1"
+    at.toggle(key="review_as_of_manual").set_value(True).run()
+    at.date_input(key="review_as_of").set_value(pd.Timestamp("2026-04-10").date()).run()
+    row = table_with(at, "status_word").set_index("clinician").loc["Jane Smith"]
+    assert row["status_word"] == "🟠 slightly behind"
+    assert (row["target"], row["delivered"]) == (12.0, 1)
+    assert row["expected_to_date"] == pytest.approx(72 / 61)
+    assert row["shortfall"] == pytest.approx(72 / 61 - 1)
