@@ -5,11 +5,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import stat
+import sys
 
 import pandas as pd
 import pytest
 
-from capa_monitor.privacy import nhs_number_valid, nhs_numbers_valid, pseudonym_key, pseudonymise
+from capa_monitor import privacy
+from capa_monitor.privacy import (
+    nhs_digit_texts,
+    nhs_number_valid,
+    nhs_numbers_valid,
+    pseudonym_key,
+    pseudonymise,
+)
 
 # Modulus 11 worked by hand: weights 10..2 on the first nine digits.
 # 999000001: 9*10 + 9*9 + 9*8 + 1*2 = 90 + 81 + 72 + 2 = 245; 245 mod 11 = 3; 11 - 3 = 8
@@ -42,6 +50,34 @@ def test_nhs_number_check_digit(text, valid):
 def test_nhs_check_over_a_column_keeps_blanks_unknown():
     checked = nhs_numbers_valid(pd.Series(["9990000018", None, "9990000019"], dtype="str"))
     assert checked.tolist() == [True, pd.NA, False]
+
+
+# Separators people type between digit groups: a no-break space, an em space, a hyphen.
+SEPARATED_ROWS = [
+    ("999\u00a0000\u00a00018", "9990000018", True),
+    ("999\u2003000\u20030018", "9990000018", True),
+    (" 999-000-0026 ", "9990000026", True),
+    ("999 000 0019", "9990000019", False),
+]
+
+
+def test_nhs_check_over_a_column_agrees_with_the_single_check():
+    texts = [text for text, _ in NHS_ROWS] + [text for text, _, _ in SEPARATED_ROWS]
+    expected = [valid for _, valid in NHS_ROWS] + [valid for _, _, valid in SEPARATED_ROWS]
+    # Shuffled and sliced, so the column version meets an offset into its Arrow buffers.
+    column = pd.Series(["x", *reversed(texts)], dtype="str").iloc[1:]
+    assert nhs_numbers_valid(column).tolist() == list(reversed(expected))
+    assert [nhs_number_valid(t) for t in texts] == expected
+
+
+@pytest.mark.parametrize(("text", "digits", "_valid"), SEPARATED_ROWS)
+def test_nhs_digits_drop_any_space_and_hyphens(text, digits, _valid):
+    assert nhs_digit_texts(pd.Series([text], dtype="str")).tolist() == [digits]
+
+
+def test_separator_list_is_every_character_python_calls_space_and_the_hyphen():
+    spaces = {code for code in range(sys.maxunicode + 1) if chr(code).isspace()}
+    assert set(privacy._SEPARATOR_CODES) == spaces | {ord("-")}
 
 
 def test_pseudonyms_are_keyed_hmac_sha256_and_stable():
