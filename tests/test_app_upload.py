@@ -250,3 +250,14 @@ def test_a_file_of_unknown_shape_can_be_mapped_by_hand_and_the_mapping_is_kept(d
     at = upload(upload_page(), ("fremd august.csv", august))
     assert not at.error
     assert "Saved mapping “fremd” applied" in texts(at)
+
+
+def test_covering_whole_months_widens_what_the_upload_replaces(db_url):
+    at = team(upload(upload_page(), ("north july.csv", JULY)), JULY, "North")
+    at.checkbox(key=f"{file_key(JULY)}_whole_months").check().run()
+    # 1–10 Jul widened to the whole of July.
+    assert "covering 01/07/2026 to 31/07/2026" in texts(at)
+    at.button(key=f"{file_key(JULY)}_confirm").click().run()
+    uploads = Store.open(db_url).uploads()
+    assert (uploads["period_start"].dt.date.astype(str).tolist(),
+            uploads["period_end"].dt.date.astype(str).tolist()) == (["2026-07-01"], ["2026-07-31"])
