@@ -19,10 +19,6 @@ import pandas as pd
 
 from capa_monitor.errors import CapaError, LoadError
 
-SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
-DEMO_ACTIVITY = "northfield_diary.xlsx"
-DEMO_JOBPLANS = "northfield_jobplans.xlsx"
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     ingest = subparsers.add_parser(
@@ -306,10 +302,8 @@ def run_jobplans_list(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from capa_monitor.jobplans import load_jobplans
-    from capa_monitor.loading import load_activity
+    from capa_monitor.demo import load_demo
     from capa_monitor.sample import TEAM
-    from capa_monitor.store import DEMO_SOURCE
 
     store = _open_store(args)
     user = current_user()
@@ -317,21 +311,11 @@ def run_demo(args: argparse.Namespace) -> int:
         removed = store.remove_demo(user=user)
         print(f"Removed the demo data ({removed} demo upload{'s' if removed != 1 else ''}).")
         return 0
-    activity_file = SAMPLE_DATA / DEMO_ACTIVITY
-    result = load_activity(
-        _read_bytes(activity_file, "demo file"),
-        activity_file.name,
-        team=TEAM,
-        settings=store.settings(),
-    )
-    outcome = store.ingest(result, user=user, demo=True)
-    plans_file = SAMPLE_DATA / DEMO_JOBPLANS
-    plans = load_jobplans(_read_bytes(plans_file, "demo file"), plans_file.name)
-    changed = store.save_jobplans(plans.frame, user=user, source=DEMO_SOURCE)
-    state = "already loaded" if outcome.status == "unchanged" else "loaded"
+    loaded = load_demo(store, user=user)
+    state = "already loaded" if loaded.outcome.status == "unchanged" else "loaded"
     print(
-        f"Demo team {TEAM} {state}: upload {outcome.upload_id}, {len(result.frame)} appointments, "
-        f"{len(plans.frame)} job plans ({changed} new or changed). "
+        f"Demo team {TEAM} {state}: upload {loaded.outcome.upload_id}, {loaded.appointments} "
+        f"appointments, {loaded.plans} job plans ({loaded.plans_changed} new or changed). "
         "Remove it with `demo --remove`."
     )
     return 0

@@ -6,25 +6,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from capa_monitor.cli.store_cmds import DEMO_ACTIVITY, DEMO_JOBPLANS, SAMPLE_DATA
+from capa_monitor.demo import load_demo
 from capa_monitor.errors import CapaError
-from capa_monitor.jobplans import load_jobplans
-from capa_monitor.loading import load_activity
-from capa_monitor.sample import TEAM
-from capa_monitor.store import DEMO_SOURCE, Store
 from capa_monitor.views import common, data
-
-
-def load_demo(store: Store, user: str) -> None:
-    """What `python -m capa_monitor demo` does (same files), attributed to the signed-in user."""
-    activity_file = SAMPLE_DATA / DEMO_ACTIVITY
-    result = load_activity(
-        activity_file.read_bytes(), activity_file.name, team=TEAM, settings=store.settings()
-    )
-    store.ingest(result, user=user, demo=True)
-    plans_file = SAMPLE_DATA / DEMO_JOBPLANS
-    plans = load_jobplans(plans_file.read_bytes(), plans_file.name)
-    store.save_jobplans(plans.frame, user=user, source=DEMO_SOURCE)
 
 
 def render() -> None:
