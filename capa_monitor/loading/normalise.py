@@ -19,7 +19,7 @@ from capa_monitor import model
 from capa_monitor.loading.headers import CLIENT_ID, CLIENT_NAME, NEW_FOLLOWUP, NHS_NUMBER
 from capa_monitor.loading.report import Rejection
 from capa_monitor.loading.vocab import classify_kinds, classify_outcomes
-from capa_monitor.privacy import nhs_digits, nhs_numbers_valid, pseudonymise
+from capa_monitor.privacy import nhs_digit_texts, nhs_numbers_valid, pseudonymise
 
 BLANK = "blank"
 FOOTER = "totals/footer"
@@ -104,22 +104,24 @@ def normalise_cells(
     warnings: list[str] = []
 
     keep, dropped_detail = _furniture(body, present, columns, headers)
-    rows = source_row[keep]
-    present = {name: s[keep].reset_index(drop=True) for name, s in present.items()}
 
-    # Dates and clinicians decide whether a row is usable at all.
+    # Dates and clinicians decide whether a row is usable at all. Both are parsed once per
+    # distinct text over every row, so the text columns are filtered only once, below.
     parsed, times = parse_dates(present["date"])
-    clinicians = normalise_names(present["clinician"])
+    # Names from dropped rows must not lend their capitals (`McDonald`) to the others.
+    clinicians = normalise_names(present["clinician"].where(keep))
     header_of = {name: headers[pos] for name, pos in columns.items()}
-    rejected_mask, rejections = _rejections(sheet, rows, present, parsed, clinicians, header_of)
+    rejected_mask, rejections = _rejections(
+        sheet, source_row, keep, present, parsed, clinicians, header_of
+    )
 
-    ok = ~rejected_mask
-    present = {name: s[ok].reset_index(drop=True) for name, s in present.items()}
-    rows = rows[ok]
+    used = np.flatnonzero(keep & ~rejected_mask)
+    present = {name: _take(s, used) for name, s in present.items()}
+    rows = source_row[used]
     n = len(rows)
-    date_col = parsed[ok].reset_index(drop=True).dt.normalize()
-    clinician_col = clinicians[ok].reset_index(drop=True)
-    times = times[ok].reset_index(drop=True)
+    date_col = _take(parsed, used).dt.normalize()
+    clinician_col = _take(clinicians, used)
+    times = _take(times, used)
 
     frame = pd.DataFrame(index=pd.RangeIndex(n))
     frame[model.CLINICIAN] = clinician_col.astype("str")
@@ -181,8 +183,9 @@ def _furniture(
 ) -> tuple[np.ndarray, dict[str, int]]:
     """Rows that are not appointments: blank rows, totals/footer lines, repeated headers.
     Returns the rows to keep and the count dropped of each sort."""
-    blank = _blank_rows(body)
     no_date, no_clinician = present["date"].isna().to_numpy(), present["clinician"].isna().to_numpy()
+    # A stripped, non-empty date or clinician already shows a row is not blank.
+    blank = _blank_rows(body, unknown=no_date & no_clinician)
     footer = np.zeros(len(body), dtype=bool)
     key_missing = (no_date | no_clinician) & ~blank
     if key_missing.any():
@@ -205,12 +208,13 @@ def _furniture(
 def _rejections(
     sheet: str,
     rows: np.ndarray,
+    keep: np.ndarray,
     present: Mapping[str, pd.Series],
     parsed: pd.Series,
     clinicians: pd.Series,
     header_of: Mapping[str, str],
 ) -> tuple[np.ndarray, list[Rejection]]:
-    """Rows without a readable date or a clinician, each with its first reason."""
+    """Kept rows without a readable date or a clinician, each with its first reason."""
     problems = [
         (present["date"].isna(), "date", "no appointment date"),
         (parsed.isna() & present["date"].notna(), "date", "unreadable appointment date"),
@@ -219,7 +223,7 @@ def _rejections(
     rejected = np.zeros(len(rows), dtype=bool)
     found: list[Rejection] = []
     for mask, field_name, reason in problems:
-        fresh = mask.to_numpy() & ~rejected
+        fresh = mask.to_numpy() & keep & ~rejected
         rejected |= fresh
         raw_values = present[field_name][fresh].tolist()
         found += [
@@ -350,7 +354,7 @@ def _team(raw: pd.Series | None, default: str | None, n: int) -> pd.Series:
     fallback = default.strip() if default and default.strip() else None
     if raw is None:
         return pd.Series([fallback] * n, dtype="str")
-    tidy = raw.str.split().str.join(" ")
+    tidy = _per_unique(raw, lambda u: u.str.split().str.join(" "))
     return tidy.fillna(fallback).astype("str") if fallback else tidy.astype("str")
 
 
@@ -415,7 +419,7 @@ def _client_keys(
     invalid = np.array([], dtype="int64")
     nhs = present.get(NHS_NUMBER)
     if nhs is not None:
-        digits = _per_unique(nhs, lambda u: u.map(nhs_digits).astype("str"))
+        digits = nhs_digit_texts(nhs)
         valid = nhs_numbers_valid(nhs)
         invalid = rows[(valid == False).to_numpy(dtype=bool, na_value=False)]  # noqa: E712
         identity = ("nhs:" + digits).where(digits.notna())
@@ -437,7 +441,10 @@ def _slot_ids(raw: pd.Series | None, frame: pd.DataFrame, warnings: list[str]) -
     """The export's slot id; else a stable hash of the identifying fields, with true
     duplicates told apart by their order of appearance."""
     if raw is not None:
-        duplicated = raw.notna() & raw.duplicated(keep=False)
+        codes, _ = pd.factorize(raw)
+        filled = codes[codes >= 0]
+        per_id = np.bincount(filled)
+        duplicated = per_id[filled] > 1
         if duplicated.any():
             warnings.append(
                 f"{int(duplicated.sum())} rows share an appointment id with another row; "
@@ -478,6 +485,11 @@ def _per_unique(raw: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.S
     return _spread(parse(pd.Series(uniques, dtype="str")), codes, raw.index)
 
 
+def _take(values: pd.Series, positions: np.ndarray) -> pd.Series:
+    """The rows at `positions`, renumbered from 0 (cheaper than a boolean mask on text)."""
+    return pd.Series(values.array.take(positions), index=pd.RangeIndex(len(positions)))
+
+
 def _spread(answers: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
     """Row i gets answers[codes[i]]; code -1 (a blank cell) gets a missing value."""
     array = answers.reset_index(drop=True).array
@@ -496,8 +508,16 @@ def _note(unmapped: dict[str, dict[str, int]], column: str, counts: Mapping[str,
         unmapped[column] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _blank_rows(body: pd.DataFrame) -> np.ndarray:
-    """Rows with nothing but empty or whitespace-only cells."""
+def _blank_rows(body: pd.DataFrame, unknown: np.ndarray) -> np.ndarray:
+    """Rows with nothing but empty or whitespace-only cells, looking only at the `unknown` ones."""
+    blank = np.zeros(len(body), dtype=bool)
+    if not unknown.any():
+        return blank
+    blank[unknown] = _blank_among(body[unknown])
+    return blank
+
+
+def _blank_among(body: pd.DataFrame) -> np.ndarray:
     filled = body.notna()
     candidates = filled.any(axis=1).to_numpy()
     blank = ~candidates
