@@ -116,6 +116,57 @@ def test_references_split_across_stream_chunks_are_seen(monkeypatch):
         guard.check_upload(sheet_with(rows), "a.xlsx", Limits(max_rows=20))
 
 
+def referenced_rows(count: int, width: int = 5) -> str:
+    """Rows whose every cell carries its reference, as Excel writes them (A1, B1, … E1)."""
+    letters = "ABCDEFGHIJ"[:width]
+    return "".join(
+        f'<row r="{r}" spans="1:{width}">'
+        + "".join(f'<c r="{col}{r}"><v>{r}</v></c>' for col in letters)
+        + "</row>"
+        for r in range(1, count + 1)
+    )
+
+
+# Limits(max_rows=1000): a beyond-limit row has 4+ digits, a beyond-limit column (past KN) 2+
+# letters; 300 rows of 5 referenced cells are dense enough for the shape pre-check to run.
+DENSE_LIMITS = Limits(max_rows=1000)
+DENSE_OFFENDERS = [
+    ('<row r="301"><c r="A1001"><v>1</v></c></row>', "(it has a cell in row 1,001)"),
+    ('<row r="301"><c r="KO301"><v>1</v></c></row>', "has a cell in column KO"),
+    ('<row r="1001"/>', "(it has a cell in row 1,001)"),
+]
+
+
+@pytest.mark.parametrize(("offender", "words"), DENSE_OFFENDERS)
+@pytest.mark.parametrize("chunk_bytes", [guard.STREAM_CHUNK_BYTES, 1000])
+def test_out_of_bounds_reference_among_referenced_cells_is_found(
+    monkeypatch, offender, words, chunk_bytes
+):
+    monkeypatch.setattr(guard, "STREAM_CHUNK_BYTES", chunk_bytes)
+    with pytest.raises(LoadError) as refused:
+        guard.check_upload(sheet_with(referenced_rows(300) + offender), "a.xlsx", DENSE_LIMITS)
+    assert words in str(refused.value)
+
+
+def test_referenced_cells_within_the_limits_pass():
+    # Row 1000 and column KN: exactly at the limits.
+    last = '<row r="1000"><c r="A1000"><v>1</v></c><c r="KN1000"><v>1</v></c></row>'
+    guard.check_upload(sheet_with(referenced_rows(300) + last), "a.xlsx", DENSE_LIMITS)
+
+
+@pytest.mark.parametrize(
+    ("cells", "limits", "words"),
+    [
+        # The shape check: 2 letters (KN has two), 4 digits (1000 has four).
+        ('<c r="KO1">', Limits(max_rows=1000), ('"AA', "A0000", '"0000')),
+        ('<c r="A21">', Limits(max_rows=20), ('"AA', "A00", '"00')),
+    ],
+)
+def test_suspect_shapes_follow_the_limits(cells, limits, words):
+    assert guard._suspect_reference_shapes(limits) == tuple(w.encode() for w in words)
+    assert guard._has_suspect_shape(cells.encode(), guard._suspect_reference_shapes(limits))
+
+
 @pytest.mark.parametrize(
     ("limits", "words"),
     [

@@ -9,6 +9,7 @@ what to do.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import zipfile
@@ -31,6 +32,9 @@ RATIO_CHECK_MIN_BYTES = 1024 * 1024
 STREAM_CHUNK_BYTES = 4 * 1024 * 1024
 # Enough overlap between chunks that no cell reference or declaration is split unseen.
 CHUNK_OVERLAP_BYTES = 64
+# The head of a part read before parsing starts: a DTD can only come before the root element,
+# and a worksheet's <dimension> is its second child.
+HEAD_BYTES = 64 * 1024
 # Control bytes other than tab, line feed, form feed, carriage return and Ctrl-Z (an old
 # end-of-file marker some exports still write).
 TEXT_CONTROL_BYTES = frozenset(range(32)) - {9, 10, 12, 13, 26}
@@ -49,6 +53,19 @@ _RELATIONSHIP_TARGET_FIRST = re.compile(
 
 def check_upload(data: bytes, filename: str, limits: Limits) -> str:
     """The kind of file ("xlsx" or "csv") if it is safe to parse, else LoadError saying why."""
+    kind = screen_upload(data, filename, limits)
+    if kind == XLSX:
+        scan_xlsx(data, limits)
+    return kind
+
+
+def screen_upload(data: bytes, filename: str, limits: Limits) -> str:
+    """`check_upload` without the pass through the big XML parts (`scan_xlsx`).
+
+    Sizes, ratios, parts, the small XML parts and each sheet's head (declarations, declared
+    dimension) cost milliseconds, and settle everything that could hurt the parser's process
+    before it starts; the reference scan can then run while the sandboxed child parses.
+    """
     if not data:
         raise LoadError("The file is empty (0 bytes); export the report again and upload the saved file.")
     if len(data) > limits.max_upload_bytes:
@@ -57,7 +74,7 @@ def check_upload(data: bytes, filename: str, limits: Limits) -> str:
             "upload limit; export a shorter period (for example one quarter) and upload that."
         )
     if data.startswith(ZIP_SIGNATURES):
-        check_xlsx(data, limits)
+        screen_xlsx(data, limits)
         return XLSX
     if data.startswith(OLE2_SIGNATURE):
         raise LoadError(_ole2_message(data))
@@ -123,23 +140,74 @@ def _megabytes(size: int) -> str:
 
 def check_xlsx(data: bytes, limits: Limits) -> None:
     """ZIP structure, Excel parts, sizes and ratios, XML declarations and sheet dimensions."""
+    screen_xlsx(data, limits)
+    scan_xlsx(data, limits)
+
+
+def screen_xlsx(data: bytes, limits: Limits) -> None:
+    """ZIP structure, parts, sizes and ratios, small parts in full, big parts' heads."""
+    with _open_archive(data) as (archive, entries):
+        _check_parts(archive, entries)
+        _check_sizes(entries, limits)
+        sheet_names = _sheet_names_by_part(archive)
+        for entry in _xml_parts(entries):
+            if _is_worksheet(entry.filename):
+                head = _head(archive, entry)
+                _refuse_declarations(head)
+                _check_dimension(head, _sheet_name(sheet_names, entry), limits)
+            elif _is_big_part(entry):
+                _refuse_declarations(_head(archive, entry))
+            else:
+                _check_no_declarations(archive, entry)
+
+
+def scan_xlsx(data: bytes, limits: Limits) -> None:
+    """The big parts in full: every cell reference and row, declarations anywhere.
+
+    Call after `screen_xlsx` passed (it is what makes opening the archive safe).
+    """
+    with _open_archive(data) as (archive, entries):
+        sheet_names = _sheet_names_by_part(archive)
+        for entry in _xml_parts(entries):
+            if _is_worksheet(entry.filename):
+                _check_worksheet(archive, entry, _sheet_name(sheet_names, entry), limits)
+            elif _is_big_part(entry):
+                _check_no_declarations(archive, entry)
+
+
+@contextlib.contextmanager
+def _open_archive(data: bytes) -> Iterator[tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise LoadError(_damaged_message()) from exc
     with archive:
-        _check_parts(archive, entries)
-        _check_sizes(entries, limits)
-        sheet_names = _sheet_names_by_part(archive)
-        for entry in entries:
-            if entry.is_dir() or not entry.filename.endswith((".xml", ".rels", ".vml")):
-                continue
-            if _is_worksheet(entry.filename):
-                sheet = sheet_names.get(entry.filename, entry.filename.rsplit("/", 1)[-1])
-                _check_worksheet(archive, entry, sheet, limits)
-            else:
-                _check_no_declarations(archive, entry)
+        yield archive, entries
+
+
+def _xml_parts(entries: list[zipfile.ZipInfo]) -> Iterator[zipfile.ZipInfo]:
+    for entry in entries:
+        if not entry.is_dir() and entry.filename.endswith((".xml", ".rels", ".vml")):
+            yield entry
+
+
+def _is_big_part(entry: zipfile.ZipInfo) -> bool:
+    # Shared strings grow with the data; every other non-sheet part is a few kilobytes.
+    return entry.file_size > HEAD_BYTES
+
+
+def _sheet_name(sheet_names: dict[str, str], entry: zipfile.ZipInfo) -> str:
+    return sheet_names.get(entry.filename, entry.filename.rsplit("/", 1)[-1])
+
+
+def _head(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bytes:
+    """The first HEAD_BYTES of a part: where XML puts any DTD, and a sheet its dimension."""
+    try:
+        with archive.open(entry) as part:
+            return part.read(HEAD_BYTES)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise LoadError(_damaged_message()) from exc
 
 
 def _damaged_message() -> str:
@@ -292,6 +360,7 @@ def _check_worksheet(
 ) -> None:
     """Declared dimension and every cell/row reference actually present, against the limits."""
     beyond_limits = _reference_beyond_limits(limits)
+    suspect_shapes = _suspect_reference_shapes(limits)
     implicit_rows = 0
     first = True
     for chunk in _stream(archive, entry):
@@ -299,14 +368,22 @@ def _check_worksheet(
         if first:
             _check_dimension(chunk, sheet, limits)
             first = False
+        # Rows may omit their number: then the parser counts them, so count them too. The
+        # overlap can repeat at most one "<row" per chunk, and "<rowBreaks" counts as one too:
+        # both only make the check stricter.
+        rows_here = chunk.count(b"<row")
+        implicit_rows += rows_here
+        # When cells carry their own references (Excel always writes them) the regex would stop
+        # at every one; first look for the shapes an out-of-bounds reference must have.
+        if chunk.count(b'r="') > 2 * rows_here + 16 and not _has_suspect_shape(
+            chunk, suspect_shapes
+        ):
+            continue
         for found in beyond_limits.finditer(chunk):
             # The pattern has no leading \b so the regex engine can jump between literal `r="`
             # (three times faster); an attribute that merely ends in "r" is skipped here instead.
             if found.start() > 0 and chunk[found.start() - 1] in b" \t\r\n":
                 _refuse_reference(found.group(1).decode("ascii"), sheet, limits)
-        # Rows may omit their number: then the parser counts them, so count them too. The
-        # overlap can repeat at most one "<row" per chunk, which only makes the check stricter.
-        implicit_rows += chunk.count(b"<row ") + chunk.count(b"<row>")
     if implicit_rows > limits.max_rows:
         _refuse_rows(implicit_rows, sheet, limits)
 
@@ -380,6 +457,25 @@ def _reference_beyond_limits(limits: Limits) -> re.Pattern[bytes]:
     return re.compile(
         rb'r="((?:' + columns.encode() + rb')[0-9]+|[A-Z]*(?:' + rows.encode() + rb'))"'
     )
+
+
+# Capital letters → "A" and digits → "0": a reference's shape, found by plain substring search.
+_SHAPES = bytes(
+    ord("A") if 65 <= code <= 90 else ord("0") if 48 <= code <= 57 else code for code in range(256)
+)
+
+
+def _suspect_reference_shapes(limits: Limits) -> tuple[bytes, ...]:
+    """Shapes every reference beyond the limits contains: at least as many column letters as
+    the last column allowed, or at least as many row digits as the row limit."""
+    letters = len(column_letters(limits.max_columns))
+    digits = len(str(limits.max_rows))
+    return (b'"' + b"A" * letters, b"A" + b"0" * digits, b'"' + b"0" * digits)
+
+
+def _has_suspect_shape(chunk: bytes, shapes: tuple[bytes, ...]) -> bool:
+    shaped = chunk.translate(_SHAPES)
+    return any(shape in shaped for shape in shapes)
 
 
 def _greater_than(bound: str, alphabet: str) -> str:
