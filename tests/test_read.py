@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 
 from capa_monitor.errors import LoadError
-from capa_monitor.loading.read import RawSheet, RawWorkbook, read_upload
+from capa_monitor.loading import read as read_module
+from capa_monitor.loading.read import RawSheet, RawWorkbook, read_upload, sandboxed_parse, warm_up
+from capa_monitor.settings import Limits
 from tests.hostile_corpus import raw_xlsx, rows_xml, simple_xlsx, worksheet_xml
 
 # 9990000018: digits 9,9,9,0,0,0,0,0,1 weighted 10..2 → 90+81+72+2 = 245; 245 mod 11 = 3;
@@ -187,3 +189,56 @@ def test_csv_is_one_sheet_named_after_the_file():
     assert [s.name for s in workbook.sheets] == ["March activity"]
     assert isinstance(workbook.sheets[0], RawSheet)
     assert np.array_equal(workbook.sheets[0].cells.index, [0, 1])
+
+
+# --- the sandbox: what runs beside the child, and starting it early ---
+
+
+def test_reference_scan_runs_while_the_child_parses_and_its_refusal_wins():
+    # No <dimension>, so only the full scan (not the screen) sees the cell in row 21 of a
+    # sheet limited to 20 rows; the child would have read the file without complaint.
+    data = raw_xlsx({"Diary": worksheet_xml('<row r="1"><c r="A1"><v>1</v></c><c r="B21"><v>1</v></c></row>')})
+    with pytest.raises(LoadError, match=r"Sheet 'Diary' has more than 20 rows \(it has a cell in row 21\)"):
+        read_upload(data, "a.xlsx", limits=Limits(max_rows=20))
+
+
+def test_a_refusal_beside_the_child_kills_it_and_the_reader_serves_the_next_file():
+    seen = []
+
+    def refuse() -> None:
+        seen.append("scanned")
+        raise LoadError("refused beside the child")
+
+    with pytest.raises(LoadError, match="refused beside the child"):
+        sandboxed_parse(simple_xlsx([["a"]]), "a.xlsx", "xlsx", None, Limits(), while_parsing=refuse)
+    assert seen == ["scanned"]
+    assert cell(read_upload(simple_xlsx([["after"]]), "b.xlsx"), 1, 0) == "after"
+
+
+def test_warm_up_starts_one_reader_that_uploads_then_use():
+    warm_up()
+    warm_up()  # a second call while the first is starting must not start another reader
+    workbook = read_upload(simple_xlsx([["warm"]]), "w.xlsx")
+    assert cell(workbook, 1, 0) == "warm"
+    started = read_module._zygote._process
+    warm_up()
+    assert cell(read_upload(simple_xlsx([["again"]]), "w.xlsx"), 1, 0) == "again"
+    assert read_module._zygote._process is started
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        # Three sheets come back through one shared-memory file, each at its own offset.
+        ({"First": [["1"]], "Second": [["x", "y"], ["z", None]], "Third": [[None, "end"]]},
+         {"First": [["1"]], "Second": [["x", "y"], ["z", None]], "Third": [[None, "end"]]}),
+    ],
+)
+def test_every_sheet_comes_back_from_the_child_whole(cells, expected):
+    sheets = {name: worksheet_xml(rows_xml(rows)) for name, rows in cells.items()}
+    workbook = read_upload(raw_xlsx(sheets), "many.xlsx")
+    got = {
+        sheet.name: [[None if pd.isna(v) else v for v in row] for row in sheet.cells.values.tolist()]
+        for sheet in workbook.sheets
+    }
+    assert got == expected

@@ -10,8 +10,10 @@ import contextlib
 import csv
 import hashlib
 import io
+import mmap
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.reduction
 import os
 import resource
 import select
@@ -22,13 +24,16 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from capa_monitor.errors import LoadError
-from capa_monitor.loading.guard import XLSX, check_upload, decode_text
+from capa_monitor.loading.guard import XLSX, decode_text, scan_xlsx, screen_upload
 from capa_monitor.settings import Limits
 
 
@@ -61,8 +66,11 @@ def read_upload(
     The guard checks the raw bytes first; the parse then runs in a child process with memory and
     time limits, so a file that still defeats the parser kills only the child.
     """
-    kind = check_upload(data, filename, limits)
-    sheets, encoding = sandboxed_parse(data, filename, kind, sheet, limits)
+    kind = screen_upload(data, filename, limits)
+    # The screen settled everything that could hurt the child; the full reference scan runs
+    # on this core while the child parses on another, and its verdict comes first.
+    full_scan = (lambda: scan_xlsx(data, limits)) if kind == XLSX else None
+    sheets, encoding = sandboxed_parse(data, filename, kind, sheet, limits, while_parsing=full_scan)
     return RawWorkbook(kind, sheets, encoding, hashlib.sha256(data).hexdigest())
 
 
@@ -109,10 +117,13 @@ class _Zygote:
         self._process: subprocess.Popen | None = None
         self._address = ""
 
-    def connect(self) -> multiprocessing.connection.Connection:
+    def ensure_started(self) -> None:
         with self._lock:
             if self._process is None or self._process.poll() is not None:
                 self._start()
+
+    def connect(self) -> multiprocessing.connection.Connection:
+        self.ensure_started()
         client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             client.connect(self._address)
@@ -144,22 +155,57 @@ class _Zygote:
 _zygote = _Zygote()
 
 
+def warm_up() -> None:
+    """Start the reader process in the background, so that the first upload does not wait
+    for it (about half a second of imports); call once when a server starts."""
+
+    def start_quietly() -> None:
+        # A failure here is reported by the upload that needs the reader, which retries.
+        with contextlib.suppress(LoadError, OSError):
+            _zygote.ensure_started()
+
+    threading.Thread(target=start_quietly, name="capa-reader-warm-up", daemon=True).start()
+
+
 def sandboxed_parse(
-    data: bytes, filename: str, kind: str, sheet: str | None, limits: Limits
+    data: bytes,
+    filename: str,
+    kind: str,
+    sheet: str | None,
+    limits: Limits,
+    *,
+    while_parsing: Callable[[], None] | None = None,
 ) -> tuple[tuple[RawSheet, ...], str | None]:
-    """`parse` in a child process with Limits.read_memory_bytes and Limits.read_timeout_s."""
+    """`parse` in a child process with Limits.read_memory_bytes and Limits.read_timeout_s.
+
+    `while_parsing` runs here while the child works; if it raises, the child is killed and
+    its result never used.
+    """
     fault_for_test = os.environ.get(FAULT_FOR_TEST_ENV)
     with _zygote.connect() as connection:
         try:
             child_pid = connection.recv()
             connection.send((data, filename, kind, sheet, limits, fault_for_test))
-            if not connection.poll(limits.read_timeout_s):
+            started = time.monotonic()
+            if while_parsing is not None:
+                try:
+                    while_parsing()
+                except BaseException:
+                    _kill_quietly(child_pid)
+                    raise
+            remaining = limits.read_timeout_s - (time.monotonic() - started)
+            if not connection.poll(max(remaining, 0)):
                 _kill_quietly(child_pid)
                 raise LoadError(
                     f"The file could not be read safely within the {limits.read_timeout_s:g}-second "
                     "limit; export a shorter period (for example one quarter) and upload that."
                 )
             status, payload = connection.recv()
+            if status == "ok":
+                layout, encoding = payload
+                payload = _sheets_from_shared_memory(
+                    multiprocessing.reduction.recv_handle(connection), layout
+                ), encoding
         except (EOFError, OSError) as exc:
             # The child died without answering: the parser crashed or hit the memory limit.
             raise LoadError(
@@ -225,9 +271,12 @@ def _child(connection: multiprocessing.connection.Connection) -> None:
     _limit_resource(resource.RLIMIT_AS, limits.read_memory_bytes)
     _limit_resource(resource.RLIMIT_CORE, 0)  # a crash must not leave a core file of patient data
     signal.alarm(int(limits.read_timeout_s) + 5)  # a backstop should the parent vanish
+    shared = None
     try:
         _simulate_fault(fault_for_test, limits)
-        outcome = ("ok", parse(data, filename, kind, sheet, limits))
+        sheets, encoding = parse(data, filename, kind, sheet, limits)
+        shared, layout = _sheets_to_shared_memory(sheets)
+        outcome = ("ok", (layout, encoding))
     except LoadError as exc:
         outcome = ("refused", str(exc))
     except MemoryError:
@@ -240,6 +289,47 @@ def _child(connection: multiprocessing.connection.Connection) -> None:
         connection.send(outcome)
     except MemoryError:
         connection.send(("memory", None))
+    if shared is not None:
+        multiprocessing.reduction.send_handle(connection, shared, os.getppid())
+
+
+# The cells go back to the parent as Arrow IPC streams in an anonymous shared-memory file whose
+# descriptor is passed over the socket: the parent maps it and wraps the columns without a copy,
+# where pickling a million-row frame cost seconds each way.
+
+
+def _sheets_to_shared_memory(
+    sheets: tuple[RawSheet, ...],
+) -> tuple[int, list[tuple[str, int, int]]]:
+    """(memfd, [(sheet name, offset, length)]) holding each sheet's cells as an IPC stream."""
+    descriptor = os.memfd_create("capa-sheets", os.MFD_CLOEXEC)
+    layout = []
+    with open(descriptor, "wb", closefd=False) as out:
+        for sheet in sheets:
+            cells = sheet.cells.set_axis([str(c) for c in sheet.cells.columns], axis=1)
+            table = pa.Table.from_pandas(cells, preserve_index=False)
+            start = out.tell()
+            with pa.ipc.new_stream(out, table.schema) as writer:
+                writer.write_table(table)
+            layout.append((sheet.name, start, out.tell() - start))
+    return descriptor, layout
+
+
+def _sheets_from_shared_memory(
+    descriptor: int, layout: list[tuple[str, int, int]]
+) -> tuple[RawSheet, ...]:
+    try:
+        mapped = mmap.mmap(descriptor, 0, prot=mmap.PROT_READ)
+    finally:
+        os.close(descriptor)
+    # The Arrow buffer keeps the mapping alive as long as any column still uses it.
+    memory = pa.py_buffer(mapped)
+    sheets = []
+    for name, start, length in layout:
+        cells = pa.ipc.open_stream(memory.slice(start, length)).read_all().to_pandas()
+        cells.columns = range(cells.shape[1])
+        sheets.append(RawSheet(name, cells))
+    return tuple(sheets)
 
 
 def _simulate_fault(fault: str | None, limits: Limits) -> None:
@@ -286,33 +376,31 @@ def _xlsx_sheet_cells(reader, name: str) -> pd.DataFrame:
     if not columns:
         return _empty_cells()
     table = loaded.to_arrow()
-    frame = table.to_pandas()
-    frame.columns = range(frame.shape[1])
     # calamine starts the table at the first used column; pad so that column 0 is sheet column A.
     first_column = columns[0].absolute_index
-    if first_column:
-        padding = pd.DataFrame(
-            {i: pd.Series(np.nan, index=frame.index, dtype="str") for i in range(first_column)}
-        )
-        frame = pd.concat([padding, frame.set_axis(range(first_column, first_column + frame.shape[1]), axis=1)], axis=1)
-    return frame.apply(_excel_text).astype("str")
+    blank = pd.Series(np.nan, index=pd.RangeIndex(table.num_rows), dtype="str")
+    cells = {i: blank for i in range(first_column)}
+    for i, column in enumerate(table.columns):
+        cells[first_column + i] = pd.Series(pd.array(_excel_text(column), dtype="str"))
+    return pd.DataFrame(cells)
 
 
-def _excel_text(column: pd.Series) -> pd.Series:
-    """fastexcel's text for date cells → ISO dates; time-only cells → HH:MM:SS; TRUE/FALSE."""
-    column = column.astype("str")
-    midnight = column.str.endswith(" 00:00:00", na=False)
-    if midnight.any():
-        is_date = midnight & column.str.fullmatch(r"\d{4}-\d\d-\d\d 00:00:00", na=False)
-        column = column.where(~is_date, column.str.slice(0, 10))
+def _excel_text(column: pa.Array) -> pa.Array:
+    """fastexcel's text for date cells → ISO dates; time-only cells → HH:MM:SS; TRUE/FALSE.
+
+    Arrow compute on the whole column; each rewrite runs only when a cheap prefix or suffix
+    test finds a candidate.
+    """
+    if pc.any(pc.ends_with(column, " 00:00:00")).as_py():
+        is_date = pc.match_substring_regex(column, r"^[0-9]{4}-[0-9]{2}-[0-9]{2} 00:00:00$")
+        column = pc.if_else(is_date, pc.utf8_slice_codeunits(column, 0, 10), column)
     # Excel keeps a time-only cell as a fraction of a day; calamine renders it on its epoch day.
-    epoch_day = column.str.startswith("1899-12-3", na=False)
-    if epoch_day.any():
-        is_time = epoch_day & column.str.fullmatch(r"1899-12-3[01] \d\d:\d\d:\d\d", na=False)
-        column = column.where(~is_time, column.str.slice(11))
-    booleans = column.isin(["true", "false"])
-    if booleans.any():
-        column = column.where(~booleans, column.str.upper())
+    if pc.any(pc.starts_with(column, "1899-12-3")).as_py():
+        is_time = pc.match_substring_regex(column, r"^1899-12-3[01] [0-9]{2}:[0-9]{2}:[0-9]{2}$")
+        column = pc.if_else(is_time, pc.utf8_slice_codeunits(column, 11), column)
+    booleans = pc.is_in(column, value_set=pa.array(["true", "false"]))
+    if pc.any(booleans).as_py():
+        column = pc.if_else(booleans, pc.utf8_upper(column), column)
     return column
 
 
