@@ -107,3 +107,13 @@ def test_key_file_created_once_owner_only(monkeypatch, tmp_path):
     assert len(first) == 64
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert pseudonym_key() == first
+
+
+@pytest.mark.parametrize(
+    "key",
+    [b"", b"short key", b"k" * 64, b"a key longer than the 64-byte SHA-256 block, so hashed first....."],
+)
+def test_pseudonyms_equal_the_standard_library_hmac_for_any_key_length(key):
+    values = pd.Series(["nhs:9990000018", "name:jane smith", "id:Ó-7"], dtype="str")
+    expected = [hmac.new(key, v.encode(), hashlib.sha256).hexdigest() for v in values]
+    assert pseudonymise(values, key).tolist() == expected
