@@ -140,6 +140,15 @@ def test_no_header_at_all_does_not_quote_the_data():
     assert "Amy" not in str(err.value) and "9990000018" not in str(err.value)
 
 
+def test_no_known_column_quotes_a_first_row_that_reads_like_headers():
+    # No digits in any cell: a header row of the wrong file, safe to show back (issue 2 asks
+    # for the headers found).
+    rows = [["Fruit", "Colour", "Crate"], ["Apple", "Red", "12"]]
+    with pytest.raises(LoadError) as err:
+        find_header(cells(rows), ACTIVITY_SYNONYMS, ACTIVITY_REQUIRED)
+    assert "the first row reads 'Fruit', 'Colour', 'Crate'" in str(err.value)
+
+
 def test_header_below_scan_window_is_not_found():
     rows = [["filler"]] * 30 + [["Appt Date", "HCP", "Appointment type", "Attendance"]]
     with pytest.raises(LoadError):

@@ -158,17 +158,36 @@ def find_header(
                 best = HeaderMatch(i + 1, pair, joined, i + 2)
 
     if best is None:
-        # No row names any known column. Its texts are not quoted back: without a header
-        # the first row may be data, names and NHS numbers included.
+        found = _header_like(rows)
         raise LoadError(
-            f"No header row was found in the first {max_scan_rows} rows: no row names any of "
-            f"the expected columns ({_examples(required or list(synonyms), synonyms)})."
+            f"No header row was found in the first {max_scan_rows} rows: "
+            + (
+                f"the first row reads {', '.join(map(repr, found))}, and no row names"
+                if found
+                else "no row names"
+            )
+            + f" any of the expected columns ({_examples(required or list(synonyms), synonyms)})."
         )
     missing = [field for field in required if field not in best.columns]
     if missing:
         found = [t for t in best.headers if t]
         raise LoadError(_missing_message(found, missing, synonyms))
     return best
+
+
+def _header_like(rows: list[list[str]]) -> list[str]:
+    """The first non-blank row's texts, if it looks like a header rather than data.
+
+    A row with a digit in any cell (dates, NHS numbers, ids) is never quoted back: without a
+    recognised header it may be a patient's row.
+    """
+    for texts in rows:
+        cells = [t for t in texts if t]
+        if cells:
+            if any(ch.isdigit() for t in cells for ch in t) or any(len(t) > 40 for t in cells):
+                return []
+            return cells[:12]
+    return []
 
 
 def _row_texts(frame: pd.DataFrame, i: int) -> list[str]:
