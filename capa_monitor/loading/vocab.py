@@ -294,11 +294,16 @@ def _keyed_overrides(overrides: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def _uniques(raw: pd.Series) -> tuple[list[str], np.ndarray]:
-    """Distinct non-blank texts and each row's position among them (-1 for blank)."""
-    stripped = raw.astype("str").str.strip()
-    stripped = stripped.where(stripped != "")
-    codes, uniques = pd.factorize(stripped)
-    return [str(u) for u in uniques], np.asarray(codes)
+    """Distinct non-blank texts and each row's position among them (-1 for blank).
+
+    Stripped once per distinct text, then texts that differ only in spacing are merged.
+    """
+    codes, uniques = pd.factorize(raw.astype("str"))
+    stripped = pd.Series(uniques, dtype="str").str.strip()
+    merged, texts = pd.factorize(stripped.where(stripped != ""))
+    # Position -1 (a blank cell) is looked up as the last entry, which is -1 too.
+    remap = np.append(merged, -1)
+    return [str(t) for t in texts], remap[np.asarray(codes)]
 
 
 def _counts(uniques: list[str], codes: np.ndarray, flagged: list[bool]) -> dict[str, int]:
