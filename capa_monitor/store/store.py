@@ -22,10 +22,7 @@ import pyarrow as pa
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Integer,
-    String,
     and_,
-    cast,
     delete,
     false,
     func,
@@ -148,18 +145,30 @@ def clinician_key(name: str) -> str:
 
 
 def rows_digest(frame: pd.DataFrame) -> str:
-    """A digest of the canonical rows: SHA-256 of their Arrow IPC stream.
+    """A digest of the canonical rows: SHA-256 over their Arrow columns' buffers.
 
-    Three times faster than pandas' row hashing on a million rows. Equal frames from the
-    (deterministic) loader give equal streams; were two equal frames ever laid out differently,
-    the cost is one needless "stored" instead of "unchanged", never a wrong "unchanged".
+    Each buffer is hashed behind its column, type, offset, length and size, so equal digests
+    mean equal rows. Hashing the buffers directly is ten times faster on a million rows than
+    writing an IPC stream first. Equal frames from the (deterministic) loader give equal
+    buffers; were two equal frames ever laid out differently (chunks, bytes under a null), the
+    cost is one needless "stored" instead of "unchanged", never a wrong "unchanged".
     """
     columns = frame.loc[:, list(model.ACTIVITY_COLUMNS)].reset_index(drop=True)
-    table = pa.Table.from_pandas(columns, preserve_index=False).combine_chunks()
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return hashlib.sha256(sink.getvalue()).hexdigest()
+    table = pa.Table.from_pandas(columns, preserve_index=False)
+    digest = hashlib.sha256()
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_dictionary(column.type):  # its buffers would hold codes, not values
+            column = column.cast(column.type.value_type)
+        digest.update(f"{name}:{column.type}:{len(column)};".encode())
+        for chunk in column.chunks:
+            digest.update(f"{chunk.offset}:{len(chunk)}:{chunk.null_count};".encode())
+            for buffer in chunk.buffers():
+                if buffer is None:
+                    digest.update(b"-;")
+                else:
+                    digest.update(f"{buffer.size};".encode())
+                    digest.update(buffer)
+    return digest.hexdigest()
 
 
 def _upload_status(rows_active: int, rows_accepted: int) -> str:
@@ -482,18 +491,8 @@ class Store:
             conditions.append(activity.c.date >= start)
         if end is not None:
             conditions.append(activity.c.date < end)
-        date_columns = {model.DATE, model.BOOKED_ON}
-        selected = [
-            cast(activity.c[name], String).label(name)
-            if name in date_columns
-            else cast(activity.c[name], Integer).label(name)
-            if name == model.REOFFERED
-            else activity.c[name]
-            for name in (*model.ACTIVITY_COLUMNS, "upload_id")
-        ]
-        query = select(*selected).where(*conditions).order_by(activity.c.id)
         with read_transaction(self.engine) as conn:
-            return bulk.read_activity(conn, query)
+            return bulk.read_activity(conn, conditions)
 
     def teams(self) -> list[str]:
         """Teams with active rows or a job plan, sorted."""
