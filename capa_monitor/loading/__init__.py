@@ -175,7 +175,7 @@ def choose_sheet(
         names = ", ".join(repr(s.name) for s in workbook.sheets)
         raise LoadError(f"There is no sheet called {sheet!r}; the sheets are {names}.")
     best: tuple[tuple[int, int], RawSheet, HeaderMatch] | None = None
-    for candidate in sheets:
+    for candidate in sheets if len(sheets) > 1 else ():  # one sheet: nothing to choose
         try:
             match = find_header(candidate.cells, synonyms)
         except LoadError:

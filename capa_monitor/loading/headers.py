@@ -138,8 +138,8 @@ def find_header(
     """
     required = tuple(required)
     index = synonym_index(synonyms)
-    top = cells.head(max_scan_rows)
-    rows = [_row_texts(top, i) for i in range(len(top))]
+    # One conversion of the top rows to Python values; per-row .iloc costs more than the match.
+    rows = [_row_texts(values) for values in cells.head(max_scan_rows).to_numpy(dtype=object).tolist()]
 
     best: HeaderMatch | None = None
     best_score = 0
@@ -190,10 +190,8 @@ def _header_like(rows: list[list[str]]) -> list[str]:
     return []
 
 
-def _row_texts(frame: pd.DataFrame, i: int) -> list[str]:
-    return [
-        "" if pd.isna(value) else " ".join(str(value).split()) for value in frame.iloc[i].tolist()
-    ]
+def _row_texts(values: list[object]) -> list[str]:
+    return ["" if pd.isna(value) else " ".join(str(value).split()) for value in values]
 
 
 def _two_row_texts(upper: list[str], lower: list[str]) -> tuple[list[str], list[list[str]]]:
