@@ -236,6 +236,8 @@ def _kill_quietly(pid: int) -> None:
 def serve(address: str) -> None:
     """The zygote: accept a connection per upload and fork a child to parse it."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    import fastexcel  # noqa: F401  # once here, not in every forked child
+
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
     listener.listen(64)
