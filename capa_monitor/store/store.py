@@ -147,11 +147,13 @@ def clinician_key(name: str) -> str:
 def rows_digest(frame: pd.DataFrame) -> str:
     """A digest of the canonical rows: SHA-256 over their Arrow columns' buffers.
 
-    Each buffer is hashed behind its column, type, offset, length and size, so equal digests
-    mean equal rows. Hashing the buffers directly is ten times faster on a million rows than
-    writing an IPC stream first. Equal frames from the (deterministic) loader give equal
-    buffers; were two equal frames ever laid out differently (chunks, bytes under a null), the
-    cost is one needless "stored" instead of "unchanged", never a wrong "unchanged".
+    Each column is first made one compact array (a pandas column's chunks are often slices of
+    buffers several times their size), then each buffer is hashed behind the column's name,
+    type, offset, length and the buffer's size, so equal digests mean equal rows. Five times
+    faster on a million rows than writing an IPC stream first. Equal frames from the
+    (deterministic) loader give equal buffers; were two equal frames ever laid out differently
+    (bytes under a null), the cost is one needless "stored" instead of "unchanged", never a
+    wrong "unchanged".
     """
     columns = frame.loc[:, list(model.ACTIVITY_COLUMNS)].reset_index(drop=True)
     table = pa.Table.from_pandas(columns, preserve_index=False)
@@ -159,15 +161,16 @@ def rows_digest(frame: pd.DataFrame) -> str:
     for name, column in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_dictionary(column.type):  # its buffers would hold codes, not values
             column = column.cast(column.type.value_type)
-        digest.update(f"{name}:{column.type}:{len(column)};".encode())
-        for chunk in column.chunks:
-            digest.update(f"{chunk.offset}:{len(chunk)}:{chunk.null_count};".encode())
-            for buffer in chunk.buffers():
-                if buffer is None:
-                    digest.update(b"-;")
-                else:
-                    digest.update(f"{buffer.size};".encode())
-                    digest.update(buffer)
+        values = column.combine_chunks()
+        digest.update(
+            f"{name}:{values.type}:{values.offset}:{len(values)}:{values.null_count};".encode()
+        )
+        for buffer in values.buffers():
+            if buffer is None:
+                digest.update(b"-;")
+            else:
+                digest.update(f"{buffer.size};".encode())
+                digest.update(buffer)
     return digest.hexdigest()
 
 
