@@ -26,15 +26,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from capa_monitor.errors import LoadError
 from capa_monitor.loading.guard import XLSX, decode_text, scan_xlsx, screen_upload
 from capa_monitor.settings import Limits
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported where it is used: the reader process (the zygote below) starts without it,
+# which halves its start-up, and takes it in once it is idle.
 
 
 @dataclass(frozen=True)
@@ -78,14 +84,32 @@ def parse(
     data: bytes, filename: str, kind: str, sheet: str | None, limits: Limits
 ) -> tuple[tuple[RawSheet, ...], str | None]:
     """The parse itself, in whatever process calls it: (sheets, CSV encoding)."""
+    tables, encoding = parse_tables(data, filename, kind, sheet, limits)
+    return tuple(RawSheet(name, _cells(table)) for name, table in tables), encoding
+
+
+def parse_tables(
+    data: bytes, filename: str, kind: str, sheet: str | None, limits: Limits
+) -> tuple[list[tuple[str, pa.Table]], str | None]:
+    """(sheet name, Arrow table with text columns "0", "1", …) per sheet, and the CSV encoding."""
     if kind == XLSX:
-        return read_xlsx_sheets(data, sheet), None
+        return read_xlsx_tables(data, sheet), None
+    import pandas as pd  # noqa: F401  # CSV reading needs it; see the note on imports above
+
     sheet_name, cells, encoding = read_csv_table(data, filename, limits)
     if sheet is not None and sheet != sheet_name:
         raise LoadError(
             f"There is no sheet called {sheet!r}: a CSV file has one table, called {sheet_name!r}."
         )
-    return (RawSheet(sheet_name, cells),), encoding
+    cells = cells.set_axis([str(c) for c in cells.columns], axis=1)
+    return [(sheet_name, pa.Table.from_pandas(cells, preserve_index=False))], encoding
+
+
+def _cells(table: pa.Table) -> pd.DataFrame:
+    """An Arrow sheet table as RawSheet.cells: str columns 0..n-1, index 0..m-1."""
+    cells = table.to_pandas()
+    cells.columns = range(cells.shape[1])
+    return cells
 
 
 # --- the child process ----------------------------------------------------------------------
@@ -107,6 +131,18 @@ _ZYGOTE_ENV = {
     "OMP_NUM_THREADS": "1",
     "JE_ARROW_MALLOC_CONF": "background_thread:false",
 }
+
+
+# Runs this module without the package's __init__ (the loader, which imports pandas): the
+# zygote needs only the guard, fastexcel and Arrow to start serving.
+_ZYGOTE_BOOTSTRAP = """
+import os, sys, types
+package = types.ModuleType("capa_monitor.loading")
+package.__path__ = [os.path.dirname(os.path.abspath(sys.argv[1]))]
+sys.modules["capa_monitor.loading"] = package
+from capa_monitor.loading.read import serve
+serve(sys.argv[2])
+"""
 
 
 class _Zygote:
@@ -139,7 +175,7 @@ class _Zygote:
         env = {**os.environ, **_ZYGOTE_ENV}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
         self._process = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from capa_monitor.loading.read import serve; serve(sys.argv[1])", self._address],
+            [sys.executable, "-c", _ZYGOTE_BOOTSTRAP, __file__, self._address],
             stdin=subprocess.PIPE,  # never written: the zygote exits when it closes
             stdout=subprocess.PIPE,
             env=env,
@@ -243,9 +279,16 @@ def serve(address: str) -> None:
     listener.listen(64)
     print("ready", flush=True)
     parent = sys.stdin.buffer
+    idle_imports_done = False
     try:
         while True:
-            ready, _, _ = select.select([listener, parent], [], [])
+            ready, _, _ = select.select([listener, parent], [], [], None if idle_imports_done else 0)
+            if not ready:
+                # Nothing waiting: take in pandas now, once, for every later CSV child.
+                import pandas  # noqa: F401
+
+                idle_imports_done = True
+                continue
             if parent in ready:
                 return  # stdin closed: the parent process has exited
             try:
@@ -268,6 +311,11 @@ def serve(address: str) -> None:
 
 def _child(connection: multiprocessing.connection.Connection) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    # A parser that aborts (calamine on a dimension bomb) prints a backtrace: the parent says
+    # what happened in one sentence, so the child's own words must not reach the user's terminal.
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 2)
+    os.close(quiet)
     connection.send(os.getpid())
     data, filename, kind, sheet, limits, fault_for_test = connection.recv()
     _limit_resource(resource.RLIMIT_AS, limits.read_memory_bytes)
@@ -276,8 +324,8 @@ def _child(connection: multiprocessing.connection.Connection) -> None:
     shared = None
     try:
         _simulate_fault(fault_for_test, limits)
-        sheets, encoding = parse(data, filename, kind, sheet, limits)
-        shared, layout = _sheets_to_shared_memory(sheets)
+        tables, encoding = parse_tables(data, filename, kind, sheet, limits)
+        shared, layout = _sheets_to_shared_memory(tables)
         outcome = ("ok", (layout, encoding))
     except LoadError as exc:
         outcome = ("refused", str(exc))
@@ -301,19 +349,17 @@ def _child(connection: multiprocessing.connection.Connection) -> None:
 
 
 def _sheets_to_shared_memory(
-    sheets: tuple[RawSheet, ...],
+    tables: list[tuple[str, pa.Table]],
 ) -> tuple[int, list[tuple[str, int, int]]]:
-    """(memfd, [(sheet name, offset, length)]) holding each sheet's cells as an IPC stream."""
+    """(memfd, [(sheet name, offset, length)]) holding each sheet's table as an IPC stream."""
     descriptor = os.memfd_create("capa-sheets", os.MFD_CLOEXEC)
     layout = []
     with open(descriptor, "wb", closefd=False) as out:
-        for sheet in sheets:
-            cells = sheet.cells.set_axis([str(c) for c in sheet.cells.columns], axis=1)
-            table = pa.Table.from_pandas(cells, preserve_index=False)
+        for name, table in tables:
             start = out.tell()
             with pa.ipc.new_stream(out, table.schema) as writer:
                 writer.write_table(table)
-            layout.append((sheet.name, start, out.tell() - start))
+            layout.append((name, start, out.tell() - start))
     return descriptor, layout
 
 
@@ -326,12 +372,10 @@ def _sheets_from_shared_memory(
         os.close(descriptor)
     # The Arrow buffer keeps the mapping alive as long as any column still uses it.
     memory = pa.py_buffer(mapped)
-    sheets = []
-    for name, start, length in layout:
-        cells = pa.ipc.open_stream(memory.slice(start, length)).read_all().to_pandas()
-        cells.columns = range(cells.shape[1])
-        sheets.append(RawSheet(name, cells))
-    return tuple(sheets)
+    return tuple(
+        RawSheet(name, _cells(pa.ipc.open_stream(memory.slice(start, length)).read_all()))
+        for name, start, length in layout
+    )
 
 
 def _simulate_fault(fault: str | None, limits: Limits) -> None:
@@ -353,7 +397,7 @@ def _limit_resource(which: int, value: int) -> None:
 # --- xlsx -----------------------------------------------------------------------------------
 
 
-def read_xlsx_sheets(data: bytes, sheet: str | None) -> tuple[RawSheet, ...]:
+def read_xlsx_tables(data: bytes, sheet: str | None) -> list[tuple[str, pa.Table]]:
     """All sheets in workbook order, or just the named one."""
     import fastexcel  # imported here so CSV-only callers never load the Rust extension
 
@@ -366,25 +410,23 @@ def read_xlsx_sheets(data: bytes, sheet: str | None) -> tuple[RawSheet, ...]:
                 f"There is no sheet called {sheet!r} in this workbook; its sheets are {listed}."
             )
         names = [sheet]
-    return tuple(RawSheet(name, _xlsx_sheet_cells(reader, name)) for name in names)
+    return [(name, _xlsx_sheet_table(reader, name)) for name in names]
 
 
-def _xlsx_sheet_cells(reader, name: str) -> pd.DataFrame:
+def _xlsx_sheet_table(reader, name: str) -> pa.Table:
     # dtypes="string" for ALL columns: fastexcel otherwise guesses a column's type from its first
     # 1,000 rows and silently blanks later values that do not fit. skip_rows=0 keeps leading blank
-    # rows so that the frame index stays "sheet row - 1".
+    # rows so that the row number stays "sheet row - 1".
     loaded = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
     columns = loaded.available_columns()
     if not columns:
-        return _empty_cells()
-    table = loaded.to_arrow()
+        return pa.table({"0": pa.array([], pa.large_string())})
+    batch = loaded.to_arrow()
     # calamine starts the table at the first used column; pad so that column 0 is sheet column A.
     first_column = columns[0].absolute_index
-    blank = pd.Series(np.nan, index=pd.RangeIndex(table.num_rows), dtype="str")
-    cells = {i: blank for i in range(first_column)}
-    for i, column in enumerate(table.columns):
-        cells[first_column + i] = pd.Series(pd.array(_excel_text(column), dtype="str"))
-    return pd.DataFrame(cells)
+    blank = pa.nulls(batch.num_rows, pa.string())
+    arrays = [blank] * first_column + [_excel_text(column) for column in batch.columns]
+    return pa.table(arrays, names=[str(i) for i in range(len(arrays))])
 
 
 def _excel_text(column: pa.Array) -> pa.Array:
@@ -407,15 +449,13 @@ def _excel_text(column: pa.Array) -> pa.Array:
     return column
 
 
-def _empty_cells() -> pd.DataFrame:
-    return pd.DataFrame({0: pd.Series([], dtype="str")})
-
-
 # --- csv ------------------------------------------------------------------------------------
 
 
 def read_csv_table(data: bytes, filename: str, limits: Limits) -> tuple[str, pd.DataFrame, str]:
     """(sheet name, cells, encoding) of a delimited text file."""
+    import pandas as pd
+
     text, encoding = decode_text(data)
     utf8 = text.encode("utf-8")
     delimiter = detect_delimiter(text)
