@@ -275,6 +275,42 @@ def test_every_column_round_trips_with_the_canonical_dtypes(store):
     assert stored["upload_id"].tolist() == [1, 1]
 
 
+# Text the bulk read must carry exactly (SQLite reads rows as JSON text parsed as CSV, PostgreSQL
+# as COPY CSV): CSV and JSON syntax, the words those formats use for missing, empty text,
+# non-ASCII, and characters JSON escapes (quote, backslash, line break, tab, a control character).
+HOSTILE_TEXT = (
+    'O\'Neill, "Jo"',
+    "null",
+    "NULL",
+    "",
+    "Siân Ó Briain 🙂",
+    "back\\slash",
+    "line\nbreak\ttab\x01",
+    "]\n[",
+)
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXT)
+def test_any_text_round_trips_exactly(store, text):
+    frame = make_activity(
+        [
+            {"clinician": "Ann Able", "date": "2026-07-01", "team": "A"},
+            {
+                "slot_id": text,
+                "clinician": text,
+                "team": text,
+                "date": "2026-07-02",
+                "client_key": text,
+            },
+            {"clinician": "Ann Able", "date": "2026-07-03", "team": None},
+        ]
+    )
+    store.ingest(make_load_result(frame), user=USER)
+    stored = store.activity().sort_values(model.DATE).reset_index(drop=True)
+    pd.testing.assert_frame_equal(stored[list(model.ACTIVITY_COLUMNS)], frame)
+    assert store.activity(teams=[text])[model.CLINICIAN].tolist() == [text]
+
+
 @pytest.mark.parametrize(
     ("filters", "expected"),
     [

@@ -2,24 +2,24 @@
 
 SQLAlchemy Core `insert()` with a list of dicts costs seconds per 100k rows, so writes go to the
 driver: on SQLite multi-row INSERTs bound from column-built values, on PostgreSQL `COPY`.
-Reads skip SQLAlchemy's per-value result processing: SQLite rows are fetched in chunks and
-turned into Arrow columns; PostgreSQL sends `COPY … TO STDOUT` CSV that Arrow parses in C++.
+Reads make no Python object per value: SQLite renders the rows as JSON text in C, PostgreSQL
+sends `COPY … TO STDOUT` CSV, and Arrow parses either in C++.
 Both run on the caller's connection, so they are part of its transaction (never
 `DataFrame.to_sql`, which commits on a raw sqlite3 connection).
 """
 
 from __future__ import annotations
 
-import gc
 import io
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import json
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-from sqlalchemy import ColumnElement, Connection, Integer, cast, literal_column, select
+from sqlalchemy import ColumnElement, Connection, Integer, cast, func, literal_column, select
 
 from capa_monitor import model
 from capa_monitor.store.schema import activity
@@ -44,8 +44,9 @@ _INTEGER_COLUMNS = (model.DURATION_MIN, model.REOFFERED, model.SOURCE_ROW, "uplo
 # driver's per-statement work; 100 rows a statement measured about a third faster, and more
 # rows a statement gained nothing (13 values a row stays far below SQLite's variable limit).
 _SQLITE_ROWS_PER_INSERT = 100
-# Rows fetched at a time on SQLite: bounds the Python tuples alive at once (memory, GC work).
-_SQLITE_FETCH_ROWS = 65_536
+# Row ids per SQLite read query: its JSON text (~250 bytes a row) stays far below SQLite's 1 GB
+# string limit, and the transient memory small.
+_SQLITE_IDS_PER_QUERY = 1 << 18
 
 
 # ---- writing --------------------------------------------------------------------------------
@@ -160,13 +161,11 @@ def read_activity(conn: Connection, conditions: Sequence[ColumnElement]) -> pd.D
     """Activity rows matching `conditions`, in insertion order, typed as model.py documents
     (ACTIVITY_COLUMNS + upload_id)."""
     postgres = conn.dialect.name == "postgresql"
-    query = (
-        select(*(_read_expression(name, postgres) for name in READ_COLUMNS))
-        .where(*conditions)
-        .order_by(activity.c.id)
-    )
-    table = _copy_rows(conn, query) if postgres else _fetch_rows(conn, query)
-    return _typed_frame(table)
+    columns = [_read_expression(name, postgres) for name in READ_COLUMNS]
+    if postgres:
+        query = select(*columns).where(*conditions).order_by(activity.c.id)
+        return _typed_frame(_copy_rows(conn, query))
+    return _typed_frame(_sqlite_rows(conn, columns, conditions))
 
 
 def _read_expression(name: str, postgres: bool) -> ColumnElement:
@@ -185,35 +184,69 @@ _SQLITE_READ_TYPES = {name: pa.string() for name in (*_TEXT_COLUMNS, *_DATE_COLU
     name: pa.int64() for name in _INTEGER_COLUMNS
 }
 _POSTGRES_READ_TYPES = _SQLITE_READ_TYPES | {name: pa.int32() for name in _DATE_COLUMNS}
+# Columns in the order _sqlite_rows selects them.
+_SQLITE_ROW_TYPES = {"id": pa.int64()} | {name: _SQLITE_READ_TYPES[name] for name in READ_COLUMNS}
+# A row as SQLite's json_array() writes it, brackets removed, is a CSV line when the text has
+# no backslash: strings always quoted and holding no quote or line break, numbers and `null`
+# bare.
+_JSON_ROW_AS_CSV = pa_csv.ConvertOptions(
+    column_types=_SQLITE_ROW_TYPES,
+    null_values=["null"],
+    strings_can_be_null=True,
+    quoted_strings_can_be_null=False,
+)
 
 
-@contextmanager
-def _garbage_collection_paused() -> Iterator[None]:
-    """Fetched row tuples are containers: with the collector on, each few thousand trigger a
-    pass, and passes over the ever-growing older generation made big reads markedly slower.
-    The tuples are freed chunk by chunk and hold no cycles, so nothing is left uncollected."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+def _sqlite_rows(
+    conn: Connection, columns: Sequence[ColumnElement], conditions: Sequence[ColumnElement]
+) -> pa.Table:
+    """The READ_COLUMNS of the matching rows, in insertion order, through SQLite's JSON.
+
+    SQLite renders each row as a JSON array and joins them in C, so a million rows cross into
+    Python as a few long strings rather than thirteen million objects, and Arrow parses those.
+    Measured on a million rows: 40 % less time than fetching tuples, and less memory.
+    """
+    low, high = conn.execute(select(func.min(activity.c.id), func.max(activity.c.id))).one()
+    names = list(_SQLITE_ROW_TYPES)
+    rows_text = func.group_concat(
+        func.json_array(activity.c.id, *columns), literal_column("char(10)")
+    )
+    tables = []
+    for first in range(low or 0, (high or -1) + 1, _SQLITE_IDS_PER_QUERY):
+        text = conn.execute(
+            select(rows_text).where(
+                *conditions,
+                activity.c.id >= first,
+                activity.c.id < first + _SQLITE_IDS_PER_QUERY,
+            )
+        ).scalar()
+        if text:
+            tables.append(_json_rows_table(text, names))
+    if not tables:
+        return pa.schema(list(_SQLITE_ROW_TYPES.items())).empty_table().drop_columns(["id"])
+    table = pa.concat_tables(tables)
+    # A team's rows come through the (team, date) index: put them back in insertion order.
+    return table.take(pc.sort_indices(table.column("id"))).drop_columns(["id"])
 
 
-def _fetch_rows(conn: Connection, query) -> pa.Table:
-    cursor = conn.execute(query).cursor  # the driver's cursor: plain tuples, no processing
-    chunks: dict[str, list[pa.Array]] = {name: [] for name in READ_COLUMNS}
-    with _garbage_collection_paused():
-        while rows := cursor.fetchmany(_SQLITE_FETCH_ROWS):
-            for name, values in zip(READ_COLUMNS, zip(*rows, strict=True), strict=True):
-                chunks[name].append(pa.array(values, type=_SQLITE_READ_TYPES[name]))
-            del rows
-    return pa.table(
-        {
-            name: pa.chunked_array(chunks[name], type=_SQLITE_READ_TYPES[name])
-            for name in READ_COLUMNS
-        }
+def _json_rows_table(text: str, names: list[str]) -> pa.Table:
+    """Rows written by json_array(), one a line, as an Arrow table of _SQLITE_ROW_TYPES."""
+    if "\\" in text:
+        # An escaped quote, backslash or control character: Python's JSON parser decodes it
+        # exactly (a line break inside a string is escaped, so a raw one separates rows).
+        rows = json.loads("[" + text.replace("\n", ",") + "]")
+        return pa.table(
+            {
+                name: pa.array(values, _SQLITE_ROW_TYPES[name])
+                for name, values in zip(names, zip(*rows, strict=True), strict=True)
+            }
+        )
+    csv = text[1:-1].replace("]\n[", "\n").encode()
+    return pa_csv.read_csv(
+        io.BytesIO(csv),
+        read_options=pa_csv.ReadOptions(column_names=names),
+        parse_options=pa_csv.ParseOptions(double_quote=False),
+        convert_options=_JSON_ROW_AS_CSV,
     )
 
 
