@@ -279,12 +279,15 @@ def serve(address: str) -> None:
     listener.listen(64)
     print("ready", flush=True)
     parent = sys.stdin.buffer
+    served = 0
     idle_imports_done = False
     try:
         while True:
-            ready, _, _ = select.select([listener, parent], [], [], None if idle_imports_done else 0)
+            # pandas (for CSV children) is taken in once the zygote is idle: right after it has
+            # forked a child, or a second after start if no upload came; never ahead of one.
+            wait = None if idle_imports_done else (0 if served else 1.0)
+            ready, _, _ = select.select([listener, parent], [], [], wait)
             if not ready:
-                # Nothing waiting: take in pandas now, once, for every later CSV child.
                 import pandas  # noqa: F401
 
                 idle_imports_done = True
@@ -302,6 +305,7 @@ def serve(address: str) -> None:
                 finally:
                     os._exit(0)
             accepted.close()
+            served += 1
     finally:
         listener.close()
         with contextlib.suppress(OSError):
