@@ -283,6 +283,28 @@ def test_export_slot_ids_are_kept():
     assert ids[1].startswith("h")
 
 
+@pytest.mark.parametrize(
+    ("ids", "warned"),
+    [
+        (["A1", "A2", "A3"], None),
+        # A1 twice: 2 rows share an id; the blank is not a shared id (it gets a derived one).
+        (["A1", "A1", None], "2 rows share an appointment id"),
+        # Two blanks make the column non-unique, yet no id is actually shared.
+        (["A1", None, None], None),
+        (["A1", "A2", "A1"], "2 rows share an appointment id"),
+    ],
+)
+def test_shared_export_ids_are_warned_about_and_kept(ids, warned):
+    rows = [[*HEADER, "Appointment ID"]] + [
+        ["Jane Smith", f"0{day}/07/2026", "Choice", "Attended", slot]
+        for day, slot in enumerate(ids, start=3)
+    ]
+    result = load(rows)
+    shared = [w for w in result.report.warnings if "share an appointment id" in w]
+    assert shared == ([] if warned is None else [f"{warned} with another row; they are kept as separate slots."])
+    assert [i for i in result.frame[model.SLOT_ID] if not i.startswith("h")] == [i for i in ids if i]
+
+
 # --- sheets, profiles and refusals ------------------------------------------------------------
 
 

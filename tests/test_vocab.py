@@ -63,6 +63,15 @@ def test_unknown_outcomes_are_counted_and_read_as_booked():
     assert result.unknown == {"Rescheduled": 2, "Cancelled": 1}
 
 
+def test_texts_differing_only_in_outer_spaces_are_one_value_and_spaces_alone_are_blank():
+    # "Rescheduled" three times however padded: one unknown text counted 3 times.
+    result = classify_outcomes(texts(" Rescheduled", "Rescheduled ", "Rescheduled", "   ", "Seen "))
+    assert result.unknown == {"Rescheduled": 3}
+    assert result.values.tolist()[:3] == ["booked"] * 3
+    assert pd.isna(result.values[3])
+    assert result.values[4] == "attended"
+
+
 def test_profile_outcome_overrides_come_first():
     result = classify_outcomes(texts("Seen by duty", "DNA"), {"seen by duty": "attended",
                                                              "DNA": "late_not_seen"})
