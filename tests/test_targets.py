@@ -96,13 +96,50 @@ def test_leaver_expectation_stops_on_the_last_day():
     row = result.loc["Priya Patel"]
     assert row["available_days"] == 33
     assert row["expected_to_date"] == pytest.approx(12 * 33 / 65)
-    assert row["shortfall"] == pytest.approx(12 * 33 / 65 - 6)
-    assert row["status"] == "amber"  # 6 ≥ 0.8 × 6.09 = 4.87
-    # …and it does not grow after the leaving date: as of 30 Sep it equals as of 14 Aug.
+    # §5: "at quarter end it is against target": 12 − 6 = 6 (not 6.09 − 6 = 0.09, the reading
+    # this test pinned before; the spec says the quarter's shortfall is what the target owes).
+    assert row["shortfall"] == pytest.approx(6.0)
+    assert row["status"] == "amber"  # thresholds stay on expected: 6 ≥ 0.8 × 6.09 = 4.87
+    # …and the expectation does not grow after the leaving date: as of 14 Aug it is the same,
+    # and there (before quarter end) the shortfall is against it: 6.0923 − 6 = 0.0923.
     earlier = m1(activity, plans(("Priya Patel", 4, None, None, None, "2026-08-14")), Q2,
-                 date(2026, 8, 14))
-    assert earlier.loc["Priya Patel", "expected_to_date"] == pytest.approx(12 * 33 / 65)
+                 date(2026, 8, 14)).loc["Priya Patel"]
+    assert earlier["expected_to_date"] == pytest.approx(12 * 33 / 65)
+    assert earlier["shortfall"] == pytest.approx(12 * 33 / 65 - 6)
     assert result.loc["Priya Patel", "available_to"] == pd.Timestamp("2026-08-14")
+
+
+# A leaver (last day Fri 14 Aug, 33 of Q2's 65 working days) with 3 core sessions: target
+# 3 × 3 = 9, expected 9 × 33 / 65 = 4.5692…, delivered 1. Before the quarter's last day the
+# shortfall is against the expectation; from 30 Sep (and after: as-of is clipped) against the
+# target, 9 − 1 = 8. Status stays on expected: 1 < 0.8 × 4.57 = 3.66 → red.
+@pytest.mark.parametrize(
+    ("as_of", "shortfall"),
+    [
+        (date(2026, 9, 29), 9 * 33 / 65 - 1),
+        (date(2026, 9, 30), 8.0),
+        (date(2026, 10, 15), 8.0),
+    ],
+)
+def test_leaver_shortfall_at_quarter_end_is_against_the_target(as_of, shortfall):
+    activity = slots(("Priya Patel", "2026-07-08", "core_new", "attended"))
+    row = m1(activity, plans(("Priya Patel", 3, None, None, None, "2026-08-14")), Q2,
+             as_of).loc["Priya Patel"]
+    assert row["target"] == pytest.approx(9.0)
+    assert row["expected_to_date"] == pytest.approx(9 * 33 / 65)
+    assert row["shortfall"] == pytest.approx(shortfall)
+    assert row["status"] == "red"
+
+
+def test_choice_shortfall_at_quarter_end_is_against_the_choice_target():
+    # 2 Choice a week × 11.25 = 22.5; a leaver on 14 Aug is expected 22.5 × 33 / 65 = 11.423;
+    # 10 attended ≥ 0.8 × 11.42 = 9.14 → amber; at quarter end shortfall 22.5 − 10 = 12.5.
+    activity = slots(*[("Priya Patel", "2026-07-02", "choice", "attended")] * 10)
+    row = m1(activity, plans(("Priya Patel", 0, 2, None, None, "2026-08-14")), Q2,
+             date(2026, 9, 30)).loc["Priya Patel"]
+    assert row["choice_expected_to_date"] == pytest.approx(22.5 * 33 / 65)
+    assert row["choice_shortfall"] == pytest.approx(12.5)
+    assert row["choice_status"] == "amber"
 
 
 def test_starter_expectation_starts_on_the_first_day():

@@ -70,11 +70,16 @@ def against_target(
     merged["available_days"] = np.where(planned, available, np.nan)
     merged["quarter_days"] = quarter_days
 
+    # §5: "at quarter end it is against target": once the quarter is over, what is owed is the
+    # whole target, even by a leaver whose expectation stopped growing on their last day.
+    quarter_over = as_of >= quarter.last_day
     for prefix, target in (("", "target"), ("choice_", "choice_target")):
-        expected = merged[target].to_numpy(dtype="float64") * share
+        full = merged[target].to_numpy(dtype="float64")
+        expected = full * share
         delivered = merged[f"{prefix}delivered"].to_numpy(dtype="float64")
+        owed = full if quarter_over else expected
         merged[f"{prefix}expected_to_date"] = expected
-        merged[f"{prefix}shortfall"] = np.where(planned, np.maximum(0.0, expected - delivered), np.nan)
+        merged[f"{prefix}shortfall"] = np.where(planned, np.maximum(0.0, owed - delivered), np.nan)
         merged[f"{prefix}status"] = _status(delivered, expected, planned, settings)
 
     merged["target_source"] = merged["target_source"].astype("str")
