@@ -30,7 +30,7 @@ try:
 except (CapaError, SQLAlchemyError) as exc:
     st.error(data.unreachable_message(exc))
     st.stop()
-empty_store = data.date_bounds(url, version) is None and data.jobplans(url, version, ()).empty
+empty_store = data.date_bounds(url, version) is None and data.jobplans(url, version).empty
 is_manager = user.role == "manager"
 
 

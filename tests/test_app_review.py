@@ -203,3 +203,32 @@ def test_the_bank_holiday_case_of_the_m1_tests_reads_the_same_on_screen(db_url):
     assert (row["target"], row["delivered"]) == (12.0, 1)
     assert row["expected_to_date"] == pytest.approx(72 / 61)
     assert row["shortfall"] == pytest.approx(72 / 61 - 1)
+
+
+def test_a_team_filter_matches_across_teams_without_reading_the_store_again(team_store, monkeypatch):
+    # Ben's B1 (North, DNA 1 Jul, family c4) is not re-offered in North's own rows, but the
+    # family was seen by South's Dee Dunn on 15 Jul, inside the 28-day window: rule 2 ("any
+    # clinician") makes it re-offered with North selected too, so Ben's not re-offered is 0.
+    # The South row moves neither North's as-of date (31 Jul) nor its list of clinicians.
+    store = Store.open(team_store)
+    south = make_activity([{"slot_id": "S1", "clinician": "Dee Dunn", "team": "South",
+                            "date": "2026-07-15", "client_key": "c4"}])
+    store.ingest(make_load_result(south, file_name="south.xlsx"), user="setup@example.org")
+    store.close()
+    reads = []
+    read_activity = Store.activity
+
+    def counted(self, *args, **kwargs):
+        reads.append((args, kwargs))
+        return read_activity(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "activity", counted)
+    at = open_page()
+    assert len(reads) == 1  # every team's rows, once per data version
+    at.multiselect(key="review_teams").set_value(["North"]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(reads) == 1
+    assert "as of **31 Jul 2026**" in at.caption[0].value
+    table = table_with(at, "status_word").set_index("clinician")
+    assert sorted(table.index) == ["Ann Able", "Ben Baker", "Cara Cole"]
+    assert (table.loc["Ben Baker", "lost"], table.loc["Ben Baker", "not_reoffered"]) == (1, 0)

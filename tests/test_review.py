@@ -35,10 +35,10 @@ PLANS = pd.DataFrame(
 )
 
 
-@pytest.fixture
-def activity():
+def activity_frame(rows):
+    """rows of (slot, clinician, team, date, kind, outcome, client, booked_on) → canonical."""
     frame = pd.DataFrame(
-        ROWS,
+        rows,
         columns=["slot_id", "clinician", "team", "date", "kind", "outcome", "client_key",
                  "booked_on"],
     )
@@ -49,6 +49,11 @@ def activity():
     frame["reoffered"] = pd.array([pd.NA] * len(frame), dtype="boolean")
     frame["start"] = pd.Series([pd.NA] * len(frame), dtype="str")
     return frame.reindex(columns=list(ACTIVITY_COLUMNS))
+
+
+@pytest.fixture
+def activity():
+    return activity_frame(ROWS)
 
 
 def test_north_in_q2(activity):
@@ -113,3 +118,74 @@ def test_no_attended_or_missed_appointment_reviews_to_the_quarter_end(activity):
     booked_only = activity[activity["outcome"] == "booked"]
     result = review(booked_only, PLANS, Q2, teams=["North"])
     assert (result.as_of, result.as_of_source) == (Q2.last_day, "no data")
+
+
+# Family c1 missed a North new Core slot on Wed 1 Jul and was rebooked with South's Ann Lee for
+# Fri 10 Jul. Rule 2 is "the same client_key … any clinician", so the North slot is re-offered
+# whichever teams are viewed. South's own DNA (S2, 2 Jul) never appears in North's review.
+# As of: North's latest attended or missed date is 14 Jul (N2); South's (S3) is 20 Jul.
+ACROSS_TEAMS = [
+    ("N1", "Jane Smith", "North", "2026-07-01", "core_new", "dna", "c1", None),
+    ("N2", "Jane Smith", "North", "2026-07-14", "core_new", "attended", "c3", None),
+    ("S1", "Ann Lee", "South", "2026-07-10", "core_new", "attended", "c1", "2026-07-02"),
+    ("S2", "Ann Lee", "South", "2026-07-02", "core_new", "dna", "c2", None),
+    ("S3", "Ann Lee", "South", "2026-07-20", "core_new", "attended", "c4", None),
+]
+
+
+@pytest.mark.parametrize("teams", [["North"], [" north "], ["North", "East"]])
+def test_a_family_rebooked_in_another_team_is_reoffered_in_the_viewed_team(teams):
+    result = review(activity_frame(ACROSS_TEAMS), PLANS, Q2, teams=teams)
+    assert result.as_of == date(2026, 7, 14)
+    assert result.lost_slots[["slot_id", "status", "evidence_slot_id", "evidence_clinician"]
+                             ].values.tolist() == [["N1", "reoffered_client", "S1", "Ann Lee"]]
+    jane = result.clinicians.set_index("clinician").loc["Jane Smith"]
+    assert (jane["lost"], jane["reoffered"], jane["not_reoffered"]) == (1, 1, 0)
+    assert "Ann Lee" not in result.clinicians["clinician"].tolist()
+
+
+def test_every_team_viewed_lists_both_teams_lost_slots():
+    # As of 20 Jul (S3). S2 (2 Jul, c2): no later slot for c2; the only Ann Lee slot booked on
+    # or after 2 Jul is S1, already taken by N1 (1 Jul, earlier in matching order); S3 has no
+    # booked_on. No evidence, and its window runs to 30 Jul > 20 Jul → pending.
+    result = review(activity_frame(ACROSS_TEAMS), PLANS, Q2)
+    assert result.as_of == date(2026, 7, 20)
+    assert result.lost_slots[["slot_id", "status"]].values.tolist() == [
+        ["N1", "reoffered_client"], ["S2", "pending"]
+    ]
+
+
+# Plans with a blank team belong to the team their clinician works in (names matched as M1
+# matches them: case and spacing ignored). Cara Dunn works in North, Dev Shah in South.
+BLANK_TEAM_ACTIVITY = [
+    ("N1", "CARA  DUNN", "North", "2026-07-06", "core_new", "attended", "c1", None),
+    ("S1", "Dev Shah", "South", "2026-07-06", "core_new", "attended", "c2", None),
+]
+
+
+@pytest.mark.parametrize("blank", [None, "", "   "])
+@pytest.mark.parametrize(
+    ("teams", "shown"),
+    [
+        (["North"], ["Cara Dunn", "Eve Ford"]),
+        (["South"], ["Dev Shah"]),
+        (None, ["Cara Dunn", "Dev Shah", "Eve Ford"]),
+    ],
+)
+def test_a_plan_with_a_blank_team_shows_in_its_clinicians_team(blank, teams, shown):
+    plans = pd.DataFrame(
+        {
+            "clinician": ["Cara Dunn", "Dev Shah", "Eve Ford"],
+            "team": [blank, blank, "North"],
+            "core_sessions": [3.0, 2.0, 1.0],
+        }
+    )
+    result = review(activity_frame(BLANK_TEAM_ACTIVITY), plans, Q2, teams=teams)
+    clinicians = result.clinicians.set_index("clinician")
+    assert sorted(clinicians.index) == shown
+    # A blank-team plan still gives its target: Cara 3 sessions × 3 = 9, Dev 2 × 3 = 6.
+    if "Cara Dunn" in shown:
+        assert clinicians.loc["Cara Dunn", "target"] == pytest.approx(9.0)
+        assert clinicians.loc["Cara Dunn", "status"] != "no_target"
+    if "Dev Shah" in shown:
+        assert clinicians.loc["Dev Shah", "target"] == pytest.approx(6.0)

@@ -34,9 +34,12 @@ PLANS = pd.DataFrame(
 
 
 class StandInStore:
-    """What the commands use of capa_monitor.store.Store, over fixed frames."""
+    """What the commands use of capa_monitor.store.Store, over fixed frames; a team filter is
+    applied as the real store's SQL does (team IN (...), so a blank team never matches)."""
 
     records: list = []
+    other_rows: list = []  # (slot, clinician, team, date, kind, outcome, client, booked_on)
+    plans = PLANS
 
     @classmethod
     def open(cls, url=None):
@@ -46,12 +49,14 @@ class StandInStore:
         return Settings()
 
     def teams(self):
-        return ["North"]
+        return sorted({"North", *(row[2] for row in self.other_rows)})
 
     def activity(self, teams=None):
-        frame = pd.DataFrame(ROWS, columns=["slot_id", "clinician", "date", "kind", "outcome",
-                                            "client_key", "booked_on"])
-        frame["team"] = "North"
+        rows = [(slot, name, "North", *rest) for slot, name, *rest in ROWS] + self.other_rows
+        frame = pd.DataFrame(rows, columns=["slot_id", "clinician", "team", "date", "kind",
+                                            "outcome", "client_key", "booked_on"])
+        if teams is not None:
+            frame = frame[frame["team"].isin(teams)]
         frame["date"] = pd.to_datetime(frame["date"])
         frame["booked_on"] = pd.to_datetime(frame["booked_on"])
         frame["duration_min"] = pd.array([60] * len(frame), dtype="Int64")
@@ -60,7 +65,7 @@ class StandInStore:
         return frame.reindex(columns=list(ACTIVITY_COLUMNS))
 
     def jobplans(self, teams=None):
-        return PLANS
+        return self.plans if teams is None else self.plans[self.plans["team"].isin(teams)]
 
     def record(self, action, *, user, **details):
         StandInStore.records.append((action, details))
@@ -71,6 +76,8 @@ def run(monkeypatch, capsys):
     monkeypatch.setattr(capa_monitor.store, "Store", StandInStore)
     monkeypatch.setattr(cli, "COMMAND_MODULES", ("capa_monitor.cli.review_cmds",))
     StandInStore.records = []
+    StandInStore.other_rows = []
+    StandInStore.plans = PLANS
 
     def invoke(*argv):
         code = cli.main(list(argv))
@@ -161,3 +168,32 @@ def test_quarter_defaults_to_the_as_of_quarter(run):
     assert code == 0
     assert json.loads(out)["quarter"] == "2026/27 Q2"
     assert date.fromisoformat(json.loads(out)["as_of"]) == date(2026, 7, 17)
+
+
+def test_a_team_review_matches_over_every_team_and_keeps_blank_team_plans(run):
+    # L3 (Ann Lee, North, 6 Jul, c2) — not re-offered in North's own rows — was rebooked by the
+    # family with South's Cara Dunn on 13 Jul (S1), inside the 28-day window: rule 2, "any
+    # clinician", so re-offered (client rebooked) in North's review too. Eve Ford's plan has a
+    # blank team; she works in North, so North's review shows her against a target of
+    # 1 session × 3 = 3 (not "no job plan"); as of 10 Aug (29 of 65 working days) she is
+    # expected 3 × 29 / 65 = 1.34 and 1 delivered < 0.8 × 1.34 = 1.07 → red. South's own lost
+    # slot S2 is not in North's list.
+    StandInStore.other_rows = [
+        ("S1", "Cara Dunn", "South", "2026-07-13", "core_new", "attended", "c2", None),
+        ("S2", "Cara Dunn", "South", "2026-07-14", "core_new", "dna", "c8", None),
+        ("N9", "Eve Ford", "North", "2026-07-15", "core_new", "attended", "c6", None),
+    ]
+    StandInStore.plans = pd.concat(
+        [PLANS, pd.DataFrame({"clinician": ["Eve Ford"], "team": [None], "core_sessions": [1.0]})],
+        ignore_index=True,
+    )
+    code, out, _ = run("review", "--quarter", "2026/27 Q2", "--team", "North", "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    slots = {s["slot_id"]: s for s in doc["lost_slots"]}
+    assert sorted(slots) == ["L1", "L2", "L3", "L4"]
+    assert slots["L3"]["status"] == "reoffered_client"
+    assert slots["L3"]["evidence_slot_id"] == "S1"
+    people = {c["clinician"]: c for c in doc["clinicians"]}
+    assert "Cara Dunn" not in people
+    assert (people["Eve Ford"]["target"], people["Eve Ford"]["status"]) == (3.0, "red")

@@ -14,7 +14,7 @@ import pandas as pd
 
 from capa_monitor.errors import CapaError
 from capa_monitor.exports import shortfall_csv, shortfall_tables, shortfall_xlsx
-from capa_monitor.metrics.review import Review, review
+from capa_monitor.metrics.review import Review, review, team_rows
 from capa_monitor.periods import Quarter, as_of_date
 
 #: Per-clinician JSON fields (issue 4), in order.
@@ -116,16 +116,18 @@ def _review_from_store(args: argparse.Namespace):
     store = Store.open(args.db)
     settings = store.settings()
     teams = _known_teams(args.team, store.teams())
-    activity = store.activity(teams)
+    # Every team's rows and plans: re-offer matching runs over the whole history and a plan
+    # with a blank team goes with its clinician's team; review() picks the teams' own.
+    activity = store.activity()
     if args.quarter:
         quarter = Quarter.parse(args.quarter, settings.fy_first_month)
     else:
-        latest = args.as_of or as_of_date(activity)
+        latest = args.as_of or as_of_date(team_rows(activity, teams))
         if latest is None:
             raise CapaError("There is no attended or missed appointment stored yet; give --quarter.")
         quarter = Quarter.containing(latest, settings.fy_first_month)
     result = review(
-        activity, store.jobplans(teams), quarter, as_of=args.as_of, settings=settings, teams=teams
+        activity, store.jobplans(), quarter, as_of=args.as_of, settings=settings, teams=teams
     )
     return result, store
 

@@ -66,8 +66,9 @@ def lost_slots(
 ) -> pd.DataFrame:
     """Every lost slot dated on or before as_of, with its status and evidence (LOST_SLOT_COLUMNS).
 
-    Runs over all of `activity` (the whole stored history of the teams viewed); callers pick
-    the quarter's rows afterwards. Sorted in matching order.
+    Runs over all of `activity` (the whole stored history of every team: a family may be
+    rebooked with any clinician); callers pick the quarter's and teams' rows afterwards. Sorted
+    in matching order.
     """
     window = int(settings.reoffer_window_days)
     # Only the monitored kinds can be lost or be evidence; take just the columns matching reads.

@@ -14,7 +14,8 @@ as_of, sorted by team then clinician (M1 + M2):
     expected_to_date                    target × available working days to as_of ÷ quarter's
     delivered, offered                  core_new attended / not cancelled by the service, in
                                         the quarter up to as_of
-    shortfall                           max(0, expected_to_date − delivered); NaN: no plan
+    shortfall                           max(0, expected_to_date − delivered), from the
+                                        quarter's last day max(0, target − delivered); NaN: no plan
     status                              green | amber | red | no_target
     choice_target, choice_expected_to_date, choice_delivered, choice_offered,
     choice_shortfall, choice_status     the same for Choice appointments
@@ -53,7 +54,7 @@ import pandas as pd
 from capa_monitor.jobplans import canonical_plans, quarterly_targets
 from capa_monitor.metrics import balance, drift, dropoff, flow, reoffer, spc
 from capa_monitor.metrics.targets import TARGET_COLUMNS, against_target, name_key
-from capa_monitor.model import DATE, TEAM
+from capa_monitor.model import CLINICIAN, DATE, TEAM
 from capa_monitor.periods import Quarter, as_of_date
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
@@ -100,31 +101,37 @@ def review(
     settings: Settings = DEFAULT_SETTINGS,
     teams: Sequence[str] | None = None,
 ) -> Review:
-    """Assemble the quarter's review for the team(s) viewed from the whole stored history."""
+    """Assemble the quarter's review for the team(s) viewed from the whole stored history.
+
+    `activity` and `jobplans` are everything stored, every team: re-offer matching (M2) needs
+    the whole history, since a family DNA'd in one team may be rebooked in another, and a plan
+    with a blank team belongs to whichever team its clinician works in. Everything else is
+    worked out from the viewed teams' rows alone.
+    """
     teams = tuple(teams) if teams else None
-    jobplans = canonical_plans(jobplans)
-    if teams is not None:
-        activity = activity[_in_teams(activity[TEAM], teams)]
-        jobplans = jobplans[_in_teams(jobplans["team"], teams)]
+    viewed = team_rows(activity, teams)
+    jobplans = _viewed_plans(canonical_plans(jobplans), viewed, teams)
     if as_of is not None:
         as_of_source = "given"
     else:
-        as_of = as_of_date(activity)
+        as_of = as_of_date(viewed)
         as_of_source = "data" if as_of is not None else "no data"
         if as_of is None:
             as_of = quarter.last_day
 
     targets = quarterly_targets(jobplans, quarter, settings)
-    clinicians = against_target(activity, targets, quarter, as_of, settings)
+    clinicians = against_target(viewed, targets, quarter, as_of, settings)
 
     all_lost = reoffer.lost_slots(activity, as_of, settings)
     in_quarter = (all_lost[DATE] >= pd.Timestamp(quarter.start)) & (
         all_lost[DATE] <= pd.Timestamp(min(as_of, quarter.last_day))
     )
+    if teams is not None:
+        in_quarter &= _in_teams(all_lost[TEAM], teams)
     lost = all_lost[in_quarter].reset_index(drop=True)
     clinicians = _with_lost_counts(clinicians, lost)
 
-    extras = _other_metrics(activity, jobplans, targets, quarter, as_of, settings)
+    extras = _other_metrics(viewed, jobplans, targets, quarter, as_of, settings)
     return Review(
         quarter=quarter,
         as_of=as_of,
@@ -137,9 +144,28 @@ def review(
     )
 
 
+def team_rows(activity: pd.DataFrame, teams: Sequence[str] | None) -> pd.DataFrame:
+    """The rows of the teams (matched case-insensitively); every row when teams is empty."""
+    return activity[_in_teams(activity[TEAM], tuple(teams))] if teams else activity
+
+
 def _in_teams(values: pd.Series, teams: tuple[str, ...]) -> pd.Series:
+    # Tidy each distinct team name once: a store holds a million rows but a handful of teams.
     wanted = {team.strip().casefold() for team in teams}
-    return values.astype("str").str.strip().str.casefold().isin(wanted)
+    names = pd.unique(values.dropna())
+    return values.isin([name for name in names if str(name).strip().casefold() in wanted])
+
+
+def _viewed_plans(
+    plans: pd.DataFrame, viewed: pd.DataFrame, teams: tuple[str, ...] | None
+) -> pd.DataFrame:
+    """Plans of the viewed teams, and blank-team plans of clinicians who work in them."""
+    if teams is None:
+        return plans
+    blank_team = plans["team"].isna() | (plans["team"].str.strip() == "")
+    working_here = name_key(pd.Series(pd.unique(viewed[CLINICIAN].dropna()), dtype="str"))
+    works_here = name_key(plans["clinician"]).isin(working_here)
+    return plans[_in_teams(plans["team"], teams) | (blank_team & works_here)]
 
 
 def _with_lost_counts(clinicians: pd.DataFrame, lost: pd.DataFrame) -> pd.DataFrame:

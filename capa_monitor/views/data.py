@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from capa_monitor.errors import CapaError
-from capa_monitor.metrics.review import Review, review
+from capa_monitor.metrics.review import Review, review, team_rows
 from capa_monitor.periods import Quarter, as_of_date
 from capa_monitor.settings import Settings
 from capa_monitor.store import Store
@@ -78,15 +78,18 @@ def uploads(url: str, version: int) -> pd.DataFrame:
 # cache_data would keep a pickled copy per entry and unpickle it on every hit (measured: ~3 s
 # more on a cold review, 0.25 s per quarter change). Every reader treats it as read-only
 # (metrics are pure and filter into new frames), so sharing the one object is safe.
-@st.cache_resource(show_spinner=False, max_entries=4)
-def activity(url: str, version: int, teams: tuple[str, ...]) -> pd.DataFrame:
-    """Every stored activity row of the teams (whole history: re-offer matching needs it)."""
-    return _store_for(url).activity(list(teams) or None)
+@st.cache_resource(show_spinner=False, max_entries=2)
+def activity(url: str, version: int) -> pd.DataFrame:
+    """Every stored activity row of every team: re-offer matching needs the whole history (a
+    family may be rebooked in another team), so a team filter change never re-reads the store."""
+    return _store_for(url).activity()
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def jobplans(url: str, version: int, teams: tuple[str, ...]) -> pd.DataFrame:
-    return _store_for(url).jobplans(list(teams) or None)
+@st.cache_data(show_spinner=False, max_entries=4)
+def jobplans(url: str, version: int) -> pd.DataFrame:
+    """Every current plan; review() picks the viewed teams' (a blank team goes with the
+    clinician's activity, which a store query by team would drop)."""
+    return _store_for(url).jobplans()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -96,21 +99,22 @@ def settings(url: str, version: int) -> Settings:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def latest_as_of(url: str, version: int, teams: tuple[str, ...]) -> date | None:
-    return as_of_date(activity(url, version, teams))
+    return as_of_date(team_rows(activity(url, version), teams))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def clinician_slots(url: str, version: int, teams: tuple[str, ...], start: date, end: date,
                     clinician: str, kinds: tuple[str, ...]) -> pd.DataFrame:
-    """One clinician's slots of `kinds` in [start, end), for the drill-down (small, so a
-    clinician change never copies the whole activity frame out of the cache)."""
-    rows = activity(url, version, teams)
-    return rows[
+    """One clinician's slots of `kinds` in the teams and [start, end), for the drill-down
+    (small, so a clinician change never copies the whole activity frame out of the cache)."""
+    rows = activity(url, version)
+    rows = rows[
         (rows["clinician"] == clinician)
         & (rows["date"] >= pd.Timestamp(start))
         & (rows["date"] < pd.Timestamp(end))
         & rows["kind"].isin(kinds)
     ]
+    return team_rows(rows, teams)
 
 
 @st.cache_data(show_spinner="Working out the review…", max_entries=16)
@@ -124,8 +128,8 @@ def quarterly_review(
     stored_settings = settings(url, version)
     quarter = Quarter.parse(quarter_label, stored_settings.fy_first_month)
     return review(
-        activity(url, version, teams),
-        jobplans(url, version, teams),
+        activity(url, version),
+        jobplans(url, version),
         quarter,
         as_of=as_of,
         settings=stored_settings,

@@ -156,7 +156,7 @@ def render() -> None:
     store = data.store()
     url, version = data.database_url(), store.data_version()
     settings = data.settings(url, version)
-    plans = data.jobplans(url, version, ())
+    plans = data.jobplans(url, version)
     if plans.empty:
         st.info(
             "No job plans yet. Import the team's job-plan spreadsheet below, or add rows to the "

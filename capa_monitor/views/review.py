@@ -126,7 +126,7 @@ def drill_down(selection: common.Selection, result) -> None:
                 key="review_clinician_lost",
             )
     with plan_tab:
-        plans = data.jobplans(selection.url, selection.version, selection.teams)
+        plans = data.jobplans(selection.url, selection.version)
         plan = plans[plans["clinician"].astype(str).str.casefold() == name.casefold()]
         if plan.empty:
             st.info(
