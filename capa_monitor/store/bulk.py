@@ -17,9 +17,18 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-from sqlalchemy import ColumnElement, Connection, Integer, cast, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    LargeBinary,
+    and_,
+    cast,
+    func,
+    literal_column,
+    select,
+)
 
 from capa_monitor import model
 from capa_monitor.store.schema import activity
@@ -157,15 +166,24 @@ def _copy_activity(
 # ---- reading --------------------------------------------------------------------------------
 
 
-def read_activity(conn: Connection, conditions: Sequence[ColumnElement]) -> pd.DataFrame:
-    """Activity rows matching `conditions`, in insertion order, typed as model.py documents
-    (ACTIVITY_COLUMNS + upload_id)."""
+def read_activity(
+    conn: Connection, conditions: Sequence[ColumnElement], teams: Sequence[str] | None
+) -> pd.DataFrame:
+    """Activity rows matching `conditions` and of `teams` (None: every team), in insertion
+    order, typed as model.py documents (ACTIVITY_COLUMNS + upload_id)."""
     postgres = conn.dialect.name == "postgresql"
     columns = [_read_expression(name, postgres) for name in READ_COLUMNS]
     if postgres:
+        if teams is not None:
+            conditions = [*conditions, activity.c.team.in_(list(teams))]
         query = select(*columns).where(*conditions).order_by(activity.c.id)
         return _typed_frame(_copy_rows(conn, query))
-    return _typed_frame(_sqlite_rows(conn, columns, conditions))
+    if teams is None:
+        parts = _id_ranges(conn)
+    else:
+        # One team a query, through the (team, date) index; each stays a team's size.
+        parts = [activity.c.team == team for team in dict.fromkeys(teams)]
+    return _typed_frame(_sqlite_rows(conn, columns, conditions, parts))
 
 
 def _read_expression(name: str, postgres: bool) -> ColumnElement:
@@ -180,71 +198,87 @@ def _read_expression(name: str, postgres: bool) -> ColumnElement:
 
 
 # SQLite hands dates back as the ISO text it stores; Arrow parses that far faster than pandas.
-_SQLITE_READ_TYPES = {name: pa.string() for name in (*_TEXT_COLUMNS, *_DATE_COLUMNS)} | {
+# large_string is what pandas' str dtype holds, so text columns pass to it without a copy.
+_SQLITE_READ_TYPES = {name: pa.large_string() for name in (*_TEXT_COLUMNS, *_DATE_COLUMNS)} | {
     name: pa.int64() for name in _INTEGER_COLUMNS
 }
 _POSTGRES_READ_TYPES = _SQLITE_READ_TYPES | {name: pa.int32() for name in _DATE_COLUMNS}
 # Columns in the order _sqlite_rows selects them.
 _SQLITE_ROW_TYPES = {"id": pa.int64()} | {name: _SQLITE_READ_TYPES[name] for name in READ_COLUMNS}
-# A row as SQLite's json_array() writes it, brackets removed, is a CSV line when the text has
-# no backslash: strings always quoted and holding no quote or line break, numbers and `null`
-# bare.
+# A row as SQLite's json_array() writes it is a CSV line when the text has no backslash:
+# strings always quoted and holding no quote or line break, numbers and `null` bare. Its
+# brackets land in two dummy values around the row (["", … , 0]), read as text and dropped.
+_CSV_NAMES = ["open", *_SQLITE_ROW_TYPES, "close"]
 _JSON_ROW_AS_CSV = pa_csv.ConvertOptions(
     column_types=_SQLITE_ROW_TYPES,
     null_values=["null"],
     strings_can_be_null=True,
     quoted_strings_can_be_null=False,
+    include_columns=list(_SQLITE_ROW_TYPES),
 )
 
 
+def _id_ranges(conn: Connection) -> list[ColumnElement]:
+    """The whole table as consecutive row-id ranges of _SQLITE_IDS_PER_QUERY."""
+    low, high = conn.execute(select(func.min(activity.c.id), func.max(activity.c.id))).one()
+    if low is None:
+        return []
+    return [
+        and_(activity.c.id >= first, activity.c.id < first + _SQLITE_IDS_PER_QUERY)
+        for first in range(low, high + 1, _SQLITE_IDS_PER_QUERY)
+    ]
+
+
 def _sqlite_rows(
-    conn: Connection, columns: Sequence[ColumnElement], conditions: Sequence[ColumnElement]
+    conn: Connection,
+    columns: Sequence[ColumnElement],
+    conditions: Sequence[ColumnElement],
+    parts: Sequence[ColumnElement],
 ) -> pa.Table:
-    """The READ_COLUMNS of the matching rows, in insertion order, through SQLite's JSON.
+    """The READ_COLUMNS of the rows matching `conditions` in any of the disjoint `parts`, in
+    insertion order, through SQLite's JSON functions (one query a part).
 
     SQLite renders each row as a JSON array and joins them in C, so a million rows cross into
     Python as a few long strings rather than thirteen million objects, and Arrow parses those.
     Measured on a million rows: 40 % less time than fetching tuples, and less memory.
     """
-    low, high = conn.execute(select(func.min(activity.c.id), func.max(activity.c.id))).one()
-    names = list(_SQLITE_ROW_TYPES)
-    rows_text = func.group_concat(
-        func.json_array(activity.c.id, *columns), literal_column("char(10)")
-    )
+    row_json = func.json_array(literal_column("''"), activity.c.id, *columns, literal_column("0"))
+    # As a BLOB the text arrives as bytes: no Python string to build and encode again.
+    rows_json = cast(func.group_concat(row_json, literal_column("char(10)")), LargeBinary)
     tables = []
-    for first in range(low or 0, (high or -1) + 1, _SQLITE_IDS_PER_QUERY):
-        text = conn.execute(
-            select(rows_text).where(
-                *conditions,
-                activity.c.id >= first,
-                activity.c.id < first + _SQLITE_IDS_PER_QUERY,
-            )
-        ).scalar()
-        if text:
-            tables.append(_json_rows_table(text, names))
+    for part in parts:
+        data = conn.execute(select(rows_json).where(*conditions, part)).scalar()
+        if data:
+            tables.append(_json_rows_table(data))
     if not tables:
         return pa.schema(list(_SQLITE_ROW_TYPES.items())).empty_table().drop_columns(["id"])
     table = pa.concat_tables(tables)
-    # A team's rows come through the (team, date) index: put them back in insertion order.
-    return table.take(pc.sort_indices(table.column("id"))).drop_columns(["id"])
+    ids = table.column("id").to_numpy()
+    if not np.all(ids[1:] > ids[:-1]):
+        # Teams' rows come team by team in (team, date) order: back to insertion order.
+        table = table.take(np.argsort(ids, kind="stable"))
+    return table.drop_columns(["id"])
 
 
-def _json_rows_table(text: str, names: list[str]) -> pa.Table:
-    """Rows written by json_array(), one a line, as an Arrow table of _SQLITE_ROW_TYPES."""
-    if "\\" in text:
+def _json_rows_table(data: bytes) -> pa.Table:
+    """Rows written by json_array() as _sqlite_rows asks, one a line, as an Arrow table of
+    _SQLITE_ROW_TYPES."""
+    if b"\\" in data:
         # An escaped quote, backslash or control character: Python's JSON parser decodes it
         # exactly (a line break inside a string is escaped, so a raw one separates rows).
-        rows = json.loads("[" + text.replace("\n", ",") + "]")
+        rows = json.loads(b"[" + data.replace(b"\n", b",") + b"]")
+        columns = list(zip(*rows, strict=True))[1:-1]
         return pa.table(
             {
-                name: pa.array(values, _SQLITE_ROW_TYPES[name])
-                for name, values in zip(names, zip(*rows, strict=True), strict=True)
+                name: pa.array(values, arrow_type)
+                for (name, arrow_type), values in zip(
+                    _SQLITE_ROW_TYPES.items(), columns, strict=True
+                )
             }
         )
-    csv = text[1:-1].replace("]\n[", "\n").encode()
     return pa_csv.read_csv(
-        io.BytesIO(csv),
-        read_options=pa_csv.ReadOptions(column_names=names),
+        pa.BufferReader(data),
+        read_options=pa_csv.ReadOptions(column_names=_CSV_NAMES),
         parse_options=pa_csv.ParseOptions(double_quote=False),
         convert_options=_JSON_ROW_AS_CSV,
     )

@@ -488,14 +488,12 @@ class Store:
     ) -> pd.DataFrame:
         """Active rows (model.ACTIVITY_COLUMNS + upload_id) with start <= date < end."""
         conditions = [activity.c.superseded_by.is_(None)]
-        if teams is not None:
-            conditions.append(activity.c.team.in_(list(teams)))
         if start is not None:
             conditions.append(activity.c.date >= start)
         if end is not None:
             conditions.append(activity.c.date < end)
         with read_transaction(self.engine) as conn:
-            return bulk.read_activity(conn, conditions)
+            return bulk.read_activity(conn, conditions, None if teams is None else list(teams))
 
     def teams(self) -> list[str]:
         """Teams with active rows or a job plan, sorted."""
