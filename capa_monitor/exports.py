@@ -4,7 +4,8 @@ Managers take it into supervision and job-plan reviews, so it says which quarter
 teams and rules produced it. Data from an export can hold anything, so every text cell is
 neutralised against formula injection (OWASP: a cell starting `= + - @`, tab or CR gets a
 leading `'`) and, in the XLSX, is also stored with the string type so no formula can appear.
-No client identifier is written: only clinicians, slot ids and evidence in words.
+Control characters XML cannot hold become spaces. No client identifier is written: only
+clinicians, slot ids and evidence in words.
 
 CSV layout (one file, so it opens with a double click): a short "about" block, a blank line,
 then "Part 1" — a title row, its header row and the clinicians; a blank line; "Part 2" — a
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -93,10 +95,13 @@ _DATE_FORMAT = "dd mmm yyyy"
 
 
 def safe_text(value: Any) -> str:
-    """Text for a spreadsheet cell that no program will run as a formula; missing → ""."""
+    """Text for a spreadsheet cell that no program will run as a formula and that XML can hold;
+    missing → ""."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return ""
-    text = str(value)
+    # Exports carry stray control characters (form feed, Ctrl-Z…) that XML 1.0 cannot hold:
+    # openpyxl refuses the whole workbook for one of them, so each becomes a space.
+    text = ILLEGAL_CHARACTERS_RE.sub(" ", str(value))
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

@@ -66,6 +66,12 @@ def result():
         (float("nan"), ""),
         (pd.NA, ""),
         (12, "12"),
+        # XML 1.0 cannot hold C0 controls other than tab, LF and CR: each becomes a space.
+        ("Jane\x0cSmith", "Jane Smith"),
+        ("S\x1a1", "S 1"),
+        ("\x00\x08\x0b\x1f", "    "),
+        ("\x0c=1+1", " =1+1"),  # no longer starts a formula once the form feed is a space
+        ("line\nbreak\tand tab", "line\nbreak\tand tab"),
     ],
 )
 def test_safe_text(value, expected):
@@ -153,3 +159,35 @@ def test_csv_has_both_parts_one_after_the_other(result):
     assert rows[part2 + 2][2] == "2026-07-02"
     every_cell = [cell for row in rows for cell in row]
     assert not [c for c in every_cell if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+
+# A clinician name and a slot id holding a form feed (\x0c) and Ctrl-Z (\x1a), as stray bytes
+# in an export do. Jo West has no plan (listed as "No job plan") and her DNA of 2 Jul has no
+# later slot by 31 Jul, its window's end (2 Jul + 28 days = 30 Jul) → not re-offered.
+CONTROL_ROWS = [("S\x1a9", "Jo\x0cWest", "2026-07-02", "core_new", "dna", "k9")]
+
+
+@pytest.fixture(scope="module")
+def control_result():
+    frame = pd.DataFrame(CONTROL_ROWS, columns=["slot_id", "clinician", "date", "kind",
+                                                "outcome", "client_key"])
+    frame["team"] = "North"
+    frame["date"] = pd.to_datetime(frame["date"])
+    frame["source_row"] = 2
+    frame["reoffered"] = pd.array([pd.NA], dtype="boolean")
+    return review(frame.reindex(columns=list(ACTIVITY_COLUMNS)), PLANS.iloc[:0], Quarter(2026, 2),
+                  as_of=date(2026, 7, 31))
+
+
+def test_control_characters_reach_neither_download(control_result):
+    book = _workbook(control_result)  # openpyxl raised IllegalCharacterError here before
+    assert book["Below target"]["B2"].value == "Jo West"
+    slots = book["Not re-offered"]
+    assert (slots["B2"].value, slots["F2"].value) == ("Jo West", "S 9")
+    assert "Jo West" in slots["G2"].value  # the evidence names her too
+    text = shortfall_csv(control_result, generated_at=GENERATED).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    part2 = rows.index(["Part 2: lost slots not re-offered"])
+    assert rows[part2 + 2][1] == "Jo West"
+    assert rows[part2 + 2][5] == "S 9"
+    assert "\x0c" not in text and "\x1a" not in text
