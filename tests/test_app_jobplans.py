@@ -7,6 +7,7 @@ editor's validation is tested on `problems()`, the function the page runs on the
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -68,6 +69,11 @@ def test_import_shows_the_plans_and_rejections_then_saves_on_confirm(db_url):
 
     at.button(key="jobplans_import_confirm").click().run()
     assert at.success[0].value == "Imported 2 job plans from plans.csv."
+    # §7: the import is audited with the hash of the imported file and its 2 usable rows.
+    audit = Store.open(db_url).audit()
+    imported = audit[audit["action"] == "job plans imported"]
+    assert imported["file_sha256"].tolist() == [hashlib.sha256(PLANS_CSV).hexdigest()]
+    assert imported["rows"].tolist() == [2]
     assert sorted(Store.open(db_url).jobplans()["clinician"]) == ["Ann Able", "Ben Baker"]
 
     at = jobplans_page()
@@ -123,6 +129,10 @@ def test_export_downloads_the_plans_as_xlsx_and_is_audited(db_url, monkeypatch):
     # The name survives as inert text (written "'=Ann Able", a text cell), never a formula.
     assert [v for v in values if isinstance(v, str) and "Ann Able" in v] == ["'=Ann Able"]
     assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
+    served = hashlib.sha256(captured["job plans.xlsx"]).hexdigest()
     at.download_button(key="jobplans_export").click().run()
     audit = Store.open(db_url).audit()
-    assert audit[audit["action"] == "download"]["user"].tolist() == ["local@localhost"]
+    downloads = audit[audit["action"] == "download"]
+    assert downloads["user"].tolist() == ["local@localhost"]
+    # §7: the hash of exactly the file served, and its 1 plan row.
+    assert (downloads["file_sha256"].tolist(), downloads["rows"].tolist()) == ([served], [1])

@@ -4,6 +4,7 @@ status words, the drill-down, and the shortfall downloads with their audit recor
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -176,10 +177,16 @@ def test_shortfall_downloads_carry_the_list_and_are_audited(team_store, download
     assert "Ben Baker" in cells and "B1" in cells
     assert not any(isinstance(v, str) and v.startswith("=") for v in cells)
 
-    at.download_button(key="shortfalls_xlsx").click().run()
+    # §7: the entry holds the hash of exactly the bytes the button served (taken before the
+    # click: the rerun makes a new file with a new generation time) and its rows: 2 clinicians
+    # (Ben, Cara) + 1 slot (B1) = 3.
+    for key, name in (("shortfalls_xlsx", xlsx_name), ("shortfalls_csv", csv_name)):
+        served = hashlib.sha256(downloads[name]).hexdigest()
+        at.download_button(key=key).click().run()
+        entry = Store.open(team_store).audit().iloc[-1]
+        assert (entry["action"], entry["file_sha256"], entry["rows"]) == ("download", served, 3)
     audit = Store.open(team_store).audit()
-    downloads_logged = audit[audit["action"] == "download"]
-    assert len(downloads_logged) == 1
+    assert len(audit[audit["action"] == "download"]) == 2
 
 
 def test_the_bank_holiday_case_of_the_m1_tests_reads_the_same_on_screen(db_url):

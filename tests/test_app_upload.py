@@ -6,6 +6,7 @@ formula-safe, superseding and restoring, and hostile files refused with the app 
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -117,11 +118,23 @@ def test_report_is_shown_before_anything_is_stored_then_confirm_stores(db_url):
     assert "upload" in set(stored.audit()["action"])
 
 
-def test_rejected_rows_download_is_formula_safe(db_url, downloads):
-    upload(upload_page(), ("north july.csv", JULY))
-    csv_text = downloads["rejected rows north july.csv.csv"].decode("utf-8-sig")
+def test_rejected_rows_download_is_formula_safe_and_audited(db_url, downloads):
+    at = upload(upload_page(), ("north july.csv", JULY))
+    served = downloads["rejected rows north july.csv.csv"]
+    csv_text = served.decode("utf-8-sig")
     assert "unreadable appointment date" in csv_text
     assert "'=NOW()" in csv_text  # text, not a formula, whatever the cell held
+    # §7: the download is audited with the hash of exactly the bytes served and its 1 row,
+    # and names the upload it came from.
+    at.download_button(key=f"{file_key(JULY)}_rejected_csv").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    entry = Store.open(db_url).audit().iloc[-1]
+    assert (entry["action"], entry["file_sha256"], entry["rows"]) == (
+        "download", hashlib.sha256(served).hexdigest(), 1,
+    )
+    details = json.loads(entry["details"])
+    assert (details["what"], details["source_file"]) == ("rejected rows csv", "north july.csv")
+    assert details["source_sha256"] == hashlib.sha256(JULY).hexdigest()
 
 
 def test_mapping_a_value_reloads_and_the_saved_mapping_applies_to_the_next_file(db_url):

@@ -1,5 +1,6 @@
 """`review` and `shortfalls` on the command line, over a stand-in store (issue 4 shapes)."""
 
+import hashlib
 import json
 from datetime import date
 
@@ -161,6 +162,11 @@ def test_shortfalls_xlsx_and_csv(run, tmp_path):
         ("download", "short.xlsx", "2026/27 Q2", "2026-08-10"),
         ("download", "short.csv", "2026/27 Q2", "2026-08-10"),
     ]
+    # §7: each entry holds the hash of exactly the file written and its rows: 3 clinicians + 1
+    # slot = 4.
+    for (_, details), path in zip(StandInStore.records, (xlsx, csv_path), strict=True):
+        assert details["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert (details["rows"], details["clinicians"], details["slots"]) == (4, 3, 1)
 
 
 def test_quarter_defaults_to_the_as_of_quarter(run):

@@ -4,6 +4,7 @@ restore, job plans import/export/list, demo, audit. Run in-process through cli.m
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 from datetime import date
@@ -191,9 +192,17 @@ def test_jobplans_import_list_export_round_trip(cli, tmp_path):
     hostile = names["'=cmd|' /C calc'!A0"]  # same rule as the shortfall list: text, never a formula
     assert hostile.data_type == "s"
     assert names["Ann Able"].data_type == "s"
-    code, _, _ = cli("audit", "--format", "json")
-    actions = [entry["action"] for entry in json.loads(cli("audit", "--format", "json")[1])]
-    assert actions == ["job plans changed", "download"]
+    # §7: the import and the export each carry the hash of exactly the bytes read / written
+    # and their row count (2 plans in the file, 2 exported).
+    entries = json.loads(cli("audit", "--format", "json")[1])
+    assert [(e["action"], e["rows"]) for e in entries] == [
+        ("job plans changed", 2), ("job plans imported", 2), ("download", 2),
+    ]
+    imported, exported = entries[1], entries[2]
+    assert imported["file_sha256"] == hashlib.sha256((tmp_path / "plans.csv").read_bytes()).hexdigest()
+    assert imported["details"]["file"] == "plans.csv"
+    assert exported["file_sha256"] == hashlib.sha256(target.read_bytes()).hexdigest()
+    assert exported["details"]["what"] == "job plans xlsx"
 
 
 def test_jobplans_list_when_there_are_none(cli):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import hashlib
 import json
 import math
 from datetime import date
@@ -100,6 +101,8 @@ def run_shortfalls(args: argparse.Namespace) -> int:
         quarter=result.quarter.label,
         as_of=result.as_of.isoformat(),
         teams=list(result.teams) if result.teams else None,
+        file_sha256=hashlib.sha256(data).hexdigest(),
+        rows=len(part1) + len(part2),
         clinicians=len(part1),
         slots=len(part2),
     )

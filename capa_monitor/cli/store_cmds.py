@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import calendar
 import getpass
+import hashlib
 import json
 import os
 import sys
@@ -249,13 +250,25 @@ def run_jobplans_import(args: argparse.Namespace) -> int:
     from capa_monitor.jobplans import load_jobplans
 
     path = Path(args.file)
-    loaded = load_jobplans(_read_bytes(path, "file"), path.name)
+    content = _read_bytes(path, "file")
+    loaded = load_jobplans(content, path.name)
     for r in loaded.rejected:
         value = "" if r.value is None else f" {r.value!r}"
         print(f"Rejected: {r.sheet} row {r.row}, {r.column}{value}: {r.reason}")
     if loaded.frame.empty:
         raise CapaError(f"{path.name} has no usable job-plan rows; nothing was changed.")
-    changed = _open_store(args).save_jobplans(loaded.frame, user=current_user(), source=path.name)
+    store = _open_store(args)
+    changed = store.save_jobplans(loaded.frame, user=current_user(), source=path.name)
+    # The store logs which plans changed; this entry ties the change to the file (§7).
+    store.record(
+        "job plans imported",
+        user=current_user(),
+        file=path.name,
+        file_sha256=hashlib.sha256(content).hexdigest(),
+        rows=len(loaded.frame),
+        changed=changed,
+        rejected=len(loaded.rejected),
+    )
     print(
         f"Job plans: {len(loaded.frame)} read from {path.name}, {changed} new or changed, "
         f"{len(loaded.rejected)} rejected."
@@ -269,8 +282,9 @@ def run_jobplans_export(args: argparse.Namespace) -> int:
     store = _open_store(args)
     plans = store.jobplans()
     target = Path(args.file)
+    exported = jobplans_xlsx(plans)
     try:
-        target.write_bytes(jobplans_xlsx(plans))
+        target.write_bytes(exported)
     except OSError as exc:
         raise CapaError(f"Cannot write {target}: {exc.strerror or exc}.") from None
     store.record(
@@ -278,6 +292,7 @@ def run_jobplans_export(args: argparse.Namespace) -> int:
         user=current_user(),
         what="job plans xlsx",
         file_name=target.name,
+        file_sha256=hashlib.sha256(exported).hexdigest(),
         rows=len(plans),
     )
     print(f"Wrote {len(plans)} job plans to {target}.")

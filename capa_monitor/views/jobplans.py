@@ -5,6 +5,8 @@ the history of changes.
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
@@ -142,12 +144,25 @@ def importer(user_email: str) -> None:
         common.table(pd.DataFrame([r.__dict__ for r in loaded.rejected]),
                      "jobplans_import_rejected")
     if st.button("Import these plans", type="primary", key="jobplans_import_confirm"):
-        saved = data.store().save_jobplans(loaded.frame, user=user_email, source=upload.name)
+        store = data.store()
+        saved = store.save_jobplans(loaded.frame, user=user_email, source=upload.name)
+        # The store logs which plans changed; this entry ties the change to the file (§7).
+        store.record(
+            "job plans imported",
+            user=user_email,
+            file=upload.name,
+            file_sha256=hashlib.sha256(upload.getvalue()).hexdigest(),
+            rows=len(loaded.frame),
+            changed=saved,
+            rejected=len(loaded.rejected),
+        )
         st.success(f"Imported {saved} job plans from {upload.name}.")
 
 
-def record_export(user_email: str, rows: int) -> None:
-    data.store().record("download", user=user_email, what="job plans xlsx", rows=rows)
+def record_export(user_email: str, file_sha256: str, rows: int) -> None:
+    data.store().record(
+        "download", user=user_email, what="job plans xlsx", file_sha256=file_sha256, rows=rows
+    )
 
 
 def render() -> None:
@@ -168,14 +183,15 @@ def render() -> None:
     with import_tab:
         importer(user.email)
         if not plans.empty:
+            exported = jobplans_xlsx(plans)
             st.download_button(
                 "Export job plans (xlsx)",
-                jobplans_xlsx(plans),
+                exported,
                 file_name="job plans.xlsx",
                 mime=XLSX_MIME,
                 key="jobplans_export",
                 on_click=record_export,
-                args=(user.email, len(plans)),
+                args=(user.email, hashlib.sha256(exported).hexdigest(), len(plans)),
                 icon=":material/download:",
             )
     with history_tab:

@@ -4,6 +4,8 @@ downloads for supervision and job-plan reviews. Every download is written to the
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from capa_monitor.exports import shortfall_csv, shortfall_tables, shortfall_xlsx
@@ -13,7 +15,8 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def record_download(user_email: str, file_format: str, quarter: str, teams: tuple[str, ...],
-                    rows: int) -> None:
+                    file_sha256: str, clinicians: int, slots: int) -> None:
+    """Audit (§7) the file exactly as served: its hash is of the bytes the button was given."""
     data.store().record(
         "download",
         user=user_email,
@@ -21,7 +24,10 @@ def record_download(user_email: str, file_format: str, quarter: str, teams: tupl
         format=file_format,
         quarter=quarter,
         teams=list(teams),
-        rows=rows,
+        file_sha256=file_sha256,
+        rows=clinicians + slots,
+        clinicians=clinicians,
+        slots=slots,
     )
 
 
@@ -54,30 +60,33 @@ def render() -> None:
         common.table(slots, "shortfalls_slots")
 
     stem = f"shortfalls {result.quarter.label.replace('/', '-')}"
-    rows = len(clinicians) + len(slots)
+    # The bytes are made once per run and the same object is served and hashed: each one
+    # carries its generation time, so making it twice would give two files.
+    csv_bytes, xlsx_bytes = shortfall_csv(result), shortfall_xlsx(result)
+    audit = (result.quarter.label, selection.teams)
+    counts = (len(clinicians), len(slots))
     csv_col, xlsx_col = st.columns(2)
     csv_col.download_button(
         "Download CSV",
-        shortfall_csv(result),
+        csv_bytes,
         file_name=f"{stem}.csv",
         mime="text/csv",
         key="shortfalls_csv",
         on_click=record_download,
-        args=(user.email, "csv", result.quarter.label, selection.teams, rows),
+        args=(user.email, "csv", *audit, hashlib.sha256(csv_bytes).hexdigest(), *counts),
         icon=":material/download:",
     )
     xlsx_col.download_button(
         "Download XLSX",
-        shortfall_xlsx(result),
+        xlsx_bytes,
         file_name=f"{stem}.xlsx",
         mime=XLSX_MIME,
         key="shortfalls_xlsx",
         on_click=record_download,
-        args=(user.email, "xlsx", result.quarter.label, selection.teams, rows),
+        args=(user.email, "xlsx", *audit, hashlib.sha256(xlsx_bytes).hexdigest(), *counts),
         icon=":material/download:",
         type="primary",
     )
-
 
 if __name__ == "__main__":
     render()

@@ -137,6 +137,20 @@ def formula_safe_csv(frame: pd.DataFrame) -> bytes:
     return frame.map(safe_text).to_csv(index=False).encode("utf-8-sig")
 
 
+def record_rejected_download(user_email: str, source_file: str, source_sha256: str,
+                             file_sha256: str, rows: int) -> None:
+    """Audit (§7) the rejected-rows CSV as served, and the upload it came from."""
+    data.store().record(
+        "download",
+        user=user_email,
+        what="rejected rows csv",
+        source_file=source_file,
+        source_sha256=source_sha256,
+        file_sha256=file_sha256,
+        rows=rows,
+    )
+
+
 def whole_months(period: tuple[date, date]) -> tuple[date, date]:
     start, end = period
     last = calendar.monthrange(end.year, end.month)[1]
@@ -342,13 +356,16 @@ def one_file(user_email: str, upload, settings, profiles: list[MappingProfile]) 
         if not rejected.empty:
             st.markdown(f"**Rejected rows** ({len(rejected)})")
             st.dataframe(rejected.head(200), hide_index=True, key=f"{key}_rejected")
+            rejected_csv = formula_safe_csv(rejected)
             st.download_button(
                 "Download rejected rows (CSV)",
-                formula_safe_csv(rejected),
+                rejected_csv,
                 file_name=f"rejected rows {upload.name}.csv",
                 mime="text/csv",
                 key=f"{key}_rejected_csv",
-                on_click="ignore",
+                on_click=record_rejected_download,
+                args=(user_email, upload.name, result.report.sha256,
+                      hashlib.sha256(rejected_csv).hexdigest(), len(rejected)),
             )
         if result.frame.empty:
             st.error(f"{upload.name} has no usable rows, so there is nothing to store.")
