@@ -305,3 +305,34 @@ def test_without_client_key_booked_on_or_marker_columns():
         columns=["client_key", "booked_on", "reoffered"]
     )
     assert statuses(activity) == {"L": ("not_reoffered", "")}
+
+
+# Two lost slots compete for one later slot R (Ann Lee, 10 Jul, family c1, booked on 5 Jul):
+# L1 (Jane Smith, DNA 1 Jul, family c1) by rule 2, and L2 (Ann Lee's unbooked 2 Jul slot) by
+# rule 3 (R was booked on 5 Jul ≥ 2 Jul). L1 is first in matching order and takes R; L2 has no
+# other evidence and its window (to 30 Jul) has closed by 30 Sep → not re-offered. Asking only
+# for L2's row must not hand R to L2: `reported` limits what is returned, never the matching.
+COMPETING = [
+    ("L1", "Jane Smith", "2026-07-01", "core_new", "dna", "c1"),
+    ("L2", "Ann Lee", "2026-07-02", "core_new", "unbooked", None),
+    ("R", "Ann Lee", "2026-07-10", "core_new", "attended", "c1", "2026-07-05"),
+    ("F", "Ann Lee", "2026-07-13", "choice", "attended", "c9"),  # another kind: no evidence
+]
+
+
+@pytest.mark.parametrize(
+    ("reported", "expected"),
+    [
+        (None, {"L1": ("reoffered_client", "R"), "L2": ("not_reoffered", "")}),
+        ([False, True, False, False], {"L2": ("not_reoffered", "")}),
+        ([True, False, True, True], {"L1": ("reoffered_client", "R")}),
+        ([False] * 4, {}),
+    ],
+)
+def test_reported_rows_limit_the_result_not_the_matching(reported, expected):
+    result = lost_slots(slots(*COMPETING), AS_OF,
+                        reported=None if reported is None else pd.Series(reported).to_numpy())
+    found = dict(zip(result["slot_id"], zip(result["status"],
+                                            result["evidence_slot_id"].fillna(""), strict=True),
+                     strict=True))
+    assert found == expected

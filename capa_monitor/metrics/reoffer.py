@@ -62,26 +62,32 @@ _NO_DAY = np.iinfo(np.int64).min // 4
 
 
 def lost_slots(
-    activity: pd.DataFrame, as_of: date, settings: Settings = DEFAULT_SETTINGS
+    activity: pd.DataFrame,
+    as_of: date,
+    settings: Settings = DEFAULT_SETTINGS,
+    *,
+    reported: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Every lost slot dated on or before as_of, with its status and evidence (LOST_SLOT_COLUMNS).
 
-    Runs over all of `activity` (the whole stored history of every team: a family may be
-    rebooked with any clinician); callers pick the quarter's and teams' rows afterwards. Sorted
-    in matching order.
+    Matching runs over all of `activity` (the whole stored history of every team: a family may
+    be rebooked with any clinician). `reported`, a boolean per activity row, limits which lost
+    slots are returned (the quarter and teams viewed) without changing how any is matched.
+    Sorted in matching order.
     """
     window = int(settings.reoffer_window_days)
     # Only the monitored kinds can be lost or be evidence; take just the columns matching reads.
     needed = [c for c in (SLOT_ID, CLINICIAN, TEAM, DATE, KIND, OUTCOME, CLIENT_KEY, BOOKED_ON,
                           REOFFERED) if c in activity]
-    slots = activity.loc[activity[KIND].isin(list(settings.monitored_kinds)).to_numpy(), needed]
+    monitored = activity[KIND].isin(list(settings.monitored_kinds)).to_numpy()
+    slots = activity.loc[monitored, needed]
     day = slots[DATE].to_numpy("datetime64[D]").astype(np.int64)
     outcome = slots[OUTCOME].to_numpy(dtype=object)
     as_of_day = np.datetime64(as_of, "D").astype(np.int64)
     is_lost = np.isin(outcome, [o.value for o in LOST_OUTCOMES]) & (day <= as_of_day)
     lost_at = np.flatnonzero(is_lost)
     if lost_at.size == 0:
-        return pd.DataFrame({name: pd.Series(dtype=_dtype(name)) for name in LOST_SLOT_COLUMNS})
+        return _no_lost_slots()
 
     clinician_rank, clinician_names = pd.factorize(slots[CLINICIAN], sort=True)
     slot_rank, _ = pd.factorize(slots[SLOT_ID].astype("str"), sort=True)
@@ -114,6 +120,14 @@ def lost_slots(
         booked_day.tolist(),
         len(slots),
     )
+    if reported is not None:
+        # Words and columns only for the lost slots asked for: across every team there are
+        # many times more, and the evidence texts are the costly part.
+        keep = np.asarray(reported, dtype=bool)[monitored][order]
+        order, status = order[keep], status[keep]
+        evidence_at = [at for at, kept in zip(evidence_at, keep.tolist(), strict=True) if kept]
+        if order.size == 0:
+            return _no_lost_slots()
     window_end_day = day[order] + window
     open_window = as_of_day < window_end_day
     status = np.where(status == "", np.where(open_window, PENDING, NOT_REOFFERED), status)
@@ -260,6 +274,10 @@ def _days(values: pd.Series) -> pd.Series:
 def _column(frame: pd.DataFrame, name: str, default) -> pd.Series:
     """An optional canonical column, or `default` throughout when the export had none."""
     return frame[name] if name in frame else pd.Series(default, index=frame.index)
+
+
+def _no_lost_slots() -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=_dtype(name)) for name in LOST_SLOT_COLUMNS})
 
 
 def _dtype(name: str) -> str:

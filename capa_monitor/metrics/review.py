@@ -122,13 +122,14 @@ def review(
     targets = quarterly_targets(jobplans, quarter, settings)
     clinicians = against_target(viewed, targets, quarter, as_of, settings)
 
-    all_lost = reoffer.lost_slots(activity, as_of, settings)
-    in_quarter = (all_lost[DATE] >= pd.Timestamp(quarter.start)) & (
-        all_lost[DATE] <= pd.Timestamp(min(as_of, quarter.last_day))
+    dates = activity[DATE]
+    reported = (dates >= pd.Timestamp(quarter.start)) & (
+        dates <= pd.Timestamp(min(as_of, quarter.last_day))
     )
     if teams is not None:
-        in_quarter &= _in_teams(all_lost[TEAM], teams)
-    lost = all_lost[in_quarter].reset_index(drop=True)
+        reported &= _in_teams(activity[TEAM], teams)
+    lost = reoffer.lost_slots(activity, as_of, settings, reported=reported.to_numpy())
+    lost = lost.reset_index(drop=True)
     clinicians = _with_lost_counts(clinicians, lost)
 
     extras = _other_metrics(viewed, jobplans, targets, quarter, as_of, settings)
