@@ -94,8 +94,6 @@ def parse_tables(
     """(sheet name, Arrow table with text columns "0", "1", …) per sheet, and the CSV encoding."""
     if kind == XLSX:
         return read_xlsx_tables(data, sheet), None
-    import pandas as pd  # noqa: F401  # CSV reading needs it; see the note on imports above
-
     sheet_name, cells, encoding = read_csv_table(data, filename, limits)
     if sheet is not None and sheet != sheet_name:
         raise LoadError(
@@ -125,6 +123,7 @@ def _cells(table: pa.Table) -> pd.DataFrame:
 # dimension bomb), "hang", or "exhaust-memory".
 FAULT_FOR_TEST_ENV = "CAPA_TEST_READER_FAULT"
 _GIB = 1024**3
+IDLE_IMPORT_DELAY_S = 1.0
 # Keeps the zygote single-threaded (no BLAS pool, no jemalloc background thread), so fork is safe.
 _ZYGOTE_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
@@ -279,13 +278,12 @@ def serve(address: str) -> None:
     listener.listen(64)
     print("ready", flush=True)
     parent = sys.stdin.buffer
-    served = 0
     idle_imports_done = False
     try:
         while True:
-            # pandas (for CSV children) is taken in once the zygote is idle: right after it has
-            # forked a child, or a second after start if no upload came; never ahead of one.
-            wait = None if idle_imports_done else (0 if served else 1.0)
+            # pandas (for CSV children) is taken in after a second with no upload: never ahead
+            # of one, nor beside a child still parsing a small file.
+            wait = None if idle_imports_done else IDLE_IMPORT_DELAY_S
             ready, _, _ = select.select([listener, parent], [], [], wait)
             if not ready:
                 import pandas  # noqa: F401
@@ -305,7 +303,6 @@ def serve(address: str) -> None:
                 finally:
                     os._exit(0)
             accepted.close()
-            served += 1
     finally:
         listener.close()
         with contextlib.suppress(OSError):
