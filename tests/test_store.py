@@ -16,7 +16,7 @@ from capa_monitor import model
 from capa_monitor.errors import StoreError
 from capa_monitor.loading.report import MappingProfile
 from capa_monitor.settings import Settings
-from capa_monitor.store import Store
+from capa_monitor.store import Store, bulk
 from capa_monitor.store.database import write_transaction
 from capa_monitor.store.schema import LATEST_VERSION, current_version, migrate
 
@@ -326,6 +326,35 @@ def test_any_text_round_trips_exactly(store, text):
 def test_activity_filters_by_team_and_half_open_dates(store, filters, expected):
     upload(store, JULY_A, "july.xlsx")
     assert [key[2] for key in active_keys(store, **filters)] == expected
+
+
+# Rows come back in the order stored: upload by upload, each upload's rows by (team, date),
+# rows without a team last. JULY_A as stored: a1, a2, a3 (A by date), then b1; AUGUST after.
+AUGUST = [
+    {"slot_id": "n1", "clinician": "Ann Able", "team": None, "date": "2026-08-02"},
+    {"slot_id": "b2", "clinician": "Ben Baker", "team": "B", "date": "2026-08-03"},
+    {"slot_id": "a4", "clinician": "Ann Able", "team": "A", "date": "2026-08-04"},
+]
+IN_STORED_ORDER = ["a1", "a2", "a3", "b1", "a4", "b2", "n1"]
+
+
+@pytest.mark.parametrize(
+    "teams",
+    [None, ["B", "A"], ["A", "B", "A"]],  # a team named twice still gives its rows once
+)
+def test_activity_comes_in_stored_order_once_per_row(store, teams):
+    upload(store, JULY_A, "july.xlsx")
+    upload(store, AUGUST, "august.xlsx")
+    expected = [slot for slot in IN_STORED_ORDER if teams is None or slot[0] in "ab"]
+    assert store.activity(teams)[model.SLOT_ID].tolist() == expected
+
+
+def test_a_read_split_into_row_id_ranges_is_whole_and_in_order(store, monkeypatch):
+    # SQLite reads every team in row-id ranges; ranges of 2 ids make 7 rows take 4 queries.
+    monkeypatch.setattr(bulk, "_SQLITE_IDS_PER_QUERY", 2)
+    upload(store, JULY_A, "july.xlsx")
+    upload(store, AUGUST, "august.xlsx")
+    assert store.activity()[model.SLOT_ID].tolist() == IN_STORED_ORDER
 
 
 def test_teams_and_date_bounds_describe_the_active_rows(store):
