@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from capa_monitor import auth
 from capa_monitor.errors import CapaError
+from capa_monitor.loading.read import warm_up
 from capa_monitor.views import common, data
 
 VIEWS = Path(__file__).resolve().parent / "capa_monitor" / "views"
@@ -32,6 +33,17 @@ except (CapaError, SQLAlchemyError) as exc:
     st.stop()
 empty_store = data.date_bounds(url, version) is None and data.jobplans(url, version).empty
 is_manager = user.role == "manager"
+
+
+@st.cache_resource(show_spinner=False)
+def start_reader() -> bool:
+    """Start the sandboxed file reader once per server, so a first upload does not wait for it."""
+    warm_up()
+    return True
+
+
+if is_manager:
+    start_reader()
 
 
 def page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page:
