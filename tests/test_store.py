@@ -422,6 +422,23 @@ def test_reimporting_replaces_each_clinicians_plan_case_insensitively_with_histo
     assert store.save_jobplans(revised, user=USER, source="july.xlsx") == 0
 
 
+def test_removing_a_plan_deletes_it_with_history_and_audit(store):
+    store.save_jobplans(PLANS, user=USER, source="april.xlsx")
+    # Names match case- and space-insensitively; an unknown name removes nothing.
+    removed = store.remove_jobplans([" BEN  baker", "Nobody Here"], user="lead@example.org",
+                                    source="job-plan editor")
+    assert removed == 1
+    assert store.jobplans()["clinician"].tolist() == ["Jane Smith"]
+    history = store.jobplan_history()
+    assert history["change"].tolist() == ["created", "created", "removed"]
+    last = history.iloc[-1]
+    assert (last["clinician"], last["changed_by"]) == ("Ben Baker", "lead@example.org")
+    assert '"core_sessions": 2.0' in last["before"] and pd.isna(last["after"])
+    audit = store.audit()
+    assert audit.iloc[-1][["action", "rows"]].tolist() == ["job plans changed", 1]
+    assert store.remove_jobplans(["Ben Baker"], user=USER, source="x") == 0
+
+
 def test_a_clinician_twice_in_one_job_plan_file_is_refused(store):
     twice = pd.DataFrame([{"clinician": "Jane Smith"}, {"clinician": "jane smith"}])
     with pytest.raises(StoreError, match="more than once"):

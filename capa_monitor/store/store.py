@@ -579,6 +579,35 @@ class Store:
             _audit(conn, "job plans changed", user, source=source, rows=changed)
         return changed
 
+    def remove_jobplans(self, clinicians: Sequence[str], *, user: str, source: str) -> int:
+        """Delete the plans of these clinicians (e.g. rows deleted in the app's editor), keeping
+        each removed plan in the history; returns how many were removed."""
+        keys = sorted({clinician_key(name) for name in clinicians})
+        removed = 0
+        with self._write() as conn:
+            now = utc_now()
+            for before in conn.execute(
+                select(jobplans).where(jobplans.c.clinician_key.in_(keys))
+            ).all():
+                removed += 1
+                before_plan = {name: getattr(before, name) for name in model.JOBPLAN_COLUMNS}
+                conn.execute(delete(jobplans).where(jobplans.c.clinician_key == before.clinician_key))
+                conn.execute(
+                    insert(jobplan_history).values(
+                        clinician_key=before.clinician_key,
+                        clinician=before.clinician,
+                        change="removed",
+                        before=_json(before_plan),
+                        after=None,
+                        source=source,
+                        changed_by=user,
+                        changed_at=now,
+                    )
+                )
+            if removed:
+                _audit(conn, "job plans changed", user, source=source, rows=removed)
+        return removed
+
     def jobplan_history(self) -> pd.DataFrame:
         with read_transaction(self.engine) as conn:
             rows = conn.execute(select(jobplan_history).order_by(jobplan_history.c.id)).all()
