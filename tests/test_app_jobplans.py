@@ -2,7 +2,8 @@
 nothing saved until confirmed), targets worked out beside the plans, and the editor's checks.
 
 AppTest cannot type into st.data_editor cells (its Dataframe.set_value refuses), so the
-editor's validation is tested on `problems()`, the function the page runs on the edited table.
+editor's validation is tested on `tidy_plans()` and `problems()`, the functions the page runs on
+the edited table before checking and saving it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from capa_monitor.model import JOBPLAN_COLUMNS
 from capa_monitor.store import Store
-from capa_monitor.views.jobplans import problems
+from capa_monitor.views.jobplans import problems, renamed, tidy_plans
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard.py"
 PLANS_CSV = (
@@ -107,6 +108,46 @@ def plans(*rows: dict) -> pd.DataFrame:
 )
 def test_editor_checks(table, expected):
     assert problems(table) == expected
+
+
+# A name typed into the editor is saved as an imported one would be (spec §3: `SMITH, Jane
+# (Dr)` → `Jane Smith`), so the plan meets the clinician's activity rows.
+@pytest.mark.parametrize(
+    ("typed", "saved"),
+    [
+        ("SMITH, Jane (Dr)", "Jane Smith"),
+        ("Dr Jane Smith", "Jane Smith"),
+        ("  jane   smith ", "Jane Smith"),
+        ("O'NEILL, Aoife", "Aoife O'Neill"),
+        ("BAKER, Ben (Dr)", "Ben Baker"),
+        ("Anna van Dijk", "Anna van Dijk"),
+        ("Jane\x1aSmith", "Jane Smith"),
+        ("Jane Smith", "Jane Smith"),
+    ],
+)
+def test_typed_names_are_normalised_before_saving(typed, saved):
+    tidy = tidy_plans(plans({"clinician": typed, "team": " North ", "core_sessions": 2.0}))
+    assert tidy[["clinician", "team", "core_sessions"]].values.tolist() == [[saved, "North", 2.0]]
+    assert problems(tidy) == []
+    assert renamed(plans({"clinician": typed}), tidy) == (
+        [] if typed == saved else [f"{typed} → {saved}"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        # the same clinician typed two ways is one clinician
+        (["SMITH, Jane (Dr)", "Jane Smith"],
+         ["Jane Smith appears more than once; keep one row per clinician."]),
+        # a title alone is no name
+        (["Ann Able", "(Dr)"], ["Row 2: the clinician's name is blank."]),
+        (["Ann Able", None], ["Row 2: the clinician's name is blank."]),
+    ],
+    ids=["one person typed two ways", "title only", "empty row"],
+)
+def test_editor_checks_run_on_the_normalised_names(names, expected):
+    assert problems(tidy_plans(plans(*({"clinician": n} for n in names)))) == expected
 
 
 def test_export_downloads_the_plans_as_xlsx_and_is_audited(db_url, monkeypatch):

@@ -11,12 +11,13 @@ import pytest
 
 from capa_monitor import model
 from capa_monitor.errors import LoadError
-from capa_monitor.loading import MappingProfile, Rejection, load_raw
+from capa_monitor.loading import MappingProfile, Rejection, load_activity, load_raw
 from capa_monitor.loading.normalise import (
     normalise_names,
     parse_dates,
     parse_duration,
     parse_time,
+    without_controls,
 )
 from capa_monitor.loading.read import RawSheet, RawWorkbook
 
@@ -117,6 +118,10 @@ NAME_ROWS = [
     (["Anna van Dijk"], ["Anna van Dijk"]),  # a mixed-case name is kept as written
     (["SMITH, J"], ["J Smith"]),
     (["(Dr)"], [None]),
+    # control characters are spaces (job plans and typed names use this function too)
+    (["Jane\x1aSmith"], ["Jane Smith"]),
+    (["SMITH,\x0cJane\x00(Dr)"], ["Jane Smith"]),
+    (["\x1a\x1b"], [None]),
 ]
 
 
@@ -303,6 +308,68 @@ def test_shared_export_ids_are_warned_about_and_kept(ids, warned):
     shared = [w for w in result.report.warnings if "share an appointment id" in w]
     assert shared == ([] if warned is None else [f"{warned} with another row; they are kept as separate slots."])
     assert [i for i in result.frame[model.SLOT_ID] if not i.startswith("h")] == [i for i in ids if i]
+
+
+# --- control characters -----------------------------------------------------------------------
+
+# XML 1.0 (so .xlsx) and spreadsheet cells cannot hold C0 controls other than tab, newline and
+# return: in the text fields each run of them, with any spaces beside it, becomes one space.
+CONTROL_HEADER = ["Clinician", "Appt Date", "Appointment type", "Outcome", "Team", "Appointment ID",
+                  "Start time"]
+CONTROL_ROWS = [
+    # (clinician, team, slot id, start) as exported → as loaded
+    (("Jane\x1aSmith", "North Team", "A\x0cB", "09:30"), ("Jane Smith", "North Team", "A B", "09:30")),
+    (("SMITH,\x00Jane (Dr)", "North\x07 \x08Team", "S\x1f7", "10:00\x0b"),
+     ("Jane Smith", "North Team", "S 7", "10:00")),
+    (("Ravi \x0e\x1d Patel", "\x01North Team\x02", "\x1bC-3", "11:15"),
+     ("Ravi Patel", "North Team", "C-3", "11:15")),
+    # tab is a character a cell may hold: untouched inside a slot id
+    (("Ravi Patel", "North Team", "D\t4", "12:00"), ("Ravi Patel", "North Team", "D\t4", "12:00")),
+]
+
+
+def _control_frame(result) -> list[tuple]:
+    fields = [model.CLINICIAN, model.TEAM, model.SLOT_ID, model.START]
+    return [tuple(r) for r in result.frame[fields].itertuples(index=False)]
+
+
+@pytest.mark.parametrize(("exported", "loaded"), CONTROL_ROWS)
+def test_control_characters_leave_text_fields_from_a_raw_table(exported, loaded):
+    clinician, team, slot, start = exported
+    result = load([CONTROL_HEADER, [clinician, "03/07/2026", "Choice", "Attended", team, slot, start]])
+    assert _control_frame(result) == [loaded]
+    assert result.report.unmapped_values == {}
+
+
+def test_control_characters_leave_text_fields_from_a_csv():
+    # The upload guard refuses a CSV holding NUL, or controls in more than 1 % of its bytes:
+    # the rows without NUL, among ordinary ones.
+    kept = [(e, loaded) for e, loaded in CONTROL_ROWS if not any("\x00" in v for v in e)]
+    filler = ("Ravi Patel", "North Team", "F", "13:00")
+    rows = kept + [((*filler[:2], f"F{i}", filler[3]), (*filler[:2], f"F{i}", filler[3]))
+                   for i in range(60)]
+    lines = [",".join(CONTROL_HEADER)] + [
+        f'"{c}",03/07/2026,Choice,Attended,"{t}","{s}","{st}"' for (c, t, s, st), _ in rows
+    ]
+    data = ("\r\n".join(lines) + "\r\n").encode("utf-8")
+    result = load_activity(data, "diary.csv", pseudonym_key=KEY, today=TODAY)
+    assert _control_frame(result) == [loaded for _, loaded in rows]
+    assert sorted(set(result.frame[model.CLINICIAN])) == ["Jane Smith", "Ravi Patel"]
+    assert sorted(set(result.frame[model.TEAM])) == ["North Team"]
+
+
+def test_a_column_without_control_characters_is_returned_as_it_is():
+    clean = pd.Series(["Jane Smith", "A1", None, "tab\tand\nnewline"], dtype="str")
+    assert without_controls(clean) is clean
+    assert without_controls(clean.iloc[1:3]).tolist()[0] == "A1"
+
+
+def test_a_clinician_cell_of_control_characters_only_is_blank():
+    result = load([HEADER, ["\x1a\x1a", "03/07/2026", "Choice", "Attended"],
+                   ["Jane Smith", "03/07/2026", "Choice", "Attended"]])
+    assert result.report.rejected == [
+        Rejection("Diary", 2, "Clinician", None, "no clinician")
+    ]
 
 
 # --- sheets, profiles and refusals ------------------------------------------------------------

@@ -166,3 +166,131 @@ def test_profile_kind_overrides_are_not_listed_as_unknown():
     )
     assert result.values.tolist() == ["choice", "other", "core_new"]
     assert (result.unknown, result.assumed) == ({}, {})
+
+
+# Numbers in a new/follow-up column are codes, never yes/no, whatever the header says:
+# ConsType 01/1 first, 02/2 follow-up. A header naming both sides ("New/Follow-up") used to read
+# every number as follow-up with nothing listed.
+CODE_HEADERS = ("New/Follow-up", "New Or Follow Up", "FollowUpAppointment", "ConsType", "New/FU")
+NUMERIC_FLAG_ROWS = [
+    (header, flag, kind)
+    for header in CODE_HEADERS
+    for flag, kind in (("01", "core_new"), ("1", "core_new"),
+                       ("02", "core_followup"), ("2", "core_followup"))
+]
+
+
+@pytest.mark.parametrize(("header", "flag", "kind"), NUMERIC_FLAG_ROWS)
+def test_numeric_flags_are_codes_under_any_header(header, flag, kind):
+    result = classify_kinds(texts("Core Partnership"), texts(flag), flag_header=header)
+    assert result.values.tolist() == [kind]
+    assert (result.assumed, result.unknown_flags) == ({}, {})
+
+
+# NHS "First attendance": 1 first face to face, 2 follow-up face to face, 3 first and 4
+# follow-up by telephone/telemedicine; 5 (administrative event) is not an appointment kind.
+# Outside an attendance header 3, 4 and 0 have no meaning: listed, read as follow-up.
+@pytest.mark.parametrize(
+    ("header", "flag", "kind", "listed"),
+    [
+        ("First attendance", "3", "core_new", False),
+        ("First Attendance", "04", "core_followup", False),
+        ("First attendance", "5", "core_followup", True),
+        ("ConsType", "03", "core_followup", True),
+        ("New/Follow-up", "4", "core_followup", True),
+        ("New/Follow-up", "0", "core_followup", True),
+    ],
+)
+def test_attendance_codes_and_unknown_numbers(header, flag, kind, listed):
+    result = classify_kinds(texts("Core Partnership"), texts(flag), flag_header=header)
+    assert result.values.tolist() == [kind]
+    assert result.unknown_flags == ({flag: 1} if listed else {})
+    assert result.assumed == ({"Core Partnership": 1} if listed else {})
+
+
+# A bare yes/no under a header naming both sides (or neither) cannot say which: listed as
+# unknown and read as follow-up (counted as assumed). Words in the cell decide by themselves.
+@pytest.mark.parametrize("header", ["New/Follow-up", "New Or Follow Up", "New/FU", "ConsType"])
+@pytest.mark.parametrize("flag", ["Y", "N", "yes", "no", "True", "false", "✓"])
+def test_yes_no_under_a_two_sided_header_is_listed(header, flag):
+    result = classify_kinds(texts("Core Partnership"), texts(flag), flag_header=header)
+    assert result.values.tolist() == ["core_followup"]
+    assert result.unknown_flags == {flag: 1}
+    assert result.assumed == {"Core Partnership": 1}
+
+
+@pytest.mark.parametrize("header", ["New/Follow-up", "New Or Follow Up", "FollowUpAppointment"])
+@pytest.mark.parametrize(
+    ("flag", "kind"),
+    [("New", "core_new"), ("new", "core_new"), ("Follow up", "core_followup"),
+     ("Follow-Up", "core_followup"), ("FollowUp", "core_followup"), ("First", "core_new")],
+)
+def test_words_in_the_flag_cell_decide(header, flag, kind):
+    result = classify_kinds(texts("Core Partnership"), texts(flag), flag_header=header)
+    assert result.values.tolist() == [kind]
+    assert result.unknown_flags == {}
+
+
+# Yes/no polarity from a one-sided header: "FollowUpAppointment" yes = follow-up; "Initial
+# Appointment" / "First Appointment" yes = new; a tick mark is a yes.
+@pytest.mark.parametrize(
+    ("header", "flag", "kind"),
+    [
+        ("FollowUpAppointment", "TRUE", "core_followup"), ("FollowUpAppointment", "false", "core_new"),
+        ("Follow Up Appointment", "yes", "core_followup"), ("Follow Up Appointment", "no", "core_new"),
+        ("FollowUpAppointment", "✓", "core_followup"),
+        ("Initial Appointment", "✓", "core_new"), ("First Appointment", "N", "core_followup"),
+        ("New Appointment", "Y", "core_new"),
+    ],
+)
+def test_yes_no_polarity_follows_a_one_sided_header(header, flag, kind):
+    result = classify_kinds(texts("Core Partnership"), texts(flag), flag_header=header)
+    assert result.values.tolist() == [kind]
+    assert (result.assumed, result.unknown_flags) == ({}, {})
+
+
+# A column holding only 0 and 1 is a yes/no column (0 is in no code table), read by the
+# header: FollowUpAppointment 1 = follow-up, 0 = new; Initial Appointment 1 = new, 0 = not.
+@pytest.mark.parametrize(
+    ("header", "kinds"),
+    [
+        ("FollowUpAppointment", ["core_followup", "core_new"]),
+        ("Initial Appointment", ["core_new", "core_followup"]),
+    ],
+)
+def test_zero_one_columns_are_yes_no(header, kinds):
+    result = classify_kinds(texts("Core Partnership", "Core Partnership"), texts("1", "0"),
+                            flag_header=header)
+    assert result.values.tolist() == kinds
+    assert (result.assumed, result.unknown_flags) == ({}, {})
+
+
+def test_zero_one_under_a_two_sided_header_is_listed():
+    result = classify_kinds(texts("Core Partnership", "Core Partnership"), texts("1", "0"),
+                            flag_header="New/Follow-up")
+    assert result.values.tolist() == ["core_followup", "core_followup"]
+    assert result.unknown_flags == {"1": 1, "0": 1}
+
+
+def test_follow_up_tick_column_blank_is_not_read_as_new():
+    # "FollowUpAppointment": Y or blank. A blank is not evidence of a new appointment.
+    result = classify_kinds(texts("Core Partnership", "Core Partnership"), texts("Y", None),
+                            flag_header="FollowUpAppointment")
+    assert result.values.tolist() == ["core_followup", "core_followup"]
+    assert result.assumed == {"Core Partnership": 1}
+
+
+# Spec: the type "contains partnership or core". `core` counts where it starts a word, camel
+# case included (CoreNew, NewCore), but not inside a word (Score, scored, encore).
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("CoreNew", "core_new"), ("NewCore", "core_new"), ("CoreFollowUp", "core_followup"),
+        ("Core-Partnership", "core_followup"), ("CORE", "core_followup"),
+        ("CAMHSCore new", "core_new"), ("core-new", "core_new"), ("Core_FU", "core_followup"),
+        ("Score", "other"), ("scored", "other"), ("encore", "other"), ("SCORE review", "other"),
+        ("Encore new", "other"), ("Rating scores", "other"),
+    ],
+)
+def test_core_rule_starts_a_word(text, kind):
+    assert classify_kinds(texts(text)).values.tolist() == [kind]

@@ -14,6 +14,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from capa_monitor import model
 from capa_monitor.loading.headers import CLIENT_ID, CLIENT_NAME, NEW_FOLLOWUP, NHS_NUMBER
@@ -56,6 +57,15 @@ _YES = frozenset({"y", "yes", "true", "t", "1", "x", "✓", "re-offered", "reoff
                   "re-booked", "offered again"})
 _NO = frozenset({"n", "no", "false", "f", "0", "not re-offered", "not reoffered"})
 
+#: C0 control characters that XML 1.0 (so .xlsx) and spreadsheet cells cannot hold; tab,
+#: newline and carriage return they can. A run of them, with the spaces around it, becomes
+#: one space in the text fields below.
+_CONTROL_RUN = r"\s*(?:[\x00-\x08\x0b\x0c\x0e-\x1f]+\s*)+"
+_CONTROL_BYTE = np.zeros(256, dtype=bool)
+_CONTROL_BYTE[[*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]] = True
+#: Fields copied as text into the store, the dashboard and exported workbooks.
+_TEXT_FIELDS = frozenset({"clinician", "team", "slot_id", "start"})
+
 
 @dataclass
 class Normalised:
@@ -96,7 +106,10 @@ def normalise_cells(
     def col(name: str) -> pd.Series | None:
         if name not in columns:
             return None
-        raw = body.iloc[:, columns[name]].astype("str").str.strip()
+        raw = body.iloc[:, columns[name]].astype("str")
+        if name in _TEXT_FIELDS:
+            raw = without_controls(raw)
+        raw = raw.str.strip()
         return raw.where(raw != "")
 
     present = {name: col(name) for name in columns}
@@ -385,7 +398,7 @@ def normalise_names(raw: pd.Series) -> pd.Series:
 
 
 def _arrange_name(text: str) -> str:
-    without = _TITLES.sub(" ", text)
+    without = _TITLES.sub(" ", re.sub(_CONTROL_RUN, " ", text))
     if "," in without:
         surname, _, forenames = without.partition(",")
         without = f"{forenames} {surname}"
@@ -472,6 +485,33 @@ def _derived_slot_ids(frame: pd.DataFrame) -> pd.Series:
 
 
 # --- helpers --------------------------------------------------------------------------------
+
+
+def without_controls(raw: pd.Series) -> pd.Series:
+    """Each run of control characters (with the spaces around it) → one space, once per
+    distinct text; `Jane\\x1aSmith` → `Jane Smith`. Usually there are none: a glance at the
+    column's bytes (controls are single bytes in UTF-8) returns it untouched."""
+    if not _may_hold_controls(raw):
+        return raw
+    return _per_unique(raw, lambda u: u.str.replace(_CONTROL_RUN, " ", regex=True))
+
+
+def _may_hold_controls(raw: pd.Series) -> bool:
+    try:
+        arrow = pa.array(raw.array)
+    except (TypeError, ValueError, pa.ArrowException):
+        return True
+    if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
+        return True
+    for chunk in arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]:
+        data = chunk.buffers()[2]
+        if data is None or data.size == 0:
+            continue
+        # A sliced array's buffer may hold other rows' bytes too: at worst a needless clean.
+        octets = np.frombuffer(data, dtype=np.uint8)
+        if octets.min() < 0x20 and _CONTROL_BYTE[octets].any():
+            return True
+    return False
 
 
 def _factorize(raw: pd.Series) -> tuple[list[str], np.ndarray]:

@@ -106,12 +106,24 @@ _FAMILY_KINDS = {
     (SPECIFIC, FOLLOWUP): Kind.SPECIFIC_FOLLOWUP,
 }
 
-#: A separate new/follow-up column: ConsType 01/02, First Attendance 1-4 (1, 3 first; 2, 4
-#: follow-up), or a yes/no flag whose meaning depends on the header ("Initial Appointment" vs
-#: "FollowUpAppointment").
-_FLAG_CODES = {"1": NEW, "3": NEW, "2": FOLLOWUP, "4": FOLLOWUP}
-_YES = frozenset({"y", "yes", "true", "t", "1", "x", "✓", "tick"})
-_NO = frozenset({"n", "no", "false", "f", "0"})
+#: A separate new/follow-up column's numeric codes, read by the code table and never as yes/no:
+#: ConsType 01 first / 02 follow-up, and the NHS "First attendance" code (MHSDS), whose 3 and
+#: 4 are the telephone / telemedicine forms of 1 (first) and 2 (follow-up). 3 and 4 mean that
+#: only under an attendance header; elsewhere, like 0 or 5, they are listed, not guessed.
+_FLAG_CODES = {"1": NEW, "2": FOLLOWUP}
+_ATTENDANCE_CODES = {**_FLAG_CODES, "3": NEW, "4": FOLLOWUP}
+#: Yes/no words: what they mean depends on the header ("Initial Appointment" vs
+#: "FollowUpAppointment"); a header naming both sides, or neither, leaves them undecided.
+_YES = frozenset({"y", "yes", "true", "t", "x", "tick", "ticked"})
+_NO = frozenset({"n", "no", "false", "f"})
+_TICK_MARKS = frozenset("✓✔☑✅")
+#: Camel-case word boundaries (`CoreNew`, `NewCore`, `CAMHSCore`) become spaces before the
+#: word rules run; runs of capitals (`SCORE`) are left whole.
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+#: The Core rule: `core` at the start of a word once camel case is split, i.e. not preceded by
+#: a letter (`Core-Partnership`, `CoreNew`, `NewCore`, `CP core`) but not inside a word
+#: (`Score`, `scored`, `encore`, `SCORE`).
+_CORE = re.compile(r"(?<![a-z])core")
 
 
 def value_key(text: str) -> str:
@@ -170,34 +182,51 @@ def classify_outcomes(raw: pd.Series, overrides: Mapping[str, str] | None = None
 def kind_family(text: str, specific_names: Iterable[str] = ()) -> tuple[str, str | None]:
     """Type text → (family or Kind, new/follow-up or None) by the §3 word rules."""
     key = value_key(text)
+    words = _word_key(text)
+    names = [value_key(n) for n in specific_names if n.strip()]
     if key in _KIND_KEYS:
         family = _KIND_KEYS[key]
     elif "choice" in key:
         return CHOICE, None
-    elif "specific" in key or any(value_key(n) in key for n in specific_names if n.strip()):
+    elif "specific" in key or any(n in key or n in words for n in names):
         family = SPECIFIC
-    elif "partnership" in key or re.search(r"\bcore\b", key):
+    elif "partnership" in key or _CORE.search(words):
         family = CORE
     else:
         return OTHER, None
     if family in (CORE, SPECIFIC):
-        return family, _newness(key)
+        return family, _newness(words)
     return family, None
 
 
-def flag_newness(text: str, header: str) -> str | None:
-    """A separate new/follow-up column's value → NEW / FOLLOWUP / None."""
-    key = value_key(text)
-    follow_polarity = "follow" in value_key(header)
+def flag_newness(text: str, header: str, *, bits: bool = False) -> str | None:
+    """A separate new/follow-up column's value → NEW / FOLLOWUP / None (listed as unknown).
+
+    Numbers are codes (ConsType 01/02, First attendance 1-4), whatever the header says, unless
+    `bits`: the column holds only 0 and 1, which no code table explains, so they are no/yes.
+    Yes/no words take their meaning from the header; the words `new` / `follow up` in the
+    cell decide by themselves.
+    """
+    key = _flag_key(text)
+    if bits and key in ("0", "1"):
+        key = "y" if key == "1" else "n"
+    if key.isdigit():
+        codes = _ATTENDANCE_CODES if "attend" in value_key(header) else _FLAG_CODES
+        return codes.get(key)
     if key in _YES or key in _NO:
-        yes = key in _YES
-        if follow_polarity:
-            return FOLLOWUP if yes else NEW
-        if key not in _FLAG_CODES:
-            return NEW if yes else FOLLOWUP
-    if key in _FLAG_CODES:
-        return _FLAG_CODES[key]
-    return _newness(key)
+        side = header_side(header)
+        if side is None:  # "New/Follow-up: Y" says nothing about which
+            return None
+        if key in _YES:
+            return side
+        return FOLLOWUP if side == NEW else NEW
+    return _newness(_word_key(text))
+
+
+def header_side(header: str) -> str | None:
+    """What a "yes" in this new/follow-up column means: NEW for "Initial Appointment",
+    FOLLOWUP for "FollowUpAppointment", None when the header names both sides or neither."""
+    return _newness(_word_key(header))
 
 
 def classify_kinds(
@@ -279,14 +308,27 @@ def _flag_column(
     """Newness per distinct flag value (the last entry for a blank cell), row codes, unknowns."""
     keyed = _keyed_overrides(overrides)
     uniques, codes = _uniques(flags)
-    found = [keyed.get(value_key(t)) or flag_newness(t, header) for t in uniques]
-    # A tick column ("Initial appointment": Y or blank): blank means "no".
+    keys = {_flag_key(t) for t in uniques}
+    numbers = {k for k in keys if k.isdigit()}
+    bits = "0" in numbers and numbers <= {"0", "1"}
+    found = [keyed.get(value_key(t)) or flag_newness(t, header, bits=bits) for t in uniques]
+    # A tick column ("Initial appointment": Y, ✓ or 1, else blank): blank means "no", i.e.
+    # follow-up. A follow-up tick column's blank is left undecided (read as follow-up anyway,
+    # but counted), so it never inflates new counts.
     blank = None
-    keys = {value_key(t) for t in uniques}
-    if keys and keys <= _YES and "follow" not in value_key(header):
+    if keys and keys <= _YES | {"1"} and header_side(header) == NEW:
         blank = FOLLOWUP
     unknown = _counts(uniques, codes, [f is None for f in found])
     return [*found, blank], codes, unknown
+
+
+def _word_key(text: str) -> str:
+    """value_key with camel-case words split first: `FollowUpAppointment` → `follow up appointment`."""
+    return value_key(_CAMEL.sub(" ", text))
+
+
+def _flag_key(text: str) -> str:
+    return "tick" if text.strip() in _TICK_MARKS else value_key(text)
 
 
 def _keyed_overrides(overrides: Mapping[str, str] | None) -> dict[str, str]:

@@ -12,6 +12,7 @@ import streamlit as st
 
 from capa_monitor.errors import CapaError
 from capa_monitor.jobplans import load_jobplans, quarterly_targets
+from capa_monitor.loading.normalise import normalise_names
 from capa_monitor.model import JOBPLAN_COLUMNS
 from capa_monitor.periods import Quarter
 from capa_monitor.store.jobplan_export import jobplans_xlsx
@@ -63,6 +64,23 @@ def target_columns(quarter: Quarter) -> dict[str, object]:
     }
 
 
+def tidy_plans(plans: pd.DataFrame) -> pd.DataFrame:
+    """The edited table as it will be saved: names normalised exactly as an imported plan's or
+    an activity export's (`SMITH, Jane (Dr)` → `Jane Smith`), so a typed plan matches the
+    clinician's activity; teams stripped, a blank team left blank."""
+    tidy = plans.copy()
+    tidy["clinician"] = normalise_names(plans["clinician"].astype("str")).astype("str")
+    team = plans["team"].astype("str").str.strip()
+    tidy["team"] = team.where(team != "")
+    return tidy
+
+
+def renamed(before: pd.DataFrame, after: pd.DataFrame) -> list[str]:
+    """`typed → saved as` for each name the tidying changes (blank ones are problems)."""
+    pairs = zip(before["clinician"], after["clinician"], strict=True)
+    return sorted({f"{b} → {a}" for b, a in pairs if pd.notna(a) and str(b) != a})
+
+
 def problems(plans: pd.DataFrame) -> list[str]:
     """What stops an edited table being saved, one sentence per problem with its row."""
     found = []
@@ -111,6 +129,9 @@ def editor(user_email: str, plans: pd.DataFrame, settings) -> None:
         hide_index=True,
         key="jobplans_editor",
     )[list(JOBPLAN_COLUMNS)]
+    typed, edited = edited, tidy_plans(edited)
+    if changes := renamed(typed, edited):
+        st.info("Names are saved in the usual form: " + "; ".join(changes) + ".")
     found = problems(edited)
     for problem in found:
         st.error(problem)
