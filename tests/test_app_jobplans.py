@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from capa_monitor.model import JOBPLAN_COLUMNS
 from capa_monitor.store import Store
-from capa_monitor.views.jobplans import problems, renamed, tidy_plans
+from capa_monitor.views.jobplans import problems, removed_clinicians, renamed, tidy_plans
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard.py"
 PLANS_CSV = (
@@ -177,3 +177,11 @@ def test_export_downloads_the_plans_as_xlsx_and_is_audited(db_url, monkeypatch):
     assert downloads["user"].tolist() == ["local@localhost"]
     # §7: the hash of exactly the file served, and its 1 plan row.
     assert (downloads["file_sha256"].tolist(), downloads["rows"].tolist()) == ([served], [1])
+
+
+def test_rows_deleted_in_the_editor_are_the_plans_removed_on_save():
+    # Before: three plans; after: Ben's row deleted and Jane's name retyped in another case,
+    # which is the same clinician to the store (names match case-insensitively).
+    before = pd.DataFrame({"clinician": ["Jane Smith", "Ben Baker", "Ann Lee"]})
+    after = pd.DataFrame({"clinician": ["JANE smith", "Ann Lee", None]})
+    assert removed_clinicians(before, after) == ["Ben Baker"]

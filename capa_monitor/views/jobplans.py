@@ -15,6 +15,7 @@ from capa_monitor.jobplans import load_jobplans, quarterly_targets
 from capa_monitor.loading.normalise import normalise_names
 from capa_monitor.model import JOBPLAN_COLUMNS
 from capa_monitor.periods import Quarter
+from capa_monitor.store import clinician_key
 from capa_monitor.store.jobplan_export import jobplans_xlsx
 from capa_monitor.views import common, data
 
@@ -81,6 +82,12 @@ def renamed(before: pd.DataFrame, after: pd.DataFrame) -> list[str]:
     return sorted({f"{b} → {a}" for b, a in pairs if pd.notna(a) and str(b) != a})
 
 
+def removed_clinicians(before: pd.DataFrame, after: pd.DataFrame) -> list[str]:
+    """Clinicians whose rows were deleted in the editor (names matched as the store matches)."""
+    kept = {clinician_key(name) for name in after["clinician"].dropna()}
+    return [name for name in before["clinician"].dropna() if clinician_key(name) not in kept]
+
+
 def problems(plans: pd.DataFrame) -> list[str]:
     """What stops an edited table being saved, one sentence per problem with its row."""
     found = []
@@ -135,9 +142,14 @@ def editor(user_email: str, plans: pd.DataFrame, settings) -> None:
     found = problems(edited)
     for problem in found:
         st.error(problem)
+    gone = removed_clinicians(inputs, edited)
+    if gone:
+        st.warning("Saving removes the plans of: " + ", ".join(gone) + ".")
     if st.button("Save job plans", type="primary", disabled=bool(found), key="jobplans_save"):
-        saved = data.store().save_jobplans(edited, user=user_email, source="edited in the app")
-        st.success(f"Saved {saved} job plans.")
+        store = data.store()
+        store.remove_jobplans(gone, user=user_email, source="edited in the app")
+        saved = store.save_jobplans(edited, user=user_email, source="edited in the app")
+        st.success(f"Saved {saved} job plans" + (f", removed {len(gone)}." if gone else "."))
         st.rerun()
 
 
