@@ -1,5 +1,6 @@
 """Shared fixtures: a fresh store per test (SQLite always, PostgreSQL when configured), and
-helpers that build canonical activity frames and load results from small readable rows.
+helpers that build canonical activity frames and load results from small readable rows; for the
+AppTest modules, the app's own store (`db_url`), captured downloads and page helpers.
 
 `from conftest import make_activity, make_load_result` works in any test module.
 """
@@ -11,6 +12,8 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
@@ -21,7 +24,12 @@ from capa_monitor import model
 from capa_monitor.loading.report import LoadReport, LoadResult, Rejection
 from capa_monitor.store import Store
 
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
+
 POSTGRES_ENV = "CAPA_TEST_POSTGRES_URL"
+DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard.py"
+VIEWS = "capa_monitor/views"
 
 _ACTIVITY_DEFAULTS = {
     model.TEAM: None,
@@ -141,3 +149,72 @@ def store(store_url) -> Iterator[Store]:
     opened = Store.open(store_url)
     yield opened
     opened.close()
+
+
+# --- AppTest helpers (Streamlit is imported only by the tests that use them) ------------------
+
+
+def plans_frame(rows: list[dict]) -> pd.DataFrame:
+    """Job plans (model.JOBPLAN_COLUMNS, missing columns empty) from dict rows."""
+    return pd.DataFrame(rows).reindex(columns=list(model.JOBPLAN_COLUMNS))
+
+
+def fill_store(url: str, rows: list[dict], plans: pd.DataFrame, team: str = "North") -> None:
+    """Store `rows` as one upload (north.xlsx) of `team`, and `plans` as the job plans."""
+    store = Store.open(url)
+    activity = make_activity([{**row, "team": team} for row in rows])
+    store.ingest(make_load_result(activity, file_name="north.xlsx"), user="setup@example.org")
+    store.save_jobplans(plans, user="setup@example.org", source="test")
+    store.close()
+
+
+@pytest.fixture
+def db_url(tmp_path, monkeypatch) -> str:
+    """The app's store: a fresh SQLite file by CAPA_DATABASE_URL, served in local mode."""
+    from streamlit import config as st_config
+
+    url = f"sqlite:///{tmp_path / 'capa.sqlite'}"
+    monkeypatch.setenv("CAPA_DATABASE_URL", url)
+    monkeypatch.setenv("CAPA_PSEUDONYM_KEY", "app-test-key")
+    st_config.set_option("server.address", "127.0.0.1")  # local mode serves loopback only
+    return url
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, bytes]:
+    """Bytes of every download button rendered, by file name (what the browser would get)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    captured: dict[str, bytes] = {}
+    original = MediaFileManager.add
+
+    def add(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
+        if file_name and isinstance(path_or_data, bytes):
+            captured[file_name] = path_or_data
+        return original(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
+
+    monkeypatch.setattr(MediaFileManager, "add", add)
+    return captured
+
+
+def visit(at: AppTest, page: str) -> AppTest:
+    """Switch to capa_monitor/views/<page>.py and run it, with no exception raised."""
+    at.switch_page(f"{VIEWS}/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def open_page(page: str | None = None) -> AppTest:
+    """The app in local mode, on `page` (else its default page), with no exception raised."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(DASHBOARD), default_timeout=60).run()
+    if page:
+        return visit(at, page)
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def table_with(at: AppTest, column: str) -> pd.DataFrame:
+    """The first table on the page with this column (a read-only st.dataframe has no key)."""
+    return next(t.value for t in at.dataframe if column in t.value.columns)

@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import io
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
-from streamlit import config as st_config
-from streamlit.runtime.media_file_manager import MediaFileManager
+from conftest import open_page, plans_frame, table_with
 from streamlit.testing.v1 import AppTest
 
-from capa_monitor.model import JOBPLAN_COLUMNS
 from capa_monitor.store import Store
 from capa_monitor.views.jobplans import problems, removed_clinicians, renamed, tidy_plans
 
-DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard.py"
 PLANS_CSV = (
     b"Name,Team,WTE,Core sessions,Choice per week,Q2 target,Leaving date\n"
     b"Ann Able,North,1,2,2,,\n"
@@ -38,19 +34,8 @@ EXPECTED_TARGETS = [
 ]
 
 
-@pytest.fixture
-def db_url(tmp_path, monkeypatch) -> str:
-    url = f"sqlite:///{tmp_path / 'capa.sqlite'}"
-    monkeypatch.setenv("CAPA_DATABASE_URL", url)
-    st_config.set_option("server.address", "127.0.0.1")
-    return url
-
-
 def jobplans_page() -> AppTest:
-    at = AppTest.from_file(str(DASHBOARD), default_timeout=60).run()
-    at.switch_page("capa_monitor/views/jobplans.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("jobplans")
 
 
 def test_empty_store_says_how_to_add_plans(db_url):
@@ -64,7 +49,7 @@ def test_import_shows_the_plans_and_rejections_then_saves_on_confirm(db_url):
     preview = next(t.value for t in at.dataframe
                    if t.editing_mode == "read_only" and "core_sessions" in t.value.columns)
     assert preview["clinician"].tolist() == ["Ann Able", "Ben Baker"]
-    rejected = next(t.value for t in at.dataframe if "reason" in t.value.columns)
+    rejected = table_with(at, "reason")
     assert rejected[["row", "reason"]].values.tolist() == [[4, "no clinician name"]]
     assert Store.open(db_url).jobplans().empty  # not saved before confirming
 
@@ -80,15 +65,15 @@ def test_import_shows_the_plans_and_rejections_then_saves_on_confirm(db_url):
     at = jobplans_page()
     at.session_state["period"] = {"quarter": "2026/27 Q2", "teams": [], "as_of": None}
     at.run()
-    targets = next(t.value for t in at.dataframe if "core_target" in t.value.columns)
+    targets = table_with(at, "core_target")
     columns = ["clinician", "core_target", "choice_target", "target_source"]
     assert targets[columns].values.tolist() == EXPECTED_TARGETS
-    history = next(t.value for t in at.dataframe if "changed_by" in t.value.columns)
+    history = table_with(at, "changed_by")
     assert "plans.csv" in set(history["source"].astype(str))
 
 
 def plans(*rows: dict) -> pd.DataFrame:
-    return pd.DataFrame(list(rows)).reindex(columns=list(JOBPLAN_COLUMNS))
+    return plans_frame(list(rows))
 
 
 @pytest.mark.parametrize(
@@ -150,16 +135,8 @@ def test_editor_checks_run_on_the_normalised_names(names, expected):
     assert problems(tidy_plans(plans(*({"clinician": n} for n in names)))) == expected
 
 
-def test_export_downloads_the_plans_as_xlsx_and_is_audited(db_url, monkeypatch):
-    captured: dict[str, bytes] = {}
-    original = MediaFileManager.add
-
-    def add(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
-        if file_name and isinstance(path_or_data, bytes):
-            captured[file_name] = path_or_data
-        return original(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
-
-    monkeypatch.setattr(MediaFileManager, "add", add)
+def test_export_downloads_the_plans_as_xlsx_and_is_audited(db_url, downloads):
+    captured = downloads
     Store.open(db_url).save_jobplans(
         plans({"clinician": "=Ann Able", "team": "North", "core_sessions": 2.0}),
         user="setup@example.org", source="test",

@@ -10,19 +10,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import make_activity, make_load_result
-from streamlit import config as st_config
+from conftest import DASHBOARD, VIEWS, fill_store, plans_frame, table_with, visit
 from streamlit.testing.v1 import AppTest
 
-from capa_monitor.model import JOBPLAN_COLUMNS
 from capa_monitor.sample import demo_jobplans
 from capa_monitor.settings import Settings
 from capa_monitor.store import Store
 from capa_monitor.views.settings_page import problems as settings_problems
 
-ROOT = Path(__file__).resolve().parents[1]
-DASHBOARD = ROOT / "dashboard.py"
-VIEWS = "capa_monitor/views"
+ROOT = DASHBOARD.parent
 MANAGER_PAGES = ("upload", "shortfalls", "jobplans", "settings_page", "audit")
 EVERYONE_PAGES = ("review", "balance", "trends")
 PAGE_TITLES = {
@@ -58,28 +54,15 @@ ROWS = [
     {"clinician": "Ann Able", "date": "2026-07-20", "kind": "core_new", "client_key": "c4"},
     {"clinician": "Ann Able", "date": "2026-07-02", "kind": "choice", "client_key": "c5"},
 ]
-PLANS = pd.DataFrame(
+PLANS = plans_frame(
     [{"clinician": "Ann Able", "team": "North", "core_sessions": 2.0, "specific_sessions": 1.0,
       "choice_per_week": 2.0}]
-).reindex(columns=list(JOBPLAN_COLUMNS))
-
-
-@pytest.fixture
-def db_url(tmp_path, monkeypatch) -> str:
-    url = f"sqlite:///{tmp_path / 'capa.sqlite'}"
-    monkeypatch.setenv("CAPA_DATABASE_URL", url)
-    monkeypatch.setenv("CAPA_PSEUDONYM_KEY", "app-test-key")
-    st_config.set_option("server.address", "127.0.0.1")  # local mode serves loopback only
-    return url
+)
 
 
 @pytest.fixture
 def filled(db_url) -> str:
-    store = Store.open(db_url)
-    frame = make_activity([{**row, "team": "North"} for row in ROWS])
-    store.ingest(make_load_result(frame, file_name="north.xlsx"), user="setup@example.org")
-    store.save_jobplans(PLANS, user="setup@example.org", source="test")
-    store.close()
+    fill_store(db_url, ROWS, PLANS)
     return db_url
 
 
@@ -90,12 +73,6 @@ def app(role: str | None = None, script: Path = DASHBOARD) -> AppTest:
         at.secrets["auth"] = AUTH_SECRETS
         at.secrets["capa"] = {"manager_emails": [MANAGER_EMAIL]}
         at.user = SIGNED_IN[role]
-    return at
-
-
-def visit(at: AppTest, page: str) -> AppTest:
-    at.switch_page(f"{VIEWS}/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
     return at
 
 
@@ -157,7 +134,7 @@ def test_balance_and_flow_shows_the_four_sections(filled):
         "Drop-off alerts",
     ]
     # Ben took over c1 from Ann's Choice 7 days later: one completed wait, a handover.
-    summary = next(t.value for t in at.dataframe if "handover_rate" in t.value.columns)
+    summary = table_with(at, "handover_rate")
     everyone = summary.set_index("team").loc["All teams"]
     assert (everyone["n"], everyone["median"], everyone["handover_rate"]) == (1, 7.0, 100.0)
 
@@ -206,7 +183,7 @@ def test_audit_log_lists_what_happened(filled):
 
 def test_job_plans_show_targets_beside_the_plans(filled):
     at = visit(app().run(), "jobplans")
-    targets = next(t.value for t in at.dataframe if "core_target" in t.value.columns)
+    targets = table_with(at, "core_target")
     # Ann: 2 core sessions × 2 × 11.25 ÷ 7.5 = 6.0; Choice 2 a week × 11.25 = 22.5.
     assert targets[["clinician", "core_target", "choice_target"]].values.tolist() == [
         ["Ann Able", 6.0, 22.5]

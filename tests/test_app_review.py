@@ -6,20 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import make_activity, make_load_result
-from streamlit import config as st_config
-from streamlit.runtime.media_file_manager import MediaFileManager
-from streamlit.testing.v1 import AppTest
+from conftest import fill_store, make_activity, make_load_result, open_page, plans_frame, table_with
 
-from capa_monitor.model import JOBPLAN_COLUMNS
 from capa_monitor.store import Store
-
-DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard.py"
 
 # Quarter 2026/27 Q2 (1 Jul – 30 Sep 2026), team North. Working days: July 23, August 21 − the
 # summer bank holiday (31 Aug) = 20, September 22 → 65. As-of = the latest attended/missed date,
@@ -59,55 +52,10 @@ EXPECTED_CLINICIANS = {
 EXPECTED_HEADLINE = ("6 / 6.4", "1")
 
 
-def plans_frame(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(rows).reindex(columns=list(JOBPLAN_COLUMNS))
-
-
-@pytest.fixture
-def db_url(tmp_path, monkeypatch) -> str:
-    url = f"sqlite:///{tmp_path / 'capa.sqlite'}"
-    monkeypatch.setenv("CAPA_DATABASE_URL", url)
-    monkeypatch.setenv("CAPA_PSEUDONYM_KEY", "app-test-key")
-    st_config.set_option("server.address", "127.0.0.1")  # local mode serves loopback only
-    return url
-
-
 @pytest.fixture
 def team_store(db_url) -> str:
-    store = Store.open(db_url)
-    activity = make_activity([{**row, "team": "North"} for row in ACTIVITY_ROWS])
-    store.ingest(make_load_result(activity, file_name="north.xlsx"), user="setup@example.org")
-    store.save_jobplans(plans_frame(PLANS), user="setup@example.org", source="test")
-    store.close()
+    fill_store(db_url, ACTIVITY_ROWS, plans_frame(PLANS))
     return db_url
-
-
-@pytest.fixture
-def downloads(monkeypatch) -> dict[str, bytes]:
-    """Bytes of every download button rendered, by file name (what the browser would get)."""
-    captured: dict[str, bytes] = {}
-    original = MediaFileManager.add
-
-    def add(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
-        if file_name and isinstance(path_or_data, bytes):
-            captured[file_name] = path_or_data
-        return original(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
-
-    monkeypatch.setattr(MediaFileManager, "add", add)
-    return captured
-
-
-def table_with(at: AppTest, column: str) -> pd.DataFrame:
-    """The first table on the page with this column (a read-only st.dataframe has no key)."""
-    return next(t.value for t in at.dataframe if column in t.value.columns)
-
-
-def open_page(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(DASHBOARD), default_timeout=60).run()
-    if page:
-        at.switch_page(f"capa_monitor/views/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def test_review_is_the_default_page_with_hand_worked_figures(team_store):

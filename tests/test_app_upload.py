@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import pytest
-from streamlit import config as st_config
-from streamlit.runtime.media_file_manager import MediaFileManager
+from conftest import DASHBOARD, open_page
 from streamlit.testing.v1 import AppTest
 
 from capa_monitor.loading.read import FAULT_FOR_TEST_ENV
@@ -21,7 +19,6 @@ from capa_monitor.store import Store
 from tests.hostile_corpus import build_corpus
 from tests.test_hostile import REFUSALS, SMALL_ROW_LIMIT
 
-DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard.py"
 HEADER = "Appointment ID,Appointment Date,Clinician,Appointment Type,Outcome\n"
 # Five rows: one with a formula where the date should be (rejected: unreadable date), one with
 # an outcome the vocabulary does not know (kept as booked, listed to map).
@@ -44,37 +41,12 @@ JULY_CORRECTED = (
 HOSTILE = {**REFUSALS, "no_recognisable_columns.csv": ("No header row was found",)}
 
 
-@pytest.fixture
-def db_url(tmp_path, monkeypatch) -> str:
-    url = f"sqlite:///{tmp_path / 'capa.sqlite'}"
-    monkeypatch.setenv("CAPA_DATABASE_URL", url)
-    monkeypatch.setenv("CAPA_PSEUDONYM_KEY", "app-test-key")
-    st_config.set_option("server.address", "127.0.0.1")  # local mode serves loopback only
-    return url
-
-
-@pytest.fixture
-def downloads(monkeypatch) -> dict[str, bytes]:
-    """Bytes of every download button rendered, by file name."""
-    captured: dict[str, bytes] = {}
-    original = MediaFileManager.add
-
-    def add(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
-        if file_name and isinstance(path_or_data, bytes):
-            captured[file_name] = path_or_data
-        return original(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
-
-    monkeypatch.setattr(MediaFileManager, "add", add)
-    return captured
-
-
 def file_key(content: bytes) -> str:
     return f"upload_{hashlib.sha256(content).hexdigest()[:12]}"
 
 
 def upload_page() -> AppTest:
-    at = AppTest.from_file(str(DASHBOARD), default_timeout=60).run()
-    at.switch_page("capa_monitor/views/upload.py").run()
+    at = open_page("upload")
     assert at.title[0].value == "Upload"
     return at
 
