@@ -15,25 +15,13 @@ import pandas as pd
 from capa_monitor.loading.headers import find_header
 from capa_monitor.loading.normalise import normalise_names
 from capa_monitor.loading.report import Rejection
-from capa_monitor.model import JOBPLAN_COLUMNS
+from capa_monitor.model import JOBPLAN_COLUMNS, JOBPLAN_DATE_COLUMNS, JOBPLAN_NUMBER_COLUMNS
 from capa_monitor.periods import Quarter
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
 #: A half-day session is 3.5 hours (§4), for plans that give hours instead of sessions.
 HOURS_PER_HALF_DAY = 3.5
 
-NUMBER_COLUMNS: tuple[str, ...] = (
-    "fte",
-    "choice_per_week",
-    "core_sessions",
-    "specific_sessions",
-    "nonclinical_sessions",
-    "q1_target",
-    "q2_target",
-    "q3_target",
-    "q4_target",
-)
-DATE_COLUMNS: tuple[str, ...] = ("available_from", "available_to")
 #: Hours columns some plans carry instead of sessions: hours column -> sessions column.
 HOURS_COLUMNS: dict[str, str] = {
     "core_hours": "core_sessions",
@@ -115,7 +103,7 @@ def jobplans_from_cells(cells: pd.DataFrame, sheet: str = "Sheet1") -> JobPlanLo
     frame["team"] = (
         raw["team"].str.strip().replace("", pd.NA).astype("str") if "team" in raw else pd.NA
     )
-    for name in NUMBER_COLUMNS + tuple(HOURS_COLUMNS):
+    for name in JOBPLAN_NUMBER_COLUMNS + tuple(HOURS_COLUMNS):
         if name not in raw:
             continue
         values, invalid = _numbers(raw[name])
@@ -127,7 +115,7 @@ def jobplans_from_cells(cells: pd.DataFrame, sheet: str = "Sheet1") -> JobPlanLo
         if hours in frame:
             converted = frame.pop(hours) / HOURS_PER_HALF_DAY
             frame[sessions] = frame[sessions].fillna(converted) if sessions in frame else converted
-    for name in DATE_COLUMNS:
+    for name in JOBPLAN_DATE_COLUMNS:
         if name not in raw:
             continue
         values, invalid = _dates(raw[name])
@@ -159,9 +147,9 @@ def canonical_plans(plans: pd.DataFrame) -> pd.DataFrame:
     frame = plans.reindex(columns=list(JOBPLAN_COLUMNS))
     frame["clinician"] = frame["clinician"].astype("str")
     frame["team"] = frame["team"].astype("str")
-    for name in NUMBER_COLUMNS:
+    for name in JOBPLAN_NUMBER_COLUMNS:
         frame[name] = pd.to_numeric(frame[name]).astype("float64")
-    for name in DATE_COLUMNS:
+    for name in JOBPLAN_DATE_COLUMNS:
         frame[name] = pd.to_datetime(frame[name])
     return frame
 

@@ -82,9 +82,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = (CLINICIAN, DATE, KIND, OUTCOME)
 #   clinician str; team str|<NA>; fte float|NaN; choice_per_week, core_sessions,
 #   specific_sessions, nonclinical_sessions float|NaN; q1_target..q4_target float|NaN
 #   (explicit targets override the CAPA arithmetic); available_from, available_to datetime64|NaT.
-JOBPLAN_COLUMNS: tuple[str, ...] = (
-    "clinician",
-    "team",
+JOBPLAN_NUMBER_COLUMNS: tuple[str, ...] = (
     "fte",
     "choice_per_week",
     "core_sessions",
@@ -94,6 +92,11 @@ JOBPLAN_COLUMNS: tuple[str, ...] = (
     "q2_target",
     "q3_target",
     "q4_target",
-    "available_from",
-    "available_to",
+)
+JOBPLAN_DATE_COLUMNS: tuple[str, ...] = ("available_from", "available_to")
+JOBPLAN_COLUMNS: tuple[str, ...] = (
+    "clinician",
+    "team",
+    *JOBPLAN_NUMBER_COLUMNS,
+    *JOBPLAN_DATE_COLUMNS,
 )

@@ -669,9 +669,9 @@ def demo_jobplans() -> pd.DataFrame:
     plans = pd.DataFrame(rows, columns=list(model.JOBPLAN_COLUMNS))
     plans["clinician"] = plans["clinician"].astype("str")
     plans["team"] = plans["team"].astype("str")
-    for column in model.JOBPLAN_COLUMNS[2:11]:
+    for column in model.JOBPLAN_NUMBER_COLUMNS:
         plans[column] = plans[column].astype("float64")
-    for column in ("available_from", "available_to"):
+    for column in model.JOBPLAN_DATE_COLUMNS:
         plans[column] = pd.to_datetime(plans[column])
     return plans
 

@@ -99,18 +99,6 @@ JOBPLAN_HISTORY_COLUMNS: tuple[str, ...] = (
     "before",
     "after",
 )
-_PLAN_FLOATS = (
-    "fte",
-    "choice_per_week",
-    "core_sessions",
-    "specific_sessions",
-    "nonclinical_sessions",
-    "q1_target",
-    "q2_target",
-    "q3_target",
-    "q4_target",
-)
-_PLAN_DATES = ("available_from", "available_to")
 
 
 @dataclass(frozen=True)
@@ -780,9 +768,9 @@ def _plan_record(row: dict[str, Any]) -> dict[str, Any]:
     for name in model.JOBPLAN_COLUMNS:
         value = row.get(name)
         missing = value is None or (not isinstance(value, str) and pd.isna(value))
-        if name in _PLAN_FLOATS:
+        if name in model.JOBPLAN_NUMBER_COLUMNS:
             record[name] = None if missing else float(value)
-        elif name in _PLAN_DATES:
+        elif name in model.JOBPLAN_DATE_COLUMNS:
             record[name] = None if missing else pd.Timestamp(value).date()
         else:
             record[name] = None if missing else " ".join(str(value).split())
@@ -795,9 +783,9 @@ def _plans_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(records, columns=list(model.JOBPLAN_COLUMNS))
     frame["clinician"] = frame["clinician"].astype("str")
     frame["team"] = frame["team"].astype("str")
-    for name in _PLAN_FLOATS:
+    for name in model.JOBPLAN_NUMBER_COLUMNS:
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
-    for name in _PLAN_DATES:
+    for name in model.JOBPLAN_DATE_COLUMNS:
         frame[name] = pd.to_datetime(frame[name])
     return frame
 
