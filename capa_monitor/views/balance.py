@@ -21,15 +21,10 @@ def flagged_first(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def render() -> None:
-    common.page_user()
-    st.title("Balance & flow")
-    selection = common.period_picker("balance")
-    if selection is None:
+    opened = common.open_review("balance", "Balance & flow")
+    if opened is None:
         return
-    result = selection.review()
-    if result.as_of_source == "no data":
-        st.info("Nothing has been attended or missed yet in these teams.")
-        return
+    selection, result = opened
     common.rules_line(result.settings, result.as_of, result.quarter, selection.teams)
     settings = result.settings
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -14,6 +15,12 @@ from capa_monitor import auth
 from capa_monitor.periods import Quarter
 from capa_monitor.settings import Settings
 from capa_monitor.views import data
+
+if TYPE_CHECKING:
+    from capa_monitor.metrics.review import Review
+
+#: What a review page says when none of the chosen teams' appointments is attended or missed yet.
+NOTHING_YET = "Nothing has been attended or missed yet in these teams."
 
 #: Shared selection, initialised once by dashboard.py: {"quarter": label|None, "teams": [...],
 #: "as_of": date|None (None = worked out from the data)}.
@@ -147,6 +154,22 @@ def period_picker(page: str) -> Selection | None:
         )
     st.session_state[PERIOD_KEY] = {"quarter": label, "teams": list(chosen_teams), "as_of": as_of}
     return Selection(url, version, quarter, teams, as_of, settings)
+
+
+def open_review(page: str, title: str, nothing_yet: str = NOTHING_YET
+                ) -> tuple[Selection, Review] | None:
+    """The opening of a review page for everyone: the user, the title, the period picker and the
+    quarterly review; None (having said why) when there is nothing to show yet."""
+    page_user()
+    st.title(title)
+    selection = period_picker(page)
+    if selection is None:
+        return None
+    result = selection.review()
+    if result.as_of_source == "no data":
+        st.info(nothing_yet)
+        return None
+    return selection, result
 
 
 def rules_line(settings: Settings, as_of: date, quarter: Quarter, teams: tuple[str, ...]) -> None:

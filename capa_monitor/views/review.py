@@ -138,18 +138,15 @@ def drill_down(selection: common.Selection, result) -> None:
 
 
 def render() -> None:
-    common.page_user()
-    st.title("Quarterly review")
-    selection = common.period_picker("review")
-    if selection is None:
+    opened = common.open_review(
+        "review",
+        "Quarterly review",
+        "None of these teams' appointments has been attended or missed yet, so there is "
+        "nothing to review. Upload a later export, or choose other teams.",
+    )
+    if opened is None:
         return
-    result = selection.review()
-    if result.as_of_source == "no data":
-        st.info(
-            "None of these teams' appointments has been attended or missed yet, so there is "
-            "nothing to review. Upload a later export, or choose other teams."
-        )
-        return
+    selection, result = opened
     common.rules_line(result.settings, result.as_of, result.quarter, selection.teams)
     if result.clinicians.empty:
         st.info(

@@ -36,15 +36,10 @@ def show_chart(title: str, y_label: str, xmr: pd.DataFrame, unit: str, key: str,
 
 
 def render() -> None:
-    common.page_user()
-    st.title("Trends")
-    selection = common.period_picker("trends")
-    if selection is None:
+    opened = common.open_review("trends", "Trends")
+    if opened is None:
         return
-    result = selection.review()
-    if result.as_of_source == "no data":
-        st.info("Nothing has been attended or missed yet in these teams.")
-        return
+    _, result = opened
     st.caption(
         "Centre line = mean; limits = mean ± 2.66 × the mean moving range. A special cause is "
         "a point outside the limits, 7 in a row on one side of the mean, 7 rising or falling, "
