@@ -17,6 +17,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from capa_monitor.model import (
     BOOKED_ON,
@@ -76,27 +78,40 @@ def lost_slots(
     Sorted in matching order.
     """
     window = int(settings.reoffer_window_days)
-    # Only the monitored kinds can be lost or be evidence; take just the columns matching reads.
-    needed = [c for c in (SLOT_ID, CLINICIAN, TEAM, DATE, KIND, OUTCOME, CLIENT_KEY, BOOKED_ON,
-                          REOFFERED) if c in activity]
-    monitored = activity[KIND].isin(list(settings.monitored_kinds)).to_numpy()
-    slots = activity.loc[monitored, needed]
-    day = slots[DATE].to_numpy("datetime64[D]").astype(np.int64)
-    outcome = slots[OUTCOME].to_numpy(dtype=object)
+    # Only the monitored kinds can be lost or be evidence. Matching reads integer codes of the
+    # monitored rows' columns; whole rows are taken only for the lost slots returned and their
+    # evidence (`at` maps a monitored slot back to its activity row).
+    at = np.flatnonzero(activity[KIND].isin(list(settings.monitored_kinds)).to_numpy())
+    day = activity[DATE].to_numpy("datetime64[D]")[at].astype(np.int64)
+    outcome = activity[OUTCOME].take(at)
     as_of_day = np.datetime64(as_of, "D").astype(np.int64)
-    is_lost = np.isin(outcome, [o.value for o in LOST_OUTCOMES]) & (day <= as_of_day)
+    is_lost = outcome.isin([o.value for o in LOST_OUTCOMES]).to_numpy(dtype=bool) & (
+        day <= as_of_day
+    )
     lost_at = np.flatnonzero(is_lost)
     if lost_at.size == 0:
         return _no_lost_slots()
 
-    clinician_rank, clinician_names = pd.factorize(slots[CLINICIAN], sort=True)
-    slot_rank, _ = pd.factorize(slots[SLOT_ID].astype("str"), sort=True)
-    kind_code, kinds = pd.factorize(slots[KIND])
-    client_code = pd.factorize(_column(slots, CLIENT_KEY, pd.NA))[0]
-    booked = _column(slots, BOOKED_ON, pd.NaT).to_numpy("datetime64[D]")
+    clinician_rank = pd.factorize(activity[CLINICIAN].take(at), sort=True)[0]
+    slot_rank = _slot_rank(activity[SLOT_ID].take(at))
+    kind_code, kinds = pd.factorize(activity[KIND].take(at))
+    client_code = (
+        pd.factorize(activity[CLIENT_KEY].take(at))[0]
+        if CLIENT_KEY in activity
+        else np.full(at.size, -1, dtype=np.int64)
+    )
+    booked = (
+        activity[BOOKED_ON].to_numpy("datetime64[D]")[at]
+        if BOOKED_ON in activity
+        else np.full(at.size, np.datetime64("NaT"), dtype="datetime64[D]")
+    )
     booked_day = np.where(np.isnat(booked), _NO_DAY, booked.astype(np.int64))
-    marked = _column(slots, REOFFERED, False).fillna(False).to_numpy(dtype=bool)
-    is_candidate = ~np.isin(outcome, NOT_EVIDENCE)
+    marked = (
+        activity[REOFFERED].take(at).fillna(False).to_numpy(dtype=bool)
+        if REOFFERED in activity
+        else np.zeros(at.size, dtype=bool)
+    )
+    is_candidate = ~outcome.isin(NOT_EVIDENCE).to_numpy(dtype=bool)
 
     # Rule 2 looks by (client, kind), rule 3 by (clinician, kind).
     n_kinds = max(len(kinds), 1)
@@ -117,25 +132,28 @@ def lost_slots(
         day[order].tolist(),
         family_lo.tolist(), family_hi.tolist(), family.positions.tolist(),
         own_lo.tolist(), own_hi.tolist(), own.positions.tolist(),
-        booked_day.tolist(),
-        len(slots),
+        booked_day[own.positions].tolist(),
+        at.size,
     )
     if reported is not None:
         # Words and columns only for the lost slots asked for: across every team there are
         # many times more, and the evidence texts are the costly part.
-        keep = np.asarray(reported, dtype=bool)[monitored][order]
+        keep = np.asarray(reported, dtype=bool)[at[order]]
         order, status = order[keep], status[keep]
-        evidence_at = [at for at, kept in zip(evidence_at, keep.tolist(), strict=True) if kept]
+        evidence_at = [found for found, kept in zip(evidence_at, keep.tolist(), strict=True)
+                       if kept]
         if order.size == 0:
             return _no_lost_slots()
     window_end_day = day[order] + window
     open_window = as_of_day < window_end_day
     status = np.where(status == "", np.where(open_window, PENDING, NOT_REOFFERED), status)
 
-    lost = slots.iloc[order]
+    columns = [c for c in (SLOT_ID, CLINICIAN, TEAM, DATE, KIND, OUTCOME) if c in activity]
+    lost = activity.iloc[at[order]][columns]
     evidence_at = np.asarray(evidence_at, dtype=np.int64)
     found = evidence_at >= 0
-    evidence_rows = slots.iloc[np.where(found, evidence_at, 0)]
+    evidence_slot = at[np.where(found, evidence_at, 0)]
+    evidence_rows = activity.iloc[evidence_slot][columns]
     result = pd.DataFrame(
         {
             "slot_id": lost[SLOT_ID].astype("str").to_numpy(),
@@ -201,8 +219,11 @@ class _Candidates:
 
 
 def _match(marked, day, family_lo, family_hi, family_pos, own_lo, own_hi, own_pos,
-           booked_day, n_slots) -> tuple[np.ndarray, list[int]]:
-    """The sequential greedy pass: status per lost slot ("" = none found) and evidence row."""
+           own_booked_day, n_slots) -> tuple[np.ndarray, list[int]]:
+    """The sequential greedy pass: status per lost slot ("" = none found) and evidence row.
+
+    `own_booked_day[j]` is the booking day of own candidate `own_pos[j]`.
+    """
     used = [False] * n_slots
     status = [""] * len(day)
     evidence = [-1] * len(day)
@@ -219,11 +240,23 @@ def _match(marked, day, family_lo, family_hi, family_pos, own_lo, own_hi, own_po
         else:
             for j in range(own_lo[i], own_hi[i]):
                 at = own_pos[j]
-                if not used[at] and booked_day[at] >= lost_day:
+                if not used[at] and own_booked_day[j] >= lost_day:
                     used[at] = True
                     status[i], evidence[i] = REPLACEMENT, at
                     break
     return np.asarray(status, dtype=object), evidence
+
+
+def _slot_rank(slot_ids: pd.Series) -> np.ndarray:
+    """Each slot id's place in sorted order (missing ids first, as -1), for tie-breaking.
+
+    Equal ids get distinct places in row order, which orders exactly as equal ranks do in the
+    stable sorts that read them; ranking this way is cheaper than factorizing with sort.
+    """
+    ids = pa.array(slot_ids.astype("str"), type=pa.large_string(), from_pandas=True)
+    rank = pc.rank(ids, sort_keys="ascending", tiebreaker="first").to_numpy().astype(np.int64) - 1
+    missing = ids.is_null().to_numpy(zero_copy_only=False)
+    return np.where(missing, -1, rank)
 
 
 def _evidence_texts(
