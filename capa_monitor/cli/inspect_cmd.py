@@ -38,14 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_inspect(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    data = _read_bytes(path, "file")
-    profile = None
-    if args.profile:
-        text = _read_bytes(Path(args.profile), "profile").decode("utf-8", errors="strict")
-        try:
-            profile = MappingProfile.from_json(text)
-        except (ValueError, AttributeError) as exc:
-            raise LoadError(f"The profile {args.profile} is not a mapping profile: {exc}.") from None
+    data = read_bytes(path, "file")
+    profile = read_profile(args.profile)
     result = load_activity(data, path.name, team=args.team, sheet=args.sheet, profile=profile)
     if args.format == "json":
         print(json.dumps(result.report.to_json_dict(), indent=2, ensure_ascii=False))
@@ -54,7 +48,18 @@ def run_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_bytes(path: Path, what: str) -> bytes:
+def read_profile(name: str | None) -> MappingProfile | None:
+    """The mapping profile saved (as JSON) in the file `name`; None without one."""
+    if not name:
+        return None
+    text = read_bytes(Path(name), "profile").decode("utf-8", errors="replace")
+    try:
+        return MappingProfile.from_json(text)
+    except (ValueError, AttributeError) as exc:
+        raise LoadError(f"The profile {name} is not a mapping profile: {exc}.") from None
+
+
+def read_bytes(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from capa_monitor.errors import CapaError, LoadError
+from capa_monitor.errors import CapaError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -112,31 +112,16 @@ def _open_store(args: argparse.Namespace):
     return Store.open(args.db)
 
 
-def _read_bytes(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise LoadError(f"Cannot read the {what} {path}: {exc.strerror or exc}.") from None
-
-
 # ---- ingest -------------------------------------------------------------------------------
 
 
 def run_ingest(args: argparse.Namespace) -> int:
-    from capa_monitor.cli.inspect_cmd import format_table
-    from capa_monitor.loading import MappingProfile, load_activity
+    from capa_monitor.cli.inspect_cmd import format_table, read_bytes, read_profile
+    from capa_monitor.loading import load_activity
 
     path = Path(args.file)
-    data = _read_bytes(path, "file")
-    profile = None
-    if args.profile:
-        text = _read_bytes(Path(args.profile), "profile").decode("utf-8", errors="replace")
-        try:
-            profile = MappingProfile.from_json(text)
-        except (ValueError, AttributeError) as exc:
-            raise LoadError(
-                f"The profile {args.profile} is not a mapping profile: {exc}."
-            ) from None
+    data = read_bytes(path, "file")
+    profile = read_profile(args.profile)
     store = _open_store(args)
     result = load_activity(
         data,
@@ -247,10 +232,11 @@ def run_restore(args: argparse.Namespace) -> int:
 
 
 def run_jobplans_import(args: argparse.Namespace) -> int:
+    from capa_monitor.cli.inspect_cmd import read_bytes
     from capa_monitor.jobplans import load_jobplans
 
     path = Path(args.file)
-    content = _read_bytes(path, "file")
+    content = read_bytes(path, "file")
     loaded = load_jobplans(content, path.name)
     for r in loaded.rejected:
         value = "" if r.value is None else f" {r.value!r}"
