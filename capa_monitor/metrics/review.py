@@ -49,6 +49,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from capa_monitor.jobplans import canonical_plans, quarterly_targets
@@ -109,7 +110,8 @@ def review(
     worked out from the viewed teams' rows alone.
     """
     teams = tuple(teams) if teams else None
-    viewed = team_rows(activity, teams)
+    in_teams = _in_teams(activity[TEAM], teams).to_numpy() if teams is not None else None
+    viewed = activity[in_teams] if in_teams is not None else activity
     jobplans = _viewed_plans(canonical_plans(jobplans), viewed, teams)
     if as_of is not None:
         as_of_source = "given"
@@ -126,9 +128,10 @@ def review(
     reported = (dates >= pd.Timestamp(quarter.start)) & (
         dates <= pd.Timestamp(min(as_of, quarter.last_day))
     )
-    if teams is not None:
-        reported &= _in_teams(activity[TEAM], teams)
-    lost = reoffer.lost_slots(activity, as_of, settings, reported=reported.to_numpy())
+    reported = reported.to_numpy()
+    if in_teams is not None:
+        reported = reported & in_teams
+    lost = reoffer.lost_slots(activity, as_of, settings, reported=reported)
     lost = lost.reset_index(drop=True)
     clinicians = _with_lost_counts(clinicians, lost)
 
@@ -153,8 +156,9 @@ def team_rows(activity: pd.DataFrame, teams: Sequence[str] | None) -> pd.DataFra
 def _in_teams(values: pd.Series, teams: tuple[str, ...]) -> pd.Series:
     # Tidy each distinct team name once: a store holds a million rows but a handful of teams.
     wanted = {team.strip().casefold() for team in teams}
-    names = pd.unique(values.dropna())
-    return values.isin([name for name in names if str(name).strip().casefold() in wanted])
+    codes, names = pd.factorize(values)
+    matches = np.array([str(name).strip().casefold() in wanted for name in names] + [False])
+    return pd.Series(matches[codes], index=values.index)
 
 
 def _viewed_plans(
