@@ -103,26 +103,23 @@ def jobplans_from_cells(cells: pd.DataFrame, sheet: str = "Sheet1") -> JobPlanLo
     frame["team"] = (
         raw["team"].str.strip().replace("", pd.NA).astype("str") if "team" in raw else pd.NA
     )
-    for name in JOBPLAN_NUMBER_COLUMNS + tuple(HOURS_COLUMNS):
-        if name not in raw:
-            continue
-        values, invalid = _numbers(raw[name])
-        _reject(rejected, sheet, sheet_rows, invalid & ~blank, headers[name], raw[name],
-                "not a number of zero or more")
-        bad |= invalid
-        frame[name] = values
+    parsed = [
+        (JOBPLAN_NUMBER_COLUMNS + tuple(HOURS_COLUMNS), _numbers, "not a number of zero or more"),
+        (JOBPLAN_DATE_COLUMNS, _dates, "not a date (use e.g. 14/08/2026 or 2026-08-14)"),
+    ]
+    for names, parse, problem in parsed:
+        for name in names:
+            if name not in raw:
+                continue
+            values, invalid = parse(raw[name])
+            _reject(rejected, sheet, sheet_rows, invalid & ~blank, headers[name], raw[name],
+                    problem)
+            bad |= invalid
+            frame[name] = values
     for hours, sessions in HOURS_COLUMNS.items():
         if hours in frame:
             converted = frame.pop(hours) / HOURS_PER_HALF_DAY
             frame[sessions] = frame[sessions].fillna(converted) if sessions in frame else converted
-    for name in JOBPLAN_DATE_COLUMNS:
-        if name not in raw:
-            continue
-        values, invalid = _dates(raw[name])
-        _reject(rejected, sheet, sheet_rows, invalid & ~blank, headers[name], raw[name],
-                "not a date (use e.g. 14/08/2026 or 2026-08-14)")
-        bad |= invalid
-        frame[name] = values
 
     frame = canonical_plans(frame)
 
