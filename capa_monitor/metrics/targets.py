@@ -18,6 +18,8 @@ from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 STATUSES = ("green", "amber", "red", "no_target")
 #: Ratios are compared with this slack so that 0.8 × 5 counts as exactly 4.
 _RATIO_SLACK = 1e-9
+#: name_key tidies each row's text directly when there are fewer rows than this.
+_TIDY_EACH_BELOW = 1000
 
 #: Columns of the result, in order (see metrics/review.py for what each means).
 TARGET_COLUMNS: tuple[str, ...] = (
@@ -30,6 +32,17 @@ TARGET_COLUMNS: tuple[str, ...] = (
 
 def name_key(names: pd.Series) -> pd.Series:
     """Names match case-insensitively and regardless of spacing (§4)."""
+    if not isinstance(names.dtype, pd.StringDtype) or len(names) < max(_TIDY_EACH_BELOW, 1):
+        return _tidy(names)
+    # Tidy each distinct spelling once (a quarter of every team: many rows, few names); rows
+    # with equal text share a code, and code 0 stands for a missing name.
+    codes = pd.factorize(names)[0] + 1
+    row_of_code = np.zeros(codes.max() + 1, dtype=np.intp)
+    row_of_code[codes] = np.arange(len(names))
+    return _tidy(names.iloc[row_of_code]).iloc[codes].set_axis(names.index)
+
+
+def _tidy(names: pd.Series) -> pd.Series:
     return names.astype("str").str.split().str.join(" ").str.casefold()
 
 
