@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
+# country_holidays() imports every country's module on its first call (~0.1 s): pay that with
+# the package's other imports rather than inside the first review of the process.
 import holidays
+import holidays.countries  # noqa: F401
 import numpy as np
 import pandas as pd
 
