@@ -81,8 +81,11 @@ def lost_slots(
     # Only the monitored kinds can be lost or be evidence. Matching reads integer codes of the
     # monitored rows' columns; whole rows are taken only for the lost slots returned and their
     # evidence (`at` maps a monitored slot back to its activity row).
-    at = np.flatnonzero(activity[KIND].isin(list(settings.monitored_kinds)).to_numpy())
-    day = activity[DATE].to_numpy("datetime64[D]")[at].astype(np.int64)
+    kind_code, kinds = pd.factorize(activity[KIND])
+    monitored_codes = [code for code, kind in enumerate(kinds) if kind in settings.monitored_kinds]
+    at = np.flatnonzero(np.isin(kind_code, monitored_codes))
+    kind_code = kind_code[at]
+    day = activity[DATE].to_numpy()[at].astype("datetime64[D]").astype(np.int64)
     outcome = activity[OUTCOME].take(at)
     as_of_day = np.datetime64(as_of, "D").astype(np.int64)
     is_lost = outcome.isin([o.value for o in LOST_OUTCOMES]).to_numpy(dtype=bool) & (
@@ -94,14 +97,13 @@ def lost_slots(
 
     clinician_rank = pd.factorize(activity[CLINICIAN].take(at), sort=True)[0]
     slot_rank = _slot_rank(activity[SLOT_ID].take(at))
-    kind_code, kinds = pd.factorize(activity[KIND].take(at))
     client_code = (
         pd.factorize(activity[CLIENT_KEY].take(at))[0]
         if CLIENT_KEY in activity
         else np.full(at.size, -1, dtype=np.int64)
     )
     booked = (
-        activity[BOOKED_ON].to_numpy("datetime64[D]")[at]
+        activity[BOOKED_ON].to_numpy()[at].astype("datetime64[D]")
         if BOOKED_ON in activity
         else np.full(at.size, np.datetime64("NaT"), dtype="datetime64[D]")
     )
@@ -205,7 +207,12 @@ class _Candidates:
         self.span = span
         at = np.flatnonzero(usable & (key >= 0))
         packed = key[at] * span + offset[at]
-        sort = np.lexsort((slot_rank[at], packed))
+        ranks = len(slot_rank) + 1  # slot ranks run from -1 (missing id)
+        if packed.size and int(packed.max()) < np.iinfo(np.int64).max // ranks - 1:
+            # one integer sort of (key, day, slot id) instead of a two-key lexsort
+            sort = np.argsort(packed * ranks + (slot_rank[at] + 1), kind="stable")
+        else:
+            sort = np.lexsort((slot_rank[at], packed))
         self.positions = at[sort]
         self.packed = packed[sort]
 
