@@ -46,10 +46,12 @@ def specific_drift(
     """One row per Specific episode (columns DRIFT_COLUMNS), flagged ones first then by clinician."""
     as_of_ts = pd.Timestamp(as_of)
     gap = pd.Timedelta(weeks=settings.drift_gap_weeks)
-    columns = activity[["client_key", "clinician", "team", "date", "kind", "outcome"]]
-    specific = columns[columns["kind"].isin(SPECIFIC_KINDS) & columns["client_key"].notna()]
-    sessions = specific[
-        (specific["outcome"] == Outcome.ATTENDED) & (specific["date"] <= as_of_ts)
+    # masks over the columns, then only the rows needed: copying every row first is the cost
+    specific = (activity["kind"].isin(SPECIFIC_KINDS) & activity["client_key"].notna()).to_numpy()
+    outcome, day = activity["outcome"], activity["date"]
+    sessions = activity.loc[
+        specific & ((outcome == Outcome.ATTENDED) & (day <= as_of_ts)).to_numpy(),
+        ["client_key", "clinician", "team", "date"],
     ]
     if sessions.empty:
         return pd.DataFrame({name: [] for name in DRIFT_COLUMNS}).astype(_EMPTY_DTYPES)
@@ -86,7 +88,10 @@ def specific_drift(
     latest_of_pair = np.append(new_pair[first][1:], True)
 
     # a Specific slot still booked from the as-of date on, per (client, clinician) code pair
-    booked = specific[(specific["outcome"] == Outcome.BOOKED) & (specific["date"] >= as_of_ts)]
+    booked = activity.loc[
+        specific & ((outcome == Outcome.BOOKED) & (day >= as_of_ts)).to_numpy(),
+        ["client_key", "clinician"],
+    ]
     booked_client = clients.get_indexer(booked["client_key"])
     booked_clinician = clinicians.get_indexer(booked["clinician"])
     known = (booked_client >= 0) & (booked_clinician >= 0)

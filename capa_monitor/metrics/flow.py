@@ -64,7 +64,6 @@ def internal_waits(
     is_core = (events["kind"] == Kind.CORE_NEW).to_numpy()
     dates = events["date"].to_numpy()
     order = np.lexsort((is_core, dates, client_code))  # Choice before Core on the same day
-    events = events.iloc[order]
     client_code, is_core, dates = client_code[order], is_core[order], dates[order]
     same_client_prev = np.zeros(len(order), dtype=bool)
     same_client_prev[1:] = client_code[1:] == client_code[:-1]
@@ -75,35 +74,39 @@ def internal_waits(
     last_of_client[:-1] = client_code[1:] != client_code[:-1]
     still = np.flatnonzero(last_of_client & ~is_core)
 
-    clients = events["client_key"].to_numpy()
-    clinicians = events["clinician"].to_numpy()
-    teams = events["team"].to_numpy()
+    # only the waits of the period get text columns: most of the history is other quarters'
+    start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
+    core_date = dates[completes]
+    completes = completes[(core_date >= start_ts) & (core_date < end_ts)]
+    choice_date = dates[still]
+    still = still[(choice_date >= start_ts) & (choice_date < end_ts)]
+
+    def column(name: str, at: np.ndarray) -> np.ndarray:
+        return events[name].take(order[at]).to_numpy()
+
     completed = pd.DataFrame(
         {
-            "client_key": clients[completes],
-            "team": teams[completes],
+            "client_key": column("client_key", completes),
+            "team": column("team", completes),
             "choice_date": dates[completes - 1],
             "core_date": dates[completes],
-            "choice_clinician": clinicians[completes - 1],
-            "core_clinician": clinicians[completes],
+            "choice_clinician": column("clinician", completes - 1),
+            "core_clinician": column("clinician", completes),
             "waiting": False,
         }
     )
     waiting = pd.DataFrame(
         {
-            "client_key": clients[still],
-            "team": teams[still],
+            "client_key": column("client_key", still),
+            "team": column("team", still),
             "choice_date": dates[still],
             "core_date": np.full(len(still), np.datetime64("NaT"), dtype=dates.dtype),
-            "choice_clinician": clinicians[still],
+            "choice_clinician": column("clinician", still),
             "core_clinician": pd.array([pd.NA] * len(still), dtype="str"),
             "waiting": True,
         }
     )
 
-    start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
-    completed = completed[(completed["core_date"] >= start_ts) & (completed["core_date"] < end_ts)]
-    waiting = waiting[(waiting["choice_date"] >= start_ts) & (waiting["choice_date"] < end_ts)]
     waits = pd.concat([completed, waiting], ignore_index=True)
 
     waits["wait_days"] = (
