@@ -96,7 +96,7 @@ def load_raw(
         key=pseudonym_key if pseudonym_key is not None else stored_pseudonym_key(),
         team=team,
         values=values,
-        # A configured list of Specific intervention names (spec §3), once Settings has one.
+        # Appointment types naming a configured Specific intervention are Specific (spec §3).
         specific_names=settings.specific_interventions,
         today=today,
     )
