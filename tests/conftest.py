@@ -57,15 +57,7 @@ def make_activity(rows: list[dict]) -> pd.DataFrame:
         record.setdefault(model.SOURCE_ROW, number + 1)
         records.append(record)
     frame = pd.DataFrame(records, columns=list(model.ACTIVITY_COLUMNS))
-    for column in (
-        model.SLOT_ID,
-        model.CLINICIAN,
-        model.TEAM,
-        model.START,
-        model.KIND,
-        model.OUTCOME,
-        model.CLIENT_KEY,
-    ):
+    for column in model.ACTIVITY_TEXT_COLUMNS:
         frame[column] = frame[column].astype("str")
     frame[model.DATE] = pd.to_datetime(frame[model.DATE]).astype("datetime64[us]")
     frame[model.BOOKED_ON] = pd.to_datetime(frame[model.BOOKED_ON]).astype("datetime64[us]")

@@ -37,16 +37,8 @@ from capa_monitor.store.schema import activity
 STORED_COLUMNS: tuple[str, ...] = ("upload_id", *model.ACTIVITY_COLUMNS)
 # What activity() returns, in this order.
 READ_COLUMNS: tuple[str, ...] = (*model.ACTIVITY_COLUMNS, "upload_id")
-_DATE_COLUMNS = (model.DATE, model.BOOKED_ON)
-_TEXT_COLUMNS = (
-    model.SLOT_ID,
-    model.CLINICIAN,
-    model.TEAM,
-    model.START,
-    model.KIND,
-    model.OUTCOME,
-    model.CLIENT_KEY,
-)
+_DATE_COLUMNS = model.ACTIVITY_DATE_COLUMNS
+_TEXT_COLUMNS = model.ACTIVITY_TEXT_COLUMNS
 _INTEGER_COLUMNS = (model.DURATION_MIN, model.REOFFERED, model.SOURCE_ROW, "upload_id")
 
 # Rows per INSERT statement on SQLite: one statement per row spends most of its time in the
