@@ -259,6 +259,24 @@ def test_no_raw_identifier_leaves_the_loader():
     assert keys[2] == hmac.new(KEY, b"name:amy pond", hashlib.sha256).hexdigest()
 
 
+def test_repeated_identifiers_share_a_key_and_a_dash_is_no_nhs_number():
+    rows = [
+        [*HEADER, "NHS Number", "RiO ID"],
+        ["Jane Smith", "03/07/2026", "Choice", "Attended", "999 000 0018", None],
+        ["Jane Smith", "04/07/2026", "Choice", "Attended", "-", "0012345"],
+        ["Jane Smith", "05/07/2026", "Choice", "Attended", "999-000-0018", None],
+        ["Jane Smith", "06/07/2026", "Choice", "Attended", "-", None],
+        ["Jane Smith", "07/07/2026", "Choice", "Attended", None, "0012345"],
+    ]
+    keys = load(rows).frame[model.CLIENT_KEY].tolist()
+    nhs = hmac.new(KEY, b"nhs:9990000018", hashlib.sha256).hexdigest()
+    local = hmac.new(KEY, b"id:0012345", hashlib.sha256).hexdigest()
+    # a dash in the NHS column holds no number: the local id decides, and with none, no key
+    assert keys[:3] == [nhs, local, nhs]
+    assert pd.isna(keys[3])
+    assert keys[4] == local
+
+
 # --- slot ids ---------------------------------------------------------------------------------
 
 SLOTS = [

@@ -426,24 +426,53 @@ def _title(word: str) -> str:
 def _client_keys(
     present: Mapping[str, pd.Series], key: bytes, rows: np.ndarray
 ) -> tuple[pd.Series, np.ndarray]:
-    """One pseudonym per row from the NHS number, else the local id, else the client's name."""
+    """One pseudonym per row from the NHS number, else the local id, else the client's name.
+
+    Each identifier column holds one text per client, so digits, check digits and HMACs are
+    worked out once per distinct text and spread back to the rows by code.
+    """
     n = len(rows)
-    identity = pd.Series(pd.NA, index=pd.RangeIndex(n), dtype="str")
+    hashes: list[pa.Array] = []  # pseudonyms per identifier column, in priority order
+    pick = np.full(n, -1, dtype=np.int64)  # row -> position in the hashes concatenated
     invalid = np.array([], dtype="int64")
     nhs = present.get(NHS_NUMBER)
     if nhs is not None:
-        digits = nhs_digit_texts(nhs)
-        valid = nhs_numbers_valid(digits)
-        invalid = rows[(valid == False).to_numpy(dtype=bool, na_value=False)]  # noqa: E712
-        identity = ("nhs:" + digits).where(digits.notna())
-    if (local := present.get(CLIENT_ID)) is not None:
-        identity = identity.fillna("id:" + local)
-    if (name := present.get(CLIENT_NAME)) is not None:
-        folded = name.str.lower().str.split().str.join(" ")
-        identity = identity.fillna("name:" + folded)
-    if identity.isna().all():
-        return identity, invalid
-    return pseudonymise(identity, key), invalid
+        codes, uniques = pd.factorize(nhs)
+        digits = nhs_digit_texts(pd.Series(uniques, dtype="str"))
+        valid = nhs_numbers_valid(digits).to_numpy(dtype=bool, na_value=False)
+        invalid = rows[(codes >= 0) & ~np.append(valid, True)[codes]]
+        # A cell of separators only ("-") has no digits: no NHS number, so no identity from it.
+        _pick_keys(pick, hashes, codes, ("nhs:" + digits).where(digits.str.len() > 0), key)
+    fallbacks = (
+        (CLIENT_ID, lambda u: "id:" + u),
+        (CLIENT_NAME, lambda u: "name:" + u.str.lower().str.split().str.join(" ")),
+    )
+    for column, identity in fallbacks:
+        raw = present.get(column)
+        wanted = np.flatnonzero(pick < 0)
+        if raw is None or not len(wanted):
+            continue
+        codes, uniques = pd.factorize(raw.array.take(wanted))
+        spread = np.full(n, -1, dtype=np.intp)
+        spread[wanted] = codes
+        _pick_keys(pick, hashes, spread, identity(pd.Series(uniques, dtype="str")), key)
+    if not hashes:
+        return pd.Series(pd.NA, index=pd.RangeIndex(n), dtype="str"), invalid
+    keys = pa.concat_arrays(hashes).take(pa.array(pick, mask=pick < 0))
+    return pd.Series(pd.array(keys, dtype="str")), invalid
+
+
+def _pick_keys(
+    pick: np.ndarray, hashes: list[pa.Array], codes: np.ndarray, identities: pd.Series, key: bytes
+) -> None:
+    """Rows without a key yet (pick -1) whose code names a present identity get its
+    pseudonym: appended to `hashes`, and `pick` points at it."""
+    offset = sum(len(h) for h in hashes)
+    hashed = pa.array(pseudonymise(identities, key).array, type=pa.large_string())
+    hashes.append(hashed)
+    has_key = np.append(hashed.is_valid().to_numpy(zero_copy_only=False), False)[codes]
+    fill = (pick < 0) & has_key
+    pick[fill] = codes[fill] + offset
 
 
 _SLOT_FIELDS = (model.CLINICIAN, model.DATE, model.START, model.KIND, model.CLIENT_KEY, model.TEAM)
