@@ -11,7 +11,6 @@ from conftest import make_activity
 from capa_monitor.metrics.flow import (
     ALL_TEAMS,
     WAIT_COLUMNS,
-    flow_summary,
     internal_waits,
     summarise_waits,
 )
@@ -119,7 +118,7 @@ EXPECTED_SUMMARY = [
 
 
 def test_flow_summary():
-    summary = flow_summary(make_activity(ROWS), START, END, AS_OF)
+    summary = summarise_waits(internal_waits(make_activity(ROWS), START, END, AS_OF))
     columns = ["team", "n", "median", "p90", "pct_within_28", "pct_within_42", "still_waiting",
                "still_waiting_over_28", "handover_rate"]
     assert list(summary.columns) == columns
@@ -137,7 +136,7 @@ def test_thresholds_are_settings():
 
 
 def test_no_waits_gives_an_all_teams_row_of_missing_rates():
-    summary = flow_summary(make_activity(ROWS[:1]).iloc[0:0], START, END, AS_OF)
+    summary = summarise_waits(internal_waits(make_activity(ROWS[:1]).iloc[0:0], START, END, AS_OF))
     assert summary["team"].tolist() == [ALL_TEAMS]
     assert summary["n"].tolist() == [0]
     assert summary[["median", "p90", "handover_rate"]].isna().all(axis=None)

@@ -38,13 +38,7 @@ WAIT_COLUMNS = (
 ALL_TEAMS = "All teams"
 
 
-def internal_waits(
-    activity: pd.DataFrame,
-    start: date,
-    end: date,
-    as_of: date,
-    settings: Settings = DEFAULT_SETTINGS,
-) -> pd.DataFrame:
+def internal_waits(activity: pd.DataFrame, start: date, end: date, as_of: date) -> pd.DataFrame:
     """One row per wait belonging to [start, end) (columns WAIT_COLUMNS), longest first.
 
     `waiting` is True for clients still waiting (then `core_date`, `core_clinician` and
@@ -122,17 +116,6 @@ def internal_waits(
     )
     waits = waits.sort_values(["wait_days", "client_key"], ascending=[False, True], kind="stable")
     return waits[list(WAIT_COLUMNS)].reset_index(drop=True)
-
-
-def flow_summary(
-    activity: pd.DataFrame,
-    start: date,
-    end: date,
-    as_of: date,
-    settings: Settings = DEFAULT_SETTINGS,
-) -> pd.DataFrame:
-    """Per team plus an "All teams" row: see `summarise_waits`."""
-    return summarise_waits(internal_waits(activity, start, end, as_of, settings), settings)
 
 
 def summarise_waits(waits: pd.DataFrame, settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:

@@ -199,7 +199,7 @@ def _other_metrics(
     current = Quarter.containing(as_of, settings.fy_first_month)
     current_targets = targets if current == quarter else quarterly_targets(jobplans, current, settings)
     by_clinician, by_team = balance.balance(activity, jobplans, start, end, settings)
-    waits = flow.internal_waits(activity, start, end, as_of, settings)
+    waits = flow.internal_waits(activity, start, end, as_of)
     return {
         "balance": by_clinician,
         "balance_teams": by_team,
