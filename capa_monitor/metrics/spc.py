@@ -64,7 +64,7 @@ def xmr(values: pd.Series, settings: Settings = DEFAULT_SETTINGS) -> pd.DataFram
 
     outside = (value > ucl) | (value < lcl)
     side = np.sign(value - centre)
-    shift = _in_long_run(side, nonzero_only=True, min_length=RUN_LENGTH)
+    shift = _in_long_run(side)
     step = np.sign(np.diff(value, prepend=np.nan))
     rising = _trend_points(step == 1)
     falling = _trend_points(step == -1)
@@ -100,19 +100,15 @@ def xmr(values: pd.Series, settings: Settings = DEFAULT_SETTINGS) -> pd.DataFram
 
 
 def weekly_core_new(
-    activity: pd.DataFrame,
-    as_of: date,
-    settings: Settings = DEFAULT_SETTINGS,
-    *,
-    start: date | None = None,
+    activity: pd.DataFrame, as_of: date, settings: Settings = DEFAULT_SETTINGS
 ) -> pd.DataFrame:
     """XmR of new Core Partnerships delivered (attended `core_new`) per Monday–Sunday week.
 
     Weeks run from the first whole week of the data (the Monday on or after its earliest
-    date, or on or after `start` when given) to the last week ending on or before `as_of`;
-    weeks with none are zero. `period` is the Monday the week commences.
+    date) to the last week ending on or before `as_of`; weeks with none are zero. `period`
+    is the Monday the week commences.
     """
-    first = _first_boundary(activity, start, _monday_on_or_after)
+    first = _first_boundary(activity, _monday_on_or_after)
     last_end = as_of - timedelta(days=(as_of.weekday() + 1) % 7)  # the Sunday on or before
     if first is None or first > last_end:
         return xmr(pd.Series([], dtype="float64"), settings)
@@ -126,11 +122,7 @@ def weekly_core_new(
 
 
 def monthly_dna_rate(
-    activity: pd.DataFrame,
-    as_of: date,
-    settings: Settings = DEFAULT_SETTINGS,
-    *,
-    start: date | None = None,
+    activity: pd.DataFrame, as_of: date, settings: Settings = DEFAULT_SETTINGS
 ) -> pd.DataFrame:
     """XmR of the DNA/WNB rate (per cent) per complete calendar month.
 
@@ -138,10 +130,10 @@ def monthly_dna_rate(
     dna ÷ (attended + dna + late_not_seen) over Choice, Core and Specific appointments
     (`other` kinds are left out: they are often meetings or admin). `late_not_seen` is in the
     denominator (the family came) but not the numerator. Months run from the first whole
-    month of the data (or of `start`) to the last month ending on or before `as_of`; a month
+    month of the data to the last month ending on or before `as_of`; a month
     with no such appointments has no rate and is left out rather than shown as 0 %.
     """
-    first = _first_boundary(activity, start, _month_start_on_or_after)
+    first = _first_boundary(activity, _month_start_on_or_after)
     last_month = pd.Timestamp(as_of + timedelta(days=1)).to_period("M") - 1
     if first is None or pd.Timestamp(first).to_period("M") > last_month:
         return xmr(pd.Series([], dtype="float64"), settings)
@@ -183,10 +175,10 @@ def _run_lengths(key: np.ndarray) -> np.ndarray:
     return np.bincount(run_id)[run_id]
 
 
-def _in_long_run(side: np.ndarray, *, nonzero_only: bool, min_length: int) -> np.ndarray:
+def _in_long_run(side: np.ndarray) -> np.ndarray:
+    """Points in a run of RUN_LENGTH (or more) on one side of the mean; on the mean is no side."""
     key = np.nan_to_num(side, nan=0.0)
-    long_run = _run_lengths(key) >= min_length
-    return long_run & (key != 0) if nonzero_only else long_run
+    return (_run_lengths(key) >= RUN_LENGTH) & (key != 0)
 
 
 def _trend_points(step_in_direction: np.ndarray) -> np.ndarray:
@@ -221,9 +213,7 @@ def _month_start_on_or_after(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-def _first_boundary(activity: pd.DataFrame, start: date | None, boundary) -> date | None:
-    if start is not None:
-        return boundary(start)
+def _first_boundary(activity: pd.DataFrame, boundary) -> date | None:
     if activity.empty:
         return None
     return boundary(activity["date"].min().date())
