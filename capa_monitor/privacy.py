@@ -7,7 +7,6 @@ database cannot be turned back into NHS numbers by hashing the 999-range or any 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import secrets
 from pathlib import Path
@@ -48,10 +47,6 @@ def pseudonym_key() -> bytes:
     with os.fdopen(fd, "wb") as handle:
         handle.write(key + b"\n")
     return key
-
-
-def pseudonym(value: str, key: bytes) -> str:
-    return hmac.digest(key, value.encode("utf-8"), "sha256").hex()
 
 
 def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:

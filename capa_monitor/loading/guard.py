@@ -139,12 +139,6 @@ def _megabytes(size: int) -> str:
 # --- xlsx -------------------------------------------------------------------------------------
 
 
-def check_xlsx(data: bytes, limits: Limits) -> None:
-    """ZIP structure, Excel parts, sizes and ratios, XML declarations and sheet dimensions."""
-    screen_xlsx(data, limits)
-    scan_xlsx(data, limits)
-
-
 def screen_xlsx(data: bytes, limits: Limits) -> None:
     """ZIP structure, parts, sizes and ratios, small parts in full, big parts' heads."""
     with _open_archive(data) as (archive, entries):

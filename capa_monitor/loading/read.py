@@ -80,14 +80,6 @@ def read_upload(
     return RawWorkbook(kind, sheets, encoding, hashlib.sha256(data).hexdigest())
 
 
-def parse(
-    data: bytes, filename: str, kind: str, sheet: str | None, limits: Limits
-) -> tuple[tuple[RawSheet, ...], str | None]:
-    """The parse itself, in whatever process calls it: (sheets, CSV encoding)."""
-    tables, encoding = parse_tables(data, filename, kind, sheet, limits)
-    return tuple(RawSheet(name, _cells(table)) for name, table in tables), encoding
-
-
 def parse_tables(
     data: bytes, filename: str, kind: str, sheet: str | None, limits: Limits
 ) -> tuple[list[tuple[str, pa.Table]], str | None]:
@@ -211,7 +203,7 @@ def sandboxed_parse(
     *,
     while_parsing: Callable[[], None] | None = None,
 ) -> tuple[tuple[RawSheet, ...], str | None]:
-    """`parse` in a child process with Limits.read_memory_bytes and Limits.read_timeout_s.
+    """`parse_tables` in a child process with Limits.read_memory_bytes and Limits.read_timeout_s.
 
     `while_parsing` runs here while the child works; if it raises, the child is killed and
     its result never used.
