@@ -162,6 +162,12 @@ def open_review(page: str, title: str, nothing_yet: str = NOTHING_YET
     quarterly review; None (having said why) when there is nothing to show yet."""
     page_user()
     st.title(title)
+    return picked_review(page, nothing_yet)
+
+
+def picked_review(page: str, nothing_yet: str = NOTHING_YET) -> tuple[Selection, Review] | None:
+    """The period picker and the quarterly review it selects; None (having said why) when there
+    is nothing to show yet."""
     selection = period_picker(page)
     if selection is None:
         return None

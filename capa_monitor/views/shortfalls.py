@@ -38,13 +38,13 @@ def render() -> None:
         "Clinicians behind their expected new Core Partnerships (or without a job plan), and "
         "every lost slot that was not offered again. No client identifier is included."
     )
-    selection = common.period_picker("shortfalls")
-    if selection is None:
+    opened = common.picked_review(
+        "shortfalls",
+        "Nothing has been attended or missed yet in these teams, so nothing is flagged.",
+    )
+    if opened is None:
         return
-    result = selection.review()
-    if result.as_of_source == "no data":
-        st.info("Nothing has been attended or missed yet in these teams, so nothing is flagged.")
-        return
+    selection, result = opened
     common.rules_line(result.settings, result.as_of, result.quarter, selection.teams)
     clinicians, slots = shortfall_tables(result)
 
