@@ -24,7 +24,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from capa_monitor.metrics.targets import name_key
+from capa_monitor.metrics.targets import available_in, name_key
 from capa_monitor.model import CORE_KINDS, SPECIFIC_KINDS, Kind, Outcome
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
@@ -104,10 +104,7 @@ def balance(
     main_team = _main_team(spent)
     display_name = spent.groupby("name_key")["clinician"].first()
 
-    available = (plans["available_from"].isna() | (plans["available_from"] < pd.Timestamp(end))) & (
-        plans["available_to"].isna() | (plans["available_to"] >= pd.Timestamp(start))
-    )
-    planned = _planned_half_days(plans[available], settings)
+    planned = _planned_half_days(plans[available_in(plans, start, end)], settings)
     people = by_clinician.join(planned, how="outer")
     people[[f"{g}_minutes" for g in GROUPS]] = people[[f"{g}_minutes" for g in GROUPS]].fillna(
         0.0

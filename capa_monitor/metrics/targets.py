@@ -46,6 +46,13 @@ def _tidy(names: pd.Series) -> pd.Series:
     return names.astype("str").str.split().str.join(" ").str.casefold()
 
 
+def available_in(plans: pd.DataFrame, start: date, end: date) -> pd.Series:
+    """Which plans' availability (available_from / available_to, NaT: open) overlaps [start, end)."""
+    return (plans["available_from"].isna() | (plans["available_from"] < pd.Timestamp(end))) & (
+        plans["available_to"].isna() | (plans["available_to"] >= pd.Timestamp(start))
+    )
+
+
 def against_target(
     activity: pd.DataFrame,
     targets: pd.DataFrame,
@@ -149,9 +156,7 @@ def _plans_in_quarter(targets: pd.DataFrame, quarter: Quarter, active_keys: pd.I
     ).copy()
     plans["key"] = name_key(plans["clinician_plan"])
     plans = plans.drop_duplicates("key", keep="last").set_index("key")
-    overlaps = (plans["available_from"].isna() | (plans["available_from"] < pd.Timestamp(quarter.end))) & (
-        plans["available_to"].isna() | (plans["available_to"] >= pd.Timestamp(quarter.start))
-    )
+    overlaps = available_in(plans, quarter.start, quarter.end)
     plans = plans[overlaps | plans.index.isin(active_keys)]
     return plans[
         ["clinician_plan", "team_plan", "target", "target_source", "choice_target",
