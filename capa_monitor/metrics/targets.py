@@ -32,7 +32,7 @@ TARGET_COLUMNS: tuple[str, ...] = (
 
 def name_key(names: pd.Series) -> pd.Series:
     """Names match case-insensitively and regardless of spacing (§4)."""
-    if not isinstance(names.dtype, pd.StringDtype) or len(names) < max(_TIDY_EACH_BELOW, 1):
+    if not isinstance(names.dtype, pd.StringDtype) or len(names) < _TIDY_EACH_BELOW:
         return _tidy(names)
     # Tidy each distinct spelling once (a quarter of every team: many rows, few names); rows
     # with equal text share a code, and code 0 stands for a missing name.
