@@ -511,9 +511,12 @@ class Store:
         query = select(*(jobplans.c[name] for name in model.JOBPLAN_COLUMNS))
         if teams is not None:
             query = query.where(jobplans.c.team.in_(list(teams)))
+        # Imported here: jobplans brings the holiday calendars, which no other store read needs.
+        from capa_monitor.jobplans import canonical_plans
+
         with read_transaction(self.engine) as conn:
             rows = conn.execute(query.order_by(jobplans.c.team, jobplans.c.clinician_key)).all()
-        return _plans_frame([dict(r._mapping) for r in rows])
+        return canonical_plans(pd.DataFrame(rows, columns=list(model.JOBPLAN_COLUMNS)))
 
     def save_jobplans(self, plans: pd.DataFrame, *, user: str, source: str) -> int:
         """Replace the plan of each clinician in `plans`, keeping history; returns plans changed.
@@ -777,17 +780,6 @@ def _plan_record(row: dict[str, Any]) -> dict[str, Any]:
     if not record["clinician"]:
         raise StoreError("A job-plan row has no clinician name; every row needs one.")
     return record
-
-
-def _plans_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(records, columns=list(model.JOBPLAN_COLUMNS))
-    frame["clinician"] = frame["clinician"].astype("str")
-    frame["team"] = frame["team"].astype("str")
-    for name in model.JOBPLAN_NUMBER_COLUMNS:
-        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
-    for name in model.JOBPLAN_DATE_COLUMNS:
-        frame[name] = pd.to_datetime(frame[name])
-    return frame
 
 
 def _differences(values: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
