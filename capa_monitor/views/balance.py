@@ -24,8 +24,8 @@ def render() -> None:
     opened = common.open_review("balance", "Balance & flow")
     if opened is None:
         return
-    selection, result = opened
-    common.rules_line(result.settings, result.as_of, result.quarter, selection.teams)
+    _, result = opened
+    common.rules_line(result)
     settings = result.settings
 
     st.header("Core / Specific balance")

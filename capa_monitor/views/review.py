@@ -147,7 +147,7 @@ def render() -> None:
     if opened is None:
         return
     selection, result = opened
-    common.rules_line(result.settings, result.as_of, result.quarter, selection.teams)
+    common.rules_line(result)
     if result.clinicians.empty:
         st.info(
             f"No clinician has a job plan or new Core Partnership activity in "

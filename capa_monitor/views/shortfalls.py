@@ -45,7 +45,7 @@ def render() -> None:
     if opened is None:
         return
     selection, result = opened
-    common.rules_line(result.settings, result.as_of, result.quarter, selection.teams)
+    common.rules_line(result)
     clinicians, slots = shortfall_tables(result)
 
     st.subheader(f"Clinicians flagged ({len(clinicians)})")
