@@ -178,17 +178,22 @@ def picked_review(page: str, nothing_yet: str = NOTHING_YET) -> tuple[Selection,
     return selection, result
 
 
+def holiday_region(settings: Settings) -> str:
+    """The public-holiday region as one code, e.g. `GB-ENG`."""
+    return settings.holiday_country + (f"-{settings.holiday_subdiv}" if settings.holiday_subdiv else "")
+
+
 def rules_line(result: Review) -> None:
     """One line saying what the figures were worked out from, so a reader knows the rules."""
     settings, quarter, teams = result.settings, result.quarter, result.teams
-    region = settings.holiday_country + (f"-{settings.holiday_subdiv}" if settings.holiday_subdiv else "")
     st.caption(
         f"**{quarter.label}** ({quarter.start:%d %b %Y} – {quarter.last_day:%d %b %Y}), "
         f"{', '.join(teams) if teams else 'all teams'}, as of **{result.as_of:%d %b %Y}**. "
         f"Targets: job-plan figure, else core half-days × {settings.appointments_per_half_day:g} "
         f"× {settings.usable_weeks_per_quarter:g} weeks ÷ "
         f"{settings.appointments_per_core_partnership:g}; expected to date pro rata over "
-        f"working days ({region} holidays). On track at ≥ {settings.green_ratio:.0%} of expected, "
+        f"working days ({holiday_region(settings)} holidays). "
+        f"On track at ≥ {settings.green_ratio:.0%} of expected, "
         f"slightly behind at ≥ {settings.amber_ratio:.0%}. Lost slots count as re-offered "
         f"within {settings.reoffer_window_days} days."
     )

@@ -57,9 +57,8 @@ def problems(candidate: Settings) -> list[str]:
         year = date.today().year
         public_holidays(year, year, candidate)
     except (NotImplementedError, KeyError, ValueError):
-        region = candidate.holiday_country + (f"-{candidate.holiday_subdiv}"
-                                              if candidate.holiday_subdiv else "")
-        found.append(f"no public holidays are known for {region}; use a code like GB and ENG.")
+        found.append(f"no public holidays are known for {common.holiday_region(candidate)}; "
+                     "use a code like GB and ENG.")
     return found
 
 
