@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -224,14 +225,14 @@ class Store:
                 conn.execute(select(meta.c.value).where(meta.c.key == "data_version")).scalar_one()
             )
 
-    @staticmethod
-    def _bump_version(conn: Connection) -> None:
-        conn.execute(
-            update(meta).where(meta.c.key == "data_version").values(value=meta.c.value + 1)
-        )
-
-    def _write(self):
-        return _VersionedWrite(self.engine)
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction that bumps the data version before it commits."""
+        with write_transaction(self.engine) as conn:
+            yield conn
+            conn.execute(
+                update(meta).where(meta.c.key == "data_version").values(value=meta.c.value + 1)
+            )
 
     # ---- uploads ---------------------------------------------------------------------------
 
@@ -680,22 +681,6 @@ class Store:
 
 
 DEMO_SOURCE = "demo"
-
-
-class _VersionedWrite:
-    """A write transaction that bumps the data version before it commits."""
-
-    def __init__(self, engine):
-        self._context = write_transaction(engine)
-
-    def __enter__(self) -> Connection:
-        self._conn = self._context.__enter__()
-        return self._conn
-
-    def __exit__(self, *exc_info):
-        if exc_info[0] is None:
-            Store._bump_version(self._conn)
-        return self._context.__exit__(*exc_info)
 
 
 def _supersede(
