@@ -82,7 +82,7 @@ def screen_upload(data: bytes, filename: str, limits: Limits) -> str:
     _refuse_known_non_spreadsheets(data)
     if _named_as_excel(filename):
         raise LoadError(
-            f"{_base_name(filename)!r} is named as an Excel file but holds plain text; if it is a "
+            f"{base_name(filename)!r} is named as an Excel file but holds plain text; if it is a "
             "CSV export rename it to .csv, otherwise save it from Excel as .xlsx and upload again."
         )
     check_csv(data, limits)
@@ -125,10 +125,11 @@ def _refuse_known_non_spreadsheets(data: bytes) -> None:
 
 
 def _named_as_excel(filename: str) -> bool:
-    return _base_name(filename).lower().endswith((".xlsx", ".xlsm", ".xls", ".xlsb"))
+    return base_name(filename).lower().endswith((".xlsx", ".xlsm", ".xls", ".xlsb"))
 
 
-def _base_name(filename: str) -> str:
+def base_name(filename: str) -> str:
+    """The file's own name, whether the browser sent a Windows or a POSIX path."""
     return filename.replace("\\", "/").rsplit("/", 1)[-1]
 
 

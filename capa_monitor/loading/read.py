@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from capa_monitor.errors import LoadError
-from capa_monitor.loading.guard import XLSX, decode_text, scan_xlsx, screen_upload
+from capa_monitor.loading.guard import XLSX, base_name, decode_text, scan_xlsx, screen_upload
 from capa_monitor.settings import Limits
 
 if TYPE_CHECKING:
@@ -511,7 +511,7 @@ def _drop_trailing_blank_columns(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def _csv_sheet_name(filename: str) -> str:
-    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    base = base_name(filename)
     stem = base.rsplit(".", 1)[0] if "." in base else base
     return stem or "CSV"
 
