@@ -26,6 +26,8 @@ NOTHING_YET = "Nothing has been attended or missed yet in these teams."
 #: "as_of": date|None (None = worked out from the data)}.
 PERIOD_KEY = "period"
 
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 CLINICIAN_STATUS_WORDS = {
     "green": "🟢 on track",
     "amber": "🟠 slightly behind",

@@ -19,7 +19,6 @@ from capa_monitor.store import clinician_key
 from capa_monitor.store.jobplan_export import jobplans_xlsx
 from capa_monitor.views import common, data
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SESSIONS_HELP = "Half-day sessions per week"
 EDITOR_COLUMNS = {
     "clinician": st.column_config.TextColumn("Clinician", required=True),
@@ -221,7 +220,7 @@ def render() -> None:
                 "Export job plans (xlsx)",
                 exported,
                 file_name="job plans.xlsx",
-                mime=XLSX_MIME,
+                mime=common.XLSX_MIME,
                 key="jobplans_export",
                 on_click=record_export,
                 args=(user.email, hashlib.sha256(exported).hexdigest(), len(plans)),

@@ -11,8 +11,6 @@ import streamlit as st
 from capa_monitor.exports import shortfall_csv, shortfall_tables, shortfall_xlsx
 from capa_monitor.views import common, data
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 def record_download(user_email: str, file_format: str, quarter: str, teams: tuple[str, ...],
                     file_sha256: str, clinicians: int, slots: int) -> None:
@@ -80,7 +78,7 @@ def render() -> None:
         "Download XLSX",
         xlsx_bytes,
         file_name=f"{stem}.xlsx",
-        mime=XLSX_MIME,
+        mime=common.XLSX_MIME,
         key="shortfalls_xlsx",
         on_click=record_download,
         args=(user.email, "xlsx", *audit, hashlib.sha256(xlsx_bytes).hexdigest(), *counts),
