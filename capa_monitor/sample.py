@@ -61,7 +61,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import holidays
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -69,7 +68,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from capa_monitor import model
+from capa_monitor.jobplans import canonical_plans
 from capa_monitor.model import Kind
+from capa_monitor.periods import public_holidays
 
 TEAM = "Northfield CAMHS"
 FIRST_DAY = date(2026, 4, 1)
@@ -140,19 +141,17 @@ def _local_ids_for(client_refs: pd.Series) -> pd.Series:
 
 def working_days(start: date, end: date) -> list[date]:
     """Monday–Friday from start to end inclusive, minus England bank holidays."""
-    bank = holidays.country_holidays("GB", subdiv="ENG", years=range(start.year, end.year + 1))
+    bank = set(public_holidays(start.year, end.year).tolist())
     days = pd.bdate_range(start, end)
     return [d.date() for d in days if d.date() not in bank]
 
 
 def _working_day_array(start: date, n_days: int) -> np.ndarray:
-    years = range(start.year, start.year + n_days // 200 + 3)
-    bank = holidays.country_holidays("GB", subdiv="ENG", years=years)
     return np.busday_offset(
         np.datetime64(start, "D"),
         np.arange(n_days),
         roll="forward",
-        holidays=np.array(sorted(bank), dtype="datetime64[D]"),
+        holidays=public_holidays(start.year, start.year + n_days // 200 + 2),
     )
 
 
@@ -625,8 +624,8 @@ def _demo() -> _Demo:
         },
         columns=list(FRAME_COLUMNS),
     )
-    for column in (model.SLOT_ID, model.CLINICIAN, model.TEAM, model.START, model.KIND,
-                   model.OUTCOME, CLIENT_REF, DETAIL):
+    for column in (*(CLIENT_REF if c == model.CLIENT_KEY else c for c in model.ACTIVITY_TEXT_COLUMNS),
+                   DETAIL):
         frame[column] = frame[column].astype("str")
     refs = frame[CLIENT_REF].dropna().drop_duplicates().sort_values().reset_index(drop=True)
     clients = pd.DataFrame({CLIENT_REF: refs, "nhs_number": nhs_numbers_for(refs),
@@ -666,14 +665,7 @@ def demo_jobplans() -> pd.DataFrame:
             "available_from": pd.Timestamp(start) if start else pd.NaT,
             "available_to": pd.Timestamp(leaving) if leaving else pd.NaT,
         })
-    plans = pd.DataFrame(rows, columns=list(model.JOBPLAN_COLUMNS))
-    plans["clinician"] = plans["clinician"].astype("str")
-    plans["team"] = plans["team"].astype("str")
-    for column in model.JOBPLAN_NUMBER_COLUMNS:
-        plans[column] = plans[column].astype("float64")
-    for column in model.JOBPLAN_DATE_COLUMNS:
-        plans[column] = pd.to_datetime(plans[column])
-    return plans
+    return canonical_plans(pd.DataFrame(rows))
 
 
 # --------------------------------------------------------------------------------------------
