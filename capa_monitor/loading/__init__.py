@@ -24,7 +24,7 @@ from capa_monitor.loading.headers import (
 from capa_monitor.loading.normalise import normalise_cells
 from capa_monitor.loading.read import RawSheet, RawWorkbook, read_upload
 from capa_monitor.loading.report import LoadReport, LoadResult, MappingProfile, Rejection
-from capa_monitor.loading.vocab import CORE, SPECIFIC
+from capa_monitor.loading.vocab import CORE, FOLLOWUP, NEW, SPECIFIC
 from capa_monitor.privacy import pseudonym_key as stored_pseudonym_key
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
@@ -43,7 +43,7 @@ __all__ = [
 _PROFILE_TARGETS: dict[str, frozenset[str]] = {
     "outcome": frozenset(model.Outcome),
     "kind": frozenset(model.Kind) | {CORE, SPECIFIC},
-    NEW_FOLLOWUP: frozenset({"new", "followup"}),
+    NEW_FOLLOWUP: frozenset({NEW, FOLLOWUP}),
 }
 
 
