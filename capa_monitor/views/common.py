@@ -60,8 +60,9 @@ OUTCOME_WORDS = {
 }
 
 
-def init_session_state() -> None:
-    st.session_state.setdefault(PERIOD_KEY, {"quarter": None, "teams": [], "as_of": None})
+def init_session_state() -> dict:
+    """The shared selection, set to its defaults on a session's first run."""
+    return st.session_state.setdefault(PERIOD_KEY, {"quarter": None, "teams": [], "as_of": None})
 
 
 def page_user(*roles: str) -> auth.User:
@@ -117,7 +118,7 @@ def period_picker(page: str) -> Selection | None:
         )
         return None
     settings = data.settings(url, version)
-    saved = st.session_state.setdefault(PERIOD_KEY, {"quarter": None, "teams": [], "as_of": None})
+    saved = init_session_state()  # also when a page runs on its own, without dashboard.py
     team_options = data.teams(url, version)
     team_col, quarter_col, as_of_col = st.columns([2, 1, 1])
     chosen_teams = team_col.multiselect(
