@@ -22,8 +22,7 @@ st.set_page_config(page_title="CAPA Monitor", page_icon="📋", layout="wide")
 user = auth.current_user()
 if user is None:  # auth.py has shown the sign-in screen
     st.stop()
-if user.local:
-    auth.local_mode_banner(user)
+auth.local_mode_banner(user)  # only in local mode
 common.init_session_state()
 
 try:
