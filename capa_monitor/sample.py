@@ -1326,7 +1326,8 @@ def jobplans_sheet(plans: pd.DataFrame) -> Sheet:
     return Sheet("Job plans", [[c.header for c in columns]], columns)
 
 
-def _demo_export_frame() -> pd.DataFrame:
+def demo_export_frame() -> pd.DataFrame:
+    """``demo_truth()`` with each client's ``nhs_number`` as the exports write it."""
     demo = _demo()
     nhs = demo.truth[CLIENT_REF].map(demo.clients.set_index(CLIENT_REF)["nhs_number"])
     return demo.truth.assign(nhs_number=nhs.astype("str"))
@@ -1336,7 +1337,7 @@ def write_sample_data(folder) -> dict[str, Path]:
     """Write the demo team's four files into folder; return style name → path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    frame = _demo_export_frame()
+    frame = demo_export_frame()
     paths = {style: folder / name for style, name in SAMPLE_FILES.items()}
     write_diary_xlsx(frame, paths["diary"])
     write_xlsx(paths["appointments"], [appointments_sheet(frame)], title="Appointment report")

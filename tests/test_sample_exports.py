@@ -18,7 +18,7 @@ from capa_monitor.sample import (
     Column,
     Sheet,
     appointments_sheet,
-    demo_clients,
+    demo_export_frame,
     demo_truth,
     diary_sheet,
     mhsds_frame,
@@ -131,9 +131,7 @@ def test_csv_encoding_reported(loaded):
 @pytest.fixture(scope="module")
 def subset() -> pd.DataFrame:
     """A few weeks of the demo team: enough of every kind and outcome, quick to write."""
-    frame = demo_truth()
-    nhs = frame[CLIENT_REF].map(demo_clients().set_index(CLIENT_REF)["nhs_number"])
-    frame = frame.assign(nhs_number=nhs.astype("str"))
+    frame = demo_export_frame()
     return frame[frame[model.DATE] < "2026-05-01"].reset_index(drop=True)
 
 
