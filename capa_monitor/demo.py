@@ -10,12 +10,12 @@ from pathlib import Path
 
 from capa_monitor.jobplans import load_jobplans
 from capa_monitor.loading import load_activity
-from capa_monitor.sample import TEAM
+from capa_monitor.sample import SAMPLE_FILES, TEAM
 from capa_monitor.store import DEMO_SOURCE, IngestOutcome, Store
 
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
-DEMO_ACTIVITY = SAMPLE_DATA / "northfield_diary.xlsx"
-DEMO_JOBPLANS = SAMPLE_DATA / "northfield_jobplans.xlsx"
+DEMO_ACTIVITY = SAMPLE_DATA / SAMPLE_FILES["diary"]
+DEMO_JOBPLANS = SAMPLE_DATA / SAMPLE_FILES["jobplans"]
 
 
 @dataclass(frozen=True)
