@@ -263,12 +263,7 @@ class Store:
             # beside another upload's rows for the same team and date.
             first, last = min(first, period[0]), max(last, period[1])
         teams = _team_values(frame)
-        counts = conn.execute(
-            select(activity.c.upload_id, func.count())
-            .where(_cover_condition(teams, first, last))
-            .group_by(activity.c.upload_id)
-        ).all()
-        supersedes = {int(upload_id): int(n) for upload_id, n in counts}
+        supersedes = _rows_per_upload(conn, _cover_condition(teams, first, last))
         sha256 = result.report.sha256
         repeat = conn.execute(
             select(uploads.c.id)
@@ -340,7 +335,7 @@ class Store:
                 )
                 .returning(uploads.c.id)
             ).scalar_one()
-            _supersede(conn, plan.teams, plan.period, upload_id, plan.supersedes)
+            _supersede(conn, _cover_condition(plan.teams, *plan.period), upload_id, plan.supersedes)
             bulk.insert_activity(conn, result.frame, upload_id)
             _audit(
                 conn,
@@ -364,13 +359,9 @@ class Store:
                 raise StoreError(f"There is no upload {upload_id}; `uploads` lists them.")
             teams = tuple(json.loads(row.teams))
             period = (row.period_start, row.period_end)
-            counts = conn.execute(
-                select(activity.c.upload_id, func.count())
-                .where(_cover_condition(teams, *period), activity.c.upload_id != upload_id)
-                .group_by(activity.c.upload_id)
-            ).all()
-            supersedes = {int(u): int(n) for u, n in counts}
-            _supersede(conn, teams, period, upload_id, supersedes, exclude_upload=upload_id)
+            cover = and_(_cover_condition(teams, *period), activity.c.upload_id != upload_id)
+            supersedes = _rows_per_upload(conn, cover)
+            _supersede(conn, cover, upload_id, supersedes)
             conn.execute(
                 update(activity)
                 .where(activity.c.upload_id == upload_id, activity.c.superseded_by.is_not(None))
@@ -683,19 +674,22 @@ class Store:
 DEMO_SOURCE = "demo"
 
 
+def _rows_per_upload(conn: Connection, condition: ColumnElement) -> dict[int, int]:
+    """How many activity rows match `condition`, by upload id."""
+    counts = conn.execute(
+        select(activity.c.upload_id, func.count())
+        .where(condition)
+        .group_by(activity.c.upload_id)
+    ).all()
+    return {int(upload_id): int(n) for upload_id, n in counts}
+
+
 def _supersede(
-    conn: Connection,
-    teams: Sequence[str | None],
-    period: tuple[date, date],
-    by_upload: int,
-    supersedes: dict[int, int],
-    *,
-    exclude_upload: int | None = None,
+    conn: Connection, cover: ColumnElement, by_upload: int, supersedes: dict[int, int]
 ) -> None:
-    condition = _cover_condition(teams, *period)
-    if exclude_upload is not None:
-        condition = and_(condition, activity.c.upload_id != exclude_upload)
-    conn.execute(update(activity).where(condition).values(superseded_by=by_upload))
+    """Mark the rows matching `cover` superseded by `by_upload`; `supersedes` counts them
+    per upload, to take off each upload's active rows."""
+    conn.execute(update(activity).where(cover).values(superseded_by=by_upload))
     for upload_id, rows in supersedes.items():
         current = conn.execute(
             select(uploads.c.rows_active, uploads.c.rows_accepted).where(uploads.c.id == upload_id)
@@ -710,15 +704,9 @@ def _supersede(
 
 def _refresh_active_counts(conn: Connection) -> None:
     """Recount active rows of every upload (after a bulk change such as removing the demo)."""
-    counts = dict(
-        conn.execute(
-            select(activity.c.upload_id, func.count())
-            .where(activity.c.superseded_by.is_(None))
-            .group_by(activity.c.upload_id)
-        ).all()
-    )
+    counts = _rows_per_upload(conn, activity.c.superseded_by.is_(None))
     for row in conn.execute(select(uploads.c.id, uploads.c.rows_accepted)).all():
-        active = int(counts.get(row.id, 0))
+        active = counts.get(row.id, 0)
         conn.execute(
             update(uploads)
             .where(uploads.c.id == row.id)
