@@ -5,9 +5,9 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from conftest import make_activity
 
 from capa_monitor.metrics.review import CLINICIAN_COLUMNS, Review, review
-from capa_monitor.model import ACTIVITY_COLUMNS
 from capa_monitor.periods import Quarter
 
 Q1, Q2 = Quarter(2026, 1), Quarter(2026, 2)
@@ -37,18 +37,8 @@ PLANS = pd.DataFrame(
 
 def activity_frame(rows):
     """rows of (slot, clinician, team, date, kind, outcome, client, booked_on) → canonical."""
-    frame = pd.DataFrame(
-        rows,
-        columns=["slot_id", "clinician", "team", "date", "kind", "outcome", "client_key",
-                 "booked_on"],
-    )
-    frame["date"] = pd.to_datetime(frame["date"])
-    frame["booked_on"] = pd.to_datetime(frame["booked_on"])
-    frame["source_row"] = range(2, len(frame) + 2)
-    frame["duration_min"] = pd.array([60] * len(frame), dtype="Int64")
-    frame["reoffered"] = pd.array([pd.NA] * len(frame), dtype="boolean")
-    frame["start"] = pd.Series([pd.NA] * len(frame), dtype="str")
-    return frame.reindex(columns=list(ACTIVITY_COLUMNS))
+    fields = ("slot_id", "clinician", "team", "date", "kind", "outcome", "client_key", "booked_on")
+    return make_activity([{**dict(zip(fields, row, strict=True)), "duration_min": 60} for row in rows])
 
 
 @pytest.fixture
