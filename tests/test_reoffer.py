@@ -28,8 +28,8 @@ def slots(*rows):
     )
 
 
-def statuses(activity, as_of=AS_OF, settings=DEFAULT_SETTINGS):
-    result = lost_slots(activity, as_of, settings)
+def statuses(activity, as_of=AS_OF, settings=DEFAULT_SETTINGS, reported=None):
+    result = lost_slots(activity, as_of, settings, reported=reported)
     return dict(zip(result["slot_id"], zip(result["status"], result["evidence_slot_id"].fillna(""),
                                            strict=True), strict=True))
 
@@ -330,9 +330,6 @@ COMPETING = [
     ],
 )
 def test_reported_rows_limit_the_result_not_the_matching(reported, expected):
-    result = lost_slots(slots(*COMPETING), AS_OF,
-                        reported=None if reported is None else pd.Series(reported).to_numpy())
-    found = dict(zip(result["slot_id"], zip(result["status"],
-                                            result["evidence_slot_id"].fillna(""), strict=True),
-                     strict=True))
+    found = statuses(slots(*COMPETING),
+                     reported=None if reported is None else pd.Series(reported).to_numpy())
     assert found == expected
