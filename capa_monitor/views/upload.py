@@ -59,13 +59,12 @@ class ReadFile:
     profile_saved: bool  # the mapping is a saved profile that fits this file's columns
 
 
-def read_file(content: bytes, name: str, team: str | None, sheet: str | None,
+def read_file(content: bytes, digest: str, name: str, team: str | None, sheet: str | None,
               profile: MappingProfile | None, settings,
               profiles: list[MappingProfile]) -> ReadFile:
-    """Load a file once per set of choices (memo in this session only). An unreadable file
-    raises LoadError; a readable one whose columns cannot be used comes back with `error`, so
-    the manager can map its columns by hand."""
-    digest = hashlib.sha256(content).hexdigest()
+    """Load a file (`digest`: its SHA-256) once per set of choices (memo in this session only).
+    An unreadable file raises LoadError; a readable one whose columns cannot be used comes back
+    with `error`, so the manager can map its columns by hand."""
     choice = (digest, team, sheet, profile.to_json() if profile else None)
     memo = st.session_state.setdefault(MEMO_KEY, {})
     if choice not in memo:
@@ -298,9 +297,10 @@ def ingest_section(key: str, user_email: str, result: LoadResult,
             )
 
 
-def one_file(user_email: str, upload, settings, profiles: list[MappingProfile]) -> None:
+def one_file(user_email: str, upload, digest: str, settings,
+             profiles: list[MappingProfile]) -> None:
     content = upload.getvalue()
-    key = f"upload_{hashlib.sha256(content).hexdigest()[:12]}"
+    key = f"upload_{digest[:12]}"
     with st.expander(upload.name, expanded=True):
         team_col, sheet_col = st.columns(2)
         team = team_col.text_input(
@@ -309,12 +309,13 @@ def one_file(user_email: str, upload, settings, profiles: list[MappingProfile]) 
         ).strip() or None
         chosen_profile = st.session_state.get(f"{key}_profile")
         try:
-            read = read_file(content, upload.name, team, None, chosen_profile, settings, profiles)
+            read = read_file(content, digest, upload.name, team, None, chosen_profile, settings,
+                             profiles)
             if len(read.sheets) > 1:
                 sheet = sheet_col.selectbox("Sheet", [DETECTED, *read.sheets], key=f"{key}_sheet")
                 if sheet != DETECTED:
-                    read = read_file(content, upload.name, team, sheet, chosen_profile, settings,
-                                     profiles)
+                    read = read_file(content, digest, upload.name, team, sheet, chosen_profile,
+                                     settings, profiles)
         except CapaError as exc:
             st.error(f"{upload.name}: {exc}")
             return
@@ -421,13 +422,15 @@ def render() -> None:
     files = st.file_uploader(
         "Activity exports", type=FILE_TYPES, accept_multiple_files=True, key="upload_files"
     )
-    forget_other_files({hashlib.sha256(f.getvalue()).hexdigest() for f in files or []})
-    if files:
+    # Each file's SHA-256 once per run: it keys the file's widgets and its memo entries.
+    digests = [(hashlib.sha256(f.getvalue()).hexdigest(), f) for f in files or []]
+    forget_other_files({digest for digest, _ in digests})
+    if digests:
         store = data.store()
         settings = data.settings(data.database_url(), store.data_version())
         profiles = store.profiles()
-        for upload in files:
-            one_file(user.email, upload, settings, profiles)
+        for digest, upload in digests:
+            one_file(user.email, upload, digest, settings, profiles)
     history(user.email)
 
 
