@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from conftest import make_activity
 
+from capa_monitor.jobplans import canonical_plans
 from capa_monitor.metrics.balance import (
     CLINICIAN_BALANCE_COLUMNS,
     TEAM_BALANCE_COLUMNS,
     balance,
 )
-from capa_monitor.model import JOBPLAN_COLUMNS
 from capa_monitor.settings import Settings
 
 START, END = date(2026, 4, 1), date(2026, 7, 1)
@@ -29,10 +29,7 @@ def slots(clinician, kind, count, duration=None, outcome="attended", day="2026-0
 
 
 def plans(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows).reindex(columns=list(JOBPLAN_COLUMNS))
-    for column in ("available_from", "available_to"):
-        frame[column] = pd.to_datetime(frame[column])
-    return frame
+    return canonical_plans(pd.DataFrame(rows))
 
 
 ROWS = (
