@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from capa_monitor.metrics.balance import GROUPS
 from capa_monitor.settings import DEFAULT_SETTINGS
 
 # Okabe–Ito palette
@@ -193,7 +194,7 @@ def balance_chart(per_clinician_df: pd.DataFrame) -> go.Figure:
     frame = per_clinician_df[per_clinician_df["clinical_minutes"] > 0].reset_index(drop=True)
     names = frame["clinician"].astype("str")
     fig = go.Figure()
-    for group in ("choice", "core", "specific"):
+    for group in GROUPS:
         share = frame[f"{group}_share"].astype("float64")
         plan = frame[f"plan_{group}_share"].astype("float64")
         fig.add_trace(
