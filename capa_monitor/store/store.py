@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
@@ -719,11 +719,6 @@ _AUDIT_COLUMN_DETAILS = ("file_sha256", "period_start", "period_end", "rows")
 
 def _audit(conn: Connection, action: str, user: str, **details: Any) -> None:
     columns = {key: details.pop(key, None) for key in _AUDIT_COLUMN_DETAILS}
-    for key in ("period_start", "period_end"):
-        if isinstance(columns[key], datetime):
-            columns[key] = columns[key].date()
-        elif isinstance(columns[key], str):
-            columns[key] = date.fromisoformat(columns[key])
     conn.execute(
         insert(audit_log).values(
             action=action, user_name=user, at=utc_now(), details=_json(details), **columns
