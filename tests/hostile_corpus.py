@@ -1,7 +1,8 @@
 """Builds the hostile and broken uploads of issue 6 from code, so no binary is ever committed.
 
-`python tests/hostile_corpus.py DIR` writes every file into DIR (to try them by hand with
-`python -m capa_monitor inspect`); the tests call `build_corpus()` / the builders directly.
+`python -m tests.hostile_corpus DIR` (from the project root) writes every file into DIR (to
+try them by hand with `python -m capa_monitor inspect`); the tests call `build_corpus()` / the
+builders directly.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import struct
 import sys
 import zipfile
 from pathlib import Path
+
+from capa_monitor.loading.guard import column_letters
 
 CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
@@ -41,15 +44,6 @@ WORKSHEET = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 {prolog}<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">
 {dimension}<sheetData>{rows}</sheetData>
 </worksheet>"""
-
-
-def column_letters(number: int) -> str:
-    """1 → A, 26 → Z, 27 → AA, 16384 → XFD."""
-    letters = ""
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def cell_xml(ref: str, value: object) -> str:

@@ -435,6 +435,7 @@ def column_number(letters: str) -> int:
 
 
 def column_letters(number: int) -> str:
+    """1 → A, 26 → Z, 27 → AA, 16384 → XFD."""
     letters = ""
     while number:
         number, rest = divmod(number - 1, 26)
