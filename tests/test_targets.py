@@ -5,6 +5,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_activity
 
 from capa_monitor.jobplans import quarterly_targets
 from capa_monitor.metrics.targets import against_target
@@ -17,12 +18,8 @@ Q2 = Quarter(2026, 2)  # 65 working days: July 23, August 20 (31 Aug), September
 
 def slots(*rows):
     """rows of (clinician, date, kind, outcome) → a canonical activity frame."""
-    frame = pd.DataFrame(rows, columns=["clinician", "date", "kind", "outcome"])
-    return frame.assign(
-        slot_id=[f"S{i}" for i in range(len(frame))],
-        team="North",
-        date=pd.to_datetime(frame["date"]),
-    )
+    return make_activity([{"clinician": clinician, "date": day, "kind": kind, "outcome": outcome,
+                           "team": "North"} for clinician, day, kind, outcome in rows])
 
 
 def plans(*rows):
