@@ -10,6 +10,7 @@ import streamlit as st
 from capa_monitor.charts import delivery_chart
 from capa_monitor.metrics.flow import ALL_TEAMS
 from capa_monitor.model import Kind
+from capa_monitor.store import clinician_key
 from capa_monitor.views import common, data
 
 CLINICIAN_TABLE = {
@@ -127,7 +128,7 @@ def drill_down(selection: common.Selection, result) -> None:
             )
     with plan_tab:
         plans = data.jobplans(selection.url, selection.version)
-        plan = plans[plans["clinician"].astype(str).str.casefold() == name.casefold()]
+        plan = plans[plans["clinician"].map(clinician_key) == clinician_key(name)]
         if plan.empty:
             st.info(
                 f"{name} has no job plan, so there is no target. A manager adds one on the "
