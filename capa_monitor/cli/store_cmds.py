@@ -154,14 +154,10 @@ def _confirm(rows: int) -> None:
         raise CapaError("Nothing was stored: you did not confirm replacing earlier rows.")
 
 
-def _teams_text(teams) -> str:
-    return ", ".join(t if t is not None else "(no team)" for t in teams)
-
-
 def describe_supersede(plan, history: pd.DataFrame) -> str:
     names = dict(zip(history["upload_id"], history["file_name"], strict=True))
     lines = [
-        f"This upload covers {_teams_text(plan.teams)} from {plan.period[0].isoformat()} to "
+        f"This upload covers {plan.teams_label} from {plan.period[0].isoformat()} to "
         f"{plan.period[1].isoformat()} and replaces {plan.superseded_rows} rows of earlier uploads:"
     ]
     lines += [
@@ -178,7 +174,7 @@ def describe_outcome(plan, outcome) -> str:
             "nothing was written."
         )
     text = (
-        f"Stored upload {outcome.upload_id}: {plan.rows} rows for {_teams_text(plan.teams)}, "
+        f"Stored upload {outcome.upload_id}: {plan.rows} rows for {plan.teams_label}, "
         f"{plan.period[0].isoformat()} to {plan.period[1].isoformat()}"
     )
     if outcome.superseded_rows:

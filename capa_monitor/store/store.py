@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -119,6 +119,10 @@ class IngestPlan:
     def superseded_rows(self) -> int:
         return sum(self.supersedes.values())
 
+    @property
+    def teams_label(self) -> str:
+        return teams_label(self.teams)
+
 
 @dataclass(frozen=True)
 class IngestOutcome:
@@ -126,6 +130,11 @@ class IngestOutcome:
     upload_id: int
     superseded_rows: int
     supersedes: dict[int, int] = field(default_factory=dict)
+
+
+def teams_label(teams: Iterable[str | None]) -> str:
+    """Teams as people read them: "North, South", rows without a team as "(no team)"."""
+    return ", ".join(t if t is not None else "(no team)" for t in teams)
 
 
 def clinician_key(name: str) -> str:
@@ -395,9 +404,7 @@ class Store:
                     "upload_id": r.id,
                     "file_name": r.file_name,
                     "sha256": r.sha256,
-                    "teams": ", ".join(
-                        t if t is not None else "(no team)" for t in json.loads(r.teams)
-                    ),
+                    "teams": teams_label(json.loads(r.teams)),
                     "period_start": r.period_start,
                     "period_end": r.period_end,
                     "uploaded_by": r.uploaded_by,
