@@ -46,8 +46,7 @@ def render() -> None:
         f"{settings.drift_max_weeks} weeks (a gap of {settings.drift_gap_weeks} weeks ends an "
         "episode). Clients are shown by a short reference, never by name or number."
     )
-    drift = result.drift
-    flagged_drift = drift[drift["flagged"].fillna(False).astype(bool)] if len(drift) else drift
+    flagged_drift = result.drift[result.drift["flagged"]]  # a bool column, also when empty
     if flagged_drift.empty:
         st.success("No Specific episode has drifted past the limits.")
     else:
