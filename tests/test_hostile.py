@@ -152,22 +152,6 @@ def test_parser_error_in_the_child_is_one_sentence():
 # --- the command line: exit 1, one line on stderr, no traceback ---
 
 
-def cli_available() -> bool:
-    import importlib
-
-    from capa_monitor import cli
-
-    try:
-        for name in cli.COMMAND_MODULES:
-            importlib.import_module(name)
-    except ImportError:
-        return False
-    return True
-
-
-needs_cli = pytest.mark.skipif(not cli_available(), reason="the CLI's command modules are not all present yet")
-
-
 def run_inspect(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "capa_monitor", "inspect", str(path), *extra],
@@ -190,7 +174,6 @@ def corpus_dir(tmp_path_factory, hostile_files) -> Path:
 CLI_REFUSALS = {name: words for name, words in REFUSALS.items() if name != "too_many_rows.xlsx"}
 
 
-@needs_cli
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CLI_REFUSALS))
 def test_cli_refuses_with_exit_1_and_one_line(corpus_dir, name):
@@ -206,7 +189,6 @@ def test_cli_refuses_with_exit_1_and_one_line(corpus_dir, name):
         assert words in lines[0]
 
 
-@needs_cli
 @pytest.mark.slow
 def test_cli_refuses_a_file_with_no_recognisable_columns_naming_its_headers(corpus_dir):
     finished = run_inspect(corpus_dir / "no_recognisable_columns.csv")
@@ -215,7 +197,6 @@ def test_cli_refuses_a_file_with_no_recognisable_columns_naming_its_headers(corp
     assert "Fruit" in finished.stderr and "Traceback" not in finished.stderr
 
 
-@needs_cli
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "encoding"), [("utf16.csv", "utf-16"), ("windows1252.csv", "cp1252")])
 def test_cli_reads_awkward_encodings_and_reports_them(corpus_dir, name, encoding):
