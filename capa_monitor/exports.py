@@ -244,6 +244,11 @@ def _put(cell, value: Any) -> None:
     if hasattr(value, "item"):  # numpy scalars
         _put(cell, value.item())
         return
+    text_cell(cell, value)
+
+
+def text_cell(cell, value: Any) -> None:
+    """An openpyxl cell holding `value` as neutralised text (safe_text), never a formula."""
     text = safe_text(value)
     cell.value = text
     cell.data_type = "s"  # openpyxl would make a formula of any text starting with "="

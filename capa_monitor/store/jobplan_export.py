@@ -1,7 +1,7 @@
 """Job plans back out as an xlsx a manager can edit and import again (`jobplans export`).
 
 Headers are ones the job-plan reader recognises, so export → edit → import round-trips. Text
-cells follow the shortfall list's rule (exports.safe_text): no spreadsheet runs them as formulas.
+cells follow the shortfall list's rule (exports.text_cell): no spreadsheet runs them as formulas.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from capa_monitor import model
-from capa_monitor.exports import safe_text
+from capa_monitor.exports import text_cell
 
 HEADERS: dict[str, str] = {
     "clinician": "Clinician Name",
@@ -39,10 +39,10 @@ def jobplans_xlsx(plans: pd.DataFrame) -> bytes:
     sheet = book.active
     sheet.title = "Job plans"
     for col, name in enumerate(model.JOBPLAN_COLUMNS, start=1):
-        _text_cell(sheet.cell(row=1, column=col), HEADERS[name]).font = Font(bold=True)
-        sheet.column_dimensions[sheet.cell(row=1, column=col).column_letter].width = max(
-            12, len(HEADERS[name]) + 2
-        )
+        header = sheet.cell(row=1, column=col)
+        text_cell(header, HEADERS[name])
+        header.font = Font(bold=True)
+        sheet.column_dimensions[header.column_letter].width = max(12, len(HEADERS[name]) + 2)
     for row, plan in enumerate(
         plans.loc[:, list(model.JOBPLAN_COLUMNS)].itertuples(index=False), 2
     ):
@@ -50,23 +50,14 @@ def jobplans_xlsx(plans: pd.DataFrame) -> bytes:
             cell = sheet.cell(row=row, column=col)
             if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
                 continue
-            if name in ("available_from", "available_to"):
+            if name in model.JOBPLAN_DATE_COLUMNS:
                 cell.value = pd.Timestamp(value).date()
                 cell.number_format = DATE_FORMAT
             elif name in ("clinician", "team"):
-                _text_cell(cell, value)
+                text_cell(cell, value)
             else:
                 cell.value = float(value)
     sheet.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def _text_cell(cell, value):
-    text = safe_text(value)
-    cell.value = text
-    cell.data_type = "s"  # openpyxl would otherwise make a formula of text starting with "="
-    if text != str(value):
-        cell.quotePrefix = True
-    return cell
