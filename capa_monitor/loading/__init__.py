@@ -112,8 +112,9 @@ def load_raw(
     ignored = match.unmatched_headers()
     if ignored:
         warnings.append("Columns not used: " + ", ".join(repr(h) for h in ignored) + ".")
+    columns = match.source_headers()
     if profile:
-        missing = [c for c, h in profile.columns.items() if match.source_headers().get(c) != h]
+        missing = [c for c, h in profile.columns.items() if columns.get(c) != h]
         if missing:
             warnings.append(
                 f"Profile {profile.name!r}: columns not found as saved: {', '.join(missing)}."
@@ -130,7 +131,7 @@ def load_raw(
         rejected=normalised.rejected,
         dropped=sum(normalised.dropped_detail.values()),
         dropped_detail=normalised.dropped_detail,
-        columns=match.source_headers(),
+        columns=columns,
         unmapped_values=normalised.unmapped_values,
         counts={
             "kind": _counts(frame[model.KIND], model.Kind),
