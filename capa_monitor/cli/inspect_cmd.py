@@ -26,14 +26,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "accepted and rejected, columns recognised, values it could not map."
         ),
     )
+    add_load_arguments(parser)
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.set_defaults(func=run_inspect)
+
+
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    """What says how to read an export, shared by `inspect` and `ingest`."""
     parser.add_argument("file", metavar="FILE", help="the export (.xlsx or .csv)")
     parser.add_argument("--team", metavar="NAME", help="team of the rows that name none")
     parser.add_argument("--sheet", metavar="NAME", help="the sheet to read (default: detected)")
     parser.add_argument(
         "--profile", metavar="FILE", help="a saved mapping profile (JSON) to apply"
     )
-    parser.add_argument("--format", choices=("table", "json"), default="table")
-    parser.set_defaults(func=run_inspect)
 
 
 def run_inspect(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from capa_monitor.cli.inspect_cmd import add_load_arguments
 from capa_monitor.errors import CapaError
 
 
@@ -31,10 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "without --yes you are asked first."
         ),
     )
-    ingest.add_argument("file", metavar="FILE", help="the export (.xlsx or .csv)")
-    ingest.add_argument("--team", metavar="NAME", help="team of the rows that name none")
-    ingest.add_argument("--sheet", metavar="NAME", help="the sheet to read (default: detected)")
-    ingest.add_argument("--profile", metavar="FILE", help="a saved mapping profile (JSON)")
+    add_load_arguments(ingest)
     ingest.add_argument(
         "--period",
         metavar="YYYY-MM[:YYYY-MM]",
