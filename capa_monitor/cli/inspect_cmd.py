@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from capa_monitor.errors import LoadError
-from capa_monitor.loading import LoadReport, MappingProfile, load_activity
+from capa_monitor.loading import LoadReport, MappingProfile, Rejection, load_activity
 
 #: How many rejected rows the table form prints before summarising the rest.
 TABLE_REJECTION_LINES = 20
@@ -103,9 +103,7 @@ def format_table(report: LoadReport) -> str:
     if report.rejected:
         lines.append("")
         lines.append("Rejected rows:")
-        for r in report.rejected[:TABLE_REJECTION_LINES]:
-            value = "" if r.value is None else f" {r.value!r}"
-            lines.append(f"  {r.sheet} row {r.row}, {r.column}{value}: {r.reason}")
+        lines += [f"  {rejection_text(r)}" for r in report.rejected[:TABLE_REJECTION_LINES]]
         if len(report.rejected) > TABLE_REJECTION_LINES:
             lines.append(f"  ... and {len(report.rejected) - TABLE_REJECTION_LINES} more")
     if report.invalid_nhs_numbers:
@@ -120,6 +118,12 @@ def format_table(report: LoadReport) -> str:
         )
     lines += [f"Note: {w}" for w in report.warnings]
     return "\n".join(lines)
+
+
+def rejection_text(rejection: Rejection) -> str:
+    """One rejected row: where, which column and value, and why."""
+    value = "" if rejection.value is None else f" {rejection.value!r}"
+    return f"{rejection.sheet} row {rejection.row}, {rejection.column}{value}: {rejection.reason}"
 
 
 def _rows(rows: list[int], limit: int = 10) -> str:

@@ -226,15 +226,14 @@ def run_restore(args: argparse.Namespace) -> int:
 
 
 def run_jobplans_import(args: argparse.Namespace) -> int:
-    from capa_monitor.cli.inspect_cmd import read_bytes
+    from capa_monitor.cli.inspect_cmd import read_bytes, rejection_text
     from capa_monitor.jobplans import load_jobplans
 
     path = Path(args.file)
     content = read_bytes(path, "file")
     loaded = load_jobplans(content, path.name)
-    for r in loaded.rejected:
-        value = "" if r.value is None else f" {r.value!r}"
-        print(f"Rejected: {r.sheet} row {r.row}, {r.column}{value}: {r.reason}")
+    for rejection in loaded.rejected:
+        print(f"Rejected: {rejection_text(rejection)}")
     if loaded.frame.empty:
         raise CapaError(f"{path.name} has no usable job-plan rows; nothing was changed.")
     store = _open_store(args)
