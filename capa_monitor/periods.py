@@ -73,9 +73,6 @@ class Quarter:
             return Quarter(self.fy_start_year - 1, 4, self.first_month)
         return Quarter(self.fy_start_year, self.number - 1, self.first_month)
 
-    def contains(self, day: date) -> bool:
-        return self.start <= day < self.end
-
     @classmethod
     def containing(cls, day: date, first_month: int = 4) -> Quarter:
         months_into_year = (day.month - first_month) % 12
