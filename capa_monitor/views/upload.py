@@ -251,7 +251,6 @@ def ingest_section(key: str, user_email: str, result: LoadResult,
     period = whole_months(plan.period) if widen else None
     if period is not None:
         plan = store.plan_ingest(result, period=period)
-    teams = ", ".join(t if t is not None else "(no team)" for t in plan.teams)
     if plan.status == "unchanged":
         st.info(
             f"This file is already stored as upload {plan.unchanged_upload_id}: storing it again "
@@ -259,7 +258,7 @@ def ingest_section(key: str, user_email: str, result: LoadResult,
         )
     else:
         st.markdown(
-            f"Storing will keep **{plan.rows}** rows for **{teams}** covering "
+            f"Storing will keep **{plan.rows}** rows for **{plan.teams_label}** covering "
             f"{plan.period[0]:%d/%m/%Y} to {plan.period[1]:%d/%m/%Y}."
         )
         if plan.supersedes:
