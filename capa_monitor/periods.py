@@ -7,6 +7,7 @@ the metrics only ever ask for a Quarter and a count of working days.
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -130,6 +131,17 @@ def working_days(start, end_inclusive, settings: Settings = DEFAULT_SETTINGS):
     counts = np.busday_count(safe_starts, safe_ends + np.timedelta64(1, "D"), holidays=calendar)
     counts = np.where(valid, np.maximum(counts, 0), 0).astype(np.int64)
     return int(counts) if counts.ndim == 0 else counts
+
+
+def month_end(day: date) -> date:
+    """The last day of `day`'s month."""
+    return day.replace(day=monthrange(day.year, day.month)[1])
+
+
+def sunday_on_or_before(day: date) -> date:
+    """The last day of the last complete Monday–Sunday week up to `day` (weeks are Monday to
+    Sunday throughout the review)."""
+    return day - timedelta(days=(day.weekday() + 1) % 7)
 
 
 def as_of_date(activity: pd.DataFrame) -> date | None:

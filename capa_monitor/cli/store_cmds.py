@@ -6,7 +6,6 @@ Heavy imports (SQLAlchemy, the loader) happen inside the verbs, so `--help` stay
 from __future__ import annotations
 
 import argparse
-import calendar
 import getpass
 import hashlib
 import json
@@ -20,6 +19,7 @@ import pandas as pd
 
 from capa_monitor.cli.inspect_cmd import add_load_arguments
 from capa_monitor.errors import CapaError
+from capa_monitor.periods import month_end
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -94,7 +94,7 @@ def parse_period(text: str) -> tuple[date, date]:
         ) from None
     if end < start:
         raise argparse.ArgumentTypeError(f"period {text!r} ends before it starts")
-    return start, end.replace(day=calendar.monthrange(end.year, end.month)[1])
+    return start, month_end(end)
 
 
 def _month(text: str) -> date:

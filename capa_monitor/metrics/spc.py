@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from capa_monitor.model import CORE_KINDS, SPECIFIC_KINDS, Kind, Outcome
+from capa_monitor.periods import sunday_on_or_before
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
 XMR_COLUMNS = (
@@ -109,7 +110,7 @@ def weekly_core_new(
     is the Monday the week commences.
     """
     first = _first_boundary(activity, _monday_on_or_after)
-    last_end = as_of - timedelta(days=(as_of.weekday() + 1) % 7)  # the Sunday on or before
+    last_end = sunday_on_or_before(as_of)
     if first is None or first > last_end:
         return xmr(pd.Series([], dtype="float64"), settings)
     weeks = pd.period_range(first, last_end, freq="W-SUN")
