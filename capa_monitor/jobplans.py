@@ -16,6 +16,7 @@ from capa_monitor.loading.headers import find_header
 from capa_monitor.loading.normalise import normalise_names
 from capa_monitor.loading.report import Rejection
 from capa_monitor.model import JOBPLAN_COLUMNS, JOBPLAN_DATE_COLUMNS, JOBPLAN_NUMBER_COLUMNS
+from capa_monitor.names import clinician_keys
 from capa_monitor.periods import Quarter
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
@@ -129,10 +130,10 @@ def jobplans_from_cells(cells: pd.DataFrame, sheet: str = "Sheet1") -> JobPlanLo
     bad |= inverted
 
     keep = ~blank & ~bad
-    key = frame["clinician"].str.casefold() + "\x1f" + frame["team"].fillna("").str.casefold()
-    duplicate = key.duplicated().to_numpy() & keep
+    # One plan per clinician, matched as the store and the review match names.
+    duplicate = clinician_keys(frame["clinician"]).where(keep).duplicated().to_numpy() & keep
     _reject(rejected, sheet, sheet_rows, duplicate, headers["clinician"], raw["clinician"],
-            "this clinician already has a plan row in this team above")
+            "this clinician already has a plan row above; keep one row per clinician")
     keep &= ~duplicate
 
     rejected.sort(key=lambda r: r.row)

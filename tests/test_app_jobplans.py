@@ -85,11 +85,15 @@ def plans(*rows: dict) -> pd.DataFrame:
         (plans({"clinician": "Ann Able"}, {"clinician": "ann able"}),
          ["Ann Able appears more than once; keep one row per clinician.",
           "ann able appears more than once; keep one row per clinician."]),
+        # matched as the store matches: inner spacing does not make a second clinician
+        (plans({"clinician": "Ann Able"}, {"clinician": "Ann  Able"}),
+         ["Ann  Able appears more than once; keep one row per clinician.",
+          "Ann Able appears more than once; keep one row per clinician."]),
         (plans({"clinician": "Ann Able", "available_from": pd.Timestamp("2026-09-01"),
                 "available_to": pd.Timestamp("2026-08-01")}),
          ["Row 1 (Ann Able): available to is before available from."]),
     ],
-    ids=["valid", "blank name", "duplicate name", "dates reversed"],
+    ids=["valid", "blank name", "duplicate name", "spacing", "dates reversed"],
 )
 def test_editor_checks(table, expected):
     assert problems(table) == expected

@@ -13,6 +13,7 @@ from capa_monitor.jobplans import jobplans_from_cells, load_jobplans, quarterly_
 from capa_monitor.model import JOBPLAN_COLUMNS
 from capa_monitor.periods import Quarter
 from capa_monitor.settings import Settings
+from capa_monitor.store import Store
 
 # A manager's sheet: a title row, then headers in the words managers use (§4 synonyms).
 SHEET = [
@@ -79,6 +80,21 @@ def test_rejects_bad_rows_saying_where_and_why():
         assert (row, column, value) == expected[:3]
         assert expected[3] in reason
     assert {r.sheet for r in load.rejected} == {"Plans"}
+
+
+def test_one_plan_per_clinician_even_across_teams(tmp_path):
+    # The store keeps one plan per clinician (names matched with spacing tidied, case
+    # ignored): a second row is rejected where it stands, and the first row saves.
+    rows = [["Name", "Team", "Core sessions"],
+            ["Jane Smith", "North", "4"],
+            ["jane  SMITH", "South", "2"],
+            ["Ali Khan", "South", "3"]]
+    load = jobplans_from_cells(_cells(rows), "Plans")
+    assert [(r.row, r.column, r.value) for r in load.rejected] == [(3, "Name", "jane  SMITH")]
+    assert "one row per clinician" in load.rejected[0].reason
+    assert load.frame["clinician"].tolist() == ["Jane Smith", "Ali Khan"]
+    store = Store.open(f"sqlite:///{tmp_path / 'plans.sqlite'}")
+    assert store.save_jobplans(load.frame, user="test", source="test") == 2
 
 
 @pytest.mark.parametrize(

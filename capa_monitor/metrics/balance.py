@@ -24,8 +24,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from capa_monitor.metrics.targets import available_in, name_key
+from capa_monitor.metrics.targets import available_in
 from capa_monitor.model import CORE_KINDS, SPECIFIC_KINDS, Kind, Outcome
+from capa_monitor.names import clinician_keys
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
 GROUPS = ("choice", "core", "specific")
@@ -92,7 +93,7 @@ def balance(
         .sum()
         .reset_index()
     )
-    spent["name_key"] = name_key(spent["clinician"])
+    spent["name_key"] = clinician_keys(spent["clinician"])
     by_clinician = (
         spent.groupby(["name_key", "group"])["minutes"]
         .sum()
@@ -136,7 +137,7 @@ def _planned_half_days(plans: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Clinical half-days per week from each job plan, indexed by name_key."""
     half_days = pd.DataFrame(
         {
-            "name_key": name_key(plans["clinician"]),
+            "name_key": clinician_keys(plans["clinician"]),
             "clinician": plans["clinician"],
             "team": plans["team"],
             "plan_choice_half_days": plans["choice_per_week"].astype("float64")

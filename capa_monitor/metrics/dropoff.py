@@ -19,8 +19,9 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from capa_monitor.metrics.targets import name_key
 from capa_monitor.model import Kind, Outcome
+from capa_monitor.names import clinician_keys
+from capa_monitor.periods import sunday_on_or_before
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
 DROPOFF_COLUMNS = (
@@ -36,7 +37,7 @@ DROPOFF_COLUMNS = (
 
 def dropoff_window(as_of: date, settings: Settings = DEFAULT_SETTINGS) -> tuple[date, date]:
     """[start, end) of the last `dropoff_weeks` complete Monday–Sunday weeks up to `as_of`."""
-    end = as_of + timedelta(days=1) - timedelta(days=(as_of.weekday() + 1) % 7)
+    end = sunday_on_or_before(as_of) + timedelta(days=1)
     return end - timedelta(weeks=settings.dropoff_weeks), end
 
 
@@ -49,7 +50,7 @@ def dropoff_alerts(
     """One row per clinician of `targets` (columns DROPOFF_COLUMNS), flagged ones first.
 
     `targets` needs clinician, team, core_target and available_to (as from
-    `jobplans.quarterly_targets`); clinician names match as M1 matches them (`targets.name_key`).
+    `jobplans.quarterly_targets`); clinician names match as M1 matches them (`names.clinician_keys`).
     """
     window_start, window_end = dropoff_window(as_of, settings)
     offered = activity.loc[
@@ -61,12 +62,12 @@ def dropoff_alerts(
     ]
     # count per spelling first, then match names on the few distinct spellings only
     per_spelling = offered.value_counts()
-    offered_by_name = per_spelling.groupby(name_key(per_spelling.index.to_series()).to_numpy()).sum()
+    offered_by_name = per_spelling.groupby(clinician_keys(per_spelling.index.to_series()).to_numpy()).sum()
 
     planned_weekly = targets["core_target"].astype("float64") / settings.usable_weeks_per_quarter
     threshold = settings.dropoff_fraction * planned_weekly * settings.dropoff_weeks
     offered_count = (
-        name_key(targets["clinician"]).map(offered_by_name).fillna(0).astype("int64")
+        clinician_keys(targets["clinician"]).map(offered_by_name).fillna(0).astype("int64")
     )
     available_from = pd.to_datetime(targets.get("available_from", pd.Series(pd.NaT, index=targets.index)))
     started_late = (available_from > pd.Timestamp(window_start)).fillna(False).to_numpy(bool)

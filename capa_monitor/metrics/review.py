@@ -54,8 +54,9 @@ import pandas as pd
 
 from capa_monitor.jobplans import canonical_plans, quarterly_targets
 from capa_monitor.metrics import balance, drift, dropoff, flow, reoffer, spc
-from capa_monitor.metrics.targets import TARGET_COLUMNS, against_target, name_key
+from capa_monitor.metrics.targets import TARGET_COLUMNS, against_target
 from capa_monitor.model import CLINICIAN, DATE, TEAM
+from capa_monitor.names import clinician_keys
 from capa_monitor.periods import Quarter, as_of_date
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
@@ -168,16 +169,16 @@ def _viewed_plans(
     if teams is None:
         return plans
     blank_team = plans["team"].isna() | (plans["team"].str.strip() == "")
-    working_here = name_key(pd.Series(pd.unique(viewed[CLINICIAN].dropna()), dtype="str"))
-    works_here = name_key(plans["clinician"]).isin(working_here)
+    working_here = clinician_keys(pd.Series(pd.unique(viewed[CLINICIAN].dropna()), dtype="str"))
+    works_here = clinician_keys(plans["clinician"]).isin(working_here)
     return plans[_in_teams(plans["team"], teams) | (blank_team & works_here)]
 
 
 def _with_lost_counts(clinicians: pd.DataFrame, lost: pd.DataFrame) -> pd.DataFrame:
     counts = reoffer.summary_by_clinician(lost)
-    counts.index = name_key(counts.index.to_series())
+    counts.index = clinician_keys(counts.index.to_series())
     counts = counts.groupby(level=0).sum()
-    keyed = clinicians.set_index(name_key(clinicians["clinician"]).to_numpy())
+    keyed = clinicians.set_index(clinician_keys(clinicians["clinician"]).to_numpy())
     keyed = keyed.join(counts)
     for column in reoffer.SUMMARY_COLUMNS:
         keyed[column] = keyed[column].fillna(0).astype("int64")

@@ -12,14 +12,13 @@ import numpy as np
 import pandas as pd
 
 from capa_monitor.model import CLINICIAN, DATE, KIND, OUTCOME, TEAM, Kind, Outcome
+from capa_monitor.names import clinician_keys
 from capa_monitor.periods import Quarter, working_days
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
 STATUSES = ("green", "amber", "red", "no_target")
 #: Ratios are compared with this slack so that 0.8 × 5 counts as exactly 4.
 _RATIO_SLACK = 1e-9
-#: name_key tidies each row's text directly when there are fewer rows than this.
-_TIDY_EACH_BELOW = 1000
 
 #: Columns of the result, in order (see metrics/review.py for what each means).
 TARGET_COLUMNS: tuple[str, ...] = (
@@ -28,22 +27,6 @@ TARGET_COLUMNS: tuple[str, ...] = (
     "choice_offered", "choice_shortfall", "choice_status", "available_from", "available_to",
     "available_days", "quarter_days",
 )
-
-
-def name_key(names: pd.Series) -> pd.Series:
-    """Names match case-insensitively and regardless of spacing (§4)."""
-    if not isinstance(names.dtype, pd.StringDtype) or len(names) < _TIDY_EACH_BELOW:
-        return _tidy(names)
-    # Tidy each distinct spelling once (a quarter of every team: many rows, few names); rows
-    # with equal text share a code, and code 0 stands for a missing name.
-    codes = pd.factorize(names)[0] + 1
-    row_of_code = np.zeros(codes.max() + 1, dtype=np.intp)
-    row_of_code[codes] = np.arange(len(names))
-    return _tidy(names.iloc[row_of_code]).iloc[codes].set_axis(names.index)
-
-
-def _tidy(names: pd.Series) -> pd.Series:
-    return names.astype("str").str.split().str.join(" ").str.casefold()
 
 
 def available_in(plans: pd.DataFrame, start: date, end: date) -> pd.Series:
@@ -133,7 +116,7 @@ def _quarter_counts(activity: pd.DataFrame, start: date, until: date) -> pd.Data
     choice = kind == Kind.CHOICE.value
     tallies = pd.DataFrame(
         {
-            "key": name_key(rows[CLINICIAN]),
+            "key": clinician_keys(rows[CLINICIAN]),
             "clinician": rows[CLINICIAN],
             "team": rows.get(TEAM, pd.NA),
             "delivered": core & attended,
@@ -154,7 +137,7 @@ def _plans_in_quarter(targets: pd.DataFrame, quarter: Quarter, active_keys: pd.I
     plans = targets.rename(
         columns={"core_target": "target", "clinician": "clinician_plan", "team": "team_plan"}
     ).copy()
-    plans["key"] = name_key(plans["clinician_plan"])
+    plans["key"] = clinician_keys(plans["clinician_plan"])
     plans = plans.drop_duplicates("key", keep="last").set_index("key")
     overlaps = available_in(plans, quarter.start, quarter.end)
     plans = plans[overlaps | plans.index.isin(active_keys)]

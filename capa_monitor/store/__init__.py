@@ -5,7 +5,6 @@ from capa_monitor.store.store import (
     IngestOutcome,
     IngestPlan,
     Store,
-    clinician_key,
 )
 
-__all__ = ["DEMO_SOURCE", "IngestOutcome", "IngestPlan", "Store", "clinician_key"]
+__all__ = ["DEMO_SOURCE", "IngestOutcome", "IngestPlan", "Store"]

@@ -37,6 +37,7 @@ from sqlalchemy import (
 from capa_monitor import model
 from capa_monitor.errors import StoreError
 from capa_monitor.loading.report import LoadResult, MappingProfile
+from capa_monitor.names import clinician_key
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 from capa_monitor.store import bulk
 from capa_monitor.store.database import (
@@ -135,11 +136,6 @@ class IngestOutcome:
 def teams_label(teams: Iterable[str | None]) -> str:
     """Teams as people read them: "North, South", rows without a team as "(no team)"."""
     return ", ".join(t if t is not None else "(no team)" for t in teams)
-
-
-def clinician_key(name: str) -> str:
-    """How job plans match clinicians: whitespace tidied, case-insensitive."""
-    return " ".join(str(name).split()).casefold()
 
 
 def rows_digest(frame: pd.DataFrame) -> str:

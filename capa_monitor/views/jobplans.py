@@ -14,8 +14,8 @@ from capa_monitor.errors import CapaError
 from capa_monitor.jobplans import load_jobplans, quarterly_targets
 from capa_monitor.loading.normalise import normalise_names
 from capa_monitor.model import JOBPLAN_COLUMNS
+from capa_monitor.names import clinician_key, clinician_keys
 from capa_monitor.periods import Quarter
-from capa_monitor.store import clinician_key
 from capa_monitor.store.jobplan_export import jobplans_xlsx
 from capa_monitor.views import common, data
 
@@ -94,7 +94,7 @@ def problems(plans: pd.DataFrame) -> list[str]:
     for row, name in enumerate(names, start=1):
         if not name:
             found.append(f"Row {row}: the clinician's name is blank.")
-    duplicated = names[(names != "") & names.str.casefold().duplicated(keep=False)]
+    duplicated = names[(names != "") & clinician_keys(names).duplicated(keep=False)]
     for name in sorted(set(duplicated)):
         found.append(f"{name} appears more than once; keep one row per clinician.")
     starts = pd.to_datetime(plans["available_from"])

@@ -10,7 +10,7 @@ import streamlit as st
 from capa_monitor.charts import delivery_chart
 from capa_monitor.metrics.flow import ALL_TEAMS
 from capa_monitor.model import Kind
-from capa_monitor.store import clinician_key
+from capa_monitor.names import clinician_key
 from capa_monitor.views import common, data
 
 CLINICIAN_TABLE = {
