@@ -35,6 +35,8 @@ __all__ = [
     "Rejection",
     "activity_synonyms",
     "choose_sheet",
+    "fitting_profile",
+    "header_guess",
     "load_activity",
     "load_raw",
 ]
@@ -142,6 +144,7 @@ def load_raw(
         invalid_nhs_numbers=normalised.invalid_nhs_numbers,
         blank_past_outcomes=normalised.blank_past_outcomes,
         warnings=warnings,
+        headers=tuple(h for h in match.headers if h),
     )
     return LoadResult(frame=frame, report=report)
 
@@ -192,6 +195,39 @@ def choose_sheet(
             raise
         raise LoadError(f"In sheet {target.name!r}: {exc}") from None
     return target, match
+
+
+def header_guess(
+    workbook: RawWorkbook, synonyms: Mapping[str, tuple[str, ...]], sheet: str | None
+) -> tuple[str, ...]:
+    """The header texts of the sheet that looks most like activity (else the first non-blank
+    row), found without requiring any column, so a file of unknown shape can still be mapped."""
+    best: tuple[int, tuple[str, ...]] = (-1, ())
+    for candidate in workbook.sheets:
+        if sheet is not None and candidate.name != sheet:
+            continue
+        try:
+            match = find_header(candidate.cells, synonyms)
+        except LoadError:
+            rows = candidate.cells.dropna(how="all")
+            texts = tuple(str(v).strip() for v in rows.iloc[0].dropna()) if len(rows) else ()
+            score = 0
+        else:
+            texts, score = tuple(match.headers), len(match.columns)
+        if score > best[0]:
+            best = (score, tuple(t for t in texts if t))
+    return best[1]
+
+
+def fitting_profile(
+    profiles: list[MappingProfile], headers: tuple[str, ...]
+) -> MappingProfile | None:
+    """The first saved profile whose every source column is among this file's headers."""
+    present = {header_key(h) for h in headers}
+    for profile in profiles:
+        if profile.columns and all(header_key(h) in present for h in profile.columns.values()):
+            return profile
+    return None
 
 
 def _profile_values(profile: MappingProfile | None) -> dict[str, dict[str, str]]:

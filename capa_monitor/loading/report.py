@@ -69,6 +69,8 @@ class LoadReport:
     invalid_nhs_numbers: list[int] = field(default_factory=list)
     blank_past_outcomes: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Every non-blank header text of the sheet read, for mapping columns by hand.
+    headers: tuple[str, ...] = ()
 
     def to_json_dict(self) -> dict[str, Any]:
         """The `inspect --format json` shape (issue 2)."""

@@ -6,7 +6,6 @@ Saved mapping profiles are applied to files of the same shape; the history allow
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -21,12 +20,14 @@ from capa_monitor.loading import (
     LoadResult,
     MappingProfile,
     activity_synonyms,
-    choose_sheet,
+    fitting_profile,
+    header_guess,
     load_raw,
 )
-from capa_monitor.loading.headers import ACTIVITY_SYNONYMS, NEW_FOLLOWUP, find_header, header_key
+from capa_monitor.loading.headers import ACTIVITY_SYNONYMS, NEW_FOLLOWUP
 from capa_monitor.loading.read import read_upload
 from capa_monitor.model import CLIENT_KEY, Kind, Outcome
+from capa_monitor.periods import month_end
 from capa_monitor.views import common, data
 
 LOG = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def read_file(content: bytes, digest: str, name: str, team: str | None, sheet: s
     memo = st.session_state.setdefault(MEMO_KEY, {})
     if choice not in memo:
         workbook = read_upload(content, name, limits=settings.limits, sheet=sheet)
-        headers = header_texts(workbook, activity_synonyms(profile), sheet)
+        headers = header_guess(workbook, activity_synonyms(profile), sheet)
         saved = fitting_profile(profiles, headers) if profile is None else None
         used = profile or saved
         try:
@@ -80,8 +81,7 @@ def read_file(content: bytes, digest: str, name: str, team: str | None, sheet: s
             result, error = None, str(exc)
         else:
             error = None
-            _, match = choose_sheet(workbook, activity_synonyms(used), result.report.sheet)
-            headers = tuple(h for h in match.headers if h)
+            headers = result.report.headers
         sheets = tuple(s.name for s in workbook.sheets)
         memo[choice] = ReadFile(result, error, sheets, headers, used, saved is not None)
         for stale in list(memo)[:-MEMO_ENTRIES]:
@@ -89,39 +89,10 @@ def read_file(content: bytes, digest: str, name: str, team: str | None, sheet: s
     return memo[choice]
 
 
-def header_texts(workbook, synonyms, sheet: str | None) -> tuple[str, ...]:
-    """The header texts of the sheet that looks most like activity (else the first non-blank
-    row), found without requiring any column, so a file of unknown shape can still be mapped."""
-    best: tuple[int, tuple[str, ...]] = (-1, ())
-    for candidate in workbook.sheets:
-        if sheet is not None and candidate.name != sheet:
-            continue
-        try:
-            match = find_header(candidate.cells, synonyms)
-        except LoadError:
-            rows = candidate.cells.dropna(how="all")
-            texts = tuple(str(v).strip() for v in rows.iloc[0].dropna()) if len(rows) else ()
-            score = 0
-        else:
-            texts, score = tuple(match.headers), len(match.columns)
-        if score > best[0]:
-            best = (score, tuple(t for t in texts if t))
-    return best[1]
-
-
 def forget_other_files(digests: set[str]) -> None:
     memo = st.session_state.get(MEMO_KEY, {})
     for choice in [c for c in memo if c[0] not in digests]:
         del memo[choice]
-
-
-def fitting_profile(profiles: list[MappingProfile], headers: tuple[str, ...]) -> MappingProfile | None:
-    """The first saved profile whose every source column is among this file's headers."""
-    present = {header_key(h) for h in headers}
-    for profile in profiles:
-        if profile.columns and all(header_key(h) in present for h in profile.columns.values()):
-            return profile
-    return None
 
 
 def rejected_frame(result: LoadResult) -> pd.DataFrame:
@@ -152,8 +123,7 @@ def record_rejected_download(user_email: str, source_file: str, source_sha256: s
 
 def whole_months(period: tuple[date, date]) -> tuple[date, date]:
     start, end = period
-    last = calendar.monthrange(end.year, end.month)[1]
-    return start.replace(day=1), end.replace(day=last)
+    return start.replace(day=1), month_end(end)
 
 
 def row_list(rows: list[int], shown: int = 10) -> str:
