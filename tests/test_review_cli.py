@@ -39,6 +39,7 @@ class StandInStore:
     applied as the real store's SQL does (team IN (...), so a blank team never matches)."""
 
     records: list = []
+    users: list = []  # who each record names
     other_rows: list = []  # (slot, clinician, team, date, kind, outcome, client, booked_on)
     plans = PLANS
 
@@ -70,6 +71,7 @@ class StandInStore:
 
     def record(self, action, *, user, **details):
         StandInStore.records.append((action, details))
+        StandInStore.users.append(user)
 
 
 @pytest.fixture
@@ -77,6 +79,7 @@ def run(monkeypatch, capsys):
     monkeypatch.setattr(capa_monitor.store, "Store", StandInStore)
     monkeypatch.setattr(cli, "COMMAND_MODULES", ("capa_monitor.cli.review_cmds",))
     StandInStore.records = []
+    StandInStore.users = []
     StandInStore.other_rows = []
     StandInStore.plans = PLANS
 
@@ -167,6 +170,13 @@ def test_shortfalls_xlsx_and_csv(run, tmp_path):
     for (_, details), path in zip(StandInStore.records, (xlsx, csv_path), strict=True):
         assert details["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
         assert (details["rows"], details["clinicians"], details["slots"]) == (4, 3, 1)
+
+
+def test_shortfall_download_is_recorded_under_the_acting_user(run, tmp_path, monkeypatch):
+    # as every other CLI write: $CAPA_USER first, else the login name
+    monkeypatch.setenv("CAPA_USER", "manager@example.org")
+    assert run("shortfalls", "--quarter", "2026/27 Q2", "--out", str(tmp_path / "s.csv"))[0] == 0
+    assert StandInStore.users == ["manager@example.org"]
 
 
 def test_quarter_defaults_to_the_as_of_quarter(run):

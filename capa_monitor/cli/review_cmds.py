@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import hashlib
 import json
 import math
@@ -13,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from capa_monitor.cli.store_cmds import current_user
 from capa_monitor.errors import CapaError
 from capa_monitor.exports import shortfall_csv, shortfall_tables, shortfall_xlsx
 from capa_monitor.metrics.review import Review, review, team_rows
@@ -95,7 +95,7 @@ def run_shortfalls(args: argparse.Namespace) -> int:
     part1, part2 = shortfall_tables(result)
     store.record(
         "download",
-        user=getpass.getuser(),
+        user=current_user(),
         what="shortfall list",
         file=out.name,
         quarter=result.quarter.label,
