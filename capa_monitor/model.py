@@ -76,7 +76,6 @@ ACTIVITY_COLUMNS: tuple[str, ...] = (
     REOFFERED,
     SOURCE_ROW,
 )
-REQUIRED_COLUMNS: tuple[str, ...] = (CLINICIAN, DATE, KIND, OUTCOME)
 #: The columns typed pandas "str" and datetime64 above (the store and test builders type by these).
 ACTIVITY_TEXT_COLUMNS: tuple[str, ...] = (SLOT_ID, CLINICIAN, TEAM, START, KIND, OUTCOME, CLIENT_KEY)
 ACTIVITY_DATE_COLUMNS: tuple[str, ...] = (DATE, BOOKED_ON)

@@ -67,6 +67,14 @@ def make_activity(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
+def raw_cells(rows: list[list[str | None]]) -> pd.DataFrame:
+    """A RawSheet.cells frame from rows of texts: str columns 0..n-1, short rows padded,
+    missing = NaN."""
+    width = max(len(r) for r in rows)
+    padded = [list(r) + [None] * (width - len(r)) for r in rows]
+    return pd.DataFrame(padded, columns=range(width), dtype="str")
+
+
 def make_load_result(
     frame: pd.DataFrame,
     *,

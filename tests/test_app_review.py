@@ -105,11 +105,6 @@ def test_choosing_the_as_of_date_recomputes_the_expectation(team_store):
     assert table.loc["Ben Baker", "pending"] == 1
 
 
-def test_empty_store_review_says_what_to_do(db_url):
-    at = open_page("review")
-    assert "No activity has been uploaded yet" in at.info[0].value
-
-
 def test_shortfall_downloads_carry_the_list_and_are_audited(team_store, downloads):
     at = open_page("shortfalls")
     flagged = at.dataframe[0].value

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
+from conftest import raw_cells
 
 from capa_monitor.errors import LoadError
 from capa_monitor.loading.headers import (
@@ -12,14 +12,6 @@ from capa_monitor.loading.headers import (
     find_header,
     header_key,
 )
-
-
-def cells(rows: list[list[str | None]]) -> pd.DataFrame:
-    """A RawSheet.cells frame: str columns 0..n-1, missing = NaN."""
-    width = max(len(r) for r in rows)
-    padded = [list(r) + [None] * (width - len(r)) for r in rows]
-    return pd.DataFrame(padded, columns=range(width), dtype="str")
-
 
 PLAIN = [
     ["Appt Date", "HCP", "Appointment type", "Attendance"],
@@ -64,12 +56,12 @@ MHSDS = [
     ids=["plain", "title-rows", "two-row", "mhsds"],
 )
 def test_header_row_and_columns(rows, row, data_start, columns):
-    match = find_header(cells(rows), ACTIVITY_SYNONYMS, ACTIVITY_REQUIRED)
+    match = find_header(raw_cells(rows), ACTIVITY_SYNONYMS, ACTIVITY_REQUIRED)
     assert (match.row, match.data_start, match.columns) == (row, data_start, columns)
 
 
 def test_two_row_header_texts_are_joined():
-    match = find_header(cells(TWO_ROW), ACTIVITY_SYNONYMS, ACTIVITY_REQUIRED)
+    match = find_header(raw_cells(TWO_ROW), ACTIVITY_SYNONYMS, ACTIVITY_REQUIRED)
     assert match.headers == [
         "Clinician", "Appointment Date", "Appointment Type", "Appointment Outcome",
         "Client NHS Number",
@@ -77,7 +69,7 @@ def test_two_row_header_texts_are_joined():
 
 
 def test_unmatched_headers_are_listed():
-    match = find_header(cells(MHSDS), ACTIVITY_SYNONYMS, ACTIVITY_REQUIRED)
+    match = find_header(raw_cells(MHSDS), ACTIVITY_SYNONYMS, ACTIVITY_REQUIRED)
     assert match.unmatched_headers() == ["Extra thing"]
     assert match.source_headers()["outcome"] == "AttendOrDNACode"
 
@@ -112,21 +104,21 @@ def test_header_key_ignores_case_spacing_punctuation(text, key):
     ],
 )
 def test_synonym_maps_to_field(header, canonical):
-    match = find_header(cells([["Comments", header.upper()]]), ACTIVITY_SYNONYMS)
+    match = find_header(raw_cells([["Comments", header.upper()]]), ACTIVITY_SYNONYMS)
     assert match.columns == {canonical: 1}
 
 
 def test_better_synonym_wins_over_leftmost_column():
     # "Date" is a weaker synonym than "Appointment Date"; "Date" is further left.
     rows = [["Date", "Clinician", "Type", "Outcome", "Appointment Date"]]
-    match = find_header(cells(rows), ACTIVITY_SYNONYMS)
+    match = find_header(raw_cells(rows), ACTIVITY_SYNONYMS)
     assert match.columns["date"] == 4
 
 
 def test_missing_required_lists_found_headers_and_what_is_missing():
     rows = [["Name", "When", "Appointment type", "Outcome"], ["A", "B", "C", "D"]]
     with pytest.raises(LoadError) as err:
-        find_header(cells(rows), ACTIVITY_SYNONYMS, ACTIVITY_REQUIRED)
+        find_header(raw_cells(rows), ACTIVITY_SYNONYMS, ACTIVITY_REQUIRED)
     message = str(err.value)
     assert "missing date" in message and "clinician" in message
     assert "'Name', 'When', 'Appointment type', 'Outcome'" in message
@@ -135,7 +127,7 @@ def test_missing_required_lists_found_headers_and_what_is_missing():
 def test_no_header_at_all_does_not_quote_the_data():
     rows = [["Amy Pond", "9990000018", "03/07/2026"]]
     with pytest.raises(LoadError) as err:
-        find_header(cells(rows), ACTIVITY_SYNONYMS, ACTIVITY_REQUIRED)
+        find_header(raw_cells(rows), ACTIVITY_SYNONYMS, ACTIVITY_REQUIRED)
     assert "No header row was found" in str(err.value)
     assert "Amy" not in str(err.value) and "9990000018" not in str(err.value)
 
@@ -145,18 +137,18 @@ def test_no_known_column_quotes_a_first_row_that_reads_like_headers():
     # for the headers found).
     rows = [["Fruit", "Colour", "Crate"], ["Apple", "Red", "12"]]
     with pytest.raises(LoadError) as err:
-        find_header(cells(rows), ACTIVITY_SYNONYMS, ACTIVITY_REQUIRED)
+        find_header(raw_cells(rows), ACTIVITY_SYNONYMS, ACTIVITY_REQUIRED)
     assert "the first row reads 'Fruit', 'Colour', 'Crate'" in str(err.value)
 
 
 def test_header_below_scan_window_is_not_found():
     rows = [["filler"]] * 30 + [["Appt Date", "HCP", "Appointment type", "Attendance"]]
     with pytest.raises(LoadError):
-        find_header(cells(rows), ACTIVITY_SYNONYMS, ACTIVITY_REQUIRED)
+        find_header(raw_cells(rows), ACTIVITY_SYNONYMS, ACTIVITY_REQUIRED)
 
 
 def test_job_plan_style_synonyms_work_too():
     synonyms = {"clinician": ("Name", "Staff", "HCP"), "fte": ("WTE",)}
     rows = [["Job plans 2026/27"], ["WTE", "Name"], ["0.8", "Jane Smith"]]
-    match = find_header(cells(rows), synonyms, ("clinician",))
+    match = find_header(raw_cells(rows), synonyms, ("clinician",))
     assert (match.row, match.columns) == (1, {"fte": 0, "clinician": 1})

@@ -8,6 +8,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from conftest import raw_cells
 
 from capa_monitor import model
 from capa_monitor.errors import LoadError
@@ -27,13 +28,7 @@ HEADER = ["Clinician", "Appt Date", "Appointment type", "Outcome"]
 
 
 def workbook(rows: list[list[str | None]], sheet: str = "Diary", *more: RawSheet) -> RawWorkbook:
-    return RawWorkbook("xlsx", (*more, RawSheet(sheet, cells(rows))), None, "0" * 64)
-
-
-def cells(rows: list[list[str | None]]) -> pd.DataFrame:
-    width = max(len(r) for r in rows)
-    padded = [list(r) + [None] * (width - len(r)) for r in rows]
-    return pd.DataFrame(padded, columns=range(width), dtype="str")
+    return RawWorkbook("xlsx", (*more, RawSheet(sheet, raw_cells(rows))), None, "0" * 64)
 
 
 def load(rows, **kwargs):
@@ -394,7 +389,7 @@ def test_a_clinician_cell_of_control_characters_only_is_blank():
 
 
 def test_activity_sheet_chosen_over_a_cover_sheet():
-    cover = RawSheet("Cover", cells([["About this report"], ["Team", "North"]]))
+    cover = RawSheet("Cover", raw_cells([["About this report"], ["Team", "North"]]))
     result = load_raw(workbook([HEADER, ["Jane Smith", "03/07/2026", "Choice", "Attended"]],
                                "Activity", cover), pseudonym_key=KEY, today=TODAY)
     assert result.report.sheet == "Activity"
