@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from capa_monitor import auth
+from capa_monitor.charts import STATUS_WORDS
 from capa_monitor.periods import Quarter
 from capa_monitor.settings import Settings
 from capa_monitor.views import data
@@ -28,12 +29,9 @@ PERIOD_KEY = "period"
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-CLINICIAN_STATUS_WORDS = {
-    "green": "🟢 on track",
-    "amber": "🟠 slightly behind",
-    "red": "🔴 behind",
-    "no_target": "⚪ no job plan",
-}
+#: The chart's status words with a coloured dot: the word carries the status, the dot helps.
+STATUS_DOTS = {"green": "🟢", "amber": "🟠", "red": "🔴", "no_target": "⚪"}
+CLINICIAN_STATUS_WORDS = {status: f"{dot} {STATUS_WORDS[status]}" for status, dot in STATUS_DOTS.items()}
 SLOT_STATUS_WORDS = {
     "reoffered_marked": "✅ re-offered (marked)",
     "reoffered_client": "✅ re-offered (client rebooked)",
