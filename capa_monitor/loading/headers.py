@@ -9,7 +9,7 @@ Used for activity exports and, with its own synonym table, for job plans.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -24,6 +24,7 @@ NEW_FOLLOWUP = "new_followup"  # separate new / follow-up flag column (ConsType,
 NHS_NUMBER = "nhs_number"
 CLIENT_ID = "client_id"  # a local patient identifier (RiO ID, Patient ID, LocalPatientId)
 CLIENT_NAME = "client_name"
+BOOKING_LAG = "booking_lag"  # "Time between booking and appointment" (SystmOne): booked_on = date - it
 
 #: Header texts seen in RiO, SystmOne, EMIS, MHSDS and CAMHS dataset exports, per field.
 #: Keys are the names a MappingProfile uses. Earlier synonyms win when two columns match.
@@ -76,6 +77,10 @@ ACTIVITY_SYNONYMS: dict[str, tuple[str, ...]] = {
         "Duration", "Length", "ClinContDurOfCareCont", "Duration (mins)", "Duration Minutes",
         "Appointment Length", "Slot Length", "Minutes", "Mins",
     ),
+    BOOKING_LAG: (
+        "Time between booking and appointment", "Booking Lead Time", "Lead Time",
+        "Days Booked In Advance", "Booking Interval",
+    ),
     "reoffered": (
         "Re-offered", "Reoffered", "Rebooked", "Re-booked", "Slot Re-offered",
         "Slot Reoffered", "Offered Again",
@@ -86,6 +91,9 @@ ACTIVITY_SYNONYMS: dict[str, tuple[str, ...]] = {
 ACTIVITY_REQUIRED: tuple[str, ...] = ("date", "clinician", "kind", "outcome")
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+#: (header texts, per-column alternative texts or None) -> {field: column position}.
+Matcher = Callable[[list[str], "list[list[str]] | None"], dict[str, int]]
 
 
 @dataclass(frozen=True)
@@ -130,29 +138,36 @@ def find_header(
     required: Iterable[str] = (),
     *,
     max_scan_rows: int = MAX_SCAN_ROWS,
+    matcher: Matcher | None = None,
 ) -> HeaderMatch:
     """The row (or pair of rows) near the top whose texts match the most fields.
 
-    Raises LoadError naming the headers found and the fields missing when a `required`
-    field has no column.
+    `matcher` (texts, per-column alternatives or None) -> {field: position} replaces the
+    synonym match, e.g. infer.header_matcher's word patterns. Raises LoadError naming the
+    headers found and the fields missing when a `required` field has no column.
     """
     required = tuple(required)
-    index = synonym_index(synonyms)
+    if matcher is None:
+        index = synonym_index(synonyms)
+
+        def matcher(texts: list[str], alternatives: list[list[str]] | None) -> dict[str, int]:
+            return _match(texts, index, alternatives)
     # One conversion of the top rows to Python values; per-row .iloc costs more than the match.
     rows = [_row_texts(values) for values in cells.head(max_scan_rows).to_numpy(dtype=object).tolist()]
 
     best: HeaderMatch | None = None
     best_score = 0
-    single_scores = [len(_match(texts, index)) for texts in rows]
+    singles = [matcher(texts, None) for texts in rows]
+    single_scores = [len(match) for match in singles]
     for i, texts in enumerate(rows):
         if single_scores[i] > best_score:
             best_score = single_scores[i]
-            best = HeaderMatch(i, _match(texts, index), texts, i + 1)
+            best = HeaderMatch(i, singles[i], texts, i + 1)
         if i + 1 < len(rows):
             # A two-row header only counts when it explains more than either row alone,
             # otherwise a title row above the header would be glued onto it.
             joined, alternatives = _two_row_texts(texts, rows[i + 1])
-            pair = _match(joined, index, alternatives)
+            pair = matcher(joined, alternatives)
             if len(pair) > max(single_scores[i], single_scores[i + 1], best_score):
                 best_score = len(pair)
                 best = HeaderMatch(i + 1, pair, joined, i + 2)

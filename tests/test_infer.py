@@ -1,0 +1,292 @@
+"""Column inference (issue 11 item 1): header words, value profiles, the assignment of columns."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from capa_monitor.loading.infer import (
+    ACTIVITY_FIELDS,
+    DATE,
+    DATETIME,
+    DURATION,
+    FLAG_LIST,
+    HEADER,
+    HEADER_VALUES,
+    ID,
+    INTERVAL,
+    MANUAL,
+    NAME,
+    NEWNESS,
+    NHS,
+    NUMBER,
+    OUTCOME,
+    OUTCOME_CODE,
+    PROFILE,
+    TIME,
+    TIME_BAND,
+    TYPE,
+    VALUES,
+    YES_NO,
+    assign,
+    header_matcher,
+    header_score,
+    header_words,
+    profile_column,
+    profile_columns,
+    sample_rows,
+)
+
+SPECS = {s.name: s for s in ACTIVITY_FIELDS}
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("CareContBookedDate", ("care", "contact", "booked", "date")),
+        ("Appt. dur (mins)", ("appointment", "duration", "minutes")),
+        ("N/FU", ("new", "followup")),
+        ("F/U", ("followup",)),
+        ("Follow-up", ("followup",)),
+        ("Re-offered?", ("reoffered",)),
+        ("CareProfTeamLocalId", ("care", "professional", "team", "local", "id")),
+        ("Choice appts/wk", ("choice", "appointment", "week")),
+        ("Core sess/wk", ("core", "session", "week")),
+        ("PAs per week", ("pa", "per", "week")),
+        ("WTE", ("fte",)),
+        ("CP hrs", ("core", "partnership", "hours")),
+        ("SP no.", ("specific", "partnership", "number")),
+        ("Pt NHS No", ("patient", "nhs", "number")),
+        ("Clin name", ("clinician", "name")),
+        ("NHSNumber", ("nhs", "number")),
+        ("Appt Dt", ("appointment", "date")),
+        ("", ()),
+        (None, ()),
+    ],
+)
+def test_header_words_expand_abbreviations_and_split_words(header, expected):
+    assert header_words(header) == expected
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Date booked", "Booked date", "Appointment booked date", "Date appt made", "CareContBookedDate",
+     "BOOKING DATE", "date_booked"],
+)
+def test_booked_date_in_any_word_order_is_booked_on(header):
+    scores = {name: header_score(spec, header)[0] for name, spec in SPECS.items()}
+    assert max(scores, key=scores.get) == "booked_on"
+    assert scores["date"] == 0  # "booked"/"made" rule out the appointment date
+
+
+def test_exact_synonym_beats_word_pattern():
+    exact, _ = header_score(SPECS["date"], "Appointment Date")
+    pattern, _ = header_score(SPECS["date"], "Date of appointment")
+    assert exact > 0.99
+    assert 0.6 <= pattern < 0.9
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("Appointment duration (booked)", "duration_min"),
+        ("Appointment duration (actual)", "duration_min"),
+        ("Rota type", "kind"),
+        ("CareProfTeamLocalId", "team"),
+        ("Team ID", "team"),
+        ("Appointment flags", "new_followup"),
+        ("Time between booking and appointment", "booking_lag"),
+        ("AttendStatus", "outcome"),
+        ("Seen by", "clinician"),
+        ("Appt Type (CAPA)", "kind"),
+    ],
+)
+def test_headers_read_by_their_words(header, field):
+    scores = {name: header_score(spec, header)[0] for name, spec in SPECS.items()}
+    assert max(scores, key=scores.get) == field
+    assert scores[field] > 0
+
+
+@pytest.mark.parametrize(
+    ("header", "not_field"),
+    [
+        ("Rota start date", "date"),  # the rota's start, not the appointment's date
+        ("Time between booking and appointment", "start"),
+        ("CareProfTeamLocalId", "clinician"),  # a team id names no clinician
+        ("Date of birth", "date"),
+        ("Patient Count", "client_name"),
+    ],
+)
+def test_excluded_words_stop_a_pattern(header, not_field):
+    assert header_score(SPECS[not_field], header)[0] == 0
+
+
+def _share(values, kind):
+    return profile_column(values).share(kind)
+
+
+def test_profile_counts_shares_of_non_blank_values():
+    profile = profile_column(["03/07/2026", "2026-07-04", "soon", None, "", "03/07/2026"])
+    assert profile.count == 4  # blanks ignored
+    assert profile.distinct == 3
+    assert profile.share(DATE) == pytest.approx(3 / 4)
+
+
+@pytest.mark.parametrize(
+    ("values", "kind", "share"),
+    [
+        (["03/07/2026 09:30", "03/07/2026", "x"], DATETIME, 1 / 3),
+        (["09:30", "9.30am", "14:00:00", "later"], TIME, 3 / 4),
+        (["09:00 - 10:00", "9.00-9.50am", "13:00 to 14:00", "AM"], TIME_BAND, 3 / 4),
+        (["1h 30m", "45m", "50 mins", "1:30", "01:30:00", "n/a"], DURATION, 5 / 6),
+        (["2wks 1d", "3 days", "0 days", "1wk", "4 wks 2 days", "?"], INTERVAL, 5 / 6),
+        (["Attended", "DNA", "Was not brought", "Cancelled by patient", "Erm"], OUTCOME, 4 / 5),
+        (["5", "3", "2"], OUTCOME_CODE, 1.0),
+        (["Choice", "Core Partnership", "CAMHS Specific", "Assessment"], TYPE, 3 / 4),
+        (["Appointment Confirmed, Initial Appointment", "Confirmed; Late", "Smith, Jane"],
+         FLAG_LIST, 2 / 3),
+        (["Initial Appointment", "Follow-up", "Confirmed"], NEWNESS, 2 / 3),
+        (["SMITH, Jane (Dr)", "Ali Jones", "Dr Sam Patel", "CAMHS01"], NAME, 3 / 4),
+        (["P1001", "P1002", "RX-77", "hello"], ID, 3 / 4),
+        (["9990000018", "999 000 0026", "1234567890"], NHS, 2 / 3),
+        (["Y", "N", "yes", "maybe"], YES_NO, 3 / 4),
+        (["60", "90", "x"], NUMBER, 2 / 3),
+    ],
+)
+def test_profile_value_kinds(values, kind, share):
+    assert _share(values, kind) == pytest.approx(share)
+
+
+def test_profile_of_blank_column_is_empty():
+    profile = profile_column([None, "", "  "])
+    assert profile.count == 0 and profile.dominant() is None
+
+
+def test_sample_rows_are_the_first_rows_and_an_even_spread():
+    assert list(sample_rows(5)) == [0, 1, 2, 3, 4]
+    rows = sample_rows(100_000)
+    assert len(rows) <= 2000
+    assert list(rows[:500]) == list(range(500))
+    assert rows[-1] == 99_999
+
+
+SYSTMONE_HEADERS = [
+    "Appointment date", "Appointment duration (actual)", "Appointment duration (booked)",
+    "Appointment flags", "Appointment location", "Appointment status", "Clinician",
+    "Rota start date", "Rota type", "Time between booking and appointment", "Patient ID",
+    "Patient Count",
+]
+SYSTMONE_ROWS = [
+    ["03/07/2026", "50 mins", "1h 30m", "Appointment Confirmed, Initial Appointment", "Clinic A",
+     "Finished", "SMITH, Jane (Dr)", "01/04/2026", "CAMHS Core Partnership", "2wks 1d", "P1001", "1"],
+    ["04/07/2026", "45m", "1h", "Appointment Confirmed", "Clinic A", "Did Not Attend",
+     "JONES, Ali (Mr)", "01/04/2026", "Choice", "3 days", "P1002", "1"],
+    ["05/07/2026", None, "1h", None, "Clinic B", "Cancelled by patient", "SMITH, Jane (Dr)",
+     "01/04/2026", "Core Partnership", "0 days", "P1003", "1"],
+    ["06/07/2026", "60", "60", "Initial Appointment", "Clinic B", "Booked", "SMITH, Jane (Dr)",
+     "01/04/2026", "Choice", "1wk", "P1004", "1"],
+]
+
+
+def _assign(headers, rows, **kwargs):
+    return assign(ACTIVITY_FIELDS, headers, profile_columns(pd.DataFrame(rows)), **kwargs)
+
+
+def test_systmone_appointments_report_is_read_by_words_and_values():
+    found = _assign(SYSTMONE_HEADERS, SYSTMONE_ROWS)
+    assert {f: c.header for f, c in found.fields.items()} == {
+        "date": "Appointment date",
+        "clinician": "Clinician",
+        "kind": "Rota type",
+        "outcome": "Appointment status",
+        "new_followup": "Appointment flags",
+        "client_id": "Patient ID",
+        "duration_min": "Appointment duration (booked)",  # the slot's length, not time spent
+        "booking_lag": "Time between booking and appointment",
+    }
+    assert found.unused_headers() == [
+        "Appointment duration (actual)", "Appointment location", "Rota start date", "Patient Count",
+    ]
+    assert found.fields["kind"].by == HEADER_VALUES
+    assert "appointment types" in found.fields["kind"].reason
+    assert not found.missing(ACTIVITY_FIELDS)
+
+
+def test_mhsds_v6_booked_date_and_team_id_are_used():
+    headers = ["CareContDate", "CareContTime", "CareContBookedDate", "AttendStatus",
+               "ConsMechanismMH", "CareProfTeamLocalId", "ClinContDurOfCareCont", "CareContactId",
+               "LocalPatientId", "NHSNumber", "CareProfName", "ActivityType"]
+    rows = [["2026-07-03", "09:30", "2026-06-20", "5", "01", "T0042", "60", "CC1", "LP1",
+             "9990000018", "Jane Smith", "Core Partnership"]] * 3
+    found = _assign(headers, rows)
+    columns = {f: c.header for f, c in found.fields.items()}
+    assert columns["booked_on"] == "CareContBookedDate"
+    assert columns["team"] == "CareProfTeamLocalId"
+    assert columns["outcome"] == "AttendStatus"
+    assert columns["duration_min"] == "ClinContDurOfCareCont"
+    assert columns["kind"] == "ActivityType"
+    assert found.unused_headers() == ["ConsMechanismMH"]
+
+
+def test_required_field_found_by_values_when_no_header_fits():
+    headers = ["Date", "Clinician", "Type", "Result"]
+    rows = [["03/07/2026", "Jane Smith", "Choice", "Attended"],
+            ["03/07/2026", "Jane Smith", "Choice", "DNA"],
+            ["04/07/2026", "Ali Jones", "Choice", "Cancelled by patient"],
+            ["04/07/2026", "Ali Jones", "Choice", "Attended"]]
+    found = _assign(headers, rows)
+    outcome = found.fields["outcome"]
+    assert (outcome.header, outcome.by) == ("Result", VALUES)
+    assert outcome.confidence == pytest.approx(0.5)  # 100 % outcome words, values alone: 0.5
+    assert outcome.weak
+    assert "outcome words" in outcome.reason
+
+
+def test_outcome_words_win_over_a_header_whose_values_contradict_it():
+    # "Status" names the outcome, but its values are dates; the unnamed column has outcomes.
+    headers = ["Date", "Clinician", "Type", "Status", ""]
+    rows = [["03/07/2026", "Jane Smith", "Choice", "01/07/2026", "Attended"]] * 4
+    found = _assign(headers, rows)
+    assert found.fields["outcome"].column == 4
+    assert found.fields["outcome"].by == VALUES
+    assert "column E" in found.fields["outcome"].reason
+    assert found.unused_headers() == ["Status"]
+
+
+def test_values_contradicting_a_header_lower_its_confidence():
+    headers = ["Date", "Clinician", "Type", "Outcome"]
+    rows = [["03/07/2026", "01/07/2026", "Choice", "Attended"]] * 4
+    found = _assign(headers, rows)
+    clinician = found.fields["clinician"]
+    assert clinician.by == HEADER
+    assert clinician.confidence == pytest.approx(0.5)  # exact header 1.0, halved
+    assert "100% of its values are dates" in clinician.reason
+    assert clinician.weak
+
+
+def test_manual_then_saved_mapping_come_first_and_missing_headers_are_listed():
+    headers = ["Date", "Clinician", "Type", "Outcome", "Session"]
+    rows = [["03/07/2026", "Jane Smith", "Choice", "Attended", "Choice"]] * 3
+    found = _assign(headers, rows, manual={"kind": "Session"},
+                    saved={"kind": "Type", "team": "Team name", "outcome": "OUTCOME"})
+    assert (found.fields["kind"].header, found.fields["kind"].by) == ("Session", MANUAL)
+    assert (found.fields["outcome"].header, found.fields["outcome"].by) == ("Outcome", PROFILE)
+    assert found.not_found == {"team": "Team name"}
+    assert found.unused_headers() == ["Type"]
+
+
+def test_assignment_is_one_to_one_and_deterministic():
+    headers = ["Appointment Date", "Date", "Clinician", "Type", "Outcome"]
+    rows = [["03/07/2026", "04/07/2026", "Jane Smith", "Choice", "Attended"]] * 3
+    first = _assign(headers, rows)
+    assert first.fields["date"].header == "Appointment Date"  # the earlier synonym
+    assert first == _assign(headers, rows)
+    assert len({c.column for c in first.fields.values()}) == len(first.fields)
+
+
+def test_header_matcher_counts_word_matches_on_two_row_headers():
+    match = header_matcher(ACTIVITY_FIELDS)
+    texts = ["Clinician", "Appointment Date", "Appointment Type", "Appointment Outcome"]
+    alternatives = [["Clinician"], ["Appointment Date", "Date", "Appointment"],
+                    ["Appointment Type", "Type"], ["Appointment Outcome", "Outcome"]]
+    assert match(texts, alternatives) == {"clinician": 0, "date": 1, "kind": 2, "outcome": 3}
