@@ -23,6 +23,20 @@ user = auth.current_user()
 if user is None:  # auth.py has shown the sign-in screen
     st.stop()
 auth.local_mode_banner(user)  # only in local mode
+README = Path(__file__).resolve().parent / "README.md"
+
+
+@st.cache_data(show_spinner=False)
+def readme_section(title: str) -> str:
+    """One `## title` section of the README, for whoever sets the app up."""
+    text = README.read_text(encoding="utf-8")
+    return text.split(f"\n## {title}\n", 1)[-1].split("\n## ", 1)[0].strip()
+
+
+if user.local:
+    with st.sidebar.expander("Setting up sign-in"):
+        st.markdown(readme_section("Sign-in"))
+        st.caption("From “Sign-in” in README.md, beside dashboard.py.")
 common.init_session_state()
 
 try:
@@ -45,27 +59,42 @@ if is_manager:
     start_reader()
 
 
-def page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page:
-    return st.Page(VIEWS / file, title=title, icon=icon, url_path=Path(file).stem, default=default)
+def page(file: str, title: str, icon: str) -> st.Page:
+    """A page at its own address (/review, /upload, ...), so a bookmark of it opens it."""
+    return st.Page(VIEWS / file, title=title, icon=icon, url_path=Path(file).stem)
 
 
 everyone = [
-    page("review.py", "Quarterly review", "📊", default=not empty_store),
+    page("review.py", "Quarterly review", "📊"),
     page("balance.py", "Balance & flow", "⚖️"),
     page("trends.py", "Trends", "📈"),
 ]
 if empty_store:
-    everyone.insert(0, page("welcome.py", "Welcome", "👋", default=True))
-sections = {"Review": everyone}
-if is_manager:
-    sections["Manage"] = [
-        page("upload.py", "Upload", "⬆️"),
-        page("shortfalls.py", "Shortfalls", "📋"),
-        page("jobplans.py", "Job plans", "🗓️"),
-        page("settings_page.py", "Settings", "⚙️"),
-        page("audit.py", "Audit log", "🧾"),
-    ]
+    everyone.insert(0, page("welcome.py", "Welcome", "👋"))
+manage = [
+    page("upload.py", "Upload", "⬆️"),
+    page("shortfalls.py", "Shortfalls", "📋"),
+    page("jobplans.py", "Job plans", "🗓️"),
+    page("settings_page.py", "Settings", "⚙️"),
+    page("audit.py", "Audit log", "🧾"),
+]
+first_page = everyone[0]
 
+
+def home() -> None:
+    """The app's root address: go on to the first page at its own address.
+
+    Streamlit serves its default page at "/" and nowhere else, so a default page of its own
+    would make a bookmarked /review "Page not found"; this hidden one only forwards.
+    """
+    st.switch_page(first_page)
+
+
+root = st.Page(home, title=first_page.title, icon=first_page.icon, url_path="home",
+               default=True, visibility="hidden")
+sections = {"Review": [*everyone, root]}
+if is_manager:
+    sections["Manage"] = manage
 current = st.navigation(sections)
 common.sidebar(user)
 current.run()

@@ -160,9 +160,10 @@ def local_mode_banner(user: User) -> None:
         _refuse_non_loopback()
         return
     st.warning(
-        "Local mode: sign-in is not configured, so this app serves only this computer and "
-        "treats you as the team manager. To share it with your team, configure sign-in "
-        "([auth] in .streamlit/secrets.toml).",
+        "Local mode — sign-in is not set up: this copy runs for one person on this computer "
+        "only, as the team manager. To share it with your team, ask whoever looks after it "
+        "to set up sign-in (“Sign-in” in the README, shown under **Setting up sign-in** in "
+        "the sidebar).",
         icon=":material/computer:",
     )
 
