@@ -5,7 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from capa_monitor.loading.vocab import classify_kinds, classify_outcomes, outcome_of
+from capa_monitor.loading.vocab import (
+    classify_kinds,
+    classify_outcomes,
+    flag_list_newness,
+    is_outcome_text,
+    outcome_of,
+    outcome_question,
+    read_flag_list,
+)
 
 
 def texts(*values: str | None) -> pd.Series:
@@ -294,3 +302,138 @@ def test_follow_up_tick_column_blank_is_not_read_as_new():
 )
 def test_core_rule_starts_a_word(text, kind):
     assert classify_kinds(texts(text)).values.tolist() == [kind]
+
+
+# --- issue 11: what the systems really print (sources in docs/vocabularies.md) ----------------
+
+# SystmOne statuses (TPP Appointment.Status as OpenSAFELY decodes it), EMIS Web slot statuses,
+# NHS Data Dictionary wordings, CAPTND descriptions, tracker abbreviations.
+SYSTEM_OUTCOME_ROWS = [
+    ("Finished", "attended"), ("Did Not Attend", "dna"), ("Booked", "booked"),
+    ("Cancelled by Patient", "cancelled_by_client"), ("Cancelled by Unit", "cancelled_by_service"),
+    ("Cancelled by Other Service", "cancelled_by_service"),
+    ("Cancelled Due To Death", "cancelled_by_client"), ("No Access Visit", "dna"),
+    # EMIS Web: Left = seen and gone; "Telephoned but no answer" is a telephone DNA
+    ("Left", "attended"), ("Patient Left", "attended"), ("Telephone - Complete", "attended"),
+    ("Visited and not seen", "dna"), ("Telephone - Not In", "dna"), ("Slot Available", "unbooked"),
+    ("Slot Booked", "booked"), ("Patient DNA", "dna"),
+    # NHS DD code wordings
+    ("Attended on time or, if late, before the relevant care professional was ready to see the "
+     "patient", "attended"),
+    ("Appointment cancelled by, or on behalf of, the patient", "cancelled_by_client"),
+    ("Appointment cancelled or postponed by the health care provider", "cancelled_by_service"),
+    # CAPTND descriptions
+    ("Clinic cancelled", "cancelled_by_service"), ("Patient cancelled", "cancelled_by_client"),
+    ("Patient died", "cancelled_by_client"),
+    # trackers
+    ("CBP", "cancelled_by_client"), ("CNA", "cancelled_by_client"), ("UTA", "cancelled_by_client"),
+    ("CBH", "cancelled_by_service"), ("pt canc", "cancelled_by_client"),
+    ("pt canx", "cancelled_by_client"), ("clin canx", "cancelled_by_service"),
+    ("Cx by parent", "cancelled_by_client"), ("Att", "attended"), ("Avail", "unbooked"),
+]
+
+# Printed by real systems but ambiguous by the spec: no reading, listed for the manager.
+AMBIGUOUS_ROWS = [
+    "Patient Walked Out", "Walked Out", "Arrived", "Sent In", "In Progress", "Waiting",
+    "Patient CNW", "Requested", "Blocked", "canx", "CBC", "Cancelled", "Visit",
+]
+
+
+@pytest.mark.parametrize(("text", "outcome"), SYSTEM_OUTCOME_ROWS)
+def test_system_outcome_vocabulary(text, outcome):
+    assert outcome_of(text) == outcome
+
+
+@pytest.mark.parametrize("text", AMBIGUOUS_ROWS)
+def test_ambiguous_outcomes_are_listed_with_a_question(text):
+    assert outcome_of(text) is None
+    assert outcome_question(text)
+    assert is_outcome_text(text)  # still an outcome word for column profiling
+    result = classify_outcomes(texts(text, text, "Finished"))
+    assert result.unknown == {text: 2}
+
+
+def test_captnd_codes_are_read_by_captnd_table():
+    # CAPTND: 1 attended, 2 clinic cancelled, 3 patient cancelled, 8 DNA, 9 died, 5 CNW, 99 n/k.
+    result = classify_outcomes(texts("1", "2", "3", "8", "9", "5", "99", "01"))
+    assert result.values.tolist()[:5] == [
+        "attended", "cancelled_by_service", "cancelled_by_client", "dna", "cancelled_by_client"]
+    assert result.values[7] == "attended"  # 01 is 1
+    assert result.unknown == {"5": 1, "99": 1}
+
+
+def test_england_codes_stay_england_when_no_captnd_only_code_occurs():
+    result = classify_outcomes(texts("5", "2", "3", "4"))
+    assert result.values.tolist() == ["attended", "cancelled_by_client", "dna",
+                                      "cancelled_by_service"]
+    assert result.unknown == {}
+
+
+def test_a_column_mixing_both_code_tables_is_listed_not_read():
+    result = classify_outcomes(texts("1", "6", "Attended", "1"))
+    assert result.unknown == {"1": 2, "6": 1}
+    assert result.values[2] == "attended"
+
+
+# SystmOne "Appointment flags": several items per cell; only "Initial Appointment" speaks.
+@pytest.mark.parametrize(
+    ("cell", "newness", "unknown"),
+    [
+        ("Appointment Confirmed, Initial Appointment", "new", ()),
+        ("Initial Appointment", "new", ()),
+        ("Has QOF Alerts, Telephone Appointment", None, ()),
+        ("Appointment Confirmed, Interpreter Booked", None, ("Interpreter Booked",)),
+        ("Embargoed Slot; First Appointment", "new", ()),
+        ("", None, ()),
+    ],
+)
+def test_flag_list_cells(cell, newness, unknown):
+    read = read_flag_list(cell)
+    assert flag_list_newness(cell) == newness
+    assert read.unknown == unknown
+
+
+def test_flag_list_column_initial_somewhere_means_the_rest_are_follow_up():
+    result = classify_kinds(
+        texts("Core Partnership", "Core Partnership", "Core Partnership", "Choice"),
+        texts("Appointment Confirmed, Initial Appointment", "Appointment Confirmed", None,
+              "Initial Appointment"),
+        flag_header="Appointment flags",
+    )
+    assert result.values.tolist() == ["core_new", "core_followup", "core_followup", "choice"]
+    assert (result.assumed, result.unknown_flags) == ({}, {})
+
+
+def test_flag_list_column_that_never_says_initial_decides_nothing():
+    result = classify_kinds(
+        texts("Core Partnership", "Core Partnership"),
+        texts("Appointment Confirmed, Interpreter Booked", "Has QOF Alerts"),
+        flag_header="Appointment flags",
+    )
+    assert result.values.tolist() == ["core_followup", "core_followup"]
+    assert result.assumed == {"Core Partnership": 2}
+    assert result.unknown_flags == {"Interpreter Booked": 1}
+
+
+# Tracker abbreviations for types and a "N/FU" column (N = new there, not "no").
+@pytest.mark.parametrize(
+    ("kind_text", "flag", "kind"),
+    [("CP", "N", "core_new"), ("CP", "FU", "core_followup"), ("CP", "NP", "core_new"),
+     ("SP", "N", "specific_new"), ("Ch", "N", "choice"), ("CP NP", None, "core_new")],
+)
+def test_tracker_abbreviations(kind_text, flag, kind):
+    result = classify_kinds(texts(kind_text), texts(flag), flag_header="N/FU")
+    assert result.values.tolist() == [kind]
+    assert result.unknown_flags == {}
+
+
+def test_yes_under_n_fu_is_not_read_as_either_side():
+    result = classify_kinds(texts("CP"), texts("Y"), flag_header="N/FU")
+    assert result.unknown_flags == {"Y": 1}
+
+
+@pytest.mark.parametrize("text", ["C-new", "C", "P"])
+def test_ambiguous_type_abbreviations_are_listed(text):
+    result = classify_kinds(texts(text))
+    assert result.values.tolist() == ["other"]
+    assert result.unknown == {text: 1}

@@ -20,8 +20,11 @@ NEW = "new"
 FOLLOWUP = "followup"
 
 # --- outcomes ---------------------------------------------------------------------------------
+# Sources for every table below: docs/vocabularies.md (one line per source, with its address).
 
-#: NHS "attended or did not attend" codes (MHSDS AttendOrDNACode), leading zeros ignored.
+#: NHS "attended or did not attend" codes (NHS Data Dictionary ATTENDED OR DID NOT ATTEND CODE,
+#: used by MHSDS v5 `AttendOrDNACode` and by v6 `AttendStatus`, the data element ATTENDANCE
+#: STATUS, with the same national codes), leading zeros ignored.
 OUTCOME_CODES: dict[str, Outcome] = {
     "5": Outcome.ATTENDED,
     "6": Outcome.ATTENDED,
@@ -32,50 +35,124 @@ OUTCOME_CODES: dict[str, Outcome] = {
     "0": Outcome.BOOKED,
 }
 
-#: Texts seen in exports (spec §3 table, plus the NHS data dictionary's own code wordings).
+#: Scotland's CAPTND ATTENDANCE_STATUS codes, decoded as Public Health Scotland's own pipeline
+#: does (Public-Health-Scotland/CAPTND 06_calculations/calculate_first_con_attendance.R):
+#: 1 Attended, 2 Clinic cancelled, 3 Patient cancelled, 5 Patient CNW (could not wait),
+#: 8 Patient DNA, 9 Patient died, 99 Not known. 5 and 99 have no reading (see AMBIGUOUS_OUTCOMES);
+#: a death is a cancellation on behalf of the patient (NHS DD change request CR278).
+CAPTND_OUTCOME_CODES: dict[str, Outcome | None] = {
+    "1": Outcome.ATTENDED,
+    "2": Outcome.CANCELLED_BY_SERVICE,
+    "3": Outcome.CANCELLED_BY_CLIENT,
+    "5": None,
+    "8": Outcome.DNA,
+    "9": Outcome.CANCELLED_BY_CLIENT,
+    "99": None,
+}
+#: Codes only one of the two tables has: a numeric outcome column holding 1, 8, 9 or 99 and none
+#: of 0, 4, 6, 7 is CAPTND's; one holding both kinds is read by neither (every code listed).
+_CAPTND_ONLY = frozenset({"1", "8", "9", "99"})
+_ENGLAND_ONLY = frozenset({"0", "4", "6", "7"})
+
+#: Texts seen in exports (spec §3 table), the NHS Data Dictionary's own code wordings, the
+#: statuses SystmOne prints (TPP's Appointment.Status list as OpenSAFELY decodes it; a real
+#: SystmOne "Appointments" report in janduplessis883/access-es), EMIS Web slot statuses (EMIS
+#: OpenHR voc.AptStatus; Hero Health's EMIS Web guide), CAPTND descriptions and the
+#: abbreviations hand-kept trackers use.
 OUTCOME_TEXTS: dict[str, Outcome] = {
     **dict.fromkeys(
         ("Attended", "Seen", "Finished", "Arrived late but seen", "Completed", "Attended on time",
-         "Arrived late, seen"),
+         "Arrived late, seen", "Att", "Attended - seen",
+         # NHS DD codes 5 and 6 as worded there
+         "Attended on time or, if late, before the relevant care professional was ready to see "
+         "the patient",
+         "Arrived late, after the relevant care professional was ready to see the patient, but "
+         "was seen",
+         # EMIS Web: Left = seen and gone; visits and telephone consultations completed
+         "Left", "Patient Left", "Visited", "Visited and seen", "Telephone - Complete",
+         "Telephone consultation completed"),
         Outcome.ATTENDED,
     ),
     **dict.fromkeys(
         ("Arrived late - not seen", "Arrived late not seen",
-         "Patient arrived late and could not be seen"),
+         "Patient arrived late and could not be seen", "Late - not seen"),
         Outcome.LATE_NOT_SEEN,
     ),
     **dict.fromkeys(
         ("DNA", "Did not attend", "Was not brought", "WNB", "No show",
-         "Did not attend - no advance warning given", "DNA/WNB"),
+         "Did not attend - no advance warning given", "DNA/WNB", "Patient DNA", "Not brought",
+         # EMIS Web: "effectively a home-visit DNA" / "marked as a telephone DNA";
+         # SystmOne: a home visit where nobody was in
+         "Visited and not seen", "Telephone - Not In", "Telephoned but no answer",
+         "No Access Visit"),
         Outcome.DNA,
     ),
     **dict.fromkeys(
         ("Cancelled by patient", "Cancelled by client", "Cancelled by family",
-         "Patient cancelled", "Client cancelled", "Family cancelled", "Could not attend"),
+         "Patient cancelled", "Client cancelled", "Family cancelled", "Could not attend",
+         "Appointment cancelled by, or on behalf of, the patient",
+         # SystmOne status 15, CAPTND 9: NHS DD CR278 puts a death under code 2
+         "Cancelled Due To Death", "Patient died",
+         # tracker abbreviations: cancelled by patient, could / unable to attend
+         "CBP", "CNA", "UTA", "Unable to attend"),
         Outcome.CANCELLED_BY_CLIENT,
     ),
     **dict.fromkeys(
         ("Cancelled by hospital", "Cancelled by service", "Cancelled by clinician",
          "Cancelled by provider", "Hospital cancelled", "Service cancelled",
-         "Clinician cancelled", "Provider cancelled"),
+         "Clinician cancelled", "Provider cancelled",
+         "Appointment cancelled or postponed by the health care provider",
+         # SystmOne: the unit is the service's own; another service cancelling is not the family
+         "Cancelled by Unit", "Cancelled by Other Service", "Clinic cancelled",
+         "CBH", "CBS"),
         Outcome.CANCELLED_BY_SERVICE,
     ),
     **dict.fromkeys(
-        ("Available", "Unbooked", "Free slot", "Not booked", "Unfilled", "Free"),
+        ("Available", "Unbooked", "Free slot", "Not booked", "Unfilled", "Free", "Slot Available",
+         "Avail"),
         Outcome.UNBOOKED,
     ),
     **dict.fromkeys(
-        ("Booked", "Not yet outcomed", "Future", "Not applicable - appointment occurs in the future"),
+        ("Booked", "Not yet outcomed", "Future", "Not applicable - appointment occurs in the future",
+         "Slot Booked"),
         Outcome.BOOKED,
     ),
 }
 
+#: Texts the systems really print that have no reading by the spec: each is listed with its
+#: count for the manager to map (a saved profile), never guessed. The reason is the question.
+AMBIGUOUS_OUTCOMES: dict[str, str] = {
+    "Patient Walked Out": "the patient came but left before being seen: DNA, late not seen or "
+                          "cancelled by the family?",
+    "Walked Out": "the patient came but left before being seen: DNA, late not seen or "
+                  "cancelled by the family?",
+    "Patient CNW": "CAPTND 'could not wait': the patient came but left before being seen",
+    "CNW": "CAPTND 'could not wait': the patient came but left before being seen",
+    "Arrived": "the patient arrived but the appointment was never closed: seen or not?",
+    "Patient Arrived": "the patient arrived but the appointment was never closed: seen or not?",
+    "Sent In": "sent in to the clinician but never closed: seen or not?",
+    "Patient Sent In": "sent in to the clinician but never closed: seen or not?",
+    "Send in": "sent in to the clinician but never closed: seen or not?",
+    "In Progress": "started but never finished: seen or not?",
+    "Waiting": "waiting to be seen when the report was run: seen or not?",
+    "Start call": "a telephone call started but never completed: seen or not?",
+    "Visit": "a SystmOne visit slot with no result recorded",
+    "Requested": "an appointment requested, not yet booked",
+    "Blocked": "a blocked slot: neither offered nor used",
+    "Cancelled": "cancelled, but by whom?",
+    "canx": "cancelled, but by whom?",
+    "CBC": "cancelled by client or by clinician?",
+    "Not known": "the export says the outcome is not known",
+    "Rebooked": "moved to another date: cancelled by whom?",
+}
+
 FAMILY_SIDE_WORDS = (
     "patient", "client", "family", "parent", "carer", "mum", "dad", "mother", "father",
-    "guardian", "child", "young person",
+    "guardian", "child", "young person", "pt", "yp",
 )
 SERVICE_SIDE_WORDS = (
     "hospital", "service", "clinician", "provider", "team", "staff", "therapist", "trust",
+    "clinic", "clin", "unit", "doctor",
 )
 _FAMILY_SIDE = re.compile(r"\b(" + "|".join(FAMILY_SIDE_WORDS) + ")")
 _SERVICE_SIDE = re.compile(r"\b(" + "|".join(SERVICE_SIDE_WORDS) + ")")
@@ -88,6 +165,7 @@ SPECIFIC = "specific"
 OTHER = "other"
 
 #: Abbreviations the word rules cannot see; values are a Kind or a family to split new/follow-up.
+#: Trackers kept by hand write Ch (Choice), CP (Core Partnership), SP (Specific Partnership).
 KIND_TEXTS: dict[str, str] = {
     "CP": CORE,
     "Core P": CORE,
@@ -95,9 +173,21 @@ KIND_TEXTS: dict[str, str] = {
     "CP new": Kind.CORE_NEW,
     "CP FU": Kind.CORE_FOLLOWUP,
     "SP": SPECIFIC,
+    "Ch": CHOICE,
+    "Chc": CHOICE,
+}
+#: Type abbreviations with two readings: listed (as unknown kinds), never guessed.
+AMBIGUOUS_KINDS: dict[str, str] = {
+    "C-new": "C is Choice or Core: which?",
+    "C": "C is Choice or Core: which?",
+    "C FU": "C is Choice or Core: which?",
+    "P": "P is Partnership, but Core or Specific?",
 }
 
-_NEW_WORDS = re.compile(r"\b(new|first|1st|initial)\b")
+#: `np` is "new patient", as trackers write it (NP / FU).
+_NEW_WORDS = re.compile(r"\b(new|first|1st|initial|np)\b")
+#: In a header, "N/FU" names both sides: its N is "new", not "no".
+_HEADER_N = re.compile(r"\bn\s*/\s*(f|fu|r)\b")
 _FOLLOWUP_WORDS = re.compile(r"follow|f/u|\bfu\b|\breview|\bsubsequent\b|\bcontinuing\b")
 _FAMILY_KINDS = {
     (CORE, NEW): Kind.CORE_NEW,
@@ -124,6 +214,10 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 #: a letter (`Core-Partnership`, `CoreNew`, `NewCore`, `CP core`) but not inside a word
 #: (`Score`, `scored`, `encore`, `SCORE`).
 _CORE = re.compile(r"(?<![a-z])core")
+#: Trackers' Ch / CP / SP as words of a longer type text (`CP NP`, `SP ADOS f/u`).
+_TRACKER_CHOICE = re.compile(r"\bch\b")
+_TRACKER_CORE = re.compile(r"\bcp\b")
+_TRACKER_SPECIFIC = re.compile(r"\bsp\b")
 
 
 def value_key(text: str) -> str:
@@ -137,7 +231,8 @@ def value_key(text: str) -> str:
 _OUTCOME_KEYS = {value_key(k): v for k, v in {**OUTCOME_CODES, **OUTCOME_TEXTS}.items()}
 # Abbreviations written with dots or spaces (`W.N.B.`, `D N A`) meet their table entry here.
 _OUTCOME_COMPACT = {k.replace(" ", ""): v for k, v in _OUTCOME_KEYS.items()}
-_CANCEL = re.compile(r"\bcanc")
+_CANCEL = re.compile(r"\bcan[cx]|\bcx\b")
+_AMBIGUOUS_KEYS = {value_key(k): v for k, v in AMBIGUOUS_OUTCOMES.items()}
 _KIND_KEYS = {value_key(k): v for k, v in KIND_TEXTS.items()}
 
 
@@ -151,11 +246,20 @@ class Mapped:
     unknown_flags: dict[str, int] = field(default_factory=dict)  # kinds only: new/FU column
 
 
-def outcome_of(text: str, overrides: Mapping[str, str] | None = None) -> Outcome | None:
-    """One source text → Outcome, or None when no rule recognises it."""
+def outcome_of(
+    text: str, overrides: Mapping[str, str] | None = None, *, captnd: bool = False
+) -> Outcome | None:
+    """One source text → Outcome, or None when no rule recognises it or it is ambiguous.
+
+    `captnd`: numbers are CAPTND ATTENDANCE_STATUS codes, not the NHS England ones.
+    """
     key = value_key(text)
     if overrides and key in overrides:
         return Outcome(overrides[key])
+    if key.isdigit():
+        return CAPTND_OUTCOME_CODES.get(key) if captnd else OUTCOME_CODES.get(key)
+    if key in _AMBIGUOUS_KEYS:
+        return None
     if key in _OUTCOME_KEYS:
         return _OUTCOME_KEYS[key]
     if key.replace(" ", "") in _OUTCOME_COMPACT:
@@ -168,11 +272,40 @@ def outcome_of(text: str, overrides: Mapping[str, str] | None = None) -> Outcome
     return None
 
 
+def outcome_question(text: str) -> str | None:
+    """Why a text the systems print has no reading (the question for the manager), else None."""
+    return _AMBIGUOUS_KEYS.get(value_key(text))
+
+
+def is_outcome_text(text: str) -> bool:
+    """A text an outcome column holds, whether or not it has a reading (for column profiling)."""
+    return outcome_of(text) is not None or value_key(text) in _AMBIGUOUS_KEYS
+
+
+def outcome_code_table(texts: Iterable[str]) -> str | None:
+    """Which code table a column's numbers follow: "nhs" (England, MHSDS), "captnd" (Scotland),
+    or None when it holds codes only one table has from both (every number is then listed)."""
+    numbers = {k for k in (value_key(t) for t in texts) if k.isdigit()}
+    captnd, england = bool(numbers & _CAPTND_ONLY), bool(numbers & _ENGLAND_ONLY)
+    if captnd and england:
+        return None
+    return "captnd" if captnd else "nhs"
+
+
 def classify_outcomes(raw: pd.Series, overrides: Mapping[str, str] | None = None) -> Mapped:
-    """Outcome column → Outcome values. Unknown texts become `booked` (unknown) and are counted."""
+    """Outcome column → Outcome values. Unknown texts become `booked` (unknown) and are counted.
+
+    The column's numbers are read by the one code table that explains them all (NHS England's
+    or CAPTND's, which give 2, 3 and 5 different meanings); a column mixing both is listed.
+    """
     keyed = _keyed_overrides(overrides)
     uniques, codes = _uniques(raw)
-    found = [outcome_of(text, keyed) for text in uniques]
+    table = outcome_code_table(uniques)
+    found = [
+        None if table is None and value_key(text).isdigit() and value_key(text) not in keyed
+        else outcome_of(text, keyed, captnd=table == "captnd")
+        for text in uniques
+    ]
     unknown = _counts(uniques, codes, [o is None for o in found])
     values = [str(o) if o is not None else str(Outcome.BOOKED) for o in found]
     spread = pd.array(values, dtype="str").take(codes, allow_fill=True)
@@ -186,11 +319,13 @@ def kind_family(text: str, specific_names: Iterable[str] = ()) -> tuple[str, str
     names = [value_key(n) for n in specific_names if n.strip()]
     if key in _KIND_KEYS:
         family = _KIND_KEYS[key]
-    elif "choice" in key:
+    elif "choice" in key or _TRACKER_CHOICE.search(key):
         return CHOICE, None
-    elif "specific" in key or any(n in key or n in words for n in names):
+    elif "specific" in key or _TRACKER_SPECIFIC.search(key) or any(
+        n in key or n in words for n in names
+    ):
         family = SPECIFIC
-    elif "partnership" in key or _CORE.search(words):
+    elif "partnership" in key or _CORE.search(words) or _TRACKER_CORE.search(key):
         family = CORE
     else:
         return OTHER, None
@@ -213,6 +348,8 @@ def flag_newness(text: str, header: str, *, bits: bool = False) -> str | None:
     if key.isdigit():
         codes = _ATTENDANCE_CODES if "attend" in value_key(header) else _FLAG_CODES
         return codes.get(key)
+    if key == "n" and _HEADER_N.search(value_key(header)):
+        return NEW  # "N" under "N/FU" is "new"
     if key in _YES or key in _NO:
         side = header_side(header)
         if side is None:  # "New/Follow-up: Y" says nothing about which
@@ -226,6 +363,8 @@ def flag_newness(text: str, header: str, *, bits: bool = False) -> str | None:
 def header_side(header: str) -> str | None:
     """What a "yes" in this new/follow-up column means: NEW for "Initial Appointment",
     FOLLOWUP for "FollowUpAppointment", None when the header names both sides or neither."""
+    if _HEADER_N.search(value_key(header)):
+        return None
     return _newness(_word_key(header))
 
 
@@ -294,6 +433,65 @@ def classify_kinds(
     )
 
 
+# --- multi-valued flag cells ------------------------------------------------------------------
+
+#: Every item a real SystmOne "Appointments" report printed in its "Appointment flags" cells
+#: (janduplessis883/access-es, ACCESS_Oct_25.csv at 8dff6e9), comma-separated, several per cell.
+#: Only "Initial Appointment" says anything about new vs follow-up; the rest are known and silent.
+FLAG_ITEMS: dict[str, str | None] = {
+    "Initial Appointment": NEW,
+    **dict.fromkeys(
+        ("Appointment Confirmed", "Has QOF Alerts", "Telephone Appointment", "Embargoed Slot",
+         "Notes Not Required", "Online Services Appointment", "Appointment Rebooked",
+         "Outcome Recorded", "Waiting List Appointment", "SMS Reminder Sent", "Booked Admission",
+         "Reserved Appointment"),
+        None,
+    ),
+}
+_FLAG_SPLIT = re.compile(r"\s*[,;|]\s*")
+
+
+@dataclass(frozen=True)
+class FlagList:
+    """One flags cell read item by item."""
+
+    newness: str | None  # NEW when an item says so (Initial Appointment), else None
+    items: tuple[str, ...]
+    unknown: tuple[str, ...]  # items no table knows and no new/follow-up word explains
+
+
+def read_flag_list(text: str) -> FlagList:
+    """`Appointment Confirmed, Initial Appointment` → FlagList(NEW, both items, ())."""
+    items = tuple(i for i in _FLAG_SPLIT.split(text.strip()) if i)
+    found: set[str] = set()
+    unknown: list[str] = []
+    for item in items:
+        key = value_key(item)
+        if key in _FLAG_KEYS:
+            side = _FLAG_KEYS[key]
+        else:
+            side = _newness(_word_key(item))
+            if side is None:
+                unknown.append(item)
+        if side is not None:
+            found.add(side)
+    newness = found.pop() if len(found) == 1 else None
+    return FlagList(newness=newness, items=items, unknown=tuple(unknown))
+
+
+def flag_list_newness(text: str) -> str | None:
+    """The new/follow-up reading of one flags cell: NEW, FOLLOWUP or None (not stated)."""
+    return read_flag_list(text).newness
+
+
+def is_flag_list(text: str) -> bool:
+    """A cell of the SystmOne flags kind: at least one item is a known flag."""
+    return any(value_key(i) in _FLAG_KEYS for i in _FLAG_SPLIT.split(text.strip()) if i)
+
+
+_FLAG_KEYS = {value_key(k): v for k, v in FLAG_ITEMS.items()}
+
+
 def _newness(key: str) -> str | None:
     new = bool(_NEW_WORDS.search(key))
     follow = bool(_FOLLOWUP_WORDS.search(key))
@@ -308,6 +506,8 @@ def _flag_column(
     """Newness per distinct flag value (the last entry for a blank cell), row codes, unknowns."""
     keyed = _keyed_overrides(overrides)
     uniques, codes = _uniques(flags)
+    if any(is_flag_list(t) for t in uniques):
+        return _flag_list_column(uniques, codes, keyed)
     keys = {_flag_key(t) for t in uniques}
     numbers = {k for k in keys if k.isdigit()}
     bits = "0" in numbers and numbers <= {"0", "1"}
@@ -320,6 +520,24 @@ def _flag_column(
         blank = FOLLOWUP
     unknown = _counts(uniques, codes, [f is None for f in found])
     return [*found, blank], codes, unknown
+
+
+def _flag_list_column(
+    uniques: list[str], codes: np.ndarray, keyed: Mapping[str, str]
+) -> tuple[list[str | None], np.ndarray, dict[str, int]]:
+    """A flags column: "Initial Appointment" somewhere in it means every other cell (blank
+    included) is not initial, i.e. follow-up; a column that never says so decides nothing.
+    Items no table knows are listed with the rows they occur in."""
+    read = [read_flag_list(t) for t in uniques]
+    says_new = any(r.newness == NEW for r in read)
+    default = FOLLOWUP if says_new else None
+    found = [keyed.get(value_key(t)) or r.newness or default for t, r in zip(uniques, read, strict=True)]
+    per_unique = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    unknown: dict[str, int] = {}
+    for i, r in enumerate(read):
+        for item in r.unknown:
+            unknown[item] = unknown.get(item, 0) + int(per_unique[i])
+    return [*found, default], codes, unknown
 
 
 def _word_key(text: str) -> str:
