@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from capa_monitor import model
+from capa_monitor import model, names
 from capa_monitor.loading.headers import CLIENT_ID, CLIENT_NAME, NEW_FOLLOWUP, NHS_NUMBER
 from capa_monitor.loading.report import Rejection
 from capa_monitor.loading.vocab import classify_kinds, classify_outcomes
@@ -44,9 +44,6 @@ _FOOTER_TEXT = re.compile(
     r"^\s*(grand\s+total|sub-?\s*total|totals?\b|count\b|sum\b|end of report|report end"
     r"|page\s+\d+\s+of|number of\b|printed\b|generated\b)",
     re.IGNORECASE,
-)
-_TITLES = re.compile(
-    r"\((?:[^)]*)\)|\b(?:dr|mr|mrs|ms|miss|mx|prof|professor|rev)\b\.?", re.IGNORECASE
 )
 _TIME = re.compile(r"^(\d{1,2})[:.](\d{2})(?:[:.]\d{2}(?:\.\d+)?)?\s*([ap]\.?m\.?)?$", re.IGNORECASE)
 _DURATION_PARTS = re.compile(
@@ -375,49 +372,17 @@ def _team(raw: pd.Series | None, default: str | None, n: int) -> pd.Series:
 
 
 def normalise_names(raw: pd.Series) -> pd.Series:
-    """`SMITH, Jane (Dr)` → `Jane Smith`; capitals seen mixed anywhere (`McDonald`) are kept."""
+    """`SMITH, Jane (Dr)` → `Jane Smith`, `Dr J SMITH` → `J Smith`, `SMITH Jane` → `Jane Smith`;
+    capitals seen mixed anywhere in the column (`McDonald`) are kept (rules: capa_monitor.names)."""
     uniques, codes = _factorize(raw)
     arranged = [_arrange_name(u) for u in uniques]
-    preferred: dict[str, str] = {}
-    for name in arranged:
-        for word in name.split():
-            if _is_mixed(word):
-                preferred.setdefault(word.lower(), word)
-    tidy = []
-    for name in arranged:
-        words = name.split()
-        flat = name == name.lower()
-        tidy.append(
-            " ".join(
-                preferred.get(w.lower(), _title(w)) if (flat or _is_shouted(w)) else w
-                for w in words
-            )
-            or None
-        )
+    tidy = [name or None for name in names.tidy_capitals(arranged)]
     return _spread(pd.Series(tidy, dtype="str"), codes, raw.index)
 
 
 def _arrange_name(text: str) -> str:
-    without = _TITLES.sub(" ", re.sub(_CONTROL_RUN, " ", text))
-    if "," in without:
-        surname, _, forenames = without.partition(",")
-        without = f"{forenames} {surname}"
-    return " ".join(without.replace(",", " ").split())
-
-
-def _is_mixed(word: str) -> bool:
-    letters = [c for c in word if c.isalpha()]
-    return any(c.isupper() for c in letters[1:]) and any(c.islower() for c in letters)
-
-
-def _is_shouted(word: str) -> bool:
-    letters = [c for c in word if c.isalpha()]
-    return len(letters) > 1 and all(c.isupper() for c in letters)
-
-
-def _title(word: str) -> str:
-    """`O'NEILL` → `O'Neill`, `SMITH-JONES` → `Smith-Jones`, `josé` → `José`."""
-    return re.sub(r"(^|['\-’])(\w)", lambda m: m[1] + m[2].upper(), word.lower())
+    """One distinct printed name → display-order words (once per distinct text)."""
+    return names.arrange_name(text)
 
 
 # --- clients and slots ----------------------------------------------------------------------

@@ -1,0 +1,104 @@
+"""Clinician names (issue 11 item 3): printed forms, capitals from other sources, plan matching."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from capa_monitor.loading.normalise import normalise_names
+from capa_monitor.names import (
+    Unmatched,
+    arrange_name,
+    clinician_key,
+    plan_matches,
+    restore_capitals,
+)
+
+# How SystmOne, EMIS Web, RiO and hand-kept trackers print a clinician, and the display name.
+PRINTED = [
+    ("SMITH, Jane (Dr)", "Jane Smith"),  # SystmOne/EMIS "SURNAME, Forename (Title)"
+    ("MILNER, Jennifer (Miss)", "Jennifer Milner"),
+    ("LOPES VIEIRA, Arianna (Dr)", "Arianna Lopes Vieira"),
+    ("Dr Jane Smith", "Jane Smith"),  # "Title Forename Surname"
+    ("Mrs. Priya Shah", "Priya Shah"),
+    ("Dr J SMITH", "J Smith"),
+    ("SMITH Jane", "Jane Smith"),  # capitals-only surname first, no comma
+    ("OKAFOR-BROWN Chidi", "Chidi Okafor-Brown"),
+    ("Jane SMITH", "Jane Smith"),
+    ("JANE SMITH", "Jane Smith"),
+    ("Smith, Jane Dr", "Jane Smith"),
+    ("Tom Price (Locum)", "Tom Price"),
+    ("Anna van Dijk", "Anna van Dijk"),
+]
+
+
+@pytest.mark.parametrize(("printed", "display"), PRINTED)
+def test_printed_forms(printed, display):
+    assert normalise_names(pd.Series([printed], dtype="str")).tolist() == [display]
+
+
+def test_arrange_keeps_source_capitals_for_the_tidy_step():
+    assert arrange_name("MCGREAL, Sinead") == "Sinead MCGREAL"
+    assert arrange_name("(Dr)") == ""
+
+
+def test_capitals_from_another_row_of_the_same_file():
+    result = normalise_names(pd.Series(["MCDONALD, Ross", "Ann McDonald"], dtype="str"))
+    assert result.tolist() == ["Ross McDonald", "Ann McDonald"]
+
+
+def test_restore_capitals_from_a_job_plan():
+    names = ["Ann Mcdonald", "Ross Mcdonald", "Aoife O'neill", "Ravi Patel", "Kim MacLeod"]
+    known = ["Ann McDonald", "Aoife O'Neill", "Kim Macleod"]
+    assert restore_capitals(names, known) == [
+        "Ann McDonald", "Ross McDonald", "Aoife O'Neill", "Ravi Patel",
+        "Kim MacLeod",  # already written with inner capitals: kept as written
+    ]
+
+
+# ~20 hand-made cases: an activity name, the team's job-plan names, the likely plan (or None).
+PLANS = ["Jane Smith", "John Smith", "Aoife O'Neill", "Ravi Patel", "Siobhán Kelly",
+         "Mark Evans-Jones", "Lucy Okafor", "Tom Price", "Hannah Lee", "Ross McDonald"]
+LIKELY = [
+    ("J Smith", ("Jane Smith", "John Smith"), "initial matches forename"),  # two: a question
+    ("R Patel", ("Ravi Patel",), "initial matches forename"),
+    ("Patel Ravi", ("Ravi Patel",), "forename and surname swapped"),
+    ("Okafor Lucy", ("Lucy Okafor",), "forename and surname swapped"),
+    ("Patel", ("Ravi Patel",), "surname only"),
+    ("Smith", ("Jane Smith", "John Smith"), "surname only"),
+    ("Aoife O'Neil", ("Aoife O'Neill",), "near spelling"),
+    ("Aoife ONeill", ("Aoife O'Neill",), "forename and surname swapped"),  # apostrophe folded
+    ("Siobhan Kelly", ("Siobhán Kelly",), "forename and surname swapped"),  # accent folded
+    ("Mark Evans Jones", ("Mark Evans-Jones",), "forename and surname swapped"),
+    ("Tom Pryce", ("Tom Price",), "near spelling"),
+    ("Hanna Lee", ("Hannah Lee",), "near spelling"),
+    ("Ross Macdonald", ("Ross McDonald",), "near spelling"),
+    ("L Okafor", ("Lucy Okafor",), "initial matches forename"),
+    ("Thomas Price", ("Tom Price",), "near spelling"),  # a short form is a hint, not a match
+    ("Priya Shah", (), ""),
+    ("Sam Evans", (), ""),
+    ("Lee", ("Hannah Lee",), "surname only"),
+    ("Kelly Siobhan", ("Siobhán Kelly",), "forename and surname swapped"),
+    ("Jane Smyth", ("Jane Smith",), "near spelling"),
+]
+
+
+@pytest.mark.parametrize(("activity", "likely", "reason"), LIKELY)
+def test_likely_plan_for_an_unmatched_activity_name(activity, likely, reason):
+    result = plan_matches([activity], PLANS)
+    assert result.activity_without_plan == (Unmatched(activity, likely, reason),)
+
+
+def test_plan_matches_lists_both_sides():
+    activity = ["Jane Smith", "jane  smith", "R Patel", "Priya Shah"]
+    plans = ["JANE SMITH".title(), "Ravi Patel", "Tom Price"]
+    result = plan_matches(activity, plans)
+    assert {(clinician_key(a), p) for a, p in result.matched} == {("jane smith", "Jane Smith")}
+    assert result.activity_without_plan == (
+        Unmatched("Priya Shah"),
+        Unmatched("R Patel", ("Ravi Patel",), "initial matches forename"),
+    )
+    assert result.plans_without_activity == (
+        Unmatched("Ravi Patel", ("R Patel",), "initial matches forename"),
+        Unmatched("Tom Price"),
+    )
