@@ -6,13 +6,15 @@ choose the sheet, find the header, map columns, normalise values, pseudonymise c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 
 import pandas as pd
 
 from capa_monitor import model
 from capa_monitor.errors import LoadError
+from capa_monitor.loading.doubts import doubts, stated_range
 from capa_monitor.loading.headers import (
     ACTIVITY_REQUIRED,
     ACTIVITY_SYNONYMS,
@@ -20,8 +22,17 @@ from capa_monitor.loading.headers import (
     HeaderMatch,
     find_header,
     header_key,
+    missing_message,
 )
-from capa_monitor.loading.normalise import normalise_cells
+from capa_monitor.loading.infer import (
+    ACTIVITY_FIELDS,
+    Assignment,
+    FieldSpec,
+    assign,
+    header_matcher,
+    profile_columns,
+)
+from capa_monitor.loading.normalise import Normalised, _derived_slot_ids, normalise_cells
 from capa_monitor.loading.read import RawSheet, RawWorkbook, read_upload
 from capa_monitor.loading.report import LoadReport, LoadResult, MappingProfile, Rejection
 from capa_monitor.loading.vocab import CORE, FOLLOWUP, NEW, SPECIFIC
@@ -33,8 +44,9 @@ __all__ = [
     "LoadResult",
     "MappingProfile",
     "Rejection",
+    "activity_specs",
     "activity_synonyms",
-    "choose_sheet",
+    "read_sheets",
     "fitting_profile",
     "header_guess",
     "load_activity",
@@ -84,56 +96,64 @@ def load_raw(
     settings: Settings = DEFAULT_SETTINGS,
     pseudonym_key: bytes | None = None,
     today: date | None = None,
+    manual: Mapping[str, str] | None = None,
 ) -> LoadResult:
-    """The loader without I/O (tests build RawWorkbooks by hand)."""
-    synonyms = activity_synonyms(profile)
-    chosen, match = choose_sheet(workbook, synonyms, sheet)
+    """The loader without I/O (tests build RawWorkbooks by hand). `manual` maps fields to
+    header texts chosen by the user now (`--map`), before any profile or inference."""
+    reading = read_sheets(workbook, sheet, profile=profile, manual=manual)
     values = _profile_values(profile)
-    normalised = normalise_cells(
-        chosen.cells,
-        sheet=chosen.name,
-        columns=match.columns,
-        headers=match.headers,
-        data_start=match.data_start,
-        key=pseudonym_key if pseudonym_key is not None else stored_pseudonym_key(),
-        team=team,
-        values=values,
-        # Appointment types naming a configured Specific intervention are Specific (spec §3).
-        specific_names=settings.specific_interventions,
-        today=today,
-    )
+    key = pseudonym_key if pseudonym_key is not None else stored_pseudonym_key()
+    parts = [
+        normalise_cells(
+            part.sheet.cells,
+            sheet=part.sheet.name,
+            columns=part.assignment.columns(),
+            headers=part.match.headers,
+            data_start=part.match.data_start,
+            key=key,
+            team=team,
+            values=values,
+            # Appointment types naming a configured Specific intervention are Specific (spec §3).
+            specific_names=settings.specific_interventions,
+            today=today,
+        )
+        for part in reading.parts
+    ]
+    normalised = _combined(parts, derive_slot_ids="slot_id" not in reading.first.assignment.fields)
     frame = normalised.frame
+    names = ", ".join(repr(p.sheet.name) for p in reading.parts)
     if frame.empty:
         raise LoadError(
-            f"Sheet {chosen.name!r} has no usable appointment rows: "
+            f"{'Sheets' if len(reading.parts) > 1 else 'Sheet'} {names} "
+            f"{'have' if len(reading.parts) > 1 else 'has'} no usable appointment rows: "
             f"{normalised.rows_read} rows below the header, {len(normalised.rejected)} rejected "
             f"(first reason: {_first_reason(normalised.rejected)})."
         )
 
-    warnings = list(normalised.warnings)
-    ignored = match.unmatched_headers()
-    if ignored:
-        warnings.append("Columns not used: " + ", ".join(repr(h) for h in ignored) + ".")
-    columns = match.source_headers()
-    if profile:
-        missing = [c for c, h in profile.columns.items() if columns.get(c) != h]
-        if missing:
-            warnings.append(
-                f"Profile {profile.name!r}: columns not found as saved: {', '.join(missing)}."
-            )
+    first = reading.first
+    warnings = list(dict.fromkeys(normalised.warnings))
+    unused = first.assignment.unused_headers()
+    if unused:
+        warnings.append("Columns not used: " + ", ".join(repr(h) for h in unused) + ".")
+    if profile and first.assignment.not_found:
+        warnings.append(
+            f"Profile {profile.name!r}: columns not found as saved: "
+            f"{', '.join(first.assignment.not_found)}."
+        )
     dates = frame[model.DATE]
+    mapping = first.assignment.fields
     report = LoadReport(
         file_name=filename,
         sha256=workbook.sha256,
-        sheet=chosen.name,
-        header_row=match.row + 1,
+        sheet=first.sheet.name,
+        header_row=first.match.row + 1,
         encoding=workbook.encoding,
         rows_read=normalised.rows_read,
         accepted=len(frame),
         rejected=normalised.rejected,
         dropped=sum(normalised.dropped_detail.values()),
         dropped_detail=normalised.dropped_detail,
-        columns=columns,
+        columns={name: choice.header for name, choice in mapping.items()},
         unmapped_values=normalised.unmapped_values,
         counts={
             "kind": _counts(frame[model.KIND], model.Kind),
@@ -144,7 +164,25 @@ def load_raw(
         invalid_nhs_numbers=normalised.invalid_nhs_numbers,
         blank_past_outcomes=normalised.blank_past_outcomes,
         warnings=warnings,
-        headers=tuple(h for h in match.headers if h),
+        headers=tuple(h for h in first.match.headers if h),
+        mapping={
+            name: {
+                "column": choice.header,
+                "by": choice.by,
+                "confidence": choice.confidence,
+                "reason": choice.reason,
+            }
+            for name, choice in mapping.items()
+        },
+        unused_columns=unused,
+        sheets={"read": [p.sheet.name for p in reading.parts], "skipped": reading.skipped},
+        doubts=doubts(
+            frame,
+            mapping=mapping,
+            specs=reading.specs,
+            unmapped=normalised.unmapped_values,
+            stated=reading.stated,
+        ),
     )
     return LoadResult(frame=frame, report=report)
 
@@ -154,12 +192,7 @@ def activity_synonyms(profile: MappingProfile | None) -> dict[str, tuple[str, ..
     any other field that also claimed them)."""
     if not profile or not profile.columns:
         return dict(ACTIVITY_SYNONYMS)
-    unknown = sorted(set(profile.columns) - set(ACTIVITY_SYNONYMS))
-    if unknown:
-        raise LoadError(
-            f"Profile {profile.name!r} maps unknown fields {', '.join(unknown)}; "
-            f"known fields are {', '.join(ACTIVITY_SYNONYMS)}."
-        )
+    _check_fields(profile.columns, f"Profile {profile.name!r} maps")
     saved = {header_key(h) for h in profile.columns.values()}
     synonyms = {
         field: tuple(t for t in texts if header_key(t) not in saved)
@@ -170,31 +203,193 @@ def activity_synonyms(profile: MappingProfile | None) -> dict[str, tuple[str, ..
     return synonyms
 
 
-def choose_sheet(
-    workbook: RawWorkbook, synonyms: Mapping[str, tuple[str, ...]], sheet: str | None
-) -> tuple[RawSheet, HeaderMatch]:
-    """The named sheet, else the one whose header matches activity best (first on ties)."""
+def activity_specs(
+    profile: MappingProfile | None = None, manual: Mapping[str, str] | None = None
+) -> tuple[FieldSpec, ...]:
+    """infer.ACTIVITY_FIELDS with the profile's and the user's headers as their first synonyms,
+    so the header row is found by them too."""
+    if manual:
+        _check_fields(manual, "--map names")
+    synonyms = activity_synonyms(profile)
+    for field, header in (manual or {}).items():
+        synonyms = {
+            name: tuple(t for t in texts if header_key(t) != header_key(header))
+            for name, texts in synonyms.items()
+        }
+        synonyms[field] = (header, *synonyms[field])
+    return tuple(replace(spec, synonyms=synonyms[spec.name]) for spec in ACTIVITY_FIELDS)
+
+
+@dataclass(frozen=True)
+class SheetPart:
+    """One sheet to read: where its header is and which column feeds which field."""
+
+    sheet: RawSheet
+    match: HeaderMatch
+    assignment: Assignment
+
+    def shape(self) -> frozenset[tuple[str, str]]:
+        """The fields and the header texts they come from: sheets of one shape read together."""
+        return frozenset((f, header_key(c.header)) for f, c in self.assignment.fields.items())
+
+
+@dataclass(frozen=True)
+class SheetsRead:
+    parts: list[SheetPart]  # the sheets read together, workbook order
+    skipped: dict[str, str]  # sheet name -> why not read
+    specs: tuple[FieldSpec, ...]
+    stated: tuple[date, date] | None  # the period the first sheet's title rows state
+
+    @property
+    def first(self) -> SheetPart:
+        return self.parts[0]
+
+
+def read_sheets(
+    workbook: RawWorkbook,
+    sheet: str | None,
+    *,
+    profile: MappingProfile | None = None,
+    manual: Mapping[str, str] | None = None,
+) -> SheetsRead:
+    """The named sheet; else every sheet shaped like the best activity sheet (a sheet per
+    month read together), the rest skipped with a reason (a summary, different columns)."""
+    specs = activity_specs(profile, manual)
     sheets = [s for s in workbook.sheets if sheet is None or s.name == sheet]
     if not sheets:
         names = ", ".join(repr(s.name) for s in workbook.sheets)
         raise LoadError(f"There is no sheet called {sheet!r}; the sheets are {names}.")
-    best: tuple[tuple[int, int], RawSheet, HeaderMatch] | None = None
-    for candidate in sheets if len(sheets) > 1 else ():  # one sheet: nothing to choose
+    if len(sheets) == 1:
+        part = _read_sheet(sheets[0], specs, profile, manual, workbook.file_kind == "xlsx")
+        return SheetsRead([part], {}, specs, _stated(part))
+    parts: dict[str, SheetPart] = {}
+    skipped: dict[str, str] = {}
+    for candidate in sheets:
         try:
-            match = find_header(candidate.cells, synonyms)
-        except LoadError:
-            continue
-        score = (sum(f in match.columns for f in ACTIVITY_REQUIRED), len(match.columns))
-        if best is None or score > best[0]:
-            best = (score, candidate, match)
-    target = best[1] if best else sheets[0]
+            parts[candidate.name] = _read_sheet(candidate, specs, profile, manual, True)
+        except _Unread as exc:
+            skipped[candidate.name] = exc.short
+    if not parts:
+        # Say why the most promising sheet could not be read, as a one-sheet file would.
+        best = max(sheets, key=lambda s: _promise(s, specs))
+        _read_sheet(best, specs, profile, manual, True)
+    best = max(parts.values(), key=lambda p: len(p.assignment.fields))
+    read = []
+    for name, part in parts.items():
+        if part.shape() == best.shape():
+            read.append(part)
+        else:
+            skipped[name] = "different columns: " + _difference(part, best)
+    order = [s.name for s in workbook.sheets]
+    skipped = dict(sorted(skipped.items(), key=lambda kv: order.index(kv[0])))
+    return SheetsRead(read, skipped, specs, _stated(read[0]))
+
+
+def _read_sheet(
+    sheet: RawSheet,
+    specs: tuple[FieldSpec, ...],
+    profile: MappingProfile | None,
+    manual: Mapping[str, str] | None,
+    name_sheet: bool,
+) -> SheetPart:
+    """Header row (title rows and two-row headers absorbed), then columns by words and values;
+    LoadError when a required field has no column, or a --map header is not in the sheet."""
+    where = f"In sheet {sheet.name!r}: " if name_sheet else ""
+    summary = "summary, no appointment columns"
     try:
-        match = find_header(target.cells, synonyms, ACTIVITY_REQUIRED)
+        match = find_header(sheet.cells, ACTIVITY_SYNONYMS, matcher=header_matcher(specs))
     except LoadError as exc:
-        if workbook.file_kind == "csv":
-            raise
-        raise LoadError(f"In sheet {target.name!r}: {exc}") from None
-    return target, match
+        raise _Unread(where + str(exc), summary) from None
+    found = assign(
+        specs,
+        match.headers,
+        profile_columns(sheet.cells.iloc[match.data_start :]),
+        manual=manual,
+        saved=profile.columns if profile else None,
+    )
+    absent = {f: h for f, h in found.not_found.items() if manual and f in manual}
+    if absent:
+        shown = ", ".join(repr(t) for t in match.headers if t)
+        raise _Unread(
+            where
+            + "; ".join(f"--map {f}={h!r}: no column has that header" for f, h in absent.items())
+            + f" (the headers are {shown}).",
+            "no column " + ", ".join(repr(h) for h in absent.values()) + " (--map)",
+        )
+    missing = found.missing(specs)
+    if missing:
+        found_texts = [t for t in match.headers if t]
+        labels = {s.name: s.label for s in specs}
+        raise _Unread(
+            where + missing_message(found_texts, missing, ACTIVITY_SYNONYMS),
+            summary if len(missing) > 1 else f"no {labels[missing[0]].lower()} column",
+        )
+    return SheetPart(sheet, match, found)
+
+
+class _Unread(LoadError):
+    """A sheet that cannot be read as activity; `short` says why in a few words."""
+
+    def __init__(self, message: str, short: str) -> None:
+        super().__init__(message)
+        self.short = short
+
+
+def _promise(sheet: RawSheet, specs: tuple[FieldSpec, ...]) -> tuple[int, int]:
+    try:
+        match = find_header(sheet.cells, ACTIVITY_SYNONYMS, matcher=header_matcher(specs))
+    except LoadError:
+        return (-1, 0)
+    return (sum(f in match.columns for f in ACTIVITY_REQUIRED), len(match.columns))
+
+
+def _difference(part: SheetPart, best: SheetPart) -> str:
+    mine, theirs = part.assignment.fields, best.assignment.fields
+    lines = []
+    for name in dict.fromkeys([*theirs, *mine]):
+        a, b = mine.get(name), theirs.get(name)
+        if a is None:
+            lines.append(f"no {b.header!r}")
+        elif b is None:
+            lines.append(f"{a.header!r} as well")
+        elif header_key(a.header) != header_key(b.header):
+            lines.append(f"{a.header!r} instead of {b.header!r}")
+    return ", ".join(lines) + f" (compared with sheet {best.sheet.name!r})"
+
+
+def _stated(part: SheetPart) -> tuple[date, date] | None:
+    return stated_range(part.sheet.cells.iloc[: part.match.row])
+
+
+def _combined(parts: list[Normalised], *, derive_slot_ids: bool) -> Normalised:
+    """Several sheets' rows as one: rejections keep their sheet, counts add up."""
+    if len(parts) == 1:
+        return parts[0]
+    frame = pd.concat([p.frame for p in parts], ignore_index=True)
+    if derive_slot_ids:
+        # A hash per slot with repeats numbered: over all sheets, so two months never clash.
+        frame[model.SLOT_ID] = _derived_slot_ids(frame)
+    dropped: dict[str, int] = {}
+    unmapped: dict[str, dict[str, int]] = {}
+    for part in parts:
+        for what, count in part.dropped_detail.items():
+            dropped[what] = dropped.get(what, 0) + count
+        for column, counts in part.unmapped_values.items():
+            merged = unmapped.setdefault(column, {})
+            for value, count in counts.items():
+                merged[value] = merged.get(value, 0) + count
+    return Normalised(
+        frame=frame,
+        rows_read=sum(p.rows_read for p in parts),
+        rejected=[r for p in parts for r in p.rejected],
+        dropped_detail=dropped,
+        unmapped_values={
+            c: dict(sorted(v.items(), key=lambda kv: (-kv[1], kv[0]))) for c, v in unmapped.items()
+        },
+        invalid_nhs_numbers=[r for p in parts for r in p.invalid_nhs_numbers],
+        blank_past_outcomes=[r for p in parts for r in p.blank_past_outcomes],
+        warnings=[w for p in parts for w in p.warnings],
+    )
 
 
 def header_guess(
@@ -202,12 +397,15 @@ def header_guess(
 ) -> tuple[str, ...]:
     """The header texts of the sheet that looks most like activity (else the first non-blank
     row), found without requiring any column, so a file of unknown shape can still be mapped."""
+    matcher = header_matcher(
+        tuple(replace(s, synonyms=tuple(synonyms.get(s.name, s.synonyms))) for s in ACTIVITY_FIELDS)
+    )
     best: tuple[int, tuple[str, ...]] = (-1, ())
     for candidate in workbook.sheets:
         if sheet is not None and candidate.name != sheet:
             continue
         try:
-            match = find_header(candidate.cells, synonyms)
+            match = find_header(candidate.cells, synonyms, matcher=matcher)
         except LoadError:
             rows = candidate.cells.dropna(how="all")
             texts = tuple(str(v).strip() for v in rows.iloc[0].dropna()) if len(rows) else ()
@@ -228,6 +426,15 @@ def fitting_profile(
         if profile.columns and all(header_key(h) in present for h in profile.columns.values()):
             return profile
     return None
+
+
+def _check_fields(fields: Iterable[str], what: str) -> None:
+    unknown = sorted(set(fields) - set(ACTIVITY_SYNONYMS))
+    if unknown:
+        raise LoadError(
+            f"{what} unknown fields {', '.join(unknown)}; known fields are "
+            f"{', '.join(ACTIVITY_SYNONYMS)}."
+        )
 
 
 def _profile_values(profile: MappingProfile | None) -> dict[str, dict[str, str]]:

@@ -163,9 +163,10 @@ def find_header(
         if single_scores[i] > best_score:
             best_score = single_scores[i]
             best = HeaderMatch(i, singles[i], texts, i + 1)
-        if i + 1 < len(rows):
+        if i + 1 < len(rows) and not _data_like(rows[i + 1]):
             # A two-row header only counts when it explains more than either row alone,
-            # otherwise a title row above the header would be glued onto it.
+            # otherwise a title row above the header would be glued onto it; and its lower
+            # row holds no dates or numbers, or the first data row would be glued below it.
             joined, alternatives = _two_row_texts(texts, rows[i + 1])
             pair = matcher(joined, alternatives)
             if len(pair) > max(single_scores[i], single_scores[i + 1], best_score):
@@ -186,8 +187,16 @@ def find_header(
     missing = [field for field in required if field not in best.columns]
     if missing:
         found = [t for t in best.headers if t]
-        raise LoadError(_missing_message(found, missing, synonyms))
+        raise LoadError(missing_message(found, missing, synonyms))
     return best
+
+
+_DATA_CELL = re.compile(r"^[\d\s/.:\-]*\d[\d\s/.:\-]*$")
+
+
+def _data_like(texts: list[str]) -> bool:
+    """A row with a cell of digits and separators only (a date, time, number): data."""
+    return any(_DATA_CELL.match(t) for t in texts if t)
 
 
 def _header_like(rows: list[list[str]]) -> list[str]:
@@ -252,7 +261,7 @@ def _match(
     return {canonical: pos for pos, (_, canonical) in sorted(by_column.items())}
 
 
-def _missing_message(
+def missing_message(
     found: list[str], missing: list[str], synonyms: Mapping[str, Iterable[str]]
 ) -> str:
     shown = ", ".join(repr(t) for t in found[:40])

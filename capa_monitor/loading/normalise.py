@@ -17,9 +17,21 @@ import pandas as pd
 import pyarrow as pa
 
 from capa_monitor import model, names
-from capa_monitor.loading.headers import CLIENT_ID, CLIENT_NAME, NEW_FOLLOWUP, NHS_NUMBER
+from capa_monitor.loading.headers import (
+    BOOKING_LAG,
+    CLIENT_ID,
+    CLIENT_NAME,
+    NEW_FOLLOWUP,
+    NHS_NUMBER,
+)
 from capa_monitor.loading.report import Rejection
-from capa_monitor.loading.vocab import classify_kinds, classify_outcomes
+from capa_monitor.loading.vocab import (
+    FOLLOWUP,
+    NEW,
+    classify_kinds,
+    classify_outcomes,
+    flag_newness,
+)
 from capa_monitor.privacy import nhs_digit_texts, nhs_numbers_valid, pseudonymise
 
 BLANK = "blank"
@@ -50,6 +62,12 @@ _DURATION_PARTS = re.compile(
     r"^(?:(\d+(?:\.\d+)?)\s*h(?:ours?|rs?)?)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in(?:ute)?s?)?)?$",
     re.IGNORECASE,
 )
+_TIME_BAND = re.compile(
+    r"^(\d{1,2}[:.]\d{2})\s*([ap]\.?m\.?)?\s*(?:-|–|—|to)\s*(\d{1,2}[:.]\d{2})\s*([ap]\.?m\.?)?$",
+    re.IGNORECASE,
+)
+_INTERVAL_PART = re.compile(r"(\d+)\s*(weeks?|wks?|w|days?|dys?|d)\b")
+_FLAG_SPLIT = re.compile(r"\s*[;,]\s*")
 _YES = frozenset({"y", "yes", "true", "t", "1", "x", "✓", "re-offered", "reoffered", "rebooked",
                   "re-booked", "offered again"})
 _NO = frozenset({"n", "no", "false", "f", "0", "not re-offered", "not reoffered"})
@@ -139,9 +157,12 @@ def normalise_cells(
     frame[model.DATE] = date_col
     frame[model.START] = _start(present.get("start"), times, unmapped)
 
+    flags = present.get(NEW_FOLLOWUP)
+    if flags is not None:
+        flags = read_flag_lists(flags, header_of[NEW_FOLLOWUP], warnings)
     kinds = classify_kinds(
         present["kind"],
-        present.get(NEW_FOLLOWUP),
+        flags,
         flag_header=header_of.get(NEW_FOLLOWUP, ""),
         overrides=values.get("kind"),
         flag_overrides=values.get(NEW_FOLLOWUP),
@@ -167,6 +188,8 @@ def normalise_cells(
     client_key, invalid_nhs = _client_keys(present, key, rows)
     frame[model.CLIENT_KEY] = client_key
     frame[model.BOOKED_ON] = _booked_on(present.get("booked_on"), n, unmapped)
+    if "booked_on" not in present and BOOKING_LAG in present:
+        frame[model.BOOKED_ON] = _booked_from_lag(present[BOOKING_LAG], date_col, unmapped)
     frame[model.DURATION_MIN] = _durations(present.get("duration_min"), n, unmapped)
     frame[model.REOFFERED] = _reoffered(present.get("reoffered"), n, unmapped)
     frame[model.SOURCE_ROW] = rows.astype("int64")
@@ -301,10 +324,29 @@ def parse_time(text: str) -> str | None:
     return f"{hour:02d}:{minute:02d}"
 
 
+def parse_start(text: str) -> str | None:
+    """A start time, or a time band's start: `09:00 - 10:00` → 09:00, `9.00-9.50am` → 09:00
+    (the band's am/pm applies to its start when the start is not later on the clock)."""
+    time = parse_time(text)
+    if time is not None:
+        return time
+    band = _TIME_BAND.match(text.strip())
+    if not band:
+        return None
+    start, start_meridiem, end, end_meridiem = band.groups()
+    if not start_meridiem and end_meridiem and _hour(start) <= _hour(end):
+        start_meridiem = end_meridiem
+    return parse_time(f"{start} {start_meridiem or ''}".strip())
+
+
+def _hour(clock: str) -> int:
+    return int(re.split(r"[:.]", clock)[0])
+
+
 def _start(raw: pd.Series | None, from_dates: pd.Series, unmapped: dict) -> pd.Series:
     if raw is None:
         return from_dates.astype("str")
-    parsed = _per_unique(raw, lambda u: u.map(parse_time).astype("str"))
+    parsed = _per_unique(raw, lambda u: u.map(parse_start).astype("str"))
     _note(unmapped, "start", _unknown_counts(raw, parsed))
     return parsed.fillna(from_dates).astype("str")
 
@@ -315,6 +357,26 @@ def _booked_on(raw: pd.Series | None, n: int, unmapped: dict) -> pd.Series:
     parsed, _ = parse_dates(raw)
     _note(unmapped, "booked_on", _unknown_counts(raw, parsed))
     return parsed.dt.normalize()
+
+
+def parse_interval(text: str) -> int | None:
+    """Time between booking and appointment → days: `2wks 1d` 15, `3 days`, `0 days`, `1wk`,
+    `4 wks 2 days` 30, a bare `14` (days)."""
+    key = text.strip().lower()
+    if key.isdigit():
+        return int(key)
+    parts = _INTERVAL_PART.findall(key)
+    if not parts or _INTERVAL_PART.sub(" ", key).strip(" ,"):
+        return None
+    return sum(int(n) * (7 if unit.startswith("w") else 1) for n, unit in parts)
+
+
+def _booked_from_lag(raw: pd.Series, dates: pd.Series, unmapped: dict) -> pd.Series:
+    """booked_on = appointment date − the booking interval, when no booked date is given."""
+    days = _per_unique(raw, lambda u: u.map(parse_interval).astype("Int64"))
+    _note(unmapped, BOOKING_LAG, _unknown_counts(raw, days))
+    lag = pd.to_timedelta(days.astype("float64"), unit="D")
+    return (dates - lag.to_numpy()).astype("datetime64[us]")
 
 
 # --- durations, markers, teams --------------------------------------------------------------
@@ -340,6 +402,32 @@ def _durations(raw: pd.Series | None, n: int, unmapped: dict) -> pd.Series:
     parsed = _per_unique(raw, lambda u: u.map(parse_duration).astype("Int64"))
     _note(unmapped, "duration_min", _unknown_counts(raw, parsed))
     return parsed
+
+
+def read_flag_lists(raw: pd.Series, header: str, warnings: list[str]) -> pd.Series:
+    """A multi-valued flags cell (SystmOne `Appointment Confirmed, Initial Appointment`) →
+    `New` / `Follow-up` when an item says so, a new item winning. Once the column marks some
+    appointments new, a cell (or blank) that marks none is a follow-up, and counted in a note.
+    A column of single plain values is returned as it is."""
+    codes, uniques = pd.factorize(raw)
+    texts = [str(u) for u in uniques]
+    items = [[i for i in _FLAG_SPLIT.split(t) if i.strip()] for t in texts]
+    if not any(len(i) > 1 for i in items) and "flag" not in header.lower():
+        return raw
+    newness = []
+    for cell in items:
+        found = {flag_newness(item, "") for item in cell}
+        newness.append(NEW if NEW in found else FOLLOWUP if FOLLOWUP in found else None)
+    if NEW not in newness:
+        return raw
+    unmarked = np.append(np.array([n is None for n in newness], dtype=bool), True)[codes]
+    if unmarked.any():
+        warnings.append(
+            f"{int(unmarked.sum())} rows whose {header!r} cell marks no initial appointment "
+            "were read as follow-up."
+        )
+    words = pd.Series(["New" if n == NEW else "Follow-up" for n in newness], dtype="str")
+    return _spread(words, codes, raw.index).fillna("Follow-up")  # a blank cell marks none
 
 
 def reoffered_value(text: str) -> bool | None:

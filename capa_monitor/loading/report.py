@@ -71,6 +71,14 @@ class LoadReport:
     warnings: list[str] = field(default_factory=list)
     #: Every non-blank header text of the sheet read, for mapping columns by hand.
     headers: tuple[str, ...] = ()
+    #: field -> {"column": header, "by": how found, "confidence": 0..1, "reason": words}
+    mapping: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Header texts of the columns no field uses ("(column F, no header)" for a blank one).
+    unused_columns: list[str] = field(default_factory=list)
+    #: {"read": [sheet names], "skipped": {sheet name: why}}
+    sheets: dict[str, Any] = field(default_factory=dict)
+    #: Reasons the manager must tick "I have checked" before storing (empty: none).
+    doubts: list[str] = field(default_factory=list)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The `inspect --format json` shape (issue 2)."""
@@ -100,6 +108,10 @@ class LoadReport:
             "invalid_nhs_numbers": self.invalid_nhs_numbers,
             "blank_past_outcomes": self.blank_past_outcomes,
             "warnings": self.warnings,
+            "mapping": self.mapping,
+            "unused_columns": self.unused_columns,
+            "sheets": self.sheets,
+            "doubts": self.doubts,
         }
 
 
