@@ -437,3 +437,14 @@ def test_ambiguous_type_abbreviations_are_listed(text):
     result = classify_kinds(texts(text))
     assert result.values.tolist() == ["other"]
     assert result.unknown == {text: 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "outcome"),
+    [("Cancelled by service user", "cancelled_by_client"), ("Service user cancelled",
+      "cancelled_by_client"), ("Cancelled by SU", "cancelled_by_client"),
+     ("Cancelled by service", "cancelled_by_service"), ("Service cancelled", "cancelled_by_service")],
+)
+def test_service_user_is_the_family_side(text, outcome):
+    # Carenotes / PARIS and mental health trusts call the client a "service user".
+    assert outcome_of(text) == outcome

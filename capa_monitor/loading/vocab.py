@@ -148,14 +148,15 @@ AMBIGUOUS_OUTCOMES: dict[str, str] = {
 
 FAMILY_SIDE_WORDS = (
     "patient", "client", "family", "parent", "carer", "mum", "dad", "mother", "father",
-    "guardian", "child", "young person", "pt", "yp",
+    "guardian", "child", "young person", "pt", "yp", "service user", "su",
 )
 SERVICE_SIDE_WORDS = (
     "hospital", "service", "clinician", "provider", "team", "staff", "therapist", "trust",
     "clinic", "clin", "unit", "doctor",
 )
 _FAMILY_SIDE = re.compile(r"\b(" + "|".join(FAMILY_SIDE_WORDS) + ")")
-_SERVICE_SIDE = re.compile(r"\b(" + "|".join(SERVICE_SIDE_WORDS) + ")")
+#: "Service user" (Carenotes, PARIS, mental health trusts' word for the client) is the family's side.
+_SERVICE_SIDE = re.compile(r"\b(" + "|".join(SERVICE_SIDE_WORDS) + r")(?!\s+users?\b)")
 
 # --- kinds ------------------------------------------------------------------------------------
 
