@@ -33,8 +33,11 @@ from sqlalchemy import (
 from capa_monitor import model
 from capa_monitor.store.schema import activity
 
-# Stored columns of `activity` filled from a canonical frame, in insert order.
-STORED_COLUMNS: tuple[str, ...] = ("upload_id", *model.ACTIVITY_COLUMNS)
+# Columns of `activity` written beside a canonical frame's: identity keys and, for a row stored
+# only as history (a duplicate the manager chose not to count), the upload that counts instead.
+EXTRA_COLUMNS: tuple[str, ...] = ("slot_key", "content_key", "superseded_by")
+# Stored columns of `activity` filled on insert, in insert order.
+STORED_COLUMNS: tuple[str, ...] = ("upload_id", *model.ACTIVITY_COLUMNS, *EXTRA_COLUMNS)
 # What activity() returns, in this order.
 READ_COLUMNS: tuple[str, ...] = (*model.ACTIVITY_COLUMNS, "upload_id")
 _DATE_COLUMNS = model.ACTIVITY_DATE_COLUMNS
@@ -53,16 +56,20 @@ _SQLITE_IDS_PER_QUERY = 1 << 18
 # ---- writing --------------------------------------------------------------------------------
 
 
-def insert_activity(conn: Connection, frame: pd.DataFrame, upload_id: int) -> None:
+def insert_activity(
+    conn: Connection, frame: pd.DataFrame, upload_id: int, extra: dict[str, pd.Series]
+) -> None:
+    """Insert the frame's rows for `upload_id`; `extra` holds the EXTRA_COLUMNS as nullable
+    Int64 series aligned with the frame's rows."""
     if frame.empty:
         return
     # In (team, date) order the index grows at a few points instead of at random ones:
     # measured about twice as fast on a million rows.
     order = _team_date_order(frame)
     if conn.dialect.name == "postgresql":
-        _copy_activity(conn, frame, upload_id, order)
+        _copy_activity(conn, frame, upload_id, order, extra)
     else:
-        _insert_sqlite(conn, frame, upload_id, order)
+        _insert_sqlite(conn, frame, upload_id, order, extra)
 
 
 def _team_date_order(frame: pd.DataFrame) -> np.ndarray:
@@ -96,15 +103,21 @@ def _stored_objects(values: pd.Series, column: str, order: np.ndarray) -> np.nda
 
 
 def _insert_sqlite(
-    conn: Connection, frame: pd.DataFrame, upload_id: int, order: np.ndarray
+    conn: Connection,
+    frame: pd.DataFrame,
+    upload_id: int,
+    order: np.ndarray,
+    extra: dict[str, pd.Series],
 ) -> None:
-    columns = model.ACTIVITY_COLUMNS
+    columns = (*model.ACTIVITY_COLUMNS, *EXTRA_COLUMNS)
     width = len(columns)
     rows = len(frame)
     # Row-major flat list of every value: each statement's parameters are one slice of it.
     flat = np.empty(rows * width, dtype=object)
-    for position, column in enumerate(columns):
+    for position, column in enumerate(model.ACTIVITY_COLUMNS):
         flat[position::width] = _stored_objects(frame[column], column, order)
+    for position, column in enumerate(EXTRA_COLUMNS, start=len(model.ACTIVITY_COLUMNS)):
+        flat[position::width] = extra[column].to_numpy(dtype=object, na_value=None)[order]
     # upload_id is our own integer, written as a literal rather than bound a million times.
     row_sql = f"({int(upload_id)}, {', '.join('?' for _ in columns)})"
 
@@ -125,7 +138,11 @@ def _insert_sqlite(
 
 
 def _copy_activity(
-    conn: Connection, frame: pd.DataFrame, upload_id: int, order: np.ndarray
+    conn: Connection,
+    frame: pd.DataFrame,
+    upload_id: int,
+    order: np.ndarray,
+    extra: dict[str, pd.Series],
 ) -> None:
     """COPY from CSV written by Arrow's C++ writer: every valid value quoted, nulls bare, which
     is exactly how PostgreSQL's CSV format tells NULL from an empty string."""
@@ -142,6 +159,8 @@ def _copy_activity(
             arrays[column] = pa.array(values.astype("Int64"), type=pa.int64())
         else:
             arrays[column] = pa.array(values.astype("str"), type=pa.string())
+    for column in EXTRA_COLUMNS:
+        arrays[column] = pa.array(extra[column], type=pa.int64())
     sink = io.BytesIO()
     pa_csv.write_csv(
         pa.table(arrays).take(order),

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     insert,
     inspect,
     select,
@@ -76,36 +77,62 @@ uploads = Table(
     metadata,
     *_upload_columns(),
     Column("demo", Boolean, nullable=False, server_default=text("false")),
+    # Which system its slot ids come from (identity.system_signature); NULL: no id column.
+    Column("system", String(32), nullable=True),
+    # When it last won (ingest or restore), counting up: "a later upload" on removal means a
+    # higher number here, since a restore makes an old upload the latest.
+    Column("applied", Integer, nullable=False, server_default=text("0")),
     Index("ix_uploads_sha256", "sha256"),
 )
+
+
+def _activity_columns() -> list[Column]:
+    return [
+        Column("id", RowId, primary_key=True),
+        # upload_id and superseded_by name uploads.id, without FOREIGN KEY constraints: PostgreSQL
+        # checks those by a trigger per row, which tripled the time of a large COPY or supersede.
+        # Only the store writes these columns, always in the transaction that writes the upload.
+        Column("upload_id", Integer, nullable=False),
+        # NULL while the row is active; else the upload (or restore) that replaced it. Flipped in
+        # the same transaction that inserts the replacement, so readers never see half an upload.
+        Column("superseded_by", Integer, nullable=True),
+        Column("slot_id", Text, nullable=False),
+        Column("clinician", Text, nullable=False),
+        Column("team", Text, nullable=True),
+        Column("date", Date, nullable=False),
+        Column("start", String(8), nullable=True),
+        Column("kind", String(20), nullable=False),
+        Column("outcome", String(24), nullable=False),
+        Column("client_key", String(64), nullable=True),
+        Column("booked_on", Date, nullable=True),
+        Column("duration_min", Integer, nullable=True),
+        Column("reoffered", Boolean, nullable=True),
+        Column("source_row", BigInteger, nullable=False),
+    ]
+
+
+# Supersede and team reads go by (team, date). A date-only index doubled the time of a
+# million-row ingest (an all-teams date range scans the active rows either way), and one on
+# upload_id cost a fifth more for the rare restore / removal.
+_TEAM_DATE = ("ix_activity_team_date", "team", "date")
 
 activity = Table(
     "activity",
     metadata,
-    Column("id", RowId, primary_key=True),
-    # upload_id and superseded_by name uploads.id, without FOREIGN KEY constraints: PostgreSQL
-    # checks those by a trigger per row, which tripled the time of a large COPY or supersede.
-    # Only the store writes these columns, always in the transaction that writes the upload.
-    Column("upload_id", Integer, nullable=False),
-    # NULL while the row is active; else the upload (or restore) that replaced it. Flipped in
-    # the same transaction that inserts the replacement, so readers never see half an upload.
-    Column("superseded_by", Integer, nullable=True),
-    Column("slot_id", Text, nullable=False),
-    Column("clinician", Text, nullable=False),
-    Column("team", Text, nullable=True),
-    Column("date", Date, nullable=False),
-    Column("start", String(8), nullable=True),
-    Column("kind", String(20), nullable=False),
-    Column("outcome", String(24), nullable=False),
-    Column("client_key", String(64), nullable=True),
-    Column("booked_on", Date, nullable=True),
-    Column("duration_min", Integer, nullable=True),
-    Column("reoffered", Boolean, nullable=True),
-    Column("source_row", BigInteger, nullable=False),
-    # The one index: supersede and team reads go by (team, date). A date-only index doubled
-    # the time of a million-row ingest (an all-teams date range scans the active rows either
-    # way), and one on upload_id cost a fifth more for the rare restore / demo removal.
-    Index("ix_activity_team_date", "team", "date"),
+    *_activity_columns(),
+    # Slot identity (identity.py): the export's own id from the same system, and the content
+    # key. Looked up by value for every upload's rows, so both are indexed (the slot key only
+    # where there is one: files without an id column add nothing to that index).
+    Column("slot_key", BigInteger, nullable=True),
+    Column("content_key", BigInteger, nullable=True),
+    Index(*_TEAM_DATE),
+    Index("ix_activity_content_key", "content_key"),
+    Index(
+        "ix_activity_slot_key",
+        "slot_key",
+        sqlite_where=text("slot_key IS NOT NULL"),
+        postgresql_where=text("slot_key IS NOT NULL"),
+    ),
 )
 
 audit_log = Table(
@@ -186,6 +213,11 @@ def _uploads_v1() -> Table:
     return Table("uploads", MetaData(), *_upload_columns(), Index("ix_uploads_sha256", "sha256"))
 
 
+def _activity_v1() -> Table:
+    """`activity` as migration 1 created it (no identity keys yet)."""
+    return Table("activity", MetaData(), *_activity_columns(), Index(*_TEAM_DATE))
+
+
 _AUDIT_APPEND_ONLY_SQLITE = (
     """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
@@ -204,7 +236,7 @@ def _migration_1(conn: Connection) -> None:
     """Uploads, activity rows, the audit log and the data-version counter."""
     meta.create(conn)
     _uploads_v1().create(conn)
-    activity.create(conn)
+    _activity_v1().create(conn)
     audit_log.create(conn)
     conn.execute(insert(meta).values(key="data_version", value=0))
     statements = (
@@ -223,7 +255,60 @@ def _migration_2(conn: Connection) -> None:
         table.create(conn)
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2)
+def _migration_3(conn: Connection) -> None:
+    """Slot identity (issue 12): each row's slot and content keys, each upload's system and
+    the order uploads last won in; the keys of rows already stored are worked out here."""
+    import json
+
+    import pandas as pd
+
+    from capa_monitor.store import identity
+
+    for statement in (
+        "ALTER TABLE uploads ADD COLUMN system VARCHAR(32)",
+        "ALTER TABLE uploads ADD COLUMN applied INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE activity ADD COLUMN slot_key BIGINT",
+        "ALTER TABLE activity ADD COLUMN content_key BIGINT",
+    ):
+        conn.exec_driver_sql(statement)
+    rows = activity.c
+    for upload_id, mapping in conn.execute(select(uploads.c.id, uploads.c.mapping)).all():
+        system = identity.system_signature(json.loads(mapping))
+        conn.execute(
+            uploads.update().where(uploads.c.id == upload_id).values(system=system, applied=upload_id)
+        )
+        stored = pd.DataFrame(
+            conn.execute(
+                select(rows.id, rows.slot_id, rows.clinician, rows.date, rows.start, rows.kind,
+                       rows.client_key, rows.source_row).where(rows.upload_id == upload_id)
+            ).all(),
+            columns=["id", "slot_id", "clinician", "date", "start", "kind", "client_key",
+                     "source_row"],
+        )
+        if stored.empty:
+            continue
+        for column in ("slot_id", "clinician", "start", "kind", "client_key"):
+            stored[column] = stored[column].astype("str")
+        stored["date"] = pd.to_datetime(stored["date"])
+        content = identity.content_keys(stored)
+        slot = identity.slot_keys(stored, system)
+        conn.execute(
+            activity.update()
+            .where(rows.id == bindparam("row_id"))
+            .values(slot_key=bindparam("slot"), content_key=bindparam("content")),
+            [
+                {"row_id": int(row_id), "content": int(c), "slot": None if slot is None else int(s)}
+                for row_id, c, s in zip(
+                    stored["id"], content, content if slot is None else slot, strict=True
+                )
+            ],
+        )
+    for index in activity.indexes:
+        if index.name != _TEAM_DATE[0]:
+            index.create(conn)
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2, _migration_3)
 LATEST_VERSION = len(MIGRATIONS)
 
 

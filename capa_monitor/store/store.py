@@ -1,34 +1,37 @@
-"""The Store: every monthly upload kept, "last upload wins per team and date", job plans, audit.
+"""The Store: every monthly upload kept, "last upload wins", no slot counted twice, job plans,
+settings, audit.
 
-Upload semantics (issue 3). An upload covers, for each team it contains, every date from its
-first to last appointment (or a wider period the manager gives). Ingesting it marks every
-earlier *active* row inside that cover as superseded by it and inserts its own rows — in one
-transaction, so a reader sees the old state or the new one, never a mix. Restoring an upload
-applies the same rule again with its stored cover. The same file read the same way, while it
-still wins everywhere it covers, is "unchanged": no rows are written, one audit entry says so.
+Upload semantics (issues 3 and 12). An upload covers, for each team it contains, every date
+from its first to last appointment (or a wider period the manager gives). Ingesting it marks
+every earlier *active* row inside that cover as superseded by it, and also every active row
+that is the same slot as one of its rows wherever it is filed (another team label, another
+system's file: slot identity, identity.py) — unless the manager chose to skip those (the stored
+copies keep counting and the new copies are kept only as history) or to keep only the ones
+that differ (`on_overlap`). All in one transaction, so a reader sees the old state or the new
+one, never a mix; no two active rows are ever the same slot. Restoring an upload applies the
+rule again with its stored cover and rows; removing one deletes its rows and brings back what
+it had superseded, unless a later upload covers it (overlap.py). The same file read the same
+way, while it still wins everywhere it covers, is "unchanged": no rows are written, one audit
+entry says so. A file without a team, into a store that keeps teams, is refused until it is
+given one (the plan names the team its clinicians work in).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import (
-    ColumnElement,
     Connection,
-    and_,
     delete,
-    false,
     func,
     insert,
-    or_,
     select,
     true,
     update,
@@ -39,13 +42,14 @@ from capa_monitor.errors import StoreError
 from capa_monitor.loading.report import LoadResult, MappingProfile
 from capa_monitor.names import clinician_key
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
-from capa_monitor.store import bulk
+from capa_monitor.store import bulk, overlap, upload_ops
 from capa_monitor.store.database import (
     create_store_engine,
     read_transaction,
     resolve_url,
     write_transaction,
 )
+from capa_monitor.store.overlap import REPLACE, UploadChange, UploadRows, teams_label
 from capa_monitor.store.schema import (
     LATEST_VERSION,
     activity,
@@ -60,10 +64,19 @@ from capa_monitor.store.schema import (
     uploads,
     utc_now,
 )
+from capa_monitor.store.upload_ops import IngestOutcome, IngestPlan
+from capa_monitor.store.upload_ops import audit as _audit
 
-STATUS_ACTIVE = "active"
-STATUS_PARTLY = "partly superseded"
-STATUS_SUPERSEDED = "superseded"
+__all__ = [
+    "DEMO_SOURCE",
+    "IngestOutcome",
+    "IngestPlan",
+    "Store",
+    "UploadChange",
+    "UploadRows",
+    "rows_digest",
+    "teams_label",
+]
 
 UPLOAD_COLUMNS: tuple[str, ...] = (
     "upload_id",
@@ -103,41 +116,6 @@ JOBPLAN_HISTORY_COLUMNS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class IngestPlan:
-    """What ingesting a load result would do, worked out without writing anything."""
-
-    status: str  # "new" | "unchanged"
-    file_name: str
-    sha256: str
-    rows: int
-    teams: tuple[str | None, ...]  # None: rows without a team
-    period: tuple[date, date]  # the cover, inclusive both ends
-    supersedes: dict[int, int] = field(default_factory=dict)  # earlier upload id -> rows
-    unchanged_upload_id: int | None = None  # the stored upload it repeats, when unchanged
-
-    @property
-    def superseded_rows(self) -> int:
-        return sum(self.supersedes.values())
-
-    @property
-    def teams_label(self) -> str:
-        return teams_label(self.teams)
-
-
-@dataclass(frozen=True)
-class IngestOutcome:
-    status: str  # "stored" | "unchanged"
-    upload_id: int
-    superseded_rows: int
-    supersedes: dict[int, int] = field(default_factory=dict)
-
-
-def teams_label(teams: Iterable[str | None]) -> str:
-    """Teams as people read them: "North, South", rows without a team as "(no team)"."""
-    return ", ".join(t if t is not None else "(no team)" for t in teams)
-
-
 def rows_digest(frame: pd.DataFrame) -> str:
     """A digest of the canonical rows: SHA-256 over their Arrow columns' buffers.
 
@@ -166,34 +144,6 @@ def rows_digest(frame: pd.DataFrame) -> str:
                 digest.update(f"{buffer.size};".encode())
                 digest.update(buffer)
     return digest.hexdigest()
-
-
-def _upload_status(rows_active: int, rows_accepted: int) -> str:
-    if rows_active >= rows_accepted:
-        return STATUS_ACTIVE
-    return STATUS_SUPERSEDED if rows_active == 0 else STATUS_PARTLY
-
-
-def _team_values(frame: pd.DataFrame) -> tuple[str | None, ...]:
-    teams = frame[model.TEAM]
-    named = sorted(str(t) for t in teams.dropna().unique())
-    return (*named, *([None] if teams.isna().any() else []))
-
-
-def _cover_condition(teams: Sequence[str | None], start: date, end: date) -> ColumnElement:
-    """Active rows of the given teams dated start..end inclusive (dates compared half-open)."""
-    named = [t for t in teams if t is not None]
-    team_terms = []
-    if named:
-        team_terms.append(activity.c.team.in_(named))
-    if None in teams:
-        team_terms.append(activity.c.team.is_(None))
-    return and_(
-        activity.c.superseded_by.is_(None),
-        or_(*team_terms) if team_terms else false(),
-        activity.c.date >= start,
-        activity.c.date < end + timedelta(days=1),
-    )
 
 
 def _json(value: Any) -> str:
@@ -242,54 +192,15 @@ class Store:
     # ---- uploads ---------------------------------------------------------------------------
 
     def plan_ingest(
-        self, result: LoadResult, *, period: tuple[date, date] | None = None
-    ) -> IngestPlan:
-        with read_transaction(self.engine) as conn:
-            return self._plan(conn, result, period, rows_digest(result.frame))
-
-    def _plan(
         self,
-        conn: Connection,
         result: LoadResult,
-        period: tuple[date, date] | None,
-        digest: str,
+        *,
+        period: tuple[date, date] | None = None,
+        on_overlap: str = REPLACE,
     ) -> IngestPlan:
-        frame = result.frame
-        if frame.empty:
-            raise StoreError(
-                f"{result.report.file_name} has no accepted rows, so there is nothing to store."
-            )
-        dates = pd.to_datetime(frame[model.DATE])
-        first, last = dates.min().date(), dates.max().date()
-        if period is not None:
-            if period[0] > period[1]:
-                raise StoreError(f"The period {period[0]} to {period[1]} ends before it starts.")
-            # A period can only widen the cover: rows outside it would otherwise stay active
-            # beside another upload's rows for the same team and date.
-            first, last = min(first, period[0]), max(last, period[1])
-        teams = _team_values(frame)
-        supersedes = _rows_per_upload(conn, _cover_condition(teams, first, last))
-        sha256 = result.report.sha256
-        repeat = conn.execute(
-            select(uploads.c.id)
-            .where(
-                uploads.c.sha256 == sha256,
-                uploads.c.rows_digest == digest,
-                uploads.c.rows_active == uploads.c.rows_accepted,
-            )
-            .order_by(uploads.c.id.desc())
-        ).first()
-        unchanged = repeat is not None and set(supersedes) <= {repeat.id}
-        return IngestPlan(
-            status="unchanged" if unchanged else "new",
-            file_name=result.report.file_name,
-            sha256=sha256,
-            rows=len(frame),
-            teams=teams,
-            period=(first, last),
-            supersedes={} if unchanged else supersedes,
-            unchanged_upload_id=repeat.id if unchanged else None,
-        )
+        """What ingest would do with the same arguments (see the module docstring)."""
+        with read_transaction(self.engine) as conn:
+            return upload_ops.plan(conn, result, period, rows_digest(result.frame), on_overlap)[0]
 
     def ingest(
         self,
@@ -298,97 +209,40 @@ class Store:
         user: str,
         period: tuple[date, date] | None = None,
         demo: bool = False,
+        on_overlap: str = REPLACE,
     ) -> IngestOutcome:
-        """Store an upload in one all-or-nothing transaction (see the module docstring)."""
-        digest = rows_digest(result.frame)
-        report = result.report
-        with self._write() as conn:
-            plan = self._plan(conn, result, period, digest)
-            audit_common = {
-                "file_sha256": plan.sha256,
-                "period_start": plan.period[0],
-                "period_end": plan.period[1],
-                "rows": plan.rows,
-            }
-            if plan.status == "unchanged":
-                _audit(
-                    conn,
-                    "upload unchanged",
-                    user,
-                    file_name=plan.file_name,
-                    upload_id=plan.unchanged_upload_id,
-                    **audit_common,
-                )
-                return IngestOutcome("unchanged", int(plan.unchanged_upload_id), 0)
-            upload_id = conn.execute(
-                insert(uploads)
-                .values(
-                    file_name=plan.file_name,
-                    sha256=plan.sha256,
-                    rows_digest=digest,
-                    teams=_json(list(plan.teams)),
-                    period_start=plan.period[0],
-                    period_end=plan.period[1],
-                    uploaded_by=user,
-                    uploaded_at=utc_now(),
-                    rows_accepted=plan.rows,
-                    rows_rejected=len(report.rejected),
-                    rows_active=plan.rows,
-                    mapping=_json(report.columns),
-                    status=STATUS_ACTIVE,
-                    demo=demo,
-                )
-                .returning(uploads.c.id)
-            ).scalar_one()
-            _supersede(conn, _cover_condition(plan.teams, *plan.period), upload_id, plan.supersedes)
-            bulk.insert_activity(conn, result.frame, upload_id)
-            _audit(
-                conn,
-                "upload",
-                user,
-                file_name=plan.file_name,
-                upload_id=upload_id,
-                teams=list(plan.teams),
-                rejected=len(report.rejected),
-                demo=demo,
-                **audit_common,
-            )
-            _audit_supersedes(conn, user, upload_id, plan.supersedes)
-        return IngestOutcome("stored", int(upload_id), plan.superseded_rows, plan.supersedes)
+        """Store an upload in one all-or-nothing transaction (see the module docstring).
 
-    def restore(self, upload_id: int, *, user: str) -> None:
-        """Make an earlier upload win again over its whole cover (the upload rule, re-applied)."""
+        Refused (StoreError) when the file has no team and the store keeps teams."""
+        digest = rows_digest(result.frame)
         with self._write() as conn:
-            row = conn.execute(select(uploads).where(uploads.c.id == upload_id)).first()
-            if row is None:
-                raise StoreError(f"There is no upload {upload_id}; `uploads` lists them.")
-            teams = tuple(json.loads(row.teams))
-            period = (row.period_start, row.period_end)
-            cover = and_(_cover_condition(teams, *period), activity.c.upload_id != upload_id)
-            supersedes = _rows_per_upload(conn, cover)
-            _supersede(conn, cover, upload_id, supersedes)
-            conn.execute(
-                update(activity)
-                .where(activity.c.upload_id == upload_id, activity.c.superseded_by.is_not(None))
-                .values(superseded_by=None)
+            plan, prepared = upload_ops.plan(conn, result, period, digest, on_overlap)
+            if prepared is None:
+                return upload_ops.audit_unchanged(conn, plan, user)
+            return upload_ops.apply_ingest(
+                conn, result, plan, prepared, digest, user=user, demo=demo
             )
-            conn.execute(
-                update(uploads)
-                .where(uploads.c.id == upload_id)
-                .values(rows_active=uploads.c.rows_accepted, status=STATUS_ACTIVE)
-            )
-            _audit(
-                conn,
-                "restore",
-                user,
-                upload_id=upload_id,
-                file_name=row.file_name,
-                file_sha256=row.sha256,
-                period_start=period[0],
-                period_end=period[1],
-                rows=row.rows_accepted,
-            )
-            _audit_supersedes(conn, user, upload_id, supersedes)
+
+    def plan_restore(self, upload_id: int) -> UploadChange:
+        """What restore would do: its rows that count again, other uploads' rows it replaces."""
+        with read_transaction(self.engine) as conn:
+            return overlap.resolve_restore(conn, upload_ops.upload_row(conn, upload_id)).change
+
+    def restore(self, upload_id: int, *, user: str) -> UploadChange:
+        """Make an earlier upload win again over its whole cover and every slot it holds."""
+        with self._write() as conn:
+            return upload_ops.apply_restore(conn, upload_ops.upload_row(conn, upload_id), user)
+
+    def plan_remove(self, upload_id: int) -> UploadChange:
+        """What removing an upload would do: its counted rows that go (teams, months), and the
+        rows of other uploads it had superseded that come back."""
+        with read_transaction(self.engine) as conn:
+            return overlap.resolve_removal(conn, upload_ops.upload_row(conn, upload_id)).change
+
+    def remove_upload(self, upload_id: int, *, user: str) -> UploadChange:
+        """Delete an upload and its rows; what it had superseded comes back (plan_remove)."""
+        with self._write() as conn:
+            return upload_ops.apply_removal(conn, upload_ops.upload_row(conn, upload_id), user)
 
     def uploads(self) -> pd.DataFrame:
         """Every upload, newest first, with how much of it is still active."""
@@ -429,24 +283,16 @@ class Store:
         )
 
     def remove_demo(self, *, user: str) -> int:
-        """Delete the demo uploads, their rows and demo job plans; returns uploads removed."""
+        """Delete the demo uploads (as remove_upload does, newest first) and demo job plans;
+        returns uploads removed."""
         with self._write() as conn:
             demo_ids = list(
-                conn.execute(select(uploads.c.id).where(uploads.c.demo == true())).scalars()
-            )
-            if demo_ids:
-                # Rows the demo displaced come back; demo rows others displaced simply go.
                 conn.execute(
-                    update(activity)
-                    .where(
-                        activity.c.superseded_by.in_(demo_ids),
-                        activity.c.upload_id.not_in(demo_ids),
-                    )
-                    .values(superseded_by=None)
-                )
-                conn.execute(delete(activity).where(activity.c.upload_id.in_(demo_ids)))
-                _refresh_active_counts(conn)
-                conn.execute(delete(uploads).where(uploads.c.id.in_(demo_ids)))
+                    select(uploads.c.id).where(uploads.c.demo == true()).order_by(uploads.c.id.desc())
+                ).scalars()
+            )
+            for upload_id in demo_ids:
+                upload_ops.apply_removal(conn, upload_ops.upload_row(conn, upload_id), user)
             removed_plans = conn.execute(
                 delete(jobplans)
                 .where(jobplans.c.source == DEMO_SOURCE)
@@ -456,7 +302,7 @@ class Store:
                 conn,
                 "demo removed",
                 user,
-                upload_ids=demo_ids,
+                upload_ids=sorted(demo_ids),
                 jobplans=[r.clinician for r in removed_plans],
             )
         return len(demo_ids)
@@ -675,65 +521,6 @@ class Store:
 
 
 DEMO_SOURCE = "demo"
-
-
-def _rows_per_upload(conn: Connection, condition: ColumnElement) -> dict[int, int]:
-    """How many activity rows match `condition`, by upload id."""
-    counts = conn.execute(
-        select(activity.c.upload_id, func.count())
-        .where(condition)
-        .group_by(activity.c.upload_id)
-    ).all()
-    return {int(upload_id): int(n) for upload_id, n in counts}
-
-
-def _supersede(
-    conn: Connection, cover: ColumnElement, by_upload: int, supersedes: dict[int, int]
-) -> None:
-    """Mark the rows matching `cover` superseded by `by_upload`; `supersedes` counts them
-    per upload, to take off each upload's active rows."""
-    conn.execute(update(activity).where(cover).values(superseded_by=by_upload))
-    for upload_id, rows in supersedes.items():
-        current = conn.execute(
-            select(uploads.c.rows_active, uploads.c.rows_accepted).where(uploads.c.id == upload_id)
-        ).one()
-        remaining = current.rows_active - rows
-        conn.execute(
-            update(uploads)
-            .where(uploads.c.id == upload_id)
-            .values(rows_active=remaining, status=_upload_status(remaining, current.rows_accepted))
-        )
-
-
-def _refresh_active_counts(conn: Connection) -> None:
-    """Recount active rows of every upload (after a bulk change such as removing the demo)."""
-    counts = _rows_per_upload(conn, activity.c.superseded_by.is_(None))
-    for row in conn.execute(select(uploads.c.id, uploads.c.rows_accepted)).all():
-        active = counts.get(row.id, 0)
-        conn.execute(
-            update(uploads)
-            .where(uploads.c.id == row.id)
-            .values(rows_active=active, status=_upload_status(active, row.rows_accepted))
-        )
-
-
-_AUDIT_COLUMN_DETAILS = ("file_sha256", "period_start", "period_end", "rows")
-
-
-def _audit(conn: Connection, action: str, user: str, **details: Any) -> None:
-    columns = {key: details.pop(key, None) for key in _AUDIT_COLUMN_DETAILS}
-    conn.execute(
-        insert(audit_log).values(
-            action=action, user_name=user, at=utc_now(), details=_json(details), **columns
-        )
-    )
-
-
-def _audit_supersedes(
-    conn: Connection, user: str, by_upload: int, supersedes: dict[int, int]
-) -> None:
-    for upload_id, rows in sorted(supersedes.items()):
-        _audit(conn, "supersede", user, upload_id=upload_id, superseded_by=by_upload, rows=rows)
 
 
 def _plan_record(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,108 @@
+"""Slot identity across uploads (domain spec §3): the two keys stored with every activity row.
+
+A slot is the same slot when it has the same `slot_id` *from the same system* (the `slot_key`),
+or when clinician, date, start time, kind family and client pseudonym are the same (the
+`content_key`). "The same system" is known by the upload's column mapping: which source header
+each canonical field came from (`system_signature`). Two monthly exports of one report map the
+same headers; another system's file names its columns differently, and its ids are never
+compared with these. A file without an id column of its own (the loader derived its slot ids
+from the row's fields) has no slot key: only its content identifies it.
+
+True duplicates inside one file (two free slots of a clinician on one day, no time, no client)
+are kept apart by numbering them in file order: the k-th copy in one upload is the same slot as
+the k-th copy in another. Both keys are 64-bit hashes (SipHash of each distinct value, mixed):
+collisions are negligible at millions of rows, and both can be recomputed from the stored
+columns and the upload's mapping, should the hash ever have to change (a numbered migration).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from capa_monitor import model
+from capa_monitor.names import clinician_keys
+
+KIND_FAMILY: dict[str, str] = {
+    model.Kind.CHOICE: "choice",
+    model.Kind.CORE_NEW: "core",
+    model.Kind.CORE_FOLLOWUP: "core",
+    model.Kind.SPECIFIC_NEW: "specific",
+    model.Kind.SPECIFIC_FOLLOWUP: "specific",
+    model.Kind.OTHER: "other",
+}
+#: pandas' documented default SipHash key, named so that a pandas change cannot move it.
+_HASH_KEY = "0123456789123456"
+_MISSING = np.uint64(0x5BD1E9955BD1E995)
+_SEED = np.uint64(0xCBF29CE484222325)
+_PRIME = np.uint64(0x100000001B3)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def system_signature(columns: Mapping[str, str]) -> str | None:
+    """Which system an upload's slot ids come from: a digest of its column mapping (canonical
+    field → source header, spacing tidied, case folded); None when the file had no id column."""
+    if model.SLOT_ID not in columns:
+        return None
+    pairs = sorted((field, " ".join(str(header).split()).casefold()) for field, header in columns.items())
+    return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:32]
+
+
+def slot_keys(frame: pd.DataFrame, system: str | None) -> np.ndarray | None:
+    """The `slot_key` of each row (int64), or None when the upload has no system (no id column)."""
+    if system is None:
+        return None
+    system_hash = np.full(len(frame), _text_hashes(pd.Series([system], dtype="str"))[0])
+    return _numbered(_mix([system_hash, _column_hashes(frame[model.SLOT_ID])]), frame)
+
+
+def content_keys(frame: pd.DataFrame) -> np.ndarray:
+    """The `content_key` of each row (int64): clinician, date, start, kind family, client."""
+    parts = [
+        _column_hashes(clinician_keys(frame[model.CLINICIAN])),
+        _column_hashes(frame[model.DATE], dates=True),
+        _column_hashes(frame[model.START]),
+        _column_hashes(frame[model.KIND].map(KIND_FAMILY).fillna(frame[model.KIND])),
+        _column_hashes(frame[model.CLIENT_KEY]),
+    ]
+    return _numbered(_mix(parts), frame)
+
+
+def _column_hashes(values: pd.Series, *, dates: bool = False) -> np.ndarray:
+    """A uint64 hash per row; each distinct value is hashed once (a column holds few)."""
+    codes, uniques = pd.factorize(values)
+    if dates:
+        texts = pd.Series(pd.DatetimeIndex(uniques).strftime("%Y-%m-%d"), dtype="str")
+    else:
+        texts = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
+    return np.append(_text_hashes(texts), _MISSING)[codes]
+
+
+def _text_hashes(texts: pd.Series) -> np.ndarray:
+    return pd.util.hash_array(
+        np.asarray(texts, dtype=object), hash_key=_HASH_KEY, categorize=False
+    ).astype(np.uint64)
+
+
+def _mix(parts: list[np.ndarray]) -> np.ndarray:
+    acc = np.full(len(parts[0]), _SEED, dtype=np.uint64)
+    for part in parts:
+        acc = (acc ^ part) * _PRIME
+        acc ^= acc >> np.uint64(29)
+    return acc
+
+
+def _numbered(hashed: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+    """Mix each row's copy number (1st, 2nd … row of the same hash in this upload, in sheet
+    row order, which the store keeps) into it."""
+    rows = frame[model.SOURCE_ROW].to_numpy()
+    order = None if (np.diff(rows) >= 0).all() else np.argsort(rows, kind="stable")
+    in_order = hashed if order is None else hashed[order]
+    copy = pd.Series(in_order).groupby(in_order, sort=False).cumcount().to_numpy()
+    if order is not None:
+        copy = copy[np.argsort(order)]
+    return _mix([hashed, (copy.astype(np.uint64) + np.uint64(1)) * _GOLDEN]).view(np.int64)
