@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from capa_monitor.metrics.balance import GROUPS
+from capa_monitor.metrics.words import STATUS_WORDS
 from capa_monitor.settings import DEFAULT_SETTINGS
 
 # Okabe–Ito palette
@@ -26,12 +27,6 @@ VERMILLION = "#D55E00"
 REDDISH_PURPLE = "#CC79A7"
 GREY = "#999999"
 
-STATUS_WORDS = {
-    "green": "on track",
-    "amber": "slightly behind",
-    "red": "behind",
-    "no_target": "no job plan",
-}
 STATUS_COLOURS = {
     "green": BLUISH_GREEN,
     "amber": ORANGE,
@@ -126,7 +121,8 @@ def xmr_chart(xmr_df: pd.DataFrame, title: str, y_label: str) -> go.Figure:
 
     Values as a line with points, the mean solid, the process limits dashed; special-cause
     points drawn again as larger orange diamonds with the rule in their hover text. With
-    trial limits the title says so.
+    trial limits the title says so; a limit held at a bound the measure cannot pass (a count
+    below zero) says so in its legend name.
     """
     trial = bool(len(xmr_df)) and bool(xmr_df["trial"].iloc[0])
     periods = xmr_df["period"]
@@ -144,8 +140,8 @@ def xmr_chart(xmr_df: pd.DataFrame, title: str, y_label: str) -> go.Figure:
     )
     for column, name, dash in (
         ("mean", "Mean", "solid"),
-        ("ucl", "Upper process limit", "dash"),
-        ("lcl", "Lower process limit", "dash"),
+        ("ucl", _limit_name("Upper process limit", xmr_df, "ucl"), "dash"),
+        ("lcl", _limit_name("Lower process limit", xmr_df, "lcl"), "dash"),
     ):
         fig.add_trace(
             go.Scatter(
@@ -305,6 +301,14 @@ def wait_chart(
         margin={"t": TOP_MARGIN},
     )
     return fig
+
+
+def _limit_name(name: str, xmr_df: pd.DataFrame, column: str) -> str:
+    if not (len(xmr_df) and bool(xmr_df[f"{column}_clipped"].iloc[0])):
+        return name
+    bound = float(xmr_df[column].iloc[0])
+    side = "below" if column == "lcl" else "above"
+    return f"{name} (held at {bound:g}: values cannot go {side} {bound:g})"
 
 
 def _height(rows: int) -> int:

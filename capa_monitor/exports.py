@@ -5,7 +5,8 @@ teams and rules produced it. Data from an export can hold anything, so every tex
 neutralised against formula injection (OWASP: a cell starting `= + - @`, tab or CR gets a
 leading `'`) and, in the XLSX, is also stored with the string type so no formula can appear.
 Control characters XML cannot hold become spaces. No client identifier is written: only
-clinicians, slot ids and evidence in words.
+clinicians, slots by date, time and the export's own id, and evidence in words. Statuses,
+kinds and outcomes are in the same words as on the pages (metrics.words).
 
 CSV layout (one file, so it opens with a double click): a short "about" block, a blank line,
 then "Part 1" — a title row, its header row and the clinicians; a blank line; "Part 2" — a
@@ -26,6 +27,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from capa_monitor.metrics import words
 from capa_monitor.metrics.reoffer import NOT_REOFFERED
 
 if TYPE_CHECKING:
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 #: First characters that make a spreadsheet program read a cell as a formula (OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-PART1_TITLE = "Part 1: clinicians below target or without a job plan"
+PART1_TITLE = "Part 1: clinicians behind, slightly behind or with no target"
 PART2_TITLE = "Part 2: lost slots not re-offered"
 
 #: Part 1 columns: header -> clinicians-frame column.
@@ -42,6 +44,7 @@ CLINICIAN_HEADERS: dict[str, str] = {
     "Team": "team",
     "Clinician": "clinician",
     "Status": "status",
+    "Why": "status_reason",
     "Target (quarter)": "target",
     "Expected to date": "expected_to_date",
     "Delivered": "delivered",
@@ -49,6 +52,7 @@ CLINICIAN_HEADERS: dict[str, str] = {
     "Lost slots": "lost",
     "Not re-offered": "not_reoffered",
     "Pending": "pending",
+    "Start / leaving": "availability",
     "Leaving date": "leaving_date",
 }
 #: Part 2 columns: header -> lost-slots-frame column.
@@ -56,30 +60,13 @@ SLOT_HEADERS: dict[str, str] = {
     "Team": "team",
     "Clinician": "clinician",
     "Date": "date",
-    "Kind": "kind",
+    "Time": "start",
+    "Type": "kind",
     "Outcome": "outcome",
-    "Slot id": "slot_id",
+    "Slot id (export)": "export_slot_id",
     "Evidence": "evidence",
 }
 FLAGGED_STATUSES = ("red", "amber", "no_target")
-STATUS_WORDS = {"red": "Red", "amber": "Amber", "no_target": "No job plan"}
-KIND_WORDS = {
-    "choice": "Choice",
-    "core_new": "New Core Partnership",
-    "core_followup": "Core follow-up",
-    "specific_new": "New Specific",
-    "specific_followup": "Specific follow-up",
-    "other": "Other",
-}
-OUTCOME_WORDS = {
-    "attended": "Attended",
-    "dna": "DNA/WNB",
-    "late_not_seen": "Arrived late, not seen",
-    "cancelled_by_client": "Cancelled by family",
-    "cancelled_by_service": "Cancelled by service",
-    "unbooked": "Unbooked",
-    "booked": "Booked",
-}
 #: Numbers shown rounded (they stay exact in the workbook cell; only the format rounds).
 DECIMAL_HEADERS = ("Target (quarter)", "Expected to date", "Shortfall")
 
@@ -117,15 +104,15 @@ def shortfall_tables(review: Review) -> tuple[pd.DataFrame, pd.DataFrame]:
         kind="stable",
     )
     part1 = pd.DataFrame({header: flagged[column] for header, column in CLINICIAN_HEADERS.items()})
-    part1["Status"] = part1["Status"].map(STATUS_WORDS)
+    part1["Status"] = words.words(part1["Status"], words.STATUS_WORDS)
 
     lost = review.lost_slots
     missed = lost[lost["status"] == NOT_REOFFERED].sort_values(
         ["team", "clinician", "date", "slot_id"], kind="stable"
     )
     part2 = pd.DataFrame({header: missed[column] for header, column in SLOT_HEADERS.items()})
-    part2["Kind"] = part2["Kind"].map(lambda k: KIND_WORDS.get(k, k))
-    part2["Outcome"] = part2["Outcome"].map(lambda o: OUTCOME_WORDS.get(o, o))
+    part2["Type"] = words.words(part2["Type"], words.KIND_WORDS)
+    part2["Outcome"] = words.words(part2["Outcome"], words.OUTCOME_WORDS)
     return part1.reset_index(drop=True), part2.reset_index(drop=True)
 
 
@@ -137,7 +124,9 @@ def about_rows(review: Review, generated_at: datetime) -> list[tuple[str, Any]]:
         ("As-of date from", AS_OF_SOURCES.get(review.as_of_source, review.as_of_source)),
         ("Teams", review.teams_label),
         ("Generated at", generated_at.replace(microsecond=0)),
-        ("Clinicians listed", "status red, amber or no job plan"),
+        ("Clinicians listed", "status "
+         + ", ".join(words.STATUS_WORDS[s] for s in FLAGGED_STATUSES[:-1])
+         + f" or {words.STATUS_WORDS[FLAGGED_STATUSES[-1]]}"),
         ("Slots listed", "lost in the quarter up to the as-of date and not re-offered"),
     ]
     for name, value in review.settings.to_dict().items():

@@ -4,6 +4,7 @@ status words, the drill-down, and the shortfall downloads with their audit recor
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 
@@ -41,15 +42,18 @@ PLANS = [
 # Targets: core sessions × 2 × 11.25 ÷ 7.5 = 3 × sessions → Ann 6, Ben 12.
 # Expected to date = target × 23 / 65: Ann 2.1231, Ben 4.2462.
 # Ann delivered 3 ≥ 2.12 → on track; Ben 2 < 0.8 × 4.25 → behind, shortfall 2.2462;
-# Cara 1, no job plan.
+# Cara 1, no job plan: no target.
 EXPECTED_CLINICIANS = {
     # clinician: (status word, delivered, offered, expected, target, shortfall, lost, not re-offered)
     "Ann Able": ("🟢 on track", 3, 4, 6 * 23 / 65, 6.0, 0.0, 1, 0),
     "Ben Baker": ("🔴 behind", 2, 3, 12 * 23 / 65, 12.0, 12 * 23 / 65 - 2, 1, 1),
-    "Cara Cole": ("⚪ no job plan", 1, 1, None, None, None, 0, 0),
+    "Cara Cole": ("⚪ no target", 1, 1, None, None, None, 0, 0),
 }
-# Headline: delivered 3 + 2 + 1 = 6 of 2.1231 + 4.2462 = 6.37 expected; 1 slot not re-offered.
-EXPECTED_HEADLINE = ("6 / 6.4", "1")
+# Headline over the planned clinicians with a target only (issue 12: it counted Cara's 1 as
+# "6 / 6.4" before): delivered 3 + 2 = 5 of 2.1231 + 4.2462 = 6.37 expected; Cara's 1 apart;
+# 1 slot not re-offered.
+EXPECTED_HEADLINE = ("5 / 6.4", "1")
+EXPECTED_APART = "Plus 1 new Core Partnership by a clinician with no job plan: Cara Cole."
 
 
 @pytest.fixture
@@ -64,16 +68,24 @@ def test_review_is_the_default_page_with_hand_worked_figures(team_store):
     assert at.selectbox(key="review_quarter").value == "2026/27 Q2"
     assert "as of **31 Jul 2026**" in at.caption[0].value
     assert (at.metric[0].value, at.metric[1].value) == EXPECTED_HEADLINE
+    assert EXPECTED_APART in [caption.value for caption in at.caption]
+    assert at.metric[2].label == "Median internal wait"  # short enough not to be cut off
+    # every plan gives Core time: no banner (the only warning is the local-mode one)
+    assert not [w for w in at.warning if "no Core time" in w.value]
 
     table = table_with(at, "status_word").set_index("clinician")
-    assert sorted(table.index) == sorted(EXPECTED_CLINICIANS)
+    offers = table_with(at, "not_reoffered").set_index("clinician")
+    # two tables that fit the screen: targets, then offers and lost slots
+    assert "lost" not in table.columns and "status_word" not in offers.columns
+    assert sorted(table.index) == sorted(EXPECTED_CLINICIANS) == sorted(offers.index)
+    assert table.loc["Cara Cole", "note"] == "no job plan"
     for name, (word, delivered, offered, expected, target, shortfall, lost, not_reoffered) in (
         EXPECTED_CLINICIANS.items()
     ):
         row = table.loc[name]
         assert row["status_word"] == word
-        assert (row["delivered"], row["offered"]) == (delivered, offered)
-        assert (row["lost"], row["not_reoffered"]) == (lost, not_reoffered)
+        assert (row["delivered"], offers.loc[name, "offered"]) == (delivered, offered)
+        assert (offers.loc[name, "lost"], offers.loc[name, "not_reoffered"]) == (lost, not_reoffered)
         for column, value in (("expected_to_date", expected), ("target", target),
                               ("shortfall", shortfall)):
             if value is None:
@@ -82,11 +94,66 @@ def test_review_is_the_default_page_with_hand_worked_figures(team_store):
                 assert row[column] == pytest.approx(value), (name, column)
 
 
+# The same team, plus Dan Dee, whose plan gives no Core time and no target, with 2 new Core
+# Partnerships on Mon 20 Jul; and Eve Eng, who starts on Mon 14 Sep (after the 31 Jul as-of).
+# Expected by hand: Dan "no target" for the stated reason, named in a banner, his 2 said apart;
+# Eve expected 0 with her start in words; the headline still 5 / 6.4 (Ann + Ben + Eve's 0).
+NO_CORE_ROWS = ACTIVITY_ROWS + [
+    {"slot_id": f"D{n}", "clinician": "Dan Dee", "date": "2026-07-20", "client_key": f"d{n}"}
+    for n in (1, 2)
+]
+NO_CORE_PLANS = PLANS + [
+    {"clinician": "Dan Dee", "team": "North", "fte": 1.0},
+    {"clinician": "Eve Eng", "team": "North", "fte": 0.6, "core_sessions": 2.0,
+     "available_from": "2026-09-14"},
+]
+
+
+def test_a_plan_without_core_time_is_named_in_a_banner_and_kept_out_of_the_totals(db_url):
+    plans = plans_frame(NO_CORE_PLANS)
+    plans["available_from"] = pd.to_datetime(plans["available_from"])
+    fill_store(db_url, NO_CORE_ROWS, plans)
+    at = open_page()
+    banner = [w.value for w in at.warning if "no Core time" in w.value]
+    assert len(banner) == 1 and banner[0].startswith(
+        "The job plan of Dan Dee gives no Core time (sessions or hours) and no 2026/27 Q2 target")
+    assert at.metric[0].value == "5 / 6.4"
+    captions = [caption.value for caption in at.caption]
+    assert EXPECTED_APART in captions
+    assert ("Plus 2 new Core Partnerships by a clinician whose job plan gives no Core time or "
+            "target: Dan Dee.") in captions
+    table = table_with(at, "status_word").set_index("clinician")
+    dan, eve = table.loc["Dan Dee"], table.loc["Eve Eng"]
+    assert (dan["status_word"], dan["note"], dan["delivered"]) == (
+        "⚪ no target", "the job plan gives no Core time or target", 2)
+    assert pd.isna(dan["target"]) and pd.isna(dan["expected_to_date"])
+    assert (eve["expected_to_date"], eve["note"]) == (0.0, "starts 14 Sep: nothing expected yet")
+
+
+def test_the_page_and_the_downloads_use_the_same_status_words(team_store, downloads):
+    page = table_with(open_page(), "status_word").set_index("clinician")["status_word"]
+    at = open_page("shortfalls")
+    csv_rows = list(csv.reader(io.StringIO(
+        next(data for name, data in downloads.items() if name.endswith(".csv")).decode("utf-8-sig")
+    )))
+    part1 = csv_rows[csv_rows.index(["Part 1: clinicians behind, slightly behind or with no target"]):
+                     csv_rows.index(["Part 2: lost slots not re-offered"])]
+    in_csv = {row[1]: row[2] for row in part1 if row[:1] == ["North"]}
+    workbook = openpyxl.load_workbook(io.BytesIO(
+        next(data for name, data in downloads.items() if name.endswith(".xlsx"))))
+    in_xlsx = {row[1]: row[2] for row in workbook["Below target"].iter_rows(min_row=2, values_only=True)}
+    on_screen = at.dataframe[0].value.set_index("Clinician")["Status"].to_dict()
+    # By hand: Ben behind, Cara no target (Ann on track is not listed).
+    assert in_csv == in_xlsx == on_screen == {"Ben Baker": "behind", "Cara Cole": "no target"}
+    for name, word in in_csv.items():
+        assert page[name].endswith(" " + word)  # the review page: an icon, then the same word
+
+
 def test_drill_down_shows_a_clinicians_lost_slots_with_evidence(team_store):
     at = open_page()
     at.selectbox(key="review_clinician").set_value("Ann Able").run()
     lost = table_with(at, "evidence")
-    assert lost["slot_id"].tolist() == ["A1"]
+    assert lost["export_slot_id"].tolist() == ["A1"]
     assert lost["status_word"].tolist() == ["✅ re-offered (replacement slot)"]
     assert "A2" in lost["evidence"].iloc[0]
     plan = table_with(at, "core_sessions")
@@ -102,7 +169,7 @@ def test_choosing_the_as_of_date_recomputes_the_expectation(team_store):
     table = table_with(at, "status_word").set_index("clinician")
     assert table.loc["Ann Able", "expected_to_date"] == pytest.approx(6 * 11 / 65)
     assert table.loc["Ben Baker", "delivered"] == 1
-    assert table.loc["Ben Baker", "pending"] == 1
+    assert table_with(at, "pending").set_index("clinician").loc["Ben Baker", "pending"] == 1
 
 
 def test_shortfall_downloads_carry_the_list_and_are_audited(team_store, downloads):
@@ -179,6 +246,6 @@ def test_a_team_filter_matches_across_teams_without_reading_the_store_again(team
     assert not at.exception, [e.value for e in at.exception]
     assert len(reads) == 1
     assert "as of **31 Jul 2026**" in at.caption[0].value
-    table = table_with(at, "status_word").set_index("clinician")
+    table = table_with(at, "not_reoffered").set_index("clinician")
     assert sorted(table.index) == ["Ann Able", "Ben Baker", "Cara Cole"]
     assert (table.loc["Ben Baker", "lost"], table.loc["Ben Baker", "not_reoffered"]) == (1, 0)

@@ -15,7 +15,7 @@ from capa_monitor.charts import (
     wait_chart,
     xmr_chart,
 )
-from capa_monitor.metrics.spc import xmr
+from capa_monitor.metrics.spc import COUNT_BOUNDS, xmr
 
 CLINICIANS = pd.DataFrame(
     {
@@ -43,7 +43,7 @@ def test_delivery_chart_traces_and_status_words():
     assert list(delivered.x) == [7, 4, 1, 2]
     # the status is in words on the bar and in the hover, not only in the colour
     assert list(delivered.text) == [
-        "7 · on track", "4 · slightly behind", "1 · behind", "2 · no job plan"]
+        "7 · on track", "4 · slightly behind", "1 · behind", "2 · no target"]
     assert "Status: slightly behind" in delivered.hovertext[1]
     assert list(trace(fig, "Quarter target").x)[:3] == [12.0, 9.0, 6.0]
     assert len(set(delivered.marker.color)) == 4
@@ -137,3 +137,14 @@ def test_wait_chart():
     lines = [shape.x0 for shape in fig.layout.shapes]
     assert lines == [28, 42]
     assert [a.text for a in fig.layout.annotations] == ["28 days", "42 days"]
+
+
+def test_xmr_chart_draws_a_count_limit_at_zero_and_says_so():
+    # SPIKE's lower limit is -2.17; a weekly count cannot go below zero: drawn at 0, named so.
+    frame = xmr(pd.Series(SPIKE, index=pd.date_range("2026-04-06", periods=15, freq="W-MON")),
+                bounds=COUNT_BOUNDS)
+    fig = xmr_chart(frame, "New Core Partnerships per week", "New Core Partnerships")
+    lower = trace(fig, "Lower process limit")
+    assert list(lower.y) == [0.0] * 15
+    assert lower.name == "Lower process limit (held at 0: values cannot go below 0)"
+    assert trace(fig, "Upper process limit").name == "Upper process limit"

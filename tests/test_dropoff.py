@@ -102,3 +102,18 @@ def test_a_new_starter_inside_the_window_is_not_flagged():
     result = dropoff_alerts(make_activity(ROWS), targets, AS_OF).set_index("clinician")
     assert result.loc["Fay Gee", "flagged"] == False  # noqa: E712 (numpy bool)
     assert result.loc["Gus Ho", "flagged"] == True  # noqa: E712
+
+
+def test_the_balance_page_says_its_figures_are_4_week_totals():
+    # The drop-off table's headers name the window (setting dropoff_weeks, default 4) beside
+    # the figures that are totals over it; the weekly rate says it is per week.
+    from capa_monitor.views.balance import dropoff_columns
+
+    frame = dropoff_alerts(make_activity([]), TARGETS.iloc[:0], date(2026, 7, 31))
+    labels = {name: config["label"] for name, config in
+              dropoff_columns(frame, Settings()).items() if isinstance(config, dict)}
+    assert labels["offered_last_weeks"] == "Offered (4-week total)"
+    assert labels["threshold"] == "Flagged below (4-week total)"
+    assert labels["planned_weekly"] == "Planned per week"
+    six = dropoff_columns(frame, Settings(dropoff_weeks=6))
+    assert six["offered_last_weeks"]["label"] == "Offered (6-week total)"

@@ -1,12 +1,15 @@
 """review(): one quarter's M1 + M2 per clinician, its lost slots, and the other metrics."""
 
 import dataclasses
+import re
 from datetime import date
 
 import pandas as pd
 import pytest
 from conftest import make_activity
 
+from capa_monitor.loading.normalise import _derived_slot_ids
+from capa_monitor.metrics import words
 from capa_monitor.metrics.review import CLINICIAN_COLUMNS, Review, review
 from capa_monitor.periods import Quarter
 
@@ -179,3 +182,86 @@ def test_a_plan_with_a_blank_team_shows_in_its_clinicians_team(blank, teams, sho
         assert clinicians.loc["Cara Dunn", "status"] != "no_target"
     if "Dev Shah" in shown:
         assert clinicians.loc["Dev Shah", "target"] == pytest.approx(6.0)
+
+
+# --- the headline counts planned clinicians with a target only (issue 12) -------------------
+
+# Q2 as of Fri 17 Jul 2026: 13 of 65 working days.
+# Ann Lee: 4 sessions → 12, expected 12 × 13 / 65 = 2.4, delivered 1 < 0.8 × 2.4 → behind.
+# Ben Ray: 2 sessions → 6, expected 1.2, delivered 2 → on track.
+# Cal Cox: a plan with no Core time and no Q2 target: no target, delivered 3.
+# Dee Hart: no plan at all, delivered 4.
+HEADLINE_PLANS = pd.DataFrame(
+    {
+        "clinician": ["Ann Lee", "Ben Ray", "Cal Cox"],
+        "team": ["North"] * 3,
+        "core_sessions": [4.0, 2.0, None],
+    }
+)
+
+
+def _delivered(name, count, first):
+    return [(f"{first}{n}", name, "North", "2026-07-06", "core_new", "attended", f"{first}c{n}", None)
+            for n in range(count)]
+
+
+def test_headline_counts_only_planned_clinicians_with_a_target():
+    rows = (_delivered("Ann Lee", 1, "A") + _delivered("Ben Ray", 2, "B")
+            + _delivered("Cal Cox", 3, "C") + _delivered("Dee Hart", 4, "D"))
+    result = review(activity_frame(rows), HEADLINE_PLANS, Q2, as_of=date(2026, 7, 17))
+    head = result.headline
+    assert (head.delivered, head.with_target, head.behind, head.slightly_behind) == (3, 2, 1, 0)
+    assert head.expected == pytest.approx(2.4 + 1.2)
+    assert head.target == pytest.approx(18.0)
+    assert (head.unplanned, head.unplanned_delivered) == (("Dee Hart",), 4)
+    assert (head.no_core_time, head.no_core_time_delivered) == (("Cal Cox",), 3)
+    assert head.apart() == [
+        "plus 4 new Core Partnerships by a clinician with no job plan: Dee Hart",
+        "plus 3 new Core Partnerships by a clinician whose job plan gives no Core time or "
+        "target: Cal Cox",
+    ]
+    clinicians = result.clinicians.set_index("clinician")
+    assert clinicians.loc["Cal Cox", "status_reason"] == "the job plan gives no Core time or target"
+    assert clinicians.loc["Dee Hart", "status_reason"] == "no job plan"
+    assert clinicians["planned"].to_dict() == {
+        "Ann Lee": True, "Ben Ray": True, "Cal Cox": True, "Dee Hart": False}
+
+
+def test_the_banner_names_the_planned_clinicians_without_core_time():
+    assert words.no_core_time_banner((), "2026/27 Q2") is None
+    one = words.no_core_time_banner(("Cal Cox",), "2026/27 Q2")
+    assert one.startswith("The job plan of Cal Cox gives no Core time (sessions or hours) and "
+                          "no 2026/27 Q2 target")
+    two = words.no_core_time_banner(("Cal Cox", "Eve Ford", "Gil Hay"), "2026/27 Q2")
+    assert two.startswith("The job plans of Cal Cox, Eve Ford and Gil Hay give no Core time")
+
+
+# --- a slot is named by what the clinician can look up, never by a derived hash --------------
+
+
+def test_lost_slots_are_named_by_date_time_clinician_type_and_the_exports_own_id():
+    # N1 has the export's id; N2's id was derived by the loader (an export without ids).
+    # N1 (Wed 1 Jul 09:30, DNA) was rebooked for the family on Fri 10 Jul 14:00 (N3, derived
+    # id): the evidence names the later slot by its date and time, with no id.
+    rows = [
+        {"slot_id": "APT-77", "clinician": "Jane Smith", "team": "North", "date": "2026-07-01",
+         "start": "09:30", "outcome": "dna", "client_key": "c1"},
+        {"clinician": "Jane Smith", "team": "North", "date": "2026-07-02", "outcome": "dna",
+         "client_key": "c2"},
+        {"clinician": "Ann Lee", "team": "North", "date": "2026-07-10", "start": "14:00",
+         "client_key": "c1"},
+    ]
+    frame = make_activity(rows)
+    derived = _derived_slot_ids(frame)
+    frame.loc[1:, "slot_id"] = derived.iloc[1:]
+    assert words.DERIVED_SLOT_ID.fullmatch(frame.loc[1, "slot_id"])  # the loader's form
+    lost = review(frame, PLANS, Q2, as_of=date(2026, 8, 31)).lost_slots.set_index("date")
+    first, second = lost.loc["2026-07-01"], lost.loc["2026-07-02"]
+    assert first["slot"] == "Wed 1 Jul 2026 09:30, Jane Smith, new Core Partnership (slot APT-77)"
+    assert first["export_slot_id"] == "APT-77"
+    assert first["evidence"] == "Rebooked: same family seen by Ann Lee on 10 Jul 2026 at 14:00."
+    assert pd.isna(first["evidence_export_slot_id"])
+    assert second["slot"] == "Thu 2 Jul 2026, Jane Smith, new Core Partnership"
+    assert pd.isna(second["export_slot_id"])
+    for text in (*lost["slot"], *lost["evidence"]):
+        assert not re.search(r"h[0-9a-f]{16}", text), text

@@ -111,8 +111,18 @@ def test_review_json(run):
     assert ann["expected_to_date"] == pytest.approx(6 * 29 / 65)
     assert ann["leaving_date"] == "2026-08-14"
     assert (ann["lost"], ann["pending"], ann["not_reoffered"]) == (2, 1, 1)
+    assert (jane["status_words"], ann["status_words"]) == ("behind", "behind")
+    assert (ann["availability"], ann["planned"]) == ("leaves 14 Aug", True)
     bob = people["Bob Ray"]
     assert bob["status"] == "no_target"
+    assert (bob["status_words"], bob["status_reason"], bob["planned"]) == (
+        "no target", "no job plan", False)
+    # Headline over Jane and Ann only: Ann's 1 (A1, 10 Aug) of 12 × 29/65 + 6 × 29/65 = 8.03
+    # expected; Bob's 1 apart.
+    head = doc["headline"]
+    assert (head["delivered"], head["clinicians_with_target"]) == (1, 2)
+    assert head["expected_to_date"] == pytest.approx(18 * 29 / 65)
+    assert (head["no_job_plan"], head["no_job_plan_delivered"]) == (["Bob Ray"], 1)
     assert (bob["target"], bob["expected_to_date"], bob["shortfall"]) == (None, None, None)
     slots = {s["slot_id"]: s for s in doc["lost_slots"]}
     assert {k: s["status"] for k, s in slots.items()} == {
@@ -122,6 +132,8 @@ def test_review_json(run):
         "L4": "pending",
     }
     assert slots["L1"]["evidence"] == "Rebooked: same family seen by Bob Ray on 10 Jul 2026 (slot R1)."
+    assert slots["L1"]["slot"] == "Wed 1 Jul 2026, Jane Smith, new Core Partnership (slot L1)"
+    assert slots["L3"]["status_words"] == "not re-offered"
     assert set(slots["L1"]) >= {"clinician", "date", "kind", "outcome", "status", "evidence",
                                 "slot_id"}
 
@@ -131,7 +143,14 @@ def test_review_table_and_as_of(run):
                        "2026-07-17")
     assert code == 0
     assert out.startswith("2026/27 Q2 review, North, as of 17 Jul 2026 (given)")
-    assert "Jane Smith" in out and "no_target" in out
+    assert "Jane Smith" in out and "no target" in out and "no_target" not in out
+    # As of 17 Jul (13 of 65 days): Jane 12 × 13 / 65 = 2.4 and Ann 6 × 13 / 65 = 1.2
+    # expected, nothing attended by either; Bob's 1 (no plan) is said apart.
+    assert ("New Core Partnerships by clinicians with a target: 0 delivered of 3.6 expected "
+            "to date (quarter target 18.0); 2 of 2 behind, 0 slightly behind.") in out
+    assert "Plus 1 new Core Partnership by a clinician with no job plan: Bob Ray." in out
+    ann = next(line for line in out.splitlines() if line.startswith("Ann Lee"))
+    assert "  behind  " in ann and ann.endswith("leaves 14 Aug")
 
 
 @pytest.mark.parametrize(
@@ -154,10 +173,10 @@ def test_shortfalls_xlsx_and_csv(run, tmp_path):
     code, out, _ = run("shortfalls", "--quarter", "2026/27 Q2", "--out", str(xlsx))
     assert code == 0
     # Jane and Ann red, Bob without a plan; L3 not re-offered.
-    assert "3 clinician(s) below target or without a plan, 1 slot(s) not re-offered" in out
+    assert "3 clinician(s) behind or with no target, 1 slot(s) not re-offered" in out
     book = openpyxl.load_workbook(xlsx)
     assert book.sheetnames == ["About", "Below target", "Not re-offered"]
-    assert book["Not re-offered"]["F2"].value == "L3"
+    assert book["Not re-offered"]["G2"].value == "L3"
     csv_path = tmp_path / "short.csv"
     assert run("shortfalls", "--quarter", "2026/27 Q2", "--out", str(csv_path))[0] == 0
     assert "Part 2: lost slots not re-offered" in csv_path.read_text(encoding="utf-8-sig")

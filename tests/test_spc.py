@@ -9,6 +9,8 @@ import pytest
 from conftest import make_activity
 
 from capa_monitor.metrics.spc import (
+    COUNT_BOUNDS,
+    PERCENT_BOUNDS,
     RULE_FALLING,
     RULE_OUTSIDE,
     RULE_RISING,
@@ -251,3 +253,39 @@ def test_monthly_dna_rate():
     result = monthly_dna_rate(activity, date(2026, 6, 20))
     assert list(result["period"]) == list(pd.to_datetime(["2026-04-01", "2026-05-01"]))
     assert result["value"].tolist() == pytest.approx([25.0, 0.0])
+
+
+# --- a count cannot go below zero: the limits drawn are held at the bounds ------------------
+
+
+def test_a_lower_limit_below_zero_is_held_at_zero_and_the_rules_do_not_change():
+    # SPIKE's limits are -2.1713 .. 24.8379 (above). With COUNT_BOUNDS the lower limit drawn
+    # is 0 and says it was clipped; the rules still use the unclipped sigma: the same marks.
+    plain = xmr(pd.Series(SPIKE))
+    bounded = xmr(pd.Series(SPIKE), bounds=COUNT_BOUNDS)
+    assert plain["lcl"].iloc[0] == pytest.approx(170 / 15 - 2.66 * 66 / 13)  # -2.1713
+    assert (bounded["lcl"] == 0.0).all() and bounded["lcl_clipped"].all()
+    assert not bounded["ucl_clipped"].any()
+    assert bounded["ucl"].iloc[0] == pytest.approx(plain["ucl"].iloc[0])
+    assert rules_at(bounded) == rules_at(plain) == {12: RULE_OUTSIDE}
+    # ALTERNATING's lower limit 5.68 is above 0: nothing to clip.
+    ordinary = xmr(pd.Series(ALTERNATING), bounds=COUNT_BOUNDS)
+    assert ordinary["lcl"].iloc[0] == pytest.approx(5.68) and not ordinary["lcl_clipped"].any()
+
+
+def test_weekly_core_new_never_draws_a_lower_limit_below_zero():
+    # Weeks of 6, 13, 20, 27 Jul 2026 with 3, 0, 3, 0 attended new Core Partnerships; as of
+    # Sun 2 Aug. Mean 1.5; moving ranges 3, 3, 3 → 3; limits 1.5 ± 7.98 = -6.48 .. 9.48: the
+    # lower one is drawn at 0.
+    rows = [{"clinician": "Ann Bell", "date": day} for day in ["2026-07-06"] * 3 + ["2026-07-20"] * 3]
+    result = weekly_core_new(make_activity(rows), date(2026, 8, 2))
+    assert result["value"].tolist() == [3.0, 0.0, 3.0, 0.0]
+    assert result["ucl"].iloc[0] == pytest.approx(1.5 + 2.66 * 3)
+    assert (result["lcl"] == 0.0).all() and result["lcl_clipped"].all()
+
+
+def test_a_percentage_limit_is_held_between_0_and_100():
+    # 90, 10, 90, 10 %: mean 50, MR 80 → 50 ± 212.8: drawn at 0 and 100.
+    result = xmr(pd.Series([90.0, 10.0, 90.0, 10.0]), bounds=PERCENT_BOUNDS)
+    assert (result["lcl"].iloc[0], result["ucl"].iloc[0]) == (0.0, 100.0)
+    assert result["lcl_clipped"].all() and result["ucl_clipped"].all()

@@ -8,6 +8,7 @@ import pytest
 from conftest import make_activity
 
 from capa_monitor.jobplans import quarterly_targets
+from capa_monitor.metrics import words
 from capa_monitor.metrics.targets import against_target
 from capa_monitor.periods import Quarter
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
@@ -225,3 +226,77 @@ def test_choice_is_measured_the_same_way():
     assert (row["choice_delivered"], row["choice_offered"]) == (4, 5)
     assert row["choice_shortfall"] == pytest.approx(0.5)
     assert row["choice_status"] == "amber"
+
+
+# --- §4: no Core time, no target; a target of 0 only when the plan says 0 --------------------
+
+
+def test_a_plan_without_core_time_or_target_has_no_target_with_its_reason():
+    # Jane's plan gives no Core sessions and no Q2 target: NO target (never 0, never "on track
+    # against 0"), though she delivered 2.
+    activity = slots(*[("Jane Smith", "2026-07-06", "core_new", "attended")] * 2)
+    row = m1(activity, plans(("Jane Smith", None, None, None, None, None)), Q2,
+             date(2026, 7, 17)).loc["Jane Smith"]
+    assert (row["status"], row["status_reason"]) == ("no_target", words.NO_CORE_TIME)
+    assert words.NO_CORE_TIME == "the job plan gives no Core time or target"
+    assert row["planned"] and row["target_source"] == "none"
+    assert row["delivered"] == 2
+    for column in ("target", "expected_to_date", "shortfall"):
+        assert np.isnan(row[column]), column
+    # no Choice figure either: no Choice target, not 0
+    assert row["choice_status"] == "no_target" and np.isnan(row["choice_target"])
+
+
+@pytest.mark.parametrize(
+    ("core_sessions", "q2_target", "reason"),
+    [
+        (0.0, None, words.ZERO_CORE_TIME),  # explicit zero Core time: 0 × 3 = 0
+        (4.0, 0.0, words.EXPLICIT_ZERO),  # explicit target of 0 overrides 4 × 3 = 12
+        (None, 0.0, words.EXPLICIT_ZERO),
+    ],
+)
+def test_a_target_of_0_comes_only_from_the_plan_and_says_so(core_sessions, q2_target, reason):
+    row = m1(slots(), plans(("Jane Smith", core_sessions, None, q2_target, None, None)), Q2,
+             date(2026, 7, 17)).loc["Jane Smith"]
+    assert (row["target"], row["expected_to_date"], row["shortfall"]) == (0.0, 0.0, 0.0)
+    assert row["status"] == "green"
+    assert row["status_reason"] == reason
+
+
+def test_an_ordinary_target_has_no_reason_and_no_plan_says_no_job_plan():
+    activity = slots(("Bob Ray", "2026-07-01", "core_new", "attended"))
+    result = m1(activity, plans(("Jane Smith", 4, 2, None, None, None)), Q2, date(2026, 7, 17))
+    assert pd.isna(result.loc["Jane Smith", "status_reason"])
+    assert bool(result.loc["Jane Smith", "planned"])
+    bob = result.loc["Bob Ray"]
+    assert (bob["status"], bob["status_reason"], bool(bob["planned"])) == (
+        "no_target", "no job plan", False)
+
+
+@pytest.mark.parametrize(
+    ("available_from", "available_to", "as_of", "words_shown", "expected"),
+    [
+        # starts Tue 1 Sep, reviewed on 17 Jul: nothing expected yet (0 of 13 days)
+        ("2026-09-01", None, date(2026, 7, 17), "starts 1 Sep: nothing expected yet", 0.0),
+        # started Mon 3 Aug (1 Aug is a Saturday), reviewed on 30 Sep: all of August's 20
+        # working days (31 Aug a bank holiday) + September's 22 = 42
+        ("2026-08-03", None, date(2026, 9, 30), "started 3 Aug", 12 * 42 / 65),
+        # leaves Fri 14 Aug: before it "leaves", after it "left" (33 of 65 days at the end)
+        (None, "2026-08-14", date(2026, 7, 17), "leaves 14 Aug", 12 * 13 / 65),
+        (None, "2026-08-14", date(2026, 8, 14), "leaves 14 Aug", 12 * 33 / 65),
+        (None, "2026-08-14", date(2026, 9, 30), "left 14 Aug", 12 * 33 / 65),
+        # a leaving date in another calendar year carries its year
+        (None, "2027-01-08", date(2026, 9, 30), "leaves 8 Jan 2027", 12.0),
+        # started before the quarter: nothing to say
+        ("2026-04-01", None, date(2026, 7, 17), None, 12 * 13 / 65),
+    ],
+)
+def test_start_and_leaving_dates_in_words(available_from, available_to, as_of, words_shown,
+                                          expected):
+    row = m1(slots(), plans(("Ali Khan", 4, None, None, available_from, available_to)), Q2,
+             as_of).loc["Ali Khan"]
+    assert row["expected_to_date"] == pytest.approx(expected)
+    if words_shown is None:
+        assert pd.isna(row["availability"])
+    else:
+        assert row["availability"] == words_shown

@@ -15,20 +15,25 @@ import pandas as pd
 from capa_monitor.cli.store_cmds import current_user
 from capa_monitor.errors import CapaError
 from capa_monitor.exports import shortfall_csv, shortfall_tables, shortfall_xlsx
+from capa_monitor.metrics import words
 from capa_monitor.metrics.review import Review, review, team_rows
 from capa_monitor.periods import Quarter, as_of_date
 
-#: Per-clinician JSON fields (issue 4), in order.
+#: Per-clinician JSON fields (issue 4), in order. `status` is the code for machines,
+#: `status_words` what the pages and downloads say.
 CLINICIAN_FIELDS: tuple[str, ...] = (
-    "clinician", "team", "target", "target_source", "expected_to_date", "delivered", "offered",
-    "shortfall", "status", "choice_target", "choice_expected_to_date", "choice_delivered",
-    "choice_offered", "choice_shortfall", "choice_status", "lost", "reoffered", "pending",
-    "not_reoffered", "leaving_date",
+    "clinician", "team", "planned", "target", "target_source", "expected_to_date", "delivered",
+    "offered", "shortfall", "status", "status_words", "status_reason", "choice_target",
+    "choice_expected_to_date", "choice_delivered", "choice_offered", "choice_shortfall",
+    "choice_status", "lost", "reoffered", "pending", "not_reoffered", "available_from",
+    "leaving_date", "availability",
 )
-#: Per-lost-slot JSON fields (issue 4), in order.
+#: Per-lost-slot JSON fields (issue 4), in order. `slot_id` is the export's own id (null when
+#: the export had none: the id the loader derives is nowhere in the clinician's system);
+#: `slot` names the slot by date, time, clinician and type.
 SLOT_FIELDS: tuple[str, ...] = (
-    "clinician", "team", "date", "kind", "outcome", "status", "evidence", "slot_id",
-    "evidence_slot_id", "window_end",
+    "clinician", "team", "date", "start", "kind", "outcome", "slot", "status", "status_words",
+    "evidence", "slot_id", "evidence_slot_id", "window_end",
 )
 
 
@@ -107,7 +112,7 @@ def run_shortfalls(args: argparse.Namespace) -> int:
         slots=len(part2),
     )
     print(
-        f"Wrote {out}: {len(part1)} clinician(s) below target or without a plan, "
+        f"Wrote {out}: {len(part1)} clinician(s) behind or with no target, "
         f"{len(part2)} slot(s) not re-offered ({result.quarter.label}, as of {result.as_of:%d %b %Y})."
     )
     return 0
@@ -154,8 +159,38 @@ def review_json(result: Review) -> dict[str, Any]:
         "as_of_source": result.as_of_source,
         "teams": list(result.teams) if result.teams else None,
         "settings": result.settings.to_dict(),
-        "clinicians": _records(result.clinicians, CLINICIAN_FIELDS),
-        "lost_slots": _records(result.lost_slots, SLOT_FIELDS),
+        "headline": _headline_json(result),
+        "clinicians": _records(
+            result.clinicians.assign(
+                status_words=words.words(result.clinicians["status"], words.STATUS_WORDS)
+            ),
+            CLINICIAN_FIELDS,
+        ),
+        "lost_slots": _records(
+            result.lost_slots.assign(
+                status_words=words.words(result.lost_slots["status"], words.SLOT_STATUS_WORDS),
+                slot_id=result.lost_slots["export_slot_id"],
+                evidence_slot_id=result.lost_slots["evidence_export_slot_id"],
+            ),
+            SLOT_FIELDS,
+        ),
+    }
+
+
+def _headline_json(result: Review) -> dict[str, Any]:
+    head = result.headline
+    return {
+        "delivered": head.delivered,
+        "expected_to_date": head.expected,
+        "target": head.target,
+        "clinicians_with_target": head.with_target,
+        "behind": head.behind,
+        "slightly_behind": head.slightly_behind,
+        "no_job_plan": list(head.unplanned),
+        "no_job_plan_delivered": head.unplanned_delivered,
+        "no_core_time": list(head.no_core_time),
+        "no_core_time_delivered": head.no_core_time_delivered,
+        "apart": head.apart(),
     }
 
 
@@ -182,42 +217,63 @@ def _json_value(value: Any) -> Any:
 
 
 def review_table(result: Review) -> str:
-    """A plain-text review a manager can read in a terminal."""
+    """A plain-text review a manager can read in a terminal, in the pages' words."""
     header = (
         f"{result.quarter.label} review, {result.teams_label}, as of {result.as_of:%d %b %Y}"
         f" ({'given' if result.as_of_source == 'given' else 'latest attended or missed appointment'})"
     )
+    head = result.headline
+    lines = [
+        header,
+        "",
+        f"New Core Partnerships by clinicians with a target: {head.delivered} delivered of "
+        f"{head.expected:.1f} expected to date (quarter target {head.target:.1f}); "
+        f"{head.behind} of {head.with_target} behind, {head.slightly_behind} slightly behind.",
+        *(line[0].upper() + line[1:] + "." for line in head.apart()),
+    ]
+    banner = words.no_core_time_banner(head.no_core_time, result.quarter.label)
+    if banner:
+        lines.append(banner)
     rows = [
         (
             "Clinician", "Team", "Status", "Target", "Expected", "Delivered", "Offered",
             "Shortfall", "Choice done/target", "Lost", "Re-offered", "Pending", "Not re-off.",
-            "Leaving",
+            "Note",
         )
     ]
-    for c in result.clinicians.itertuples(index=False):
+    clinicians = result.clinicians.assign(
+        status_words=words.words(result.clinicians["status"], words.STATUS_WORDS),
+        note=words.clinician_notes(result.clinicians),
+    )
+    for c in clinicians.itertuples(index=False):
         rows.append(
             (
-                c.clinician, _text(c.team), c.status, _num(c.target), _num(c.expected_to_date),
-                str(c.delivered), str(c.offered), _num(c.shortfall),
+                c.clinician, _text(c.team), c.status_words, _num(c.target),
+                _num(c.expected_to_date), str(c.delivered), str(c.offered), _num(c.shortfall),
                 f"{c.choice_delivered}/{_num(c.choice_target)}", str(c.lost), str(c.reoffered),
-                str(c.pending), str(c.not_reoffered),
-                "" if pd.isna(c.leaving_date) else f"{c.leaving_date:%d %b %Y}",
+                str(c.pending), str(c.not_reoffered), _text(c.note),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [header, ""]
+    lines.append("")
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
               for row in rows]
-    statuses = result.lost_slots["status"].value_counts()
+    lost = result.lost_slots
+    statuses = words.words(lost["status"], words.SLOT_STATUS_WORDS).value_counts(sort=False)
+    missed = lost[lost["status"] == "not_reoffered"]
     s = result.settings
     lines += [
         "",
-        f"Lost slots in the quarter: {len(result.lost_slots)} "
-        + "(" + ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in statuses.items()) + ")",
-        f"Rules: green at {s.green_ratio:.0%} of expected, amber at {s.amber_ratio:.0%}; "
+        f"Lost slots in the quarter: {len(lost)} "
+        + "(" + ", ".join(f"{name} {count}" for name, count in statuses.items()) + ")",
+        *(f"  {slot}: {evidence}"
+          for slot, evidence in zip(missed["slot"], missed["evidence"], strict=True)),
+        f"Rules: on track at {s.green_ratio:.0%} of expected, slightly behind at "
+        f"{s.amber_ratio:.0%}, behind below; "
         f"re-offer window {s.reoffer_window_days} days; targets = core half-days x "
         f"{s.appointments_per_half_day:g} x {s.usable_weeks_per_quarter:g} weeks / "
-        f"{s.appointments_per_core_partnership:g} unless the plan gives one.",
+        f"{s.appointments_per_core_partnership:g} unless the plan gives one; no Core time "
+        "and no target in the plan: no target.",
     ]
     return "\n".join(lines)
 

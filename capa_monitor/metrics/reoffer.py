@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from capa_monitor.metrics.words import export_slot_ids, slot_references
 from capa_monitor.model import (
     BOOKED_ON,
     CLIENT_KEY,
@@ -30,6 +31,7 @@ from capa_monitor.model import (
     OUTCOME,
     REOFFERED,
     SLOT_ID,
+    START,
     TEAM,
     Outcome,
 )
@@ -47,8 +49,9 @@ REOFFERED_STATUSES = (MARKED, CLIENT, REPLACEMENT)
 NOT_EVIDENCE = (Outcome.CANCELLED_BY_SERVICE.value, Outcome.UNBOOKED.value)
 
 LOST_SLOT_COLUMNS: tuple[str, ...] = (
-    "slot_id", "clinician", "team", "date", "kind", "outcome", "status", "evidence",
-    "evidence_slot_id", "evidence_clinician", "evidence_date", "window_end",
+    "slot_id", "clinician", "team", "date", "start", "kind", "outcome", "export_slot_id", "slot",
+    "status", "evidence", "evidence_slot_id", "evidence_clinician", "evidence_date",
+    "evidence_start", "evidence_export_slot_id", "window_end",
 )
 SUMMARY_COLUMNS: tuple[str, ...] = ("lost", "reoffered", "pending", "not_reoffered")
 
@@ -150,7 +153,7 @@ def lost_slots(
     open_window = as_of_day < window_end_day
     status = np.where(status == "", np.where(open_window, PENDING, NOT_REOFFERED), status)
 
-    columns = [c for c in (SLOT_ID, CLINICIAN, TEAM, DATE, KIND, OUTCOME) if c in activity]
+    columns = [c for c in (SLOT_ID, CLINICIAN, TEAM, DATE, START, KIND, OUTCOME) if c in activity]
     lost = activity.iloc[at[order]][columns]
     evidence_at = np.asarray(evidence_at, dtype=np.int64)
     found = evidence_at >= 0
@@ -162,6 +165,7 @@ def lost_slots(
             "clinician": lost[CLINICIAN].astype("str").to_numpy(),
             "team": _column(lost, TEAM, pd.NA).to_numpy(),
             "date": lost[DATE].to_numpy(),
+            "start": _column(lost, START, pd.NA).astype("str").to_numpy(),
             "kind": lost[KIND].astype("str").to_numpy(),
             "outcome": lost[OUTCOME].astype("str").to_numpy(),
             "status": status,
@@ -170,12 +174,19 @@ def lost_slots(
                 found, evidence_rows[CLINICIAN].astype("str").to_numpy(), None
             ),
             "evidence_date": np.where(found, evidence_rows[DATE].to_numpy(), np.datetime64("NaT")),
+            "evidence_start": np.where(
+                found, _column(evidence_rows, START, pd.NA).astype("str").to_numpy(), None
+            ),
             "window_end": lost[DATE].to_numpy() + np.timedelta64(window, "D"),
         }
     )
-    for name in ("team", "evidence_slot_id", "evidence_clinician"):
+    for name in ("team", "start", "evidence_slot_id", "evidence_clinician", "evidence_start"):
         result[name] = result[name].astype("str")
     result["evidence_date"] = pd.to_datetime(result["evidence_date"])
+    result["export_slot_id"] = export_slot_ids(result["slot_id"])
+    result["evidence_export_slot_id"] = export_slot_ids(result["evidence_slot_id"])
+    result["slot"] = slot_references(result["date"], result["start"], result["clinician"],
+                                     result["kind"], result["export_slot_id"])
     evidence_outcome = np.where(found, evidence_rows[OUTCOME].astype("str").to_numpy(), "")
     evidence_booked = np.where(
         found, booked[np.where(found, evidence_at, 0)], np.datetime64("NaT")
@@ -272,8 +283,10 @@ def _evidence_texts(
     """The evidence in words, built column-wise (one formula per status)."""
     status = result["status"].to_numpy(dtype=object)
     by = result["evidence_clinician"].fillna("")
-    slot = " (slot " + result["evidence_slot_id"].fillna("") + ")"
-    when = _days(result["evidence_date"])
+    # The later slot as the clinician finds it: its date and time, and the export's own id
+    # (never an id the loader derived).
+    slot = (" (slot " + result["evidence_export_slot_id"] + ")").fillna("")
+    when = _days(result["evidence_date"]) + (" at " + result["evidence_start"]).fillna("")
     window_end = _days(result["window_end"])
     what = result["kind"].map(
         {k: _KIND_WORDS.get(k, k.replace("_", " ") + " slot") for k in result["kind"].unique()}

@@ -9,29 +9,44 @@ unrounded; text columns pandas "str"):
 `clinicians` — one row per clinician planned for the quarter or with activity in it up to
 as_of, sorted by team then clinician (M1 + M2):
     clinician, team                     display name (the plan's spelling when planned), team
-    target                              full-quarter new Core Partnership target; NaN: no plan
-    target_source                       "explicit" (plan's qN_target) | "capa" (arithmetic) | NaN
+    target                              full-quarter new Core Partnership target; NaN: no
+                                        plan, or a plan giving no Core time or target (§4)
+    target_source                       "explicit" (plan's qN_target) | "capa" (arithmetic) |
+                                        "none" (the plan gives neither) | NaN (no plan)
     expected_to_date                    target × available working days to as_of ÷ quarter's
     delivered, offered                  core_new attended / not cancelled by the service, in
                                         the quarter up to as_of
     shortfall                           max(0, expected_to_date − delivered), from the
-                                        quarter's last day max(0, target − delivered); NaN: no plan
-    status                              green | amber | red | no_target
+                                        quarter's last day max(0, target − delivered); NaN:
+                                        no target
+    status                              green | amber | red | no_target (metrics.words has
+                                        the words every page, the CLI and the downloads use)
+    status_reason                       why there is no target or a target of 0, in words
+                                        ("no job plan", "the job plan gives no Core time or
+                                        target", …: metrics.words); missing otherwise
+    planned                             bool: the clinician has a job plan for the quarter
     choice_target, choice_expected_to_date, choice_delivered, choice_offered,
     choice_shortfall, choice_status     the same for Choice appointments
     lost, reoffered, pending, not_reoffered
                                         M2 counts over the quarter's lost slots up to as_of
     available_from, available_to        the plan's availability window (NaT: open)
+    availability                        the start and leaving dates in words ("starts 30 Nov:
+                                        nothing expected yet", "left 14 Aug", "leaves 13 Nov")
     leaving_date                        = available_to (shown to explain a drop-off)
     available_days, quarter_days        working days the expectation was scaled by
 
 `lost_slots` — M2, lost slots dated in the quarter up to as_of, in matching order:
-    slot_id, clinician, team, date, kind, outcome
+    slot_id, clinician, team, date, start, kind, outcome
+                                        slot_id may be derived by the loader (a hash): never
+                                        show it; show `slot` and `export_slot_id`
+    export_slot_id                      the export's own id; missing when the loader derived it
+    slot                                the slot as the clinician looks it up: "Thu 2 Jul 2026
+                                        09:30, Jane Smith, new Core Partnership (slot A17)"
     status                              reoffered_marked | reoffered_client |
                                         reoffered_replacement | pending | not_reoffered
     evidence                            the finding in words (no client identifier)
-    evidence_slot_id, evidence_clinician, evidence_date
-                                        the later slot used as evidence (missing otherwise)
+    evidence_slot_id, evidence_clinician, evidence_date, evidence_start,
+    evidence_export_slot_id             the later slot used as evidence (missing otherwise)
     window_end                          lost date + the re-offer window
 
 `balance`, `balance_teams` — M3 per clinician / per team (metrics/balance.py documents them).
@@ -65,6 +80,7 @@ CLINICIAN_COLUMNS: tuple[str, ...] = (
     *reoffer.SUMMARY_COLUMNS,
     "available_from",
     "available_to",
+    "availability",
     "leaving_date",
     "available_days",
     "quarter_days",
@@ -92,6 +108,70 @@ class Review:
     @property
     def teams_label(self) -> str:
         return ", ".join(self.teams) if self.teams else "All teams"
+
+    @property
+    def headline(self) -> Headline:
+        return headline(self.clinicians)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """Team totals over planned clinicians WITH a target only; everyone else's new Core
+    Partnerships apart, so activity without a plan never makes a team look on track."""
+
+    delivered: int
+    expected: float  # to the as-of date
+    target: float  # full quarter
+    with_target: int  # clinicians counted
+    behind: int  # of them: status red
+    slightly_behind: int  # of them: status amber
+    unplanned: tuple[str, ...]  # no job plan, and new Core Partnerships delivered
+    unplanned_delivered: int
+    no_core_time: tuple[str, ...]  # every planned clinician whose plan gives no Core time (§4)
+    no_core_time_active: tuple[str, ...]  # …of them, those who delivered some
+    no_core_time_delivered: int
+
+    def apart(self) -> list[str]:
+        """The activity left out of the totals, in words: "plus 14 new Core Partnerships by
+        clinicians with no job plan: Zoë Hartley"."""
+        lines = []
+        for count, names, who in (
+            (self.unplanned_delivered, self.unplanned, "with no job plan"),
+            (self.no_core_time_delivered, self.no_core_time_active,
+             "whose job plan gives no Core time or target"),
+        ):
+            if count:
+                lines.append(
+                    f"plus {count} new Core Partnership{'s' if count != 1 else ''} by "
+                    f"{'a clinician' if len(names) == 1 else 'clinicians'} {who}: "
+                    f"{', '.join(names)}"
+                )
+        return lines
+
+
+def headline(clinicians: pd.DataFrame) -> Headline:
+    """The Headline of a review's clinicians frame."""
+    counted = clinicians[clinicians["target"].notna()]
+    rest = clinicians[clinicians["target"].isna()]
+    unplanned = rest[~rest["planned"].astype(bool)]
+    no_core = rest[rest["planned"].astype(bool)]
+
+    def active(frame: pd.DataFrame) -> tuple[str, ...]:
+        return tuple(frame.loc[frame["delivered"] > 0, "clinician"].astype(str))
+
+    return Headline(
+        delivered=int(counted["delivered"].sum()),
+        expected=float(counted["expected_to_date"].sum()),
+        target=float(counted["target"].sum()),
+        with_target=len(counted),
+        behind=int((counted["status"] == "red").sum()),
+        slightly_behind=int((counted["status"] == "amber").sum()),
+        unplanned=active(unplanned),
+        unplanned_delivered=int(unplanned["delivered"].sum()),
+        no_core_time=tuple(no_core["clinician"].astype(str)),
+        no_core_time_active=active(no_core),
+        no_core_time_delivered=int(no_core["delivered"].sum()),
+    )
 
 
 def review(

@@ -6,7 +6,9 @@ and `monthly_dna_rate` build the two series the quarterly review tracks.
 Rules, as read here:
 - centre = mean of the values; moving range = |value - previous value|; moving ranges above
   3.267 × their mean are screened out once and the mean moving range recomputed from the
-  rest; limits = mean ± 2.66 × screened mean moving range (not clipped at zero).
+  rest; limits = mean ± 2.66 × screened mean moving range. A count or a rate cannot go below
+  zero (nor a per cent above 100), so the limits drawn are held at those bounds
+  (`lcl_clipped` / `ucl_clipped` say where); the rules below use the unclipped sigma lines.
 - outside limits: a value strictly above the upper or below the lower limit.
 - shift: 7 or more consecutive points strictly on one side of the mean; a point exactly on
   the mean belongs to neither side and breaks the run. Every point of the run is marked.
@@ -34,6 +36,8 @@ XMR_COLUMNS = (
     "mean",
     "lcl",
     "ucl",
+    "lcl_clipped",
+    "ucl_clipped",
     "moving_range",
     "special_cause",
     "rule",
@@ -46,6 +50,10 @@ RULE_RISING = "7 rising"
 RULE_FALLING = "7 falling"
 RULE_TWO_OF_THREE = "2 of 3 near a limit"
 
+#: What the measures cannot pass: a weekly count not below 0, a per cent not outside 0–100.
+COUNT_BOUNDS: tuple[float | None, float | None] = (0.0, None)
+PERCENT_BOUNDS: tuple[float | None, float | None] = (0.0, 100.0)
+
 MR_SCREEN_FACTOR = 3.267
 LIMIT_FACTOR = 2.66
 RUN_LENGTH = 7
@@ -53,8 +61,17 @@ RUN_LENGTH = 7
 _DNA_KINDS = frozenset({Kind.CHOICE}) | CORE_KINDS | SPECIFIC_KINDS
 
 
-def xmr(values: pd.Series, settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """XmR frame for `values` (index = period labels), one row per point, columns XMR_COLUMNS."""
+def xmr(
+    values: pd.Series,
+    settings: Settings = DEFAULT_SETTINGS,
+    *,
+    bounds: tuple[float | None, float | None] = (None, None),
+) -> pd.DataFrame:
+    """XmR frame for `values` (index = period labels), one row per point, columns XMR_COLUMNS.
+
+    `bounds` (lowest, highest) are values the measure cannot pass, e.g. (0, None) for a count:
+    a limit beyond one is held at it.
+    """
     value = values.astype("float64").to_numpy()
     n = len(value)
     moving_range = np.abs(np.diff(value, prepend=np.nan))
@@ -62,6 +79,12 @@ def xmr(values: pd.Series, settings: Settings = DEFAULT_SETTINGS) -> pd.DataFram
     mean_mr = _screened_mean_moving_range(moving_range[1:])
     ucl = centre + LIMIT_FACTOR * mean_mr
     lcl = centre - LIMIT_FACTOR * mean_mr
+
+    low, high = bounds
+    lcl_clipped = low is not None and bool(lcl < low)
+    ucl_clipped = high is not None and bool(ucl > high)
+    shown_lcl = low if lcl_clipped else lcl
+    shown_ucl = high if ucl_clipped else ucl
 
     outside = (value > ucl) | (value < lcl)
     side = np.sign(value - centre)
@@ -89,8 +112,10 @@ def xmr(values: pd.Series, settings: Settings = DEFAULT_SETTINGS) -> pd.DataFram
             "period": values.index.to_numpy(),
             "value": value,
             "mean": np.full(n, centre),
-            "lcl": np.full(n, lcl),
-            "ucl": np.full(n, ucl),
+            "lcl": np.full(n, shown_lcl, dtype="float64"),
+            "ucl": np.full(n, shown_ucl, dtype="float64"),
+            "lcl_clipped": np.full(n, lcl_clipped),
+            "ucl_clipped": np.full(n, ucl_clipped),
             "moving_range": moving_range,
             "special_cause": rule != "",
             "rule": pd.array(rule, dtype="str"),
@@ -119,7 +144,7 @@ def weekly_core_new(
     ]
     counts = delivered.dt.to_period("W-SUN").value_counts().reindex(weeks, fill_value=0)
     counts.index = counts.index.start_time.rename("period")
-    return xmr(counts.astype("float64"), settings)
+    return xmr(counts.astype("float64"), settings, bounds=COUNT_BOUNDS)
 
 
 def monthly_dna_rate(
@@ -157,7 +182,7 @@ def monthly_dna_rate(
         100.0 * numerator[has_rate] / denominator[has_rate],
         index=months[has_rate].to_timestamp().rename("period"),
     )
-    return xmr(rate.astype("float64"), settings)
+    return xmr(rate.astype("float64"), settings, bounds=PERCENT_BOUNDS)
 
 
 def _screened_mean_moving_range(moving_range: np.ndarray) -> float:

@@ -1,7 +1,9 @@
 """M1 (domain spec §5): new Core Partnerships, and Choice appointments, against the job plan.
 
 The expectation grows with the clinician's *available* working days, so a leaver or a starter
-is measured against the part of the quarter they were there for.
+is measured against the part of the quarter they were there for. A clinician without a target
+(no job plan, or a plan giving no Core time, §4) gets no status against one: `no_target`, with
+the reason in words.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from capa_monitor.metrics import words
 from capa_monitor.model import CLINICIAN, DATE, KIND, OUTCOME, TEAM, Kind, Outcome
 from capa_monitor.names import clinician_keys
 from capa_monitor.periods import Quarter, working_days
@@ -23,9 +26,9 @@ _RATIO_SLACK = 1e-9
 #: Columns of the result, in order (see metrics/review.py for what each means).
 TARGET_COLUMNS: tuple[str, ...] = (
     "clinician", "team", "target", "target_source", "expected_to_date", "delivered", "offered",
-    "shortfall", "status", "choice_target", "choice_expected_to_date", "choice_delivered",
+    "shortfall", "status", "status_reason", "planned", "choice_target", "choice_expected_to_date", "choice_delivered",
     "choice_offered", "choice_shortfall", "choice_status", "available_from", "available_to",
-    "available_days", "quarter_days",
+    "availability", "available_days", "quarter_days",
 )
 
 
@@ -46,15 +49,16 @@ def against_target(
     """One row per clinician planned for the quarter or with activity in it (up to as_of).
 
     `activity` is the canonical frame for the teams viewed, `targets` jobplans.quarterly_targets
-    for the same teams. Clinicians with activity but no plan get status "no_target" and NaN
-    targets; planned clinicians with no activity have delivered 0.
+    for the same teams. Clinicians with activity but no plan, and planned clinicians whose plan
+    gives no target (§4), get status "no_target", NaN targets and a status_reason; planned
+    clinicians with no activity have delivered 0.
     """
     until = min(as_of, quarter.last_day)
     counts = _quarter_counts(activity, quarter.start, until)
     plans = _plans_in_quarter(targets, quarter, counts.index)
 
     merged = plans.join(counts, how="outer")
-    planned = merged["target"].notna().to_numpy()
+    planned = merged["clinician_plan"].notna().to_numpy()
     merged["clinician"] = merged["clinician_plan"].fillna(merged["clinician"])
     merged["team"] = merged["team_plan"].fillna(merged["team"])
     for column in ("delivered", "offered", "choice_delivered", "choice_offered"):
@@ -82,27 +86,49 @@ def against_target(
         delivered = merged[f"{prefix}delivered"].to_numpy(dtype="float64")
         owed = full if quarter_over else expected
         merged[f"{prefix}expected_to_date"] = expected
-        merged[f"{prefix}shortfall"] = np.where(planned, np.maximum(0.0, owed - delivered), np.nan)
-        merged[f"{prefix}status"] = _status(delivered, expected, planned, settings)
+        merged[f"{prefix}shortfall"] = np.maximum(0.0, owed - delivered)  # NaN without a target
+        merged[f"{prefix}status"] = _status(delivered, expected, ~np.isnan(full), settings)
 
     merged["target_source"] = merged["target_source"].astype("str")
+    merged["planned"] = planned
+    merged["status_reason"] = _reasons(merged, planned)
+    merged["availability"] = pd.Series(
+        [
+            words.availability_words(start, end, as_of, quarter.start)
+            for start, end in zip(merged["available_from"], merged["available_to"], strict=True)
+        ],
+        index=merged.index,
+        dtype="str",
+    )
     result = merged.reindex(columns=list(TARGET_COLUMNS))
     result = result.sort_values(["team", "clinician"], na_position="last", kind="stable")
     return result.reset_index(drop=True)
 
 
 def _status(
-    delivered: np.ndarray, expected: np.ndarray, planned: np.ndarray, settings: Settings
+    delivered: np.ndarray, expected: np.ndarray, has_target: np.ndarray, settings: Settings
 ) -> np.ndarray:
     return np.select(
         [
-            ~planned,
+            ~has_target,
             delivered >= settings.green_ratio * expected - _RATIO_SLACK,
             delivered >= settings.amber_ratio * expected - _RATIO_SLACK,
         ],
         ["no_target", "green", "amber"],
         default="red",
     )
+
+
+def _reasons(merged: pd.DataFrame, planned: np.ndarray) -> pd.Series:
+    """Why there is no target, or why it is 0, in words (§4); missing for an ordinary target."""
+    target = merged["target"].to_numpy(dtype="float64")
+    explicit = (merged["target_source"] == "explicit").to_numpy(dtype=bool)
+    reason = np.select(
+        [~planned, np.isnan(target), (target == 0) & explicit, target == 0],
+        [words.NO_JOB_PLAN, words.NO_CORE_TIME, words.EXPLICIT_ZERO, words.ZERO_CORE_TIME],
+        default="",
+    )
+    return pd.Series(reason, index=merged.index, dtype="str").replace("", pd.NA)
 
 
 def _quarter_counts(activity: pd.DataFrame, start: date, until: date) -> pd.DataFrame:

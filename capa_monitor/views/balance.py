@@ -20,6 +20,27 @@ def flagged_first(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([shown[order], shown[~order]])[["flag", *frame.columns.drop("flagged")]]
 
 
+def dropoff_columns(frame: pd.DataFrame, settings) -> dict[str, object]:
+    """The drop-off table's headers say what its figures are: totals over the last N weeks."""
+    weeks = settings.dropoff_weeks
+    total = f"{weeks}-week total"
+    return {
+        **common.readable_columns(frame),
+        "offered_last_weeks": st.column_config.NumberColumn(
+            f"Offered ({total})", help=f"New Core Partnership slots offered in the last {weeks} "
+            "complete weeks (any outcome but cancelled by service)"
+        ),
+        "planned_weekly": st.column_config.NumberColumn(
+            "Planned per week", format="%.1f", help="Quarter target ÷ usable weeks"
+        ),
+        "threshold": st.column_config.NumberColumn(
+            f"Flagged below ({total})", format="%.1f",
+            help=f"{settings.dropoff_fraction:.0%} of the planned weekly rate × {weeks} weeks",
+        ),
+        "leaving_date": st.column_config.DateColumn("Leaving date", format="DD/MM/YYYY"),
+    }
+
+
 def render() -> None:
     opened = common.open_review("balance", "Balance & flow")
     if opened is None:
@@ -85,7 +106,9 @@ def render() -> None:
     if result.dropoff.empty:
         st.info("No job-planned clinician to check: add job plans on the Job plans page.")
     else:
-        common.table(flagged_first(result.dropoff), "balance_dropoff")
+        shown = flagged_first(result.dropoff)
+        st.dataframe(shown, column_config=dropoff_columns(shown, settings),
+                     hide_index=True, key="balance_dropoff", placeholder="—")
 
 
 if __name__ == "__main__":

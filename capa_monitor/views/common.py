@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from capa_monitor import auth
-from capa_monitor.charts import STATUS_WORDS
+from capa_monitor.metrics import words as vocabulary
 from capa_monitor.periods import Quarter
 from capa_monitor.settings import Settings
 from capa_monitor.views import data
@@ -29,32 +29,18 @@ PERIOD_KEY = "period"
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-#: The chart's status words with a coloured dot: the word carries the status, the dot helps.
+#: The review's words (metrics.words, the same in the CLI and the downloads) with an icon
+#: before them: the word carries the status, the icon only helps.
 STATUS_DOTS = {"green": "🟢", "amber": "🟠", "red": "🔴", "no_target": "⚪"}
-CLINICIAN_STATUS_WORDS = {status: f"{dot} {STATUS_WORDS[status]}" for status, dot in STATUS_DOTS.items()}
+SLOT_ICONS = {
+    "reoffered_marked": "✅", "reoffered_client": "✅", "reoffered_replacement": "✅",
+    "pending": "⏳", "not_reoffered": "❌",
+}
+CLINICIAN_STATUS_WORDS = {
+    status: f"{dot} {vocabulary.STATUS_WORDS[status]}" for status, dot in STATUS_DOTS.items()
+}
 SLOT_STATUS_WORDS = {
-    "reoffered_marked": "✅ re-offered (marked)",
-    "reoffered_client": "✅ re-offered (client rebooked)",
-    "reoffered_replacement": "✅ re-offered (replacement slot)",
-    "pending": "⏳ pending",
-    "not_reoffered": "❌ not re-offered",
-}
-KIND_WORDS = {
-    "choice": "Choice",
-    "core_new": "new Core Partnership",
-    "core_followup": "Core follow-up",
-    "specific_new": "new Specific Partnership",
-    "specific_followup": "Specific follow-up",
-    "other": "other",
-}
-OUTCOME_WORDS = {
-    "attended": "attended",
-    "dna": "DNA/WNB",
-    "late_not_seen": "arrived late, not seen",
-    "cancelled_by_client": "cancelled by family",
-    "cancelled_by_service": "cancelled by service",
-    "unbooked": "unbooked",
-    "booked": "booked",
+    status: f"{icon} {vocabulary.SLOT_STATUS_WORDS[status]}" for status, icon in SLOT_ICONS.items()
 }
 
 
@@ -71,11 +57,6 @@ def page_user(*roles: str) -> auth.User:
     if roles:
         auth.require_role(user, *roles)
     return user
-
-
-def words(values: pd.Series, vocabulary: dict[str, str]) -> pd.Series:
-    """Map codes to the words users read; an unknown code is shown as it is."""
-    return values.astype("object").map(lambda v: vocabulary.get(v, v))
 
 
 @dataclass(frozen=True)
@@ -192,7 +173,8 @@ def rules_line(result: Review) -> None:
         f"{', '.join(teams) if teams else 'all teams'}, as of **{result.as_of:%d %b %Y}**. "
         f"Targets: job-plan figure, else core half-days × {settings.appointments_per_half_day:g} "
         f"× {settings.usable_weeks_per_quarter:g} weeks ÷ "
-        f"{settings.appointments_per_core_partnership:g}; expected to date pro rata over "
+        f"{settings.appointments_per_core_partnership:g}; no Core time and no figure: no "
+        "target; expected to date pro rata over "
         f"working days ({holiday_region(settings)} holidays). "
         f"On track at ≥ {settings.green_ratio:.0%} of expected, "
         f"slightly behind at ≥ {settings.amber_ratio:.0%}. Lost slots count as re-offered "

@@ -8,61 +8,82 @@ import pandas as pd
 import streamlit as st
 
 from capa_monitor.charts import delivery_chart
+from capa_monitor.metrics import words as vocabulary
 from capa_monitor.metrics.flow import ALL_TEAMS
+from capa_monitor.metrics.words import words
 from capa_monitor.model import Kind
 from capa_monitor.names import clinician_key
 from capa_monitor.views import common, data
 
+#: The clinicians' figures against target; offers and lost slots are a second table, so that
+#: each fits the screen without scrolling sideways.
 CLINICIAN_TABLE = {
     "clinician": st.column_config.TextColumn("Clinician"),
     "team": st.column_config.TextColumn("Team"),
     "status_word": st.column_config.TextColumn(
-        "Status", help="On track: delivered ≥ expected to date. Slightly behind: ≥ the amber share."
+        "Status", help="On track: delivered ≥ expected to date. Slightly behind: ≥ the amber "
+        "share. No target: no job plan, or a plan giving no Core time or target."
     ),
     "delivered": st.column_config.NumberColumn("Delivered", help="New Core Partnerships attended"),
-    "expected_to_date": st.column_config.NumberColumn("Expected to date", format="%.1f"),
-    "target": st.column_config.NumberColumn("Quarter target", format="%.1f"),
+    "expected_to_date": st.column_config.NumberColumn("Expected", format="%.1f",
+                                                      help="Expected to the as-of date"),
+    "target": st.column_config.NumberColumn("Target", format="%.1f", help="Full-quarter target"),
     "shortfall": st.column_config.NumberColumn("Shortfall", format="%.1f"),
-    "offered": st.column_config.NumberColumn("Offered"),
-    "choice_delivered": st.column_config.NumberColumn("Choice delivered"),
+    "note": st.column_config.TextColumn(
+        "Note", help="Why there is no target (or a target of 0), and start or leaving dates"
+    ),
+}
+OFFERS_TABLE = {
+    "clinician": st.column_config.TextColumn("Clinician"),
+    "offered": st.column_config.NumberColumn(
+        "Offered", help="New Core Partnership slots offered (any outcome but cancelled by service)"
+    ),
+    "choice_delivered": st.column_config.NumberColumn("Choice seen"),
     "choice_target": st.column_config.NumberColumn("Choice target", format="%.1f"),
-    "lost": st.column_config.NumberColumn("Lost slots"),
+    "lost": st.column_config.NumberColumn("Lost", help="Lost slots: DNA/WNB, late, cancelled "
+                                          "by family or unbooked"),
     "reoffered": st.column_config.NumberColumn("Re-offered"),
     "pending": st.column_config.NumberColumn("Pending"),
     "not_reoffered": st.column_config.NumberColumn("Not re-offered"),
 }
 LOST_SLOT_TABLE = {
-    "date": st.column_config.DateColumn("Date", format="DD/MM/YYYY"),
+    "date": st.column_config.DateColumn("Date", format="ddd DD/MM/YYYY"),
+    "start": st.column_config.TextColumn("Time"),
     "clinician": st.column_config.TextColumn("Clinician"),
-    "kind_word": st.column_config.TextColumn("Kind"),
+    "kind_word": st.column_config.TextColumn("Type"),
     "outcome_word": st.column_config.TextColumn("Outcome"),
     "status_word": st.column_config.TextColumn("Status"),
     "evidence": st.column_config.TextColumn("Evidence", width="large"),
-    "slot_id": st.column_config.TextColumn("Slot id"),
+    "export_slot_id": st.column_config.TextColumn(
+        "Slot id", help="The export's own appointment id (blank when the export had none)"
+    ),
 }
 
 
 def clinician_table(clinicians: pd.DataFrame) -> pd.DataFrame:
     table = clinicians.assign(
-        status_word=common.words(clinicians["status"], common.CLINICIAN_STATUS_WORDS)
+        status_word=words(clinicians["status"], common.CLINICIAN_STATUS_WORDS),
+        note=vocabulary.clinician_notes(clinicians),
     )
-    return table[[column for column in CLINICIAN_TABLE if column in table.columns]]
+    return table[list(CLINICIAN_TABLE)]
+
+
+def offers_table(clinicians: pd.DataFrame) -> pd.DataFrame:
+    return clinicians[list(OFFERS_TABLE)]
 
 
 def lost_slot_table(lost_slots: pd.DataFrame) -> pd.DataFrame:
     table = lost_slots.assign(
-        kind_word=common.words(lost_slots["kind"], common.KIND_WORDS),
-        outcome_word=common.words(lost_slots["outcome"], common.OUTCOME_WORDS),
-        status_word=common.words(lost_slots["status"], common.SLOT_STATUS_WORDS),
+        kind_word=words(lost_slots["kind"], vocabulary.KIND_WORDS),
+        outcome_word=words(lost_slots["outcome"], vocabulary.OUTCOME_WORDS),
+        status_word=words(lost_slots["status"], common.SLOT_STATUS_WORDS),
     )
-    return table[[column for column in LOST_SLOT_TABLE if column in table.columns]]
+    return table[list(LOST_SLOT_TABLE)]
 
 
 def headline(result) -> None:
-    clinicians, lost = result.clinicians, result.lost_slots
-    delivered = int(clinicians["delivered"].sum())
-    expected = float(clinicians["expected_to_date"].sum(skipna=True))
-    target = float(clinicians["target"].sum(skipna=True))
+    """Totals over the planned clinicians with a target; everyone else's activity said apart."""
+    head, lost = result.headline, result.lost_slots
     not_reoffered = int((lost["status"] == "not_reoffered").sum())
     pending = int((lost["status"] == "pending").sum())
     everyone = result.flow_summary[result.flow_summary["team"] == ALL_TEAMS]
@@ -71,22 +92,29 @@ def headline(result) -> None:
     first, second, third = st.columns(3)
     first.metric(
         "New Core Partnerships",
-        f"{delivered} / {expected:.1f}",
-        help=f"Delivered / expected to the as-of date by the job plans; full-quarter target "
-        f"{target:.1f}.",
+        f"{head.delivered} / {head.expected:.1f}",
+        help=f"Delivered / expected to the as-of date, over the {head.with_target} clinicians "
+        f"with a target (full-quarter target {head.target:.1f}): {head.behind} behind, "
+        f"{head.slightly_behind} slightly behind. Clinicians without a target are counted "
+        "apart, below.",
         border=True,
     )
     second.metric(
-        "Lost slots not re-offered",
+        "Not re-offered",
         f"{not_reoffered}",
-        help=f"{len(lost)} lost slots in the quarter so far; {pending} still pending.",
+        help=f"Lost slots not offered again: {len(lost)} lost slots in the quarter so far; "
+        f"{pending} still pending.",
         border=True,
     )
     third.metric(
-        "Internal wait, Choice to Core (median)",
-        "no completed waits" if pd.isna(median_wait) else f"{median_wait:.0f} days",
+        "Median internal wait",
+        "none yet" if pd.isna(median_wait) else f"{median_wait:.0f} days",
+        help="Days from a client's last attended Choice to their first attended new Core "
+        "Partnership, median over the waits completed in the quarter (Balance & flow has more).",
         border=True,
     )
+    for line in head.apart():
+        st.caption(f"{line[0].upper()}{line[1:]}.")
 
 
 def drill_down(selection: common.Selection, result) -> None:
@@ -97,7 +125,11 @@ def drill_down(selection: common.Selection, result) -> None:
     name = st.selectbox("Clinician", names, key="review_clinician")
     row = result.clinicians[result.clinicians["clinician"] == name].iloc[0]
     status = common.CLINICIAN_STATUS_WORDS.get(row["status"], row["status"])
-    st.markdown(f"**{name}** — {status}; delivered {row['delivered']} new Core Partnerships.")
+    note = vocabulary.clinician_notes(row.to_frame().T).iloc[0]
+    st.markdown(
+        f"**{name}** — {status}{'' if pd.isna(note) else f' ({note})'}; delivered "
+        f"{row['delivered']} new Core Partnerships."
+    )
 
     weeks_tab, lost_tab, plan_tab = st.tabs(["Their weeks", "Their lost slots", "Their job plan"])
     quarter = selection.quarter
@@ -112,9 +144,9 @@ def drill_down(selection: common.Selection, result) -> None:
             # Week commencing Monday, the way job plans and diaries count weeks.
             week = theirs["date"].dt.to_period("W-SUN").dt.start_time.dt.date.rename("week commencing")
             label = (
-                common.words(theirs["kind"], common.KIND_WORDS)
+                words(theirs["kind"], vocabulary.KIND_WORDS)
                 + ": "
-                + common.words(theirs["outcome"], common.OUTCOME_WORDS)
+                + words(theirs["outcome"], vocabulary.OUTCOME_WORDS)
             ).rename("slots")
             st.dataframe(pd.crosstab(week, label), key="review_weeks")
     with lost_tab:
@@ -156,6 +188,9 @@ def render() -> None:
             "add job plans."
         )
         return
+    banner = vocabulary.no_core_time_banner(result.headline.no_core_time, result.quarter.label)
+    if banner:
+        st.warning(banner, icon=":material/warning:")
     headline(result)
     st.subheader("Clinicians")
     st.dataframe(
@@ -164,6 +199,14 @@ def render() -> None:
         hide_index=True,
         placeholder="—",
         key="review_clinicians",
+    )
+    st.subheader("Offers and lost slots")
+    st.dataframe(
+        offers_table(result.clinicians),
+        column_config=OFFERS_TABLE,
+        hide_index=True,
+        placeholder="—",
+        key="review_offers",
     )
     st.plotly_chart(delivery_chart(result.clinicians), key="review_delivery_chart")
     drill_down(selection, result)

@@ -27,6 +27,11 @@ def show_chart(title: str, y_label: str, xmr: pd.DataFrame, unit: str, key: str,
             icon=":material/info:",
         )
     st.plotly_chart(xmr_chart(xmr, title, y_label), key=f"trends_{key}_chart")
+    if bool(xmr["lcl_clipped"].any()):
+        st.caption(
+            f"The lower process limit is drawn at {xmr['lcl'].iloc[0]:g}: mean − 2.66 × the mean "
+            f"moving range would be below it, and a {unit}'s {y_label} cannot go below zero."
+        )
     causes = special_causes(xmr)
     if causes.empty:
         st.caption("No special cause: the variation is what this process usually shows.")
