@@ -24,23 +24,16 @@ from capa_monitor.loading import (
     header_guess,
     load_raw,
 )
-from capa_monitor.loading.headers import ACTIVITY_SYNONYMS, NEW_FOLLOWUP
 from capa_monitor.loading.read import read_upload
-from capa_monitor.model import CLIENT_KEY, Kind, Outcome
+from capa_monitor.model import CLIENT_KEY
 from capa_monitor.periods import month_end
 from capa_monitor.views import common, data
+from capa_monitor.views.upload_mapping import mapping_form, report_summary
 
 LOG = logging.getLogger(__name__)
 #: Per-file results kept between reruns (never in st.cache_data: it would hash the bytes).
 MEMO_KEY = "upload_memo"
-NOT_IN_FILE = "(not in this file)"
-AS_READ = "(leave as read)"
 DETECTED = "(the one that looks like activity)"
-VALUE_CHOICES = {
-    "kind": [k.value for k in Kind],
-    "outcome": [o.value for o in Outcome],
-    NEW_FOLLOWUP: ["new", "followup"],
-}
 FILE_TYPES = ["xlsx", "csv", "xlsm", "xls"]  # .xlsm/.xls reach the loader for its clear refusal
 
 
@@ -124,89 +117,6 @@ def record_rejected_download(user_email: str, source_file: str, source_sha256: s
 def whole_months(period: tuple[date, date]) -> tuple[date, date]:
     start, end = period
     return start.replace(day=1), month_end(end)
-
-
-def row_list(rows: list[int], shown: int = 10) -> str:
-    listed = ", ".join(str(row) for row in rows[:shown])
-    return listed + (f" and {len(rows) - shown} more" if len(rows) > shown else "")
-
-
-def report_summary(result: LoadResult) -> None:
-    report = result.report
-    st.markdown(
-        f"Sheet **{report.sheet}**, header on row **{report.header_row}**"
-        + (f", encoding {report.encoding}" if report.encoding else "")
-        + (
-            f"; dates {report.date_range[0]:%d/%m/%Y} to {report.date_range[1]:%d/%m/%Y}"
-            if report.date_range else ""
-        )
-        + f"; {len(report.clinicians)} clinicians."
-    )
-    read_col, accepted_col, rejected_col, dropped_col = st.columns(4)
-    read_col.metric("Rows read", report.rows_read)
-    accepted_col.metric("Accepted", report.accepted)
-    rejected_col.metric("Rejected", len(report.rejected))
-    dropped_col.metric(
-        "Blank or totals rows dropped", report.dropped,
-        help=", ".join(f"{k}: {v}" for k, v in report.dropped_detail.items()) or None,
-    )
-    if report.blank_past_outcomes:
-        st.warning(
-            f"{len(report.blank_past_outcomes)} past appointments have no outcome; they count as "
-            f"booked (unknown). Sheet rows: {row_list(report.blank_past_outcomes)}."
-        )
-    if report.invalid_nhs_numbers:
-        st.warning(
-            f"{len(report.invalid_nhs_numbers)} NHS numbers fail the check digit (sheet rows "
-            f"{row_list(report.invalid_nhs_numbers)}); they were pseudonymised like the others, "
-            "but check them in the source system."
-        )
-    for warning in report.warnings:
-        st.warning(warning)
-
-
-def mapping_form(key: str, file_name: str, read: ReadFile) -> MappingProfile | None:
-    """Column and value choices; returns a profile when the manager applies changes."""
-    mapped = read.result.report.columns if read.result else (
-        read.profile.columns if read.profile else {}
-    )
-    unmapped = read.result.report.unmapped_values if read.result else {}
-    options = [NOT_IN_FILE, *read.headers]
-    with st.form(f"{key}_mapping"):
-        st.markdown("**Columns** — which column of the file holds each field")
-        columns: dict[str, str] = {}
-        grid = st.columns(3)
-        for i, field in enumerate(ACTIVITY_SYNONYMS):
-            current = mapped.get(field, NOT_IN_FILE)
-            choice = grid[i % 3].selectbox(
-                field.replace("_", " "),
-                options,
-                index=options.index(current) if current in options else 0,
-                key=f"{key}_column_{field}",
-            )
-            if choice != NOT_IN_FILE:
-                columns[field] = choice
-        values: dict[str, dict[str, str]] = {}
-        unknown = {c: v for c, v in unmapped.items() if c in VALUE_CHOICES and v}
-        if unknown:
-            st.markdown("**Values to map** — what each unrecognised value means")
-        for column, counts in unknown.items():
-            for value, count in counts.items():
-                choices = [AS_READ, *VALUE_CHOICES[column]]
-                choice = st.selectbox(
-                    f"{column} “{value}” ({count} rows)",
-                    choices,
-                    key=f"{key}_value_{column}_{hashlib.sha1(value.encode()).hexdigest()[:10]}",
-                )
-                if choice != AS_READ:
-                    values.setdefault(column, {})[value] = choice
-        name = st.text_input(
-            "Name for this mapping", value=file_name.rsplit(".", 1)[0], key=f"{key}_name"
-        )
-        applied = st.form_submit_button("Apply this mapping")
-    if applied:
-        return MappingProfile(name=name.strip() or "mapping", columns=columns, values=values)
-    return None
 
 
 def ingest_section(key: str, user_email: str, result: LoadResult,
@@ -301,11 +211,10 @@ def one_file(user_email: str, upload, digest: str, settings,
             st.error(f"{upload.name}: {read.error}")
             st.write("Say which column holds each field, then apply the mapping:")
         result = read.result
-        with st.expander("Column mapping and values to map", expanded=result is None):
-            applied = mapping_form(key, upload.name, read)
-            if applied is not None:
-                st.session_state[f"{key}_profile"] = applied
-                st.rerun()
+        applied = mapping_form(key, upload.name, read)  # in its own expander
+        if applied is not None:
+            st.session_state[f"{key}_profile"] = applied
+            st.rerun()
         if result is None:
             return
         report_summary(result)
@@ -315,7 +224,7 @@ def one_file(user_email: str, upload, digest: str, settings,
         unknown = {c: v for c, v in result.report.unmapped_values.items() if v}
         if unknown:
             st.warning(
-                "Values the loader did not recognise (open “Column mapping and values to map” "
+                "Values the loader did not recognise (open “Columns and values” "
                 "to say what they mean): "
                 + "; ".join(
                     f"{column}: " + ", ".join(f"“{v}” ×{n}" for v, n in values.items())
