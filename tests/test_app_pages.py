@@ -6,7 +6,10 @@ page rendering its content (or saying what to do) on an empty and on a filled st
 from __future__ import annotations
 
 import dataclasses
+import re
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -16,6 +19,8 @@ from streamlit.testing.v1 import AppTest
 from capa_monitor.sample import demo_jobplans
 from capa_monitor.settings import Settings
 from capa_monitor.store import Store
+from capa_monitor.views.audit import when_text
+from capa_monitor.views.settings_page import describe, setting_text
 from capa_monitor.views.settings_page import problems as settings_problems
 
 ROOT = DASHBOARD.parent
@@ -78,8 +83,16 @@ def app(role: str | None = None, script: Path = DASHBOARD) -> AppTest:
 
 def test_local_mode_shows_its_banner_and_a_manager_page_list(filled):
     at = app().run()
-    assert at.warning[0].value.startswith("Local mode")
+    banner = at.warning[0].value
+    assert banner.startswith("Local mode — sign-in is not set up: this copy runs for one person "
+                             "on this computer only")
+    assert "secrets.toml" not in banner  # words for a manager; the file is for whoever sets up
     assert "Signed in as **Local manager** (manager)" in [c.value for c in at.sidebar.caption]
+    setup = at.sidebar.expander[0]
+    assert setup.label == "Setting up sign-in"
+    shown = "\n".join(m.value for m in setup.markdown)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert shown and shown in readme and "secrets.toml" in shown
     visit(at, "upload")  # a manager page is in the navigation
 
 
@@ -97,6 +110,7 @@ def test_team_role_sees_the_review_pages(filled, page):
     assert at.title[0].value == PAGE_TITLES[page]
     assert not at.error
     assert not [w for w in at.warning if w.value.startswith("Local mode")]
+    assert not at.sidebar.expander  # no set-up help once sign-in is set up
 
 
 @pytest.mark.parametrize("page", MANAGER_PAGES)
@@ -175,10 +189,36 @@ def test_settings_are_saved_to_the_store_and_audited(filled):
     assert "within 42 days" in at.caption[0].value
 
 
-def test_audit_log_lists_what_happened(filled):
+def test_audit_log_lists_what_happened_with_its_time_in_words(filled):
+    store = Store.open(filled)
+    store.save_settings(dataclasses.replace(store.settings(), reoffer_window_days=42),
+                        user="lead@example.org")
     at = visit(app().run(), "audit")
     log = at.dataframe[0].value
-    assert "upload" in set(log["action"])
+    assert list(log.columns) == ["When", "Who", "What", "Details", "Period", "Rows"]
+    # Newest first: the settings change, then the job plans, then the upload.
+    assert log["What"].tolist() == ["Settings changed", "Job plans changed", "Upload"]
+    assert log["Details"].iloc[0] == "Re-offer window: 42 days"
+    upload = log.iloc[2]
+    assert upload["Details"] == (
+        "file north.xlsx; upload 1; teams North; rows already stored replaced")
+    assert upload["Period"] == "01/07/2026 to 20/07/2026"
+    # Stored UTC, shown as a date and a time of day ("Tue 1 Dec 2026, 21:17").
+    assert re.fullmatch(r"[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}", upload["When"])
+
+
+@pytest.mark.parametrize(
+    ("at", "zone", "shown"),
+    [
+        # 23:30 UTC on 30 Jun is 00:30 on 1 Jul in British Summer Time.
+        (datetime(2026, 6, 30, 23, 30), "Europe/London", "Wed 1 Jul 2026, 00:30"),
+        # In December UK time is UTC.
+        (datetime(2026, 12, 1, 9, 5), "Europe/London", "Tue 1 Dec 2026, 09:05"),
+        (datetime(2026, 12, 1, 9, 5), "America/New_York", "Tue 1 Dec 2026, 04:05"),
+    ],
+)
+def test_audit_times_are_local_words(at, zone, shown):
+    assert when_text(pd.Timestamp(at), ZoneInfo(zone)) == shown
 
 
 def test_job_plans_show_targets_beside_the_plans(filled):
@@ -239,15 +279,61 @@ def test_settings_checks(changes, expected):
     assert settings_problems(dataclasses.replace(Settings(), **changes)) == expected
 
 
-def test_settings_with_an_unknown_region_are_refused_and_nothing_changes(filled):
+def test_settings_are_shown_by_their_meaning_and_unit(filled):
     at = visit(app().run(), "settings_page")
-    at.text_input(key="settings_holiday_subdiv").set_value("XYZ")
+    rules = table_with(at, "Rule").set_index("Rule")["Now"]
+    assert rules["Re-offer window"] == "28 days"
+    assert rules["Public holidays of"] == "England & Wales"
+    assert rules["The financial year starts in"] == "April"
+    assert rules["On track from"] == "100 % of expected to date"
+    assert rules["Slightly behind from"] == "80 % of expected to date"
+    assert rules["Lost slots are watched for"] == "new Core Partnership, Choice"
+    assert rules["Waits are counted past"] == "28 and 42 days"
+    region = at.selectbox(key="settings_holiday_region")
+    assert region.options == ["England & Wales", "Scotland", "Northern Ireland"]
+    assert at.number_input(key="settings_green_ratio").value == 100.0
+
+
+def test_a_region_and_a_percentage_chosen_in_words_are_saved_as_codes(filled):
+    at = visit(app().run(), "settings_page")
+    at.selectbox(key="settings_holiday_region").set_value(("GB", "SCT"))
+    at.number_input(key="settings_amber_ratio").set_value(75.0)
     next(b for b in at.button if b.label == "Save settings").click().run()
-    assert [e.value for e in at.error] == [
-        "Settings not saved: no public holidays are known for GB-XYZ; use a code like GB and ENG."
-    ]
-    assert Store.open(filled).settings().holiday_subdiv == "ENG"
-    visit(at, "review")  # every page still works
+    assert at.success[0].value == "Settings saved."
+    saved = Store.open(filled).settings()
+    assert (saved.holiday_country, saved.holiday_subdiv, saved.amber_ratio) == ("GB", "SCT", 0.75)
+    # The summary drawn in the same run already shows the saved rules.
+    rules = table_with(at, "Rule").set_index("Rule")["Now"]
+    assert (rules["Public holidays of"], rules["Slightly behind from"]) == (
+        "Scotland", "75 % of expected to date")
+
+
+def test_a_stored_region_the_page_does_not_name_keeps_its_code(filled):
+    store = Store.open(filled)
+    store.save_settings(dataclasses.replace(store.settings(), holiday_subdiv="WLS"),
+                        user="setup@example.org")
+    at = visit(app().run(), "settings_page")
+    assert at.selectbox(key="settings_holiday_region").value == ("GB", "WLS")
+    assert table_with(at, "Rule").set_index("Rule")["Now"]["Public holidays of"] == "Wales"
+    assert describe(dataclasses.replace(Settings(), holiday_subdiv="XYZ")).set_index(
+        "Rule")["Now"]["Public holidays of"] == "GB-XYZ"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("reoffer_window_days", 28, "28 days"),
+        ("fy_first_month", 1, "January"),
+        ("green_ratio", 0.95, "95 % of expected to date"),
+        ("dropoff_fraction", 0.5, "50 % of the planned weekly rate"),
+        ("wait_thresholds_days", (28,), "28 days"),
+        ("wait_thresholds_days", (14, 28, 42), "14, 28 and 42 days"),
+        ("monitored_kinds", ("core_new",), "new Core Partnership"),
+        ("usable_weeks_per_quarter", 11.25, "11.25 weeks"),
+    ],
+)
+def test_setting_values_in_words(name, value, shown):
+    assert setting_text(name, value) == shown
 
 
 @pytest.mark.parametrize(

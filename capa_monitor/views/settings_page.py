@@ -1,46 +1,155 @@
-"""Settings page (manager): every rule the review uses (domain spec §2, §4, §5), with defaults,
-saved to the store (and audited) so every page and the CLI use the same rules.
+"""Settings page (manager): every rule the review uses (domain spec §2, §4, §5), in words with
+its unit ("Re-offer window: 28 days", public holidays "England & Wales"), with defaults, saved
+to the store (and audited) so every page and the CLI use the same rules.
+
+The store keeps codes (`reoffer_window_days = 28`, `GB`/`ENG`, `green_ratio = 1.0`); this page
+is the one place that turns them into a manager's words and back. The audit log words a
+settings change with `setting_text` too.
 """
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
+from dataclasses import dataclass
 from datetime import date
 
+import pandas as pd
 import streamlit as st
 
 from capa_monitor.errors import CapaError
+from capa_monitor.metrics.words import KIND_WORDS
 from capa_monitor.model import Kind
 from capa_monitor.periods import public_holidays
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 from capa_monitor.views import common, data
 
-#: Field -> (section, label). Every Settings field except the upload limits is editable here.
-LABELS: dict[str, tuple[str, str]] = {
-    "fy_first_month": ("Periods", "First month of the financial year (1 = January, 4 = April)"),
-    "holiday_country": ("Periods", "Public holidays: country code"),
-    "holiday_subdiv": ("Periods", "Public holidays: region (e.g. ENG, SCT, WLS, NIR; blank for none)"),
-    "appointments_per_half_day": ("Targets", "Appointments per half-day"),
-    "usable_weeks_per_quarter": ("Targets", "Usable weeks per quarter"),
-    "appointments_per_core_partnership": ("Targets", "Appointments per Core Partnership"),
-    "green_ratio": ("Status", "On track at this share of expected (1.0 = 100 %)"),
-    "amber_ratio": ("Status", "Slightly behind at this share of expected"),
-    "reoffer_window_days": ("Lost slots", "Re-offer window (days)"),
-    "monitored_kinds": ("Lost slots", "Kinds watched for lost slots (comma separated)"),
-    "default_slot_minutes": ("Balance", "Length of a slot with no duration (minutes)"),
-    "specific_margin_points": ("Balance", "Flag Specific share above plan by more than (points)"),
-    "drift_gap_weeks": ("Specific drift", "A gap of this many weeks ends an episode"),
-    "drift_max_sessions": ("Specific drift", "Flag open episodes over this many sessions"),
-    "drift_max_weeks": ("Specific drift", "Flag open episodes over this many weeks"),
-    "wait_thresholds_days": ("Flow", "Wait thresholds (days, comma separated)"),
-    "dropoff_weeks": ("Drop-off", "Complete weeks looked at"),
-    "dropoff_fraction": ("Drop-off", "Flag below this fraction of the planned weekly rate"),
-    "spc_min_points": ("Trends", "Points before limits stop being trial limits"),
+
+@dataclass(frozen=True)
+class Rule:
+    """One setting as a manager reads it: its section, what it means, and its unit."""
+
+    section: str
+    label: str
+    unit: str = ""  # "days", "weeks", "%" (a share stored as a fraction), ...
+
+
+#: Every Settings field the manager edits here (the upload limits are the administrator's).
+RULES: dict[str, Rule] = {
+    "fy_first_month": Rule("Periods", "The financial year starts in"),
+    "holiday_subdiv": Rule("Periods", "Public holidays of"),
+    "appointments_per_half_day": Rule("Targets", "Appointments in a half-day Core session",
+                                      "appointments"),
+    "usable_weeks_per_quarter": Rule("Targets", "Weeks worked in a quarter (after leave)",
+                                     "weeks"),
+    "appointments_per_core_partnership": Rule(
+        "Targets", "Appointments in a Core Partnership, on average", "appointments"),
+    "green_ratio": Rule("Status", "On track from", "% of expected to date"),
+    "amber_ratio": Rule("Status", "Slightly behind from", "% of expected to date"),
+    "reoffer_window_days": Rule("Lost slots", "Re-offer window", "days"),
+    "monitored_kinds": Rule("Lost slots", "Lost slots are watched for"),
+    "default_slot_minutes": Rule("Balance", "A slot with no length counts as", "minutes"),
+    "specific_margin_points": Rule("Balance", "Flag a Specific share above plan by more than",
+                                   "percentage points"),
+    "drift_gap_weeks": Rule("Specific drift", "A gap that ends an episode", "weeks"),
+    "drift_max_sessions": Rule("Specific drift", "Flag open episodes longer than", "sessions"),
+    "drift_max_weeks": Rule("Specific drift", "Flag open episodes older than", "weeks"),
+    "wait_thresholds_days": Rule("Flow", "Waits are counted past", "days"),
+    "dropoff_weeks": Rule("Drop-off", "Complete weeks looked at", "weeks"),
+    "dropoff_fraction": Rule("Drop-off", "Flag a clinician below", "% of the planned weekly rate"),
+    "spc_min_points": Rule("Trends", "Points before a chart's limits stop being trial limits",
+                           "points"),
+}
+#: Shares stored as fractions (1.0) and shown as percentages (100 %).
+PERCENT = frozenset({"green_ratio", "amber_ratio", "dropoff_fraction"})
+#: Public-holiday regions (python-holidays codes) by the name a manager knows them by;
+#: England and Wales share their bank holidays.
+REGIONS: dict[tuple[str, str | None], str] = {
+    ("GB", "ENG"): "England & Wales",
+    ("GB", "WLS"): "Wales",
+    ("GB", "SCT"): "Scotland",
+    ("GB", "NIR"): "Northern Ireland",
+}
+OFFERED_REGIONS = (("GB", "ENG"), ("GB", "SCT"), ("GB", "NIR"))
+#: Upload limits, in words with their unit.
+LIMIT_WORDS: dict[str, tuple[str, str]] = {
+    "max_upload_bytes": ("Largest file", "MB"),
+    "max_uncompressed_bytes": ("Largest workbook once unpacked", "MB"),
+    "max_entry_uncompressed_bytes": ("Largest part of a workbook once unpacked", "MB"),
+    "max_compression_ratio": ("Most a workbook may be compressed", "times"),
+    "max_rows": ("Most rows", "rows"),
+    "max_columns": ("Most columns", "columns"),
+    "max_field_chars": ("Longest cell", "characters"),
+    "read_timeout_s": ("Longest time to read a file", "seconds"),
+    "read_memory_bytes": ("Most memory to read a file", "MB"),
 }
 
-
-MONTH_RANGE = (1, 12)
+RESTORED_KEY = "restored_settings_message"
 KINDS = tuple(kind.value for kind in Kind)
+
+
+def region_words(country: str, subdiv: str | None) -> str:
+    """`GB`/`ENG` -> "England & Wales"; a region this page does not name keeps its code."""
+    if (country, subdiv) in REGIONS:
+        return REGIONS[(country, subdiv)]
+    return f"{country}-{subdiv}" if subdiv else f"{country} (the whole country)"
+
+
+def _number(value: float) -> str:
+    return f"{value:,g}" if isinstance(value, float) else f"{value:,}"
+
+
+def setting_text(name: str, value) -> str:
+    """One setting's value in words with its unit: `reoffer_window_days`, 28 -> "28 days"."""
+    unit = RULES[name].unit if name in RULES else ""
+    if name == "fy_first_month":
+        return calendar.month_name[int(value)]
+    if name == "monitored_kinds":
+        return ", ".join(KIND_WORDS.get(kind, kind) for kind in value) or "nothing"
+    if name in PERCENT:
+        return f"{float(value) * 100:g} {unit}"
+    if isinstance(value, list | tuple):
+        numbers = [_number(v) for v in value]
+        listed = " and ".join([", ".join(numbers[:-1]), numbers[-1]] if len(numbers) > 1
+                              else numbers)
+        return f"{listed} {unit}".strip()
+    if value is None:
+        return "none"
+    return f"{_number(value)} {unit}".strip()
+
+
+def change_text(name: str, value) -> str:
+    """A stored override in words: "Re-offer window: 42 days" (the audit log's details)."""
+    if name == "holiday_country":
+        return f"Public holidays country: {value}"
+    if name == "holiday_subdiv":
+        return f"Public holidays of: {value or 'the whole country'}"
+    if name in RULES:
+        return f"{RULES[name].label}: {setting_text(name, value)}"
+    if name == "limits" and isinstance(value, dict):
+        return "; ".join(limit_text(key, v) for key, v in value.items())
+    return f"{name.replace('_', ' ')}: {value}"
+
+
+def limit_text(name: str, value) -> str:
+    label, unit = LIMIT_WORDS.get(name, (name.replace("_", " "), ""))
+    shown = value / (1024 * 1024) if unit == "MB" else value
+    return f"{label}: {_number(shown)} {unit}".strip()
+
+
+def describe(settings: Settings) -> pd.DataFrame:
+    """The rules in use, one row each in words: section, rule, value now, default."""
+    rows = []
+    for name, rule in RULES.items():
+        if name == "holiday_subdiv":
+            now = region_words(settings.holiday_country, settings.holiday_subdiv)
+            default = region_words(DEFAULT_SETTINGS.holiday_country,
+                                   DEFAULT_SETTINGS.holiday_subdiv)
+        else:
+            now = setting_text(name, getattr(settings, name))
+            default = setting_text(name, getattr(DEFAULT_SETTINGS, name))
+        rows.append((rule.section, rule.label, now, default))
+    return pd.DataFrame(rows, columns=["Section", "Rule", "Now", "Default"])
 
 
 def problems(candidate: Settings) -> list[str]:
@@ -62,25 +171,70 @@ def problems(candidate: Settings) -> list[str]:
     return found
 
 
+def _label(name: str) -> str:
+    rule = RULES[name]
+    return f"{rule.label} ({rule.unit})" if rule.unit else rule.label
+
+
 def field_input(name: str, current, default):
-    label = LABELS[name][1]
-    help_text = f"Default: {default}"
+    """The widget for one setting, in the manager's units; returns the value in the store's."""
+    label = _label(name)
+    help_text = f"Default: {setting_text(name, default)}"
     key = f"settings_{name}"
-    if isinstance(default, bool):
-        return st.checkbox(label, value=current, help=help_text, key=key)
+    if name == "fy_first_month":
+        return st.selectbox(label, range(1, 13), index=int(current) - 1, help=help_text, key=key,
+                            format_func=lambda month: calendar.month_name[month])
+    if name == "monitored_kinds":
+        return tuple(st.multiselect(label, KINDS, default=[k for k in current if k in KINDS],
+                                    help=help_text, key=key,
+                                    format_func=lambda kind: KIND_WORDS[kind]))
+    if name in PERCENT:
+        shown = st.number_input(label, value=float(current) * 100, min_value=0.0, step=5.0,
+                                help=help_text, key=key, format="%g")
+        return shown / 100
     if isinstance(default, int):
-        low, high = MONTH_RANGE if name == "fy_first_month" else (0, None)
-        return st.number_input(label, value=int(current), min_value=low, max_value=high, step=1,
+        return st.number_input(label, value=int(current), min_value=0, step=1,
                                help=help_text, key=key)
     if isinstance(default, float):
         return st.number_input(label, value=float(current), min_value=0.0, help=help_text,
                                key=key, format="%g")
-    if isinstance(default, tuple):
-        text = st.text_input(label, value=", ".join(str(v) for v in current), help=help_text, key=key)
-        items = [item.strip() for item in text.split(",") if item.strip()]
-        return tuple(int(item) if isinstance(default[0], int) else item for item in items)
-    text = st.text_input(label, value=current or "", help=help_text, key=key)
-    return text.strip() or (None if default is None or name == "holiday_subdiv" else default)
+    text = st.text_input(f"{RULES[name].label} ({RULES[name].unit}, comma separated)",
+                         value=", ".join(str(v) for v in current), help=help_text, key=key)
+    return tuple(int(item.strip()) for item in text.split(",") if item.strip())
+
+
+def region_input(current: Settings) -> tuple[str, str | None]:
+    """The public-holiday region by name; a stored region this page does not offer stays."""
+    here = (current.holiday_country, current.holiday_subdiv)
+    options = list(OFFERED_REGIONS) if here in OFFERED_REGIONS else [*OFFERED_REGIONS, here]
+    return st.selectbox(
+        RULES["holiday_subdiv"].label, options, index=options.index(here),
+        format_func=lambda region: region_words(*region), key="settings_holiday_region",
+        help=f"Default: {region_words(DEFAULT_SETTINGS.holiday_country, DEFAULT_SETTINGS.holiday_subdiv)}. "
+        "Bank holidays are not working days when the expected figure to date is worked out.",
+    )
+
+
+def rules_form(current: Settings) -> dict | None:
+    """The form; the new values (store codes) when the manager saves, else None."""
+    values: dict = {}
+    with st.form("settings_form"):
+        section = None
+        for name, rule in RULES.items():
+            if rule.section != section:
+                section = rule.section
+                st.subheader(section)
+            if name == "holiday_subdiv":
+                values["holiday_country"], values["holiday_subdiv"] = region_input(current)
+                continue
+            try:
+                values[name] = field_input(name, getattr(current, name),
+                                           getattr(DEFAULT_SETTINGS, name))
+            except ValueError:
+                st.error(f"{rule.label}: write whole numbers separated by commas.")
+                values[name] = getattr(current, name)
+        saved = st.form_submit_button("Save settings", type="primary")
+    return values if saved else None
 
 
 def render() -> None:
@@ -89,20 +243,12 @@ def render() -> None:
     store = data.store()
     current = store.settings()
     st.write("The rules every review uses. Changes apply to every page and the command line.")
-    values = {}
-    with st.form("settings_form"):
-        section = None
-        for name, (field_section, _label) in LABELS.items():
-            if field_section != section:
-                section = field_section
-                st.subheader(section)
-            try:
-                values[name] = field_input(name, getattr(current, name), getattr(DEFAULT_SETTINGS, name))
-            except ValueError:
-                st.error(f"{LABELS[name][1]}: write whole numbers separated by commas.")
-                values[name] = getattr(current, name)
-        saved = st.form_submit_button("Save settings", type="primary")
-    if saved:
+    if message := st.session_state.pop(RESTORED_KEY, None):
+        st.success(message)
+    summary = st.container()  # drawn after a save below, so it never shows the old rules
+    st.header("Change the rules")
+    values = rules_form(current)
+    if values is not None:
         candidate = dataclasses.replace(current, **values)
         found = problems(candidate)
         for problem in found:
@@ -114,11 +260,19 @@ def render() -> None:
                 st.error(f"Settings not saved: {exc}")
             else:
                 st.success("Settings saved.")
+                current = candidate
+    with summary:
+        st.subheader("The rules in use")
+        st.dataframe(describe(current), hide_index=True, key="settings_summary")
     with st.expander("Upload limits (set by the administrator)"):
-        st.json(dataclasses.asdict(current.limits))
+        limits = dataclasses.asdict(current.limits)
+        st.markdown("\n".join(f"- {limit_text(name, value)}" for name, value in limits.items()))
     if st.button("Restore the defaults", key="settings_reset"):
         store.save_settings(Settings(limits=current.limits), user=user.email)
-        st.success("Default settings restored.")
+        # The form's widgets still hold the old values: start the page again, saying so.
+        for name in [k for k in st.session_state if str(k).startswith("settings_")]:
+            del st.session_state[name]
+        st.session_state[RESTORED_KEY] = "Default settings restored."
         st.rerun()
 
 
