@@ -448,3 +448,11 @@ def test_ambiguous_type_abbreviations_are_listed(text):
 def test_service_user_is_the_family_side(text, outcome):
     # Carenotes / PARIS and mental health trusts call the client a "service user".
     assert outcome_of(text) == outcome
+
+
+@pytest.mark.parametrize(
+    "text", ["Service User Arrived Late - Not Seen", "Client arrived late, could not be seen",
+             "Late - not seen"],
+)
+def test_late_and_not_seen_in_any_words(text):
+    assert outcome_of(text) == "late_not_seen"

@@ -234,6 +234,8 @@ _OUTCOME_KEYS = {value_key(k): v for k, v in {**OUTCOME_CODES, **OUTCOME_TEXTS}.
 _OUTCOME_COMPACT = {k.replace(" ", ""): v for k, v in _OUTCOME_KEYS.items()}
 _CANCEL = re.compile(r"\bcan[cx]|\bcx\b")
 _AMBIGUOUS_KEYS = {value_key(k): v for k, v in AMBIGUOUS_OUTCOMES.items()}
+#: "late" then "not seen" / "could not be seen", however worded (`Service User Arrived Late - Not Seen`).
+_LATE_NOT_SEEN = re.compile(r"\blate\b.*\b(not|n t|couldn t) (be )?seen\b")
 _KIND_KEYS = {value_key(k): v for k, v in KIND_TEXTS.items()}
 
 
@@ -265,6 +267,8 @@ def outcome_of(
         return _OUTCOME_KEYS[key]
     if key.replace(" ", "") in _OUTCOME_COMPACT:
         return _OUTCOME_COMPACT[key.replace(" ", "")]
+    if _LATE_NOT_SEEN.search(key):
+        return Outcome.LATE_NOT_SEEN
     if _CANCEL.search(key):
         family = bool(_FAMILY_SIDE.search(key))
         service = bool(_SERVICE_SIDE.search(key))
