@@ -111,7 +111,7 @@ def test_rejected_rows_download_is_formula_safe_and_audited(db_url, downloads):
 
 def test_mapping_a_value_reloads_and_the_saved_mapping_applies_to_the_next_file(db_url):
     at = team(upload(upload_page(), ("north july.csv", JULY)), JULY, "North")
-    mystery = next(s for s in at.selectbox if s.label.startswith("outcome “Mystery outcome”"))
+    mystery = next(s for s in at.selectbox if s.label.startswith("Outcome “Mystery outcome”"))
     mystery.set_value("dna")
     next(b for b in at.button if b.label == "Apply this mapping").click().run()
     assert "“Mystery outcome” ×1" not in texts(at)
