@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from capa_monitor.errors import LoadError
-from capa_monitor.loading import LoadReport, MappingProfile, Rejection, load_activity
+from capa_monitor.loading import (
+    PROFILE_TARGETS,
+    LoadReport,
+    MappingProfile,
+    Rejection,
+    load_activity,
+)
+from capa_monitor.loading.headers import ACTIVITY_SYNONYMS
 
 #: How many rejected rows the table form prints before summarising the rest.
 TABLE_REJECTION_LINES = 20
@@ -26,30 +34,121 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "accepted and rejected, columns recognised, values it could not map."
         ),
     )
-    add_load_arguments(parser)
+    add_load_arguments(parser, save_help=(
+        "write the mapping used (columns found, --map, --value) to the file NAME "
+        "(.json added if NAME has no suffix), for --profile next time"
+    ))
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.set_defaults(func=run_inspect)
 
 
-def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+def add_load_arguments(
+    parser: argparse.ArgumentParser, *, profile_help: str = "a saved mapping profile (JSON file) "
+    "to apply", save_help: str
+) -> None:
     """What says how to read an export, shared by `inspect` and `ingest`."""
     parser.add_argument("file", metavar="FILE", help="the export (.xlsx or .csv)")
     parser.add_argument("--team", metavar="NAME", help="team of the rows that name none")
-    parser.add_argument("--sheet", metavar="NAME", help="the sheet to read (default: detected)")
     parser.add_argument(
-        "--profile", metavar="FILE", help="a saved mapping profile (JSON) to apply"
+        "--sheet", metavar="NAME",
+        help="the sheet to read (default: every sheet shaped like the best activity sheet)",
     )
+    parser.add_argument("--profile", metavar="FILE", help=profile_help)
+    parser.add_argument(
+        "--map", metavar="FIELD=HEADER", action="append", type=map_argument, default=[],
+        help="read FIELD from the column headed HEADER (repeatable); fields: "
+        + ", ".join(ACTIVITY_SYNONYMS),
+    )
+    parser.add_argument(
+        "--value", metavar="FIELD:TEXT=CANONICAL", action="append", type=value_argument,
+        default=[],
+        help="read TEXT in FIELD as CANONICAL (repeatable), e.g. 'outcome:Cancelled by "
+        "Unit=cancelled_by_service'; fields: " + ", ".join(PROFILE_TARGETS),
+    )
+    parser.add_argument("--save-profile", metavar="NAME", help=save_help)
+
+
+def map_argument(text: str) -> tuple[str, str]:
+    """`FIELD=HEADER` → (field, header); an unknown field is a usage error (exit 2)."""
+    field, sep, header = text.partition("=")
+    field = field.strip()
+    if not sep or not header.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not FIELD=HEADER")
+    if field not in ACTIVITY_SYNONYMS:
+        raise argparse.ArgumentTypeError(
+            f"unknown field {field!r}; known fields: {', '.join(ACTIVITY_SYNONYMS)}"
+        )
+    return field, header.strip()
+
+
+def value_argument(text: str) -> tuple[str, str, str]:
+    """`FIELD:TEXT=CANONICAL` → (field, text, canonical); unknown names are usage errors."""
+    field, sep, rest = text.partition(":")
+    source, sep2, canonical = rest.rpartition("=")
+    field, source, canonical = field.strip(), source.strip(), canonical.strip()
+    if not (sep and sep2 and source and canonical):
+        raise argparse.ArgumentTypeError(f"{text!r} is not FIELD:TEXT=CANONICAL")
+    if field not in PROFILE_TARGETS:
+        raise argparse.ArgumentTypeError(
+            f"unknown field {field!r} for --value; known fields: {', '.join(PROFILE_TARGETS)}"
+        )
+    if canonical not in PROFILE_TARGETS[field]:
+        raise argparse.ArgumentTypeError(
+            f"{canonical!r} is not a {field} value; known values: "
+            + ", ".join(sorted(PROFILE_TARGETS[field]))
+        )
+    return field, source, canonical
+
+
+def mapping_options(
+    args: argparse.Namespace, profile: MappingProfile | None
+) -> tuple[MappingProfile | None, dict[str, str]]:
+    """The profile with --value added (they win), and the --map columns."""
+    manual = dict(args.map)
+    if not args.value:
+        return profile, manual
+    base = profile or MappingProfile("command line")
+    values = {field: dict(mapping) for field, mapping in base.values.items()}
+    for field, source, canonical in args.value:
+        values.setdefault(field, {})[source] = canonical
+    return MappingProfile(base.name, dict(base.columns), values), manual
+
+
+def profile_to_save(name: str, report: LoadReport, profile: MappingProfile | None) -> MappingProfile:
+    """What `--save-profile` keeps: every column found (by whatever means) and the value maps."""
+    return MappingProfile(name, dict(report.columns), dict(profile.values) if profile else {})
+
+
+def warn(report: LoadReport) -> None:
+    """Warnings and doubts on stderr, one line each, so JSON on stdout stays clean."""
+    for text in report.warnings:
+        print(f"warning: {text}", file=sys.stderr)
+    for text in report.doubts:
+        print(f"check: {text}", file=sys.stderr)
 
 
 def run_inspect(args: argparse.Namespace) -> int:
     path = Path(args.file)
     data = read_bytes(path, "file")
-    profile = read_profile(args.profile)
-    result = load_activity(data, path.name, team=args.team, sheet=args.sheet, profile=profile)
+    profile, manual = mapping_options(args, read_profile(args.profile))
+    result = load_activity(
+        data, path.name, team=args.team, sheet=args.sheet, profile=profile, manual=manual
+    )
     if args.format == "json":
         print(json.dumps(result.report.to_json_dict(), indent=2, ensure_ascii=False))
     else:
         print(format_table(result.report))
+    warn(result.report)
+    if args.save_profile:
+        target = Path(args.save_profile)
+        if not target.suffix:
+            target = target.with_suffix(".json")
+        saved = profile_to_save(target.stem, result.report, profile)
+        try:
+            target.write_text(saved.to_json() + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise LoadError(f"Cannot write the profile {target}: {exc.strerror or exc}.") from None
+        print(f"Saved the mapping profile to {target}.", file=sys.stderr)
     return 0
 
 
@@ -88,9 +187,18 @@ def format_table(report: LoadReport) -> str:
         start, end = report.date_range
         lines.append(f"Dates:     {start.isoformat()} to {end.isoformat()}")
     lines.append(f"Clinicians ({len(report.clinicians)}): {', '.join(report.clinicians)}")
+    if len(report.sheets.get("read", ())) > 1:
+        lines.append(f"Sheets read: {', '.join(report.sheets['read'])}")
+    for name, why in report.sheets.get("skipped", {}).items():
+        lines.append(f"Sheet skipped: {name} ({why})")
     lines.append("")
     lines.append("Columns used:")
-    lines += [f"  {canonical:<14} <- {header}" for canonical, header in report.columns.items()]
+    lines += [
+        f"  {canonical:<14} <- {header}" + _how(report.mapping.get(canonical))
+        for canonical, header in report.columns.items()
+    ]
+    if report.unused_columns:
+        lines.append("Columns not used: " + ", ".join(report.unused_columns))
     for title, key in (("Kinds", "kind"), ("Outcomes", "outcome")):
         counts = report.counts.get(key, {})
         lines.append(f"{title}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
@@ -116,8 +224,17 @@ def format_table(report: LoadReport) -> str:
             f"Past appointments with no outcome (read as booked): "
             f"{len(report.blank_past_outcomes)} (rows {_rows(report.blank_past_outcomes)})"
         )
-    lines += [f"Note: {w}" for w in report.warnings]
+    if report.doubts:
+        lines.append("")
+        lines.append("Check before storing:")
+        lines += [f"  - {d}" for d in report.doubts]
     return "\n".join(lines)
+
+
+def _how(found: dict | None) -> str:
+    if not found:
+        return ""
+    return f"   ({found['by']}, {found['confidence']:.2f}: {found['reason']})"
 
 
 def rejection_text(rejection: Rejection) -> str:

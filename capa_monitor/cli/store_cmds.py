@@ -32,7 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "without --yes you are asked first."
         ),
     )
-    add_load_arguments(ingest)
+    add_load_arguments(
+        ingest,
+        profile_help="a mapping profile to apply: a JSON file, else one saved in the store",
+        save_help="save the mapping used (columns found, --map, --value) in the store as NAME, "
+        "for the upload page and --profile NAME",
+    )
     ingest.add_argument(
         "--period",
         metavar="YYYY-MM[:YYYY-MM]",
@@ -58,6 +63,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "import", help="read a job-plan spreadsheet; replaces the plan of each clinician in it"
     )
     plan_import.add_argument("file", metavar="FILE")
+    plan_import.add_argument(
+        "--map", metavar="FIELD=HEADER", action="append", default=[],
+        help="read FIELD from the column headed HEADER (repeatable), e.g. 'core_hours=Clinic "
+        "hrs'; fields: clinician, team, fte, choice_per_week, {choice,core,specific,"
+        "nonclinical}_{sessions,hours,pas}, q1_target..q4_target, quarter_target, "
+        "available_from, available_to",
+    )
+    plan_import.add_argument(
+        "--value", metavar="FIELD:TEXT=VALUE", action="append", default=[],
+        help="read TEXT in FIELD's column as VALUE, a number or date, or nothing for a blank "
+        "(repeatable), e.g. 'core_sessions:nil=0', 'available_to:n/a='",
+    )
+    plan_import.add_argument(
+        "--save-profile", metavar="NAME",
+        help="save the mapping used (columns found, --map, --value) in the store as NAME; "
+        "job-plan files of the same shape are then read with it",
+    )
     plan_import.set_defaults(func=run_jobplans_import)
     plan_export = plan_verbs.add_parser("export", help="write the current job plans to an xlsx")
     plan_export.add_argument("file", metavar="FILE.xlsx")
@@ -114,13 +136,25 @@ def _open_store(args: argparse.Namespace):
 
 
 def run_ingest(args: argparse.Namespace) -> int:
-    from capa_monitor.cli.inspect_cmd import format_table, read_bytes, read_profile
+    from capa_monitor.cli.inspect_cmd import (
+        format_table,
+        mapping_options,
+        profile_to_save,
+        read_bytes,
+        read_profile,
+        warn,
+    )
     from capa_monitor.loading import load_activity
 
     path = Path(args.file)
     data = read_bytes(path, "file")
-    profile = read_profile(args.profile)
     store = _open_store(args)
+    stored = {p.name: p for p in store.profiles()}
+    if args.profile in stored and not Path(args.profile).exists():
+        profile = stored[args.profile]
+    else:
+        profile = read_profile(args.profile)
+    profile, manual = mapping_options(args, profile)
     result = load_activity(
         data,
         path.name,
@@ -128,8 +162,10 @@ def run_ingest(args: argparse.Namespace) -> int:
         sheet=args.sheet,
         profile=profile,
         settings=store.settings(),
+        manual=manual,
     )
     print(format_table(result.report))
+    warn(result.report)
     print()
     plan = store.plan_ingest(result, period=args.period)
     if plan.status == "new" and plan.supersedes:
@@ -138,6 +174,9 @@ def run_ingest(args: argparse.Namespace) -> int:
             _confirm(plan.superseded_rows)
     outcome = store.ingest(result, user=current_user(), period=args.period)
     print(describe_outcome(plan, outcome))
+    if args.save_profile:
+        store.save_profile(profile_to_save(args.save_profile, result.report, profile))
+        print(f"Saved the mapping profile {args.save_profile!r} in the store.", file=sys.stderr)
     return 0
 
 
@@ -226,17 +265,47 @@ def run_restore(args: argparse.Namespace) -> int:
 
 
 def run_jobplans_import(args: argparse.Namespace) -> int:
+    """Read, report how (mapping and unused columns on stderr), then replace the plans."""
     from capa_monitor.cli.inspect_cmd import read_bytes, rejection_text
+    from capa_monitor.jobplan_fields import FIELDS_BY_NAME, jobplans_profile
     from capa_monitor.jobplans import load_jobplans
+
+    columns: dict[str, str] = {}
+    values: dict[str, dict[str, str]] = {}
+    for text in args.map:
+        field, sep, header = (part.strip() for part in text.partition("="))
+        if not (sep and header) or field not in FIELDS_BY_NAME:
+            print(f"usage error: --map {text!r}: give FIELD=HEADER with FIELD one of "
+                  f"{', '.join(FIELDS_BY_NAME)}", file=sys.stderr)
+            return 2
+        columns[field] = header
+    for text in args.value:
+        field, sep, rest = (part.strip() for part in text.partition(":"))
+        source, sep2, value = (part.strip() for part in rest.rpartition("="))
+        if not (sep and sep2 and source) or field not in FIELDS_BY_NAME:
+            print(f"usage error: --value {text!r}: give FIELD:TEXT=VALUE with FIELD one of "
+                  f"{', '.join(FIELDS_BY_NAME)}", file=sys.stderr)
+            return 2
+        values.setdefault(field, {})[source] = value
 
     path = Path(args.file)
     content = read_bytes(path, "file")
-    loaded = load_jobplans(content, path.name)
+    store = _open_store(args)
+    loaded = load_jobplans(
+        content, path.name, settings=store.settings(), columns=columns, values=values,
+        profiles=store.profiles(),
+    )
+    if loaded.profile is not None:
+        print(f"note: read with the saved mapping {loaded.profile.name!r}", file=sys.stderr)
+    for field, choice in loaded.mapping.items():
+        print(f"mapped: {field} <- {choice.header!r} ({choice.by}, {choice.confidence:.0%}: "
+              f"{choice.reason})", file=sys.stderr)
+    for warning in loaded.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for rejection in loaded.rejected:
         print(f"Rejected: {rejection_text(rejection)}")
     if loaded.frame.empty:
         raise CapaError(f"{path.name} has no usable job-plan rows; nothing was changed.")
-    store = _open_store(args)
     changed = store.save_jobplans(loaded.frame, user=current_user(), source=path.name)
     # The store logs which plans changed; this entry ties the change to the file (§7).
     store.record(
@@ -248,6 +317,11 @@ def run_jobplans_import(args: argparse.Namespace) -> int:
         changed=changed,
         rejected=len(loaded.rejected),
     )
+    if args.save_profile:
+        saved_values = {**(loaded.profile.values if loaded.profile else {}), **values}
+        profile = jobplans_profile(args.save_profile, loaded.columns, saved_values)
+        store.save_profile(profile)
+        print(f"Saved the mapping as {profile.name!r}.", file=sys.stderr)
     print(
         f"Job plans: {len(loaded.frame)} read from {path.name}, {changed} new or changed, "
         f"{len(loaded.rejected)} rejected."

@@ -40,6 +40,7 @@ from capa_monitor.privacy import pseudonym_key as stored_pseudonym_key
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
 __all__ = [
+    "PROFILE_TARGETS",
     "LoadReport",
     "LoadResult",
     "MappingProfile",
@@ -54,7 +55,7 @@ __all__ = [
 ]
 
 #: Values a profile may map source texts to, per field.
-_PROFILE_TARGETS: dict[str, frozenset[str]] = {
+PROFILE_TARGETS: dict[str, frozenset[str]] = {
     "outcome": frozenset(model.Outcome),
     "kind": frozenset(model.Kind) | {CORE, SPECIFIC},
     NEW_FOLLOWUP: frozenset({NEW, FOLLOWUP}),
@@ -71,8 +72,10 @@ def load_activity(
     settings: Settings = DEFAULT_SETTINGS,
     pseudonym_key: bytes | None = None,
     today: date | None = None,
+    manual: Mapping[str, str] | None = None,
 ) -> LoadResult:
-    """Read an uploaded .xlsx/.csv and load it; LoadError (one sentence) when it cannot be used."""
+    """Read an uploaded .xlsx/.csv and load it; LoadError (one sentence) when it cannot be used.
+    `manual`: field -> header chosen by the user (`--map`), before profile and inference."""
     workbook = read_upload(data, filename, limits=settings.limits, sheet=sheet)
     return load_raw(
         workbook,
@@ -83,6 +86,7 @@ def load_activity(
         settings=settings,
         pseudonym_key=pseudonym_key,
         today=today,
+        manual=manual,
     )
 
 
@@ -441,11 +445,11 @@ def _profile_values(profile: MappingProfile | None) -> dict[str, dict[str, str]]
     if not profile:
         return {}
     for field, mapping in profile.values.items():
-        allowed = _PROFILE_TARGETS.get(field)
+        allowed = PROFILE_TARGETS.get(field)
         if allowed is None:
             raise LoadError(
                 f"Profile {profile.name!r} maps values of {field!r}; only "
-                f"{', '.join(_PROFILE_TARGETS)} values can be mapped."
+                f"{', '.join(PROFILE_TARGETS)} values can be mapped."
             )
         wrong = sorted({v for v in mapping.values() if v not in allowed})
         if wrong:

@@ -20,7 +20,14 @@ import pandas as pd
 
 from capa_monitor.loading.guard import column_letters
 from capa_monitor.loading.headers import ACTIVITY_REQUIRED, ACTIVITY_SYNONYMS, Matcher, header_key
-from capa_monitor.loading.vocab import OTHER, flag_newness, kind_family, outcome_of
+from capa_monitor.loading.vocab import (
+    OTHER,
+    flag_newness,
+    is_flag_list,
+    is_outcome_text,
+    kind_family,
+    outcome_of,
+)
 from capa_monitor.privacy import nhs_number_valid
 
 # --- header words -----------------------------------------------------------------------------
@@ -252,7 +259,7 @@ def _kinds_of(texts: list[str]) -> dict[str, np.ndarray]:
         if lower in _YES_NO:
             kinds[YES_NO][i] = True
             continue
-        if outcome_of(text) is not None:
+        if is_outcome_text(text):  # ambiguous ones too: they are what an outcome column holds
             kinds[OUTCOME][i] = True
             continue
         if kind_family(text)[0] != OTHER:
@@ -261,7 +268,7 @@ def _kinds_of(texts: list[str]) -> dict[str, np.ndarray]:
         newness = [flag_newness(s, "") for s in items]
         if any(newness):
             kinds[NEWNESS][i] = True
-        if len(items) > 1 and not _NAME.match(text) or (len(items) > 1 and any(newness)):
+        if len(items) > 1 and (not _NAME.match(text) or any(newness)) or is_flag_list(text):
             kinds[FLAG_LIST][i] = True
         elif not kinds[TYPE][i] and not kinds[NEWNESS][i] and _NAME.match(text):
             kinds[NAME][i] = True

@@ -25,13 +25,7 @@ from capa_monitor.loading.headers import (
     NHS_NUMBER,
 )
 from capa_monitor.loading.report import Rejection
-from capa_monitor.loading.vocab import (
-    FOLLOWUP,
-    NEW,
-    classify_kinds,
-    classify_outcomes,
-    flag_newness,
-)
+from capa_monitor.loading.vocab import classify_kinds, classify_outcomes
 from capa_monitor.privacy import nhs_digit_texts, nhs_numbers_valid, pseudonymise
 
 BLANK = "blank"
@@ -67,7 +61,6 @@ _TIME_BAND = re.compile(
     re.IGNORECASE,
 )
 _INTERVAL_PART = re.compile(r"(\d+)\s*(weeks?|wks?|w|days?|dys?|d)\b")
-_FLAG_SPLIT = re.compile(r"\s*[;,]\s*")
 _YES = frozenset({"y", "yes", "true", "t", "1", "x", "✓", "re-offered", "reoffered", "rebooked",
                   "re-booked", "offered again"})
 _NO = frozenset({"n", "no", "false", "f", "0", "not re-offered", "not reoffered"})
@@ -157,12 +150,9 @@ def normalise_cells(
     frame[model.DATE] = date_col
     frame[model.START] = _start(present.get("start"), times, unmapped)
 
-    flags = present.get(NEW_FOLLOWUP)
-    if flags is not None:
-        flags = read_flag_lists(flags, header_of[NEW_FOLLOWUP], warnings)
     kinds = classify_kinds(
         present["kind"],
-        flags,
+        present.get(NEW_FOLLOWUP),
         flag_header=header_of.get(NEW_FOLLOWUP, ""),
         overrides=values.get("kind"),
         flag_overrides=values.get(NEW_FOLLOWUP),
@@ -402,32 +392,6 @@ def _durations(raw: pd.Series | None, n: int, unmapped: dict) -> pd.Series:
     parsed = _per_unique(raw, lambda u: u.map(parse_duration).astype("Int64"))
     _note(unmapped, "duration_min", _unknown_counts(raw, parsed))
     return parsed
-
-
-def read_flag_lists(raw: pd.Series, header: str, warnings: list[str]) -> pd.Series:
-    """A multi-valued flags cell (SystmOne `Appointment Confirmed, Initial Appointment`) →
-    `New` / `Follow-up` when an item says so, a new item winning. Once the column marks some
-    appointments new, a cell (or blank) that marks none is a follow-up, and counted in a note.
-    A column of single plain values is returned as it is."""
-    codes, uniques = pd.factorize(raw)
-    texts = [str(u) for u in uniques]
-    items = [[i for i in _FLAG_SPLIT.split(t) if i.strip()] for t in texts]
-    if not any(len(i) > 1 for i in items) and "flag" not in header.lower():
-        return raw
-    newness = []
-    for cell in items:
-        found = {flag_newness(item, "") for item in cell}
-        newness.append(NEW if NEW in found else FOLLOWUP if FOLLOWUP in found else None)
-    if NEW not in newness:
-        return raw
-    unmarked = np.append(np.array([n is None for n in newness], dtype=bool), True)[codes]
-    if unmarked.any():
-        warnings.append(
-            f"{int(unmarked.sum())} rows whose {header!r} cell marks no initial appointment "
-            "were read as follow-up."
-        )
-    words = pd.Series(["New" if n == NEW else "Follow-up" for n in newness], dtype="str")
-    return _spread(words, codes, raw.index).fillna("Follow-up")  # a blank cell marks none
 
 
 def reoffered_value(text: str) -> bool | None:
