@@ -1,143 +1,431 @@
 """Job plans (domain spec §4): read the manager's spreadsheet, turn plans into quarterly targets.
 
-A plan row says how many Core half-days and Choice appointments a clinician gives a week; the
-CAPA arithmetic turns that into a quarter's new Core Partnerships unless the plan states the
-quarter's target outright. Targets stay fractional here; only displays round them.
+A plan row says how much Choice, Core, Specific and non-clinical time a clinician gives a week
+(in half-day sessions, hours or PAs; Choice perhaps in appointments); the CAPA arithmetic turns
+the Core time into a quarter's new Core Partnerships unless the plan states the quarter's
+target outright. Columns are found by their header words and values (loading/infer.py, with
+jobplan_fields.py's fields), and every choice is reported: the column used for each field and
+why, the columns not used, the rows that give no target. A plan without Core time keeps its
+Core figure blank, never 0 (§4). Targets stay fractional here; only displays round them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from capa_monitor.loading.headers import find_header
+from capa_monitor.errors import LoadError
+from capa_monitor.jobplan_fields import (
+    ACTIVITIES,
+    APPOINTMENTS,
+    EVERY_QUARTER_TARGET,
+    FIELDS_BY_NAME,
+    HOURS,
+    JOBPLAN_FIELDS,
+    PAS,
+    QUARTER_TARGETS,
+    SESSIONS,
+    TARGET_FIELDS,
+    UNITS,
+    WEEKLY,
+    is_jobplan_profile,
+    names_a_unit,
+)
+from capa_monitor.loading import fitting_profile
+from capa_monitor.loading.headers import HeaderMatch, find_header, header_key
+from capa_monitor.loading.infer import (
+    Assignment,
+    FieldChoice,
+    assign,
+    header_matcher,
+    profile_columns,
+)
 from capa_monitor.loading.normalise import normalise_names
-from capa_monitor.loading.report import Rejection
+from capa_monitor.loading.report import MappingProfile, Rejection
 from capa_monitor.model import JOBPLAN_COLUMNS, JOBPLAN_DATE_COLUMNS, JOBPLAN_NUMBER_COLUMNS
 from capa_monitor.names import clinician_keys
 from capa_monitor.periods import Quarter
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
-#: A half-day session is 3.5 hours (§4), for plans that give hours instead of sessions.
-HOURS_PER_HALF_DAY = 3.5
+#: More half-day sessions than a working week has: such a figure is probably hours.
+WEEK_HALF_DAYS = 10
+NO_TARGET_REASON = "the job plan gives no Core time or target"
+_DATE_FIELDS = frozenset(JOBPLAN_DATE_COLUMNS)
+_TEXT_FIELDS = frozenset({"clinician", "team"})
+#: Header examples for find_header's "no header row" message.
+_EXAMPLES = {spec.name: spec.synonyms for spec in JOBPLAN_FIELDS if spec.name == "clinician"}
 
-#: Hours columns some plans carry instead of sessions: hours column -> sessions column.
-HOURS_COLUMNS: dict[str, str] = {
-    "core_hours": "core_sessions",
-    "specific_hours": "specific_sessions",
-    "nonclinical_hours": "nonclinical_sessions",
-}
 
-#: Header texts managers use for each job-plan column (§4). Earlier synonyms win.
-JOBPLAN_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "clinician": ("Name", "Staff", "HCP", "Clinician Name", "Staff Name", "Staff Member"),
-    "team": ("Team", "Team Name", "Service", "Clinic"),
-    "fte": ("WTE", "FTE", "Whole Time Equivalent", "Full Time Equivalent"),
-    "choice_per_week": (
-        "Choice appointments per week", "Choice appts per week", "Choice per week",
-        "Choice appointments", "Choice slots per week", "Choice",
-    ),
-    "core_sessions": (
-        "Core half-days / sessions per week", "Core half-days per week", "Core sessions per week",
-        "Core half-days", "Core half days", "Core sessions", "Core",
-    ),
-    "specific_sessions": (
-        "Specific half-days / sessions per week", "Specific half-days per week",
-        "Specific sessions per week", "Specific half-days", "Specific sessions", "Specific",
-    ),
-    "nonclinical_sessions": (
-        "Non-clinical half-days / sessions per week", "Non-clinical half-days per week",
-        "Non-clinical sessions per week", "Non-clinical half-days", "Non-clinical sessions",
-        "Non-clinical", "Nonclinical", "Admin sessions",
-    ),
-    "core_hours": ("Core hours per week", "Core hours"),
-    "specific_hours": ("Specific hours per week", "Specific hours"),
-    "nonclinical_hours": ("Non-clinical hours per week", "Non-clinical hours"),
-    **{
-        f"q{n}_target": (f"Q{n} target", f"Q{n} new Core Partnerships", f"Target Q{n}", f"Q{n}")
-        for n in range(1, 5)
-    },
-    "available_from": ("Start date", "Available from", "Starts", "Start", "From"),
-    "available_to": ("Leaving date", "End date", "Available to", "Leaves", "Leaving", "Until"),
-}
+class JobPlanRefused(LoadError):
+    """A job-plan file that cannot be imported as read; `headers` lets the manager map it."""
 
+    def __init__(self, message: str, headers: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.headers = headers
 
 
 @dataclass(frozen=True)
 class JobPlanLoad:
     frame: pd.DataFrame  # model.JOBPLAN_COLUMNS, typed as model.py says
     rejected: list[Rejection] = field(default_factory=list)
-    columns: dict[str, str] = field(default_factory=dict)  # canonical -> source header
+    columns: dict[str, str] = field(default_factory=dict)  # field -> source header
+    mapping: dict[str, FieldChoice] = field(default_factory=dict)  # field -> column, by, why
+    unused_columns: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    no_target: list[str] = field(default_factory=list)  # clinicians: NO_TARGET_REASON
+    headers: tuple[str, ...] = ()  # every non-blank header text, for mapping by hand
+    sheet: str = ""
+    profile: MappingProfile | None = None  # the saved mapping applied, if any
 
 
-def load_jobplans(data: bytes, filename: str) -> JobPlanLoad:
-    """Read a job-plan spreadsheet (xlsx or csv) into canonical plans plus rejected rows."""
+def load_jobplans(
+    data: bytes,
+    filename: str,
+    *,
+    settings: Settings = DEFAULT_SETTINGS,
+    profile: MappingProfile | None = None,
+    columns: Mapping[str, str] | None = None,
+    values: Mapping[str, Mapping[str, str]] | None = None,
+    profiles: Sequence[MappingProfile] = (),
+) -> JobPlanLoad:
+    """Read a job-plan spreadsheet (xlsx or csv): the sheet that reads most like a job plan.
+
+    `columns` (field -> header) and `values` (field -> {text: value}) are the manager's own
+    mapping, over the saved `profile`'s; without a profile, the first of the saved `profiles`
+    that is a job-plan mapping and whose every column is in the file is applied. LoadError
+    (JobPlanRefused, with the headers found) when the file cannot be used.
+    """
     from capa_monitor.loading.read import read_upload  # the sandboxed reader guards the bytes
 
-    workbook = read_upload(data, filename)
-    sheet = workbook.sheets[0]
-    return jobplans_from_cells(sheet.cells, sheet.name)
+    workbook = read_upload(data, filename, limits=settings.limits)
+    sheets = workbook.sheets
+    if len(sheets) > 1:
+        sheets = (max(sheets, key=lambda s: _fields_named(s.cells, columns, profile)),)
+    cells, name = sheets[0].cells, sheets[0].name
+    if profile is None and profiles:
+        headers = tuple(h for h in _header(cells, columns, None).headers if h)
+        profile = fitting_profile([p for p in profiles if is_jobplan_profile(p)], headers)
+    return jobplans_from_cells(
+        cells, name, settings=settings, profile=profile, columns=columns, values=values
+    )
 
 
-def jobplans_from_cells(cells: pd.DataFrame, sheet: str = "Sheet1") -> JobPlanLoad:
+def jobplans_from_cells(
+    cells: pd.DataFrame,
+    sheet: str = "Sheet1",
+    *,
+    settings: Settings = DEFAULT_SETTINGS,
+    profile: MappingProfile | None = None,
+    columns: Mapping[str, str] | None = None,
+    values: Mapping[str, Mapping[str, str]] | None = None,
+) -> JobPlanLoad:
     """The no-I/O half of load_jobplans: raw text cells (sheet row = index + 1) to plans."""
-    header = find_header(cells, JOBPLAN_SYNONYMS, required=("clinician",))
-    body = cells.iloc[header.data_start :]
-    headers = header.source_headers()
-    raw = {name: body.iloc[:, pos] for name, pos in header.columns.items()}
+    _check_fields(columns or {}, "the mapping")
+    _check_fields(values or {}, "the value mapping")
+    if profile:
+        _check_fields(profile.columns, f"the saved mapping {profile.name!r}")
+    match = _header(cells, columns, profile)
+    texts = match.headers
+    body = cells.iloc[match.data_start :]
+    found = assign(
+        JOBPLAN_FIELDS, texts, profile_columns(body), manual=columns,
+        saved=profile.columns if profile else None,
+    )
+    headers = tuple(t for t in texts if t)
+    missing = {f: h for f, h in found.not_found.items() if (columns or {}).get(f) == h}
+    if missing:
+        raise JobPlanRefused(
+            "The mapping names columns this file does not have: "
+            + ", ".join(f"{f} = {h!r}" for f, h in missing.items())
+            + f". The headers found are {_quoted(headers)}.",
+            headers,
+        )
+    if "clinician" not in found.fields:
+        raise JobPlanRefused(
+            f"No column names the clinicians: the headers found are {_quoted(headers)}. "
+            "A job plan needs one (e.g. 'Name', 'Staff', 'Clinician'); say which column it is.",
+            headers,
+        )
+    value_maps = _value_maps(profile, values)
+    raw = {name: body.iloc[:, choice.column] for name, choice in found.fields.items()}
+    raw = {name: _mapped(column, value_maps.get(name)) for name, column in raw.items()}
     sheet_rows = body.index.to_numpy() + 1
-
     blank = body.isna().all(axis=1).to_numpy()
-    rejected: list[Rejection] = []
-    bad = np.zeros(len(body), dtype=bool)
+    header_of = {name: choice.header for name, choice in found.fields.items()}
 
+    rejected: list[Rejection] = []
     names = normalise_names(raw["clinician"])
     no_name = names.isna().to_numpy() & ~blank
     for row in sheet_rows[no_name]:
-        rejected.append(Rejection(sheet, int(row), headers["clinician"], None, "no clinician name"))
-    bad |= no_name
+        rejected.append(Rejection(sheet, int(row), header_of["clinician"], None, "no clinician name"))
+    bad = no_name.copy()
+
+    parsed: dict[str, pd.Series] = {}
+    for name, column in raw.items():
+        if name in _TEXT_FIELDS:
+            continue
+        parse, problem = (
+            (_dates, "not a date (use e.g. 14/08/2026 or 2026-08-14)")
+            if name in _DATE_FIELDS
+            else (_numbers, "not a number of zero or more")
+        )
+        parsed[name], invalid = parse(column)
+        _reject(rejected, sheet, sheet_rows, invalid & ~blank, header_of[name], column, problem)
+        bad |= invalid
 
     frame = pd.DataFrame(index=body.index)
     frame["clinician"] = names.astype("str")
     frame["team"] = (
         raw["team"].str.strip().replace("", pd.NA).astype("str") if "team" in raw else pd.NA
     )
-    parsed = [
-        (JOBPLAN_NUMBER_COLUMNS + tuple(HOURS_COLUMNS), _numbers, "not a number of zero or more"),
-        (JOBPLAN_DATE_COLUMNS, _dates, "not a date (use e.g. 14/08/2026 or 2026-08-14)"),
-    ]
-    for names, parse, problem in parsed:
-        for name in names:
-            if name not in raw:
-                continue
-            values, invalid = parse(raw[name])
-            _reject(rejected, sheet, sheet_rows, invalid & ~blank, headers[name], raw[name],
-                    problem)
-            bad |= invalid
-            frame[name] = values
-    for hours, sessions in HOURS_COLUMNS.items():
-        if hours in frame:
-            converted = frame.pop(hours) / HOURS_PER_HALF_DAY
-            frame[sessions] = frame[sessions].fillna(converted) if sessions in frame else converted
-
+    warnings: list[str] = []
+    for name in ("fte", *JOBPLAN_DATE_COLUMNS):
+        if name in parsed:
+            frame[name] = parsed[name]
+    for activity in ACTIVITIES:
+        frame[_canonical_weekly(activity)] = _weekly(
+            activity, parsed, frame["clinician"], found.fields, settings, warnings
+        )
+    # A quarter's own target wins; the every-quarter target fills the quarters it leaves blank.
+    for name in QUARTER_TARGETS:
+        given = [parsed[f] for f in (name, EVERY_QUARTER_TARGET) if f in parsed]
+        if given:
+            frame[name] = given[0].fillna(given[-1])
     frame = canonical_plans(frame)
 
     inverted = (frame["available_to"] < frame["available_from"]).to_numpy() & ~bad & ~blank
-    _reject(rejected, sheet, sheet_rows, inverted, headers.get("available_to"),
+    _reject(rejected, sheet, sheet_rows, inverted, header_of.get("available_to"),
             raw.get("available_to"), "leaving date is before the start date")
     bad |= inverted
 
     keep = ~blank & ~bad
     # One plan per clinician, matched as the store and the review match names.
     duplicate = clinician_keys(frame["clinician"]).where(keep).duplicated().to_numpy() & keep
-    _reject(rejected, sheet, sheet_rows, duplicate, headers["clinician"], raw["clinician"],
+    _reject(rejected, sheet, sheet_rows, duplicate, header_of["clinician"], raw["clinician"],
             "this clinician already has a plan row above; keep one row per clinician")
     keep &= ~duplicate
-
     rejected.sort(key=lambda r: r.row)
-    return JobPlanLoad(frame[keep].reset_index(drop=True), rejected, headers)
+    plans = frame[keep].reset_index(drop=True)
+
+    _refuse_without_targets(plans, found, headers)
+    no_target = _no_target(plans, warnings)
+    unused = found.unused_headers()
+    if unused:
+        warnings.insert(0, "Columns not used: " + ", ".join(repr(h) for h in unused) + ".")
+    if profile:
+        lost = [f for f in profile.columns if f in found.not_found]
+        if lost:
+            warnings.insert(0, f"The saved mapping {profile.name!r} names columns this file "
+                               f"lacks: {', '.join(repr(profile.columns[f]) for f in lost)}.")
+    return JobPlanLoad(
+        frame=plans,
+        rejected=rejected,
+        columns=header_of,
+        mapping=dict(found.fields),
+        unused_columns=unused,
+        warnings=warnings,
+        no_target=no_target,
+        headers=headers,
+        sheet=sheet,
+        profile=profile,
+    )
+
+
+def _header(
+    cells: pd.DataFrame,
+    columns: Mapping[str, str] | None,
+    profile: MappingProfile | None,
+) -> HeaderMatch:
+    """The header row (or pair of rows: a group label over its units) naming the most fields,
+    by header words; headers the manager or a saved mapping named count too."""
+    words_match = header_matcher(JOBPLAN_FIELDS)
+    given = {**(profile.columns if profile else {}), **(columns or {})}
+    wanted = {header_key(h): name for name, h in given.items()}
+
+    def match(texts: list[str], alternatives: list[list[str]] | None) -> dict[str, int]:
+        found = words_match(texts, alternatives)
+        named = {wanted[k]: pos for pos, t in enumerate(texts) if (k := header_key(t)) in wanted}
+        return {**{f: p for f, p in found.items() if p not in named.values()}, **named}
+
+    try:
+        return find_header(cells, _EXAMPLES, matcher=match)
+    except LoadError as exc:
+        first = cells.dropna(how="all").head(1)
+        texts = tuple(str(v).strip() for v in first.iloc[0].dropna()) if len(first) else ()
+        raise JobPlanRefused(str(exc), texts) from None
+
+
+def _fields_named(
+    cells: pd.DataFrame, columns: Mapping[str, str] | None, profile: MappingProfile | None
+) -> int:
+    try:
+        return len(_header(cells, columns, profile).columns)
+    except LoadError:
+        return 0
+
+
+def _check_fields(given: Mapping[str, object], what: str) -> None:
+    unknown = sorted(set(given) - set(FIELDS_BY_NAME))
+    if unknown:
+        raise LoadError(
+            f"In {what}, {', '.join(unknown)} is not a job-plan field; the fields are "
+            f"{', '.join(FIELDS_BY_NAME)}."
+        )
+
+
+def _value_maps(
+    profile: MappingProfile | None, values: Mapping[str, Mapping[str, str]] | None
+) -> dict[str, dict[str, str]]:
+    """field -> {casefolded source text: value text}, the manager's over the profile's;
+    a value that is neither blank nor what the field holds is refused."""
+    merged: dict[str, dict[str, str]] = {}
+    for source in (profile.values if profile else {}, values or {}):
+        for name, mapping in source.items():
+            merged.setdefault(name, {}).update(
+                {str(k).strip().casefold(): str(v).strip() for k, v in mapping.items()}
+            )
+    for name, mapping in merged.items():
+        if name in _TEXT_FIELDS:
+            continue
+        check = _dates if name in _DATE_FIELDS else _numbers
+        targets = pd.Series(list(mapping.values()), dtype="str")
+        _, invalid = check(targets)
+        if invalid.any():
+            wrong = targets[invalid].iloc[0]
+            raise LoadError(
+                f"{name}: {wrong!r} is not "
+                + ("a date" if name in _DATE_FIELDS else "a number of zero or more")
+                + "; give one, or nothing for a blank."
+            )
+    return merged
+
+
+def _mapped(column: pd.Series, mapping: dict[str, str] | None) -> pd.Series:
+    """The column with the texts the manager gave a value for replaced (blank: missing)."""
+    if not mapping:
+        return column
+    keys = column.str.strip().str.casefold()
+    hit = keys.isin(list(mapping)).to_numpy()
+    out = column.copy()
+    out[hit] = keys[hit].map(mapping).replace("", np.nan)
+    return out
+
+
+def _canonical_weekly(activity: str) -> str:
+    return "choice_per_week" if activity == "choice" else f"{activity}_sessions"
+
+
+def _weekly(
+    activity: str,
+    parsed: dict[str, pd.Series],
+    clinicians: pd.Series,
+    found: dict[str, FieldChoice],
+    settings: Settings,
+    warnings: list[str],
+) -> pd.Series:
+    """An activity's weekly figure in half-day sessions (Choice: appointments), from whichever
+    unit each row gives: sessions, else hours ÷ the half-day's hours, else PAs × a PA's
+    half-days; Choice sessions hold appointments_per_half_day appointments each. A row whose
+    units disagree keeps the first and is named in a warning, as is a header without a unit."""
+    header_of = {name: choice.header for name, choice in found.items()}
+    per_session = settings.appointments_per_half_day if activity == "choice" else 1.0
+    factors = {
+        SESSIONS: per_session,
+        HOURS: per_session / settings.half_day_hours,
+        PAS: per_session * settings.pa_half_days,
+    }
+    units = [(APPOINTMENTS, 1.0)] if activity == "choice" else []
+    units += [(unit, factors[unit]) for unit in (SESSIONS, HOURS, PAS)]
+    given = [
+        (name, parsed[name] * factor)
+        for unit, factor in units
+        if (name := _weekly_name(activity, unit)) in parsed
+    ]
+    if not given:
+        return pd.Series(np.nan, index=clinicians.index)
+    result = given[0][1]
+    for name, converted in given[1:]:
+        differs = result.notna() & converted.notna() & ((result - converted).abs() > 1e-6)
+        if differs.any():
+            who = ", ".join(clinicians[differs].astype(str))
+            warnings.append(
+                f"{ACTIVITIES[activity]}: {header_of[given[0][0]]!r} and {header_of[name]!r} "
+                f"disagree for {who}; {header_of[given[0][0]]!r} is used."
+            )
+        result = result.fillna(converted)
+    for name, _ in given:
+        choice = found[name]
+        if choice.by.startswith("header") and not names_a_unit(choice.header):
+            warnings.append(
+                f"{choice.header!r} does not say its unit: read as {ACTIVITIES[activity]} "
+                f"{UNITS[WEEKLY[name].unit]}. If it is another unit, say which."
+            )
+    sessions = _weekly_name(activity, SESSIONS)
+    if sessions in parsed and (parsed[sessions] > WEEK_HALF_DAYS).any():
+        high = parsed[sessions][parsed[sessions] > WEEK_HALF_DAYS]
+        warnings.append(
+            f"{header_of[sessions]!r} reads as half-day sessions, but "
+            f"{', '.join(clinicians[high.index].astype(str))} ha"
+            f"{'s' if len(high) == 1 else 've'} {high.max():g}, more than the "
+            f"{WEEK_HALF_DAYS} half-days of a week: if the column is hours, map it as "
+            f"{ACTIVITIES[activity]} hours per week."
+        )
+    return result
+
+
+def _weekly_name(activity: str, unit: str) -> str:
+    return "choice_per_week" if unit == APPOINTMENTS else f"{activity}_{unit}"
+
+
+def _refuse_without_targets(plans: pd.DataFrame, found: Assignment, headers: tuple[str, ...]) -> None:
+    """§4: an import in which no row yields a target would make every target blank."""
+    if plans.empty:
+        return
+    targets = ["core_sessions", *QUARTER_TARGETS]
+    if plans[targets].notna().any(axis=None):
+        return
+    used = [found.fields[f].header for f in TARGET_FIELDS if f in found.fields]
+    why = (
+        f"the columns {_quoted(tuple(used))} are blank in every row"
+        if used
+        else "no column gives Core time or a target"
+    )
+    raise JobPlanRefused(
+        f"Not imported: no row gives Core time or a target, so no clinician would have a "
+        f"target ({why}). The headers found are {_quoted(headers)}. A job plan needs a column "
+        "of Core sessions per week (e.g. 'Core sessions/wk'), Core hours per week "
+        "('Core hrs/wk'), Core PAs ('Core PAs') or a quarter's target ('Q3 target', "
+        "'CP target'); if one of the columns above is that, say which.",
+        headers,
+    )
+
+
+def _no_target(plans: pd.DataFrame, warnings: list[str]) -> list[str]:
+    """Clinicians whose plan gives neither Core time nor any target (§4: no target, not 0),
+    and, in words, those with targets for some quarters only."""
+    no_core = plans["core_sessions"].isna()
+    targets = plans[list(QUARTER_TARGETS)].notna()
+    none = no_core & ~targets.any(axis=1)
+    names = plans.loc[none, "clinician"].astype(str).tolist()
+    if names:
+        warnings.append(f"{', '.join(names)}: {NO_TARGET_REASON}, so they have no target "
+                        "(not a target of 0) until it does.")
+    some = no_core & targets.any(axis=1) & ~targets.all(axis=1)
+    for row in plans.index[some]:
+        given = [f"Q{n}" for n, name in enumerate(QUARTER_TARGETS, 1) if targets.at[row, name]]
+        lacking = [f"Q{n}" for n, name in enumerate(QUARTER_TARGETS, 1) if not targets.at[row, name]]
+        warnings.append(
+            f"{plans.at[row, 'clinician']}: targets only for {', '.join(given)}; "
+            f"{NO_TARGET_REASON} for {', '.join(lacking)}."
+        )
+    return names
+
+
+def _quoted(texts: tuple[str, ...]) -> str:
+    return ", ".join(repr(t) for t in texts[:40]) or "none"
 
 
 def canonical_plans(plans: pd.DataFrame) -> pd.DataFrame:
@@ -158,16 +446,19 @@ def quarterly_targets(
     """One row per planned clinician: the quarter's full-quarter targets and availability.
 
     Columns: clinician, team, core_target, choice_target (floats, unrounded), target_source
-    ("explicit" when the plan's qN_target is set, N = the quarter's number, else "capa"),
-    available_from, available_to (datetime64, NaT = open), fte, core_sessions, choice_per_week.
-    Blank sessions count as none (a target of 0), so a plan row always yields a target.
+    ("explicit" when the plan's qN_target is set, N = the quarter's number; else "capa" when
+    the plan gives Core time; else "none"), available_from, available_to (datetime64, NaT =
+    open), fte, core_sessions, choice_per_week.
+    §4: a plan giving neither Core time nor the quarter's target has NO target (NaN, source
+    "none"), never 0; a target of 0 comes only from an explicit 0 or explicit zero sessions.
+    Likewise a plan without Choice appointments per week has no Choice target.
     """
     plans = canonical_plans(plans)
     core_sessions = plans["core_sessions"]
     choice_per_week = plans["choice_per_week"]
     explicit = plans[f"q{quarter.number}_target"]
     capa = (
-        core_sessions.fillna(0.0)
+        core_sessions
         * settings.appointments_per_half_day
         * settings.usable_weeks_per_quarter
         / settings.appointments_per_core_partnership
@@ -177,8 +468,10 @@ def quarterly_targets(
             "clinician": plans["clinician"],
             "team": plans["team"],
             "core_target": explicit.where(explicit.notna(), capa),
-            "choice_target": choice_per_week.fillna(0.0) * settings.usable_weeks_per_quarter,
-            "target_source": np.where(explicit.notna(), "explicit", "capa"),
+            "choice_target": choice_per_week * settings.usable_weeks_per_quarter,
+            "target_source": np.select(
+                [explicit.notna(), core_sessions.notna()], ["explicit", "capa"], default="none"
+            ),
             "available_from": plans["available_from"],
             "available_to": plans["available_to"],
             "fte": plans["fte"],

@@ -37,6 +37,14 @@ class Settings:
     appointments_per_half_day: float = 2.0
     usable_weeks_per_quarter: float = 11.25
     appointments_per_core_partnership: float = 7.5
+    # Job plans given in hours or PAs (§4): a half-day session is 3.5 hours, and a PA is one
+    # half-day session of the week. A PA (programmed activity) has "a timetabled value of four
+    # hours" and a full-time week is 10 of them (NHS consultant contract; BMA, "Consultant
+    # contract for Scotland", and Terms and Conditions – Consultants (England) 2003), just as a
+    # week is 10 half-days: so 1 PA = 1 session, not 4 ÷ 3.5. A team that counts PAs by their
+    # hours sets pa_half_days to 4 / 3.5.
+    half_day_hours: float = 3.5
+    pa_half_days: float = 1.0
     # M1 status thresholds: green at >= green_ratio of expected, amber at >= amber_ratio
     green_ratio: float = 1.0
     amber_ratio: float = 0.8

@@ -43,33 +43,107 @@ def test_empty_store_says_how_to_add_plans(db_url):
     assert at.info[0].value.startswith("No job plans yet.")
 
 
-def test_import_shows_the_plans_and_rejections_then_saves_on_confirm(db_url):
+def upload(at: AppTest, name: str, content: bytes, key: str = "jobplans_upload") -> AppTest:
+    return at.file_uploader(key=key).set_value((name, content, "text/csv")).run()
+
+
+def test_import_previews_what_was_read_then_saves_and_the_tables_follow(db_url):
     at = jobplans_page()
-    at.file_uploader(key="jobplans_upload").set_value(("plans.csv", PLANS_CSV, "text/csv")).run()
-    preview = next(t.value for t in at.dataframe
-                   if t.editing_mode == "read_only" and "core_sessions" in t.value.columns)
-    assert preview["clinician"].tolist() == ["Ann Able", "Ben Baker"]
+    at.session_state["period"] = {"quarter": "2026/27 Q2", "teams": [], "as_of": None}
+    upload(at, "plans.csv", PLANS_CSV)
+    assert not at.exception
+    preview = table_with(at, "Core sessions a week")
+    assert preview["Clinician"].tolist() == ["Ann Able", "Ben Baker"]
+    assert preview["2026/27 Q2 target"].tolist() == ["6.0", "9.0"]
+    how = table_with(at, "found_by")
+    assert dict(zip(how["column"], how["what"], strict=True))["Core sessions"] == (
+        "Core sessions (half-days) per week"
+    )
     rejected = table_with(at, "reason")
     assert rejected[["row", "reason"]].values.tolist() == [[4, "no clinician name"]]
     assert Store.open(db_url).jobplans().empty  # not saved before confirming
 
     at.button(key="jobplans_import_confirm").click().run()
+    assert not at.exception
     assert at.success[0].value == "Imported 2 job plans from plans.csv."
+    # The same run shows the plans just saved: no "No job plans yet" beside "Imported 2".
+    assert not [i.value for i in at.info if i.value.startswith("No job plans yet")]
+    targets = table_with(at, "core_target")
+    columns = ["clinician", "core_target", "choice_target", "target_source"]
+    assert targets[columns].values.tolist() == EXPECTED_TARGETS
+    # The uploader is emptied for the next file.
+    assert at.file_uploader(key="jobplans_upload_1").value in (None, [])
     # §7: the import is audited with the hash of the imported file and its 2 usable rows.
     audit = Store.open(db_url).audit()
     imported = audit[audit["action"] == "job plans imported"]
     assert imported["file_sha256"].tolist() == [hashlib.sha256(PLANS_CSV).hexdigest()]
     assert imported["rows"].tolist() == [2]
     assert sorted(Store.open(db_url).jobplans()["clinician"]) == ["Ann Able", "Ben Baker"]
+    # The history in words: who, from which file, what each plan was given.
+    history = table_with(at, "What changed")
+    assert set(history["From"]) == {"plans.csv"}
+    assert set(history["Change"]) == {"new plan"}
+    ben = history[history["Clinician"] == "Ben Baker"]["What changed"].item()
+    assert ben == ("team North; WTE 0.8; Choice per week 1; Core sessions 4; Q2 target 9; "
+                   "available to 31/08/2026")
 
+
+# Issue 11's job plan: every header ends in /wk; hours for one, a column nobody needs.
+PER_WEEK_CSV = (
+    b"Name,Choice appts/wk,Core sessions/wk,Specific hrs/wk,Band\n"
+    b"Ann Able,4,3,7,7\n"
+    b"Cy Cole,2,,3.5,6\n"
+)
+
+
+def test_the_preview_says_how_each_column_was_read_and_which_were_not_used(db_url):
     at = jobplans_page()
-    at.session_state["period"] = {"quarter": "2026/27 Q2", "teams": [], "as_of": None}
-    at.run()
-    targets = table_with(at, "core_target")
-    columns = ["clinician", "core_target", "choice_target", "target_source"]
-    assert targets[columns].values.tolist() == EXPECTED_TARGETS
-    history = table_with(at, "changed_by")
-    assert "plans.csv" in set(history["source"].astype(str))
+    at.session_state["period"] = {"quarter": "2026/27 Q3", "teams": [], "as_of": None}
+    upload(at, "per week.csv", PER_WEEK_CSV)
+    preview = table_with(at, "Core sessions a week")
+    # Ann: 3 Core sessions → 3 × 2 × 11.25 ÷ 7.5 = 9; 7 Specific hours ÷ 3.5 = 2 sessions.
+    # Cy: no Core time and no target: no target, in words (§4), never 0.
+    assert preview["2026/27 Q3 target"].tolist() == [
+        "9.0", "none: the job plan gives no Core time or target",
+    ]
+    assert preview["Specific sessions a week"].tolist() == [2.0, 1.0]
+    how = table_with(at, "found_by")
+    assert how[how["column"] == "Specific hrs/wk"]["what"].item() == "Specific hours per week"
+    warnings = [w.value for w in at.warning]
+    assert "Columns not used: 'Band'." in warnings
+    assert any(w.startswith("Cy Cole: the job plan gives no Core time or target") for w in warnings)
+
+
+# "Clinic hrs" names no activity: nothing says it is Core time until the manager does.
+REFUSED_CSV = b"Who,Clinic hrs,Team\nAnn Able,7,North\nBo Bell,3.5,North\nCy Cole,0,North\n"
+
+
+def test_a_refused_file_is_mapped_by_hand_saved_as_a_profile_and_fits_next_time(db_url):
+    at = jobplans_page()
+    upload(at, "trust.csv", REFUSED_CSV)
+    assert "no row gives Core time or a target" in at.error[0].value
+    assert "'Clinic hrs'" in at.error[0].value
+    at.selectbox(key="jobplans_" + hashlib.sha256(REFUSED_CSV).hexdigest()[:12]
+                 + "_column_core_hours").set_value("Clinic hrs")
+    at.text_input(key="jobplans_" + hashlib.sha256(REFUSED_CSV).hexdigest()[:12]
+                  + "_name").set_value("Trust A")
+    next(b for b in at.button if b.label == "Apply this mapping").click().run()
+    assert not at.error, [e.value for e in at.error]
+    preview = table_with(at, "Core sessions a week")
+    assert preview["Core sessions a week"].tolist() == [2.0, 1.0, 0.0]  # hours ÷ 3.5
+    how = table_with(at, "found_by")
+    assert how[how["column"] == "Clinic hrs"]["found_by"].item() == "your mapping"
+    at.button(key="jobplans_import_confirm").click().run()
+    assert at.success[0].value == "Imported 3 job plans from trust.csv."
+    (saved,) = Store.open(db_url).profiles()
+    assert (saved.name, saved.columns["core_hours"]) == ("Job plans: Trust A", "Clinic hrs")
+
+    # Next month's file of the same shape reads with the saved mapping, no questions.
+    at = jobplans_page()
+    upload(at, "trust next.csv", REFUSED_CSV.replace(b"Ann Able,7", b"Ann Able,14"))
+    assert not at.error
+    assert at.info[0].value == "Columns read with the saved mapping “Trust A”."
+    assert table_with(at, "Core sessions a week")["Core sessions a week"].tolist()[0] == 4.0
 
 
 def plans(*rows: dict) -> pd.DataFrame:

@@ -109,8 +109,9 @@ def test_one_plan_per_clinician_even_across_teams(tmp_path):
 )
 def test_more_synonyms(header, column):
     names = "Staff" if column != "clinician" else header
-    rows = [[names, header] if column != "clinician" else [header, "Team"],
-            ["Ann Lee", "2026-12-31" if column == "available_to" else "2"]]
+    # Each row gives Core time: a file in which no row gives a target is refused (§4).
+    rows = [[names, header, "Core sessions"] if column != "clinician" else [header, "Team", "Core"],
+            ["Ann Lee", "2026-12-31" if column == "available_to" else "2", "3"]]
     load = jobplans_from_cells(_cells(rows))
     assert load.columns[column] == header
 
@@ -159,25 +160,25 @@ PLANS = pd.DataFrame(
         (
             Quarter(2026, 2),
             # Jane 4 × 2 × 11.25 ÷ 7.5 = 12; Ali's explicit Q2 target 9; Priya 3 × 3 = 9;
-            # Nia has no Core sessions: 0.
-            [12.0, 9.0, 9.0, 0.0],
-            # Choice per week × 11.25: 33.75, 22.5, none → 0, 16.875
-            [33.75, 22.5, 0.0, 16.875],
-            ["capa", "explicit", "capa", "capa"],
+            # Nia's plan gives no Core time and no Q2 target: no target at all (§4), not 0.
+            [12.0, 9.0, 9.0, np.nan],
+            # Choice per week × 11.25: 33.75, 22.5, none → no Choice target, 16.875
+            [33.75, 22.5, np.nan, 16.875],
+            ["capa", "explicit", "capa", "none"],
         ),
         (
             # Ali's Q2 target does not apply to Q3: 2.5 × 3 = 7.5
             Quarter(2026, 3),
-            [12.0, 7.5, 9.0, 0.0],
-            [33.75, 22.5, 0.0, 16.875],
-            ["capa"] * 4,
+            [12.0, 7.5, 9.0, np.nan],
+            [33.75, 22.5, np.nan, 16.875],
+            ["capa", "capa", "capa", "none"],
         ),
     ],
 )
 def test_capa_arithmetic_and_explicit_targets(quarter, core, choice, source):
     targets = quarterly_targets(PLANS, quarter, Settings())
-    assert targets["core_target"].tolist() == pytest.approx(core)
-    assert targets["choice_target"].tolist() == pytest.approx(choice)
+    assert targets["core_target"].tolist() == pytest.approx(core, nan_ok=True)
+    assert targets["choice_target"].tolist() == pytest.approx(choice, nan_ok=True)
     assert targets["target_source"].tolist() == source
     assert targets["available_to"].tolist()[2] == pd.Timestamp("2026-08-14")
 

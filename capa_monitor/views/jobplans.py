@@ -1,17 +1,35 @@
 """Job plans page (manager): the team's plans in an editable table with validation, import from
-the job-plan spreadsheet, export to xlsx, the quarter's computed targets beside the inputs, and
-the history of changes.
+the job-plan spreadsheet (a preview of what was read and how, a mapping editor, saved
+mappings, then confirm), export to xlsx, the quarter's computed targets beside the inputs, and
+the history of changes in words.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
 import streamlit as st
 
 from capa_monitor.errors import CapaError
-from capa_monitor.jobplans import load_jobplans, quarterly_targets
+from capa_monitor.jobplan_fields import (
+    EVERY_QUARTER_TARGET,
+    FIELDS_BY_NAME,
+    QUARTER_TARGETS,
+    WEEKLY,
+    jobplans_profile,
+    profile_title,
+)
+from capa_monitor.jobplans import (
+    NO_TARGET_REASON,
+    JobPlanLoad,
+    JobPlanRefused,
+    load_jobplans,
+    quarterly_targets,
+)
 from capa_monitor.loading.normalise import normalise_names
 from capa_monitor.model import JOBPLAN_COLUMNS
 from capa_monitor.names import clinician_key, clinician_keys
@@ -152,43 +170,291 @@ def editor(user_email: str, plans: pd.DataFrame, settings) -> None:
         st.rerun()
 
 
-def importer(user_email: str) -> None:
+#: How a field's column was found, in words (infer.FieldChoice.by).
+FOUND_BY = {
+    "manual": "your mapping",
+    "profile": "the saved mapping",
+    "header": "its header",
+    "header+values": "its header and values",
+    "values": "its values",
+}
+NOT_IN_FILE = "(not in this file)"
+UPLOAD_KEY = "jobplans_upload"
+#: session_state: the uploader's generation (a new key empties it after an import), the
+#: message of the import just made, the manager's mapping per file, the last file read.
+GENERATION_KEY, DONE_KEY, MAPPING_KEY, READ_KEY = (
+    "jobplans_upload_generation", "jobplans_imported", "jobplans_mapping", "jobplans_read",
+)
+#: The mapping editor's groups of fields.
+FIELD_GROUPS = (
+    ("Who", ("clinician", "team", "fte")),
+    ("Weekly time", tuple(WEEKLY)),
+    ("Targets", (*QUARTER_TARGETS, EVERY_QUARTER_TARGET)),
+    ("Dates", ("available_from", "available_to")),
+)
+
+
+@dataclass(frozen=True)
+class PlanRead:
+    """What reading a job-plan file gave: a load, or the refusal and the headers found."""
+
+    load: JobPlanLoad | None
+    refusal: str | None = None
+    headers: tuple[str, ...] = ()
+
+
+def read_plans(content: bytes, name: str, settings, mapping: dict, profiles) -> PlanRead:
+    try:
+        load = load_jobplans(
+            content, name, settings=settings, columns=mapping.get("columns"),
+            values=mapping.get("values"), profiles=profiles,
+        )
+    except JobPlanRefused as exc:
+        return PlanRead(None, str(exc), exc.headers)
+    except CapaError as exc:
+        return PlanRead(None, str(exc))
+    return PlanRead(load, headers=load.headers)
+
+
+def mapping_in_words(load: JobPlanLoad) -> pd.DataFrame:
+    """One row per field read: what it is (as a manager says it), from which column, how."""
+    return pd.DataFrame(
+        [
+            {
+                "what": FIELDS_BY_NAME[name].label,
+                "column": choice.header,
+                "found_by": FOUND_BY.get(choice.by, choice.by),
+                "sure": f"{choice.confidence:.0%}",
+                "why": choice.reason,
+            }
+            for name, choice in load.mapping.items()
+        ],
+        columns=["what", "column", "found_by", "sure", "why"],
+    )
+
+
+def plans_read(load: JobPlanLoad, quarter: Quarter, settings) -> pd.DataFrame:
+    """Per clinician what the file gave, in half-day sessions, with the quarter's target in
+    words where there is none (§4: no Core time and no target is no target, not 0)."""
+    plans = load.frame
+    targets = quarterly_targets(plans, quarter, settings)["core_target"]
+    has_target = plans["core_sessions"].notna() | plans[f"q{quarter.number}_target"].notna()
+    target_words = [
+        f"{value:.1f}" if ok else f"none: {NO_TARGET_REASON}"
+        for value, ok in zip(targets, has_target, strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "Clinician": plans["clinician"],
+            "Team": plans["team"],
+            "WTE": plans["fte"],
+            "Choice appointments a week": plans["choice_per_week"],
+            "Core sessions a week": plans["core_sessions"],
+            "Specific sessions a week": plans["specific_sessions"],
+            "Non-clinical sessions a week": plans["nonclinical_sessions"],
+            f"{quarter.label} target": target_words,
+            "Start date": plans["available_from"],
+            "Leaving date": plans["available_to"],
+        }
+    )
+
+
+def mapping_editor(key: str, file_name: str, read: PlanRead, current: dict) -> dict | None:
+    """Which column holds each field, named as a manager says it; the values of rejected
+    cells (e.g. "nil") as numbers or dates. Returns the mapping when applied."""
+    load = read.load
+    chosen = {name: c.header for name, c in load.mapping.items()} if load else dict(
+        current.get("columns", {})
+    )
+    options = [NOT_IN_FILE, *read.headers]
+    field_of = {header: name for name, header in chosen.items()}
+    doubtful = sorted(
+        {(r.column, r.value) for r in (load.rejected if load else ()) if r.column in field_of
+         and r.value is not None and "not a" in r.reason}
+    )
+    with st.form(f"{key}_mapping"):
+        columns: dict[str, str] = {}
+        for title, names in FIELD_GROUPS:
+            st.markdown(f"**{title}**")
+            grid = st.columns(3)
+            for i, name in enumerate(names):
+                spec = FIELDS_BY_NAME[name]
+                now = chosen.get(name, NOT_IN_FILE)
+                picked = grid[i % 3].selectbox(
+                    spec.label + (" (needed)" if spec.required else ""),
+                    options,
+                    index=options.index(now) if now in options else 0,
+                    key=f"{key}_column_{name}",
+                )
+                if picked != NOT_IN_FILE:
+                    columns[name] = picked
+        values: dict[str, dict[str, str]] = {
+            name: dict(texts) for name, texts in current.get("values", {}).items()
+        }
+        if doubtful:
+            st.markdown("**Values not understood** — what each means")
+        for header, text in doubtful:
+            name = field_of[header]
+            meant = st.text_input(
+                f"{header}: “{text}” means", key=f"{key}_value_{name}_{text}",
+                placeholder="a number, a date, or “blank”; empty: reject the row",
+            ).strip()
+            if meant:
+                values.setdefault(name, {})[text] = "" if meant.casefold() == "blank" else meant
+        title = st.text_input("Name for this mapping", value=current.get("name") or
+                              file_name.rsplit(".", 1)[0], key=f"{key}_name")
+        applied = st.form_submit_button("Apply this mapping")
+    if applied:
+        return {"columns": columns, "values": values, "name": title.strip() or "job plans"}
+    return None
+
+
+def importer(user_email: str, settings) -> None:
     st.subheader("Import a job-plan spreadsheet")
     st.caption(
         "Re-importing replaces the plan of each clinician in the file; others are kept. "
-        "Columns are recognised by their usual names (Name, WTE, Core sessions, Q1 target, "
-        "Leaving date…)."
+        "Columns are recognised by their words and values (Name, WTE, Core sessions/wk, Core "
+        "hrs/wk, Core PAs, Q3 target, Leaving date…); you can say which column holds what "
+        "before importing."
     )
+    generation = st.session_state.get(GENERATION_KEY, 0)
     upload = st.file_uploader(
-        "Job-plan spreadsheet", type=["xlsx", "csv"], key="jobplans_upload"
+        "Job-plan spreadsheet", type=["xlsx", "csv"],
+        key=f"{UPLOAD_KEY}_{generation}" if generation else UPLOAD_KEY,
     )
     if upload is None:
         return
-    try:
-        loaded = load_jobplans(upload.getvalue(), upload.name)
-    except CapaError as exc:
-        st.error(str(exc))
+    content = upload.getvalue()
+    digest = hashlib.sha256(content).hexdigest()
+    key = f"jobplans_{digest[:12]}"
+    mappings = st.session_state.setdefault(MAPPING_KEY, {})
+    mapping = mappings.get(digest, {})
+    store = data.store()
+    profiles = store.profiles()
+    # The file is read once per mapping (the sandboxed reader takes a moment), not per rerun.
+    cache_key = (digest, repr(mapping), repr(settings))
+    cached = st.session_state.get(READ_KEY)
+    if cached is None or cached[0] != cache_key:
+        cached = (cache_key, read_plans(content, upload.name, settings, mapping, profiles))
+        st.session_state[READ_KEY] = cached
+    read: PlanRead = cached[1]
+    load = read.load
+
+    if load is None:
+        st.error(read.refusal or "The file could not be read.")
+    else:
+        preview(load, upload.name, settings)
+    if read.headers:
+        with st.expander("Say which column holds what", expanded=load is None):
+            applied = mapping_editor(key, upload.name, read, mapping)
+        if applied is not None:
+            mappings[digest] = applied
+            st.rerun()
+    if load is None:
         return
-    st.write(f"**{len(loaded.frame)}** plans read from {upload.name}.")
-    common.table(loaded.frame, "jobplans_import_preview")
-    if loaded.rejected:
-        st.warning(f"{len(loaded.rejected)} rows could not be used:")
-        common.table(pd.DataFrame([r.__dict__ for r in loaded.rejected]),
-                     "jobplans_import_rejected")
+    save_as = mapping.get("name") if mapping.get("columns") or mapping.get("values") else None
+    save = save_as is not None and st.checkbox(
+        f"Save the mapping “{save_as}” for the next job-plan file of this shape", value=True,
+        key=f"{key}_save_profile",
+    )
     if st.button("Import these plans", type="primary", key="jobplans_import_confirm"):
-        store = data.store()
-        saved = store.save_jobplans(loaded.frame, user=user_email, source=upload.name)
+        saved = store.save_jobplans(load.frame, user=user_email, source=upload.name)
         # The store logs which plans changed; this entry ties the change to the file (§7).
         store.record(
             "job plans imported",
             user=user_email,
             file=upload.name,
-            file_sha256=hashlib.sha256(upload.getvalue()).hexdigest(),
-            rows=len(loaded.frame),
+            file_sha256=digest,
+            rows=len(load.frame),
             changed=saved,
-            rejected=len(loaded.rejected),
+            rejected=len(load.rejected),
         )
-        st.success(f"Imported {saved} job plans from {upload.name}.")
+        if save:
+            store.save_profile(jobplans_profile(
+                save_as, {n: c.header for n, c in load.mapping.items()}, mapping.get("values"),
+            ))
+        # Shown after the rerun that reads the plans just saved (the page's tables were
+        # read before this button ran), with an empty uploader.
+        st.session_state[DONE_KEY] = f"Imported {saved} job plans from {upload.name}."
+        st.session_state[GENERATION_KEY] = generation + 1
+        mappings.pop(digest, None)
+        st.session_state.pop(READ_KEY, None)
+        st.rerun()
+
+
+def preview(load: JobPlanLoad, file_name: str, settings) -> None:
+    quarter = targets_quarter(settings)
+    sheet = f" (sheet “{load.sheet}”)" if load.sheet and not file_name.endswith(".csv") else ""
+    st.write(f"**{len(load.frame)}** plans read from {file_name}{sheet}. Nothing is saved "
+             "until you press “Import these plans”.")
+    if load.profile is not None:
+        st.info(f"Columns read with the saved mapping “{profile_title(load.profile)}”.")
+    common.table(plans_read(load, quarter, settings), "jobplans_import_preview")
+    st.markdown("**How the columns were read**")
+    common.table(mapping_in_words(load), "jobplans_import_mapping")
+    for warning in load.warnings:
+        st.warning(warning)
+    if load.rejected:
+        st.warning(f"{len(load.rejected)} rows could not be used:")
+        common.table(pd.DataFrame([r.__dict__ for r in load.rejected]),
+                     "jobplans_import_rejected")
+
+
+#: Plan fields in the history's words (the editor's column names).
+HISTORY_FIELDS = {
+    "team": "team", "fte": "WTE", "choice_per_week": "Choice per week",
+    "core_sessions": "Core sessions", "specific_sessions": "Specific sessions",
+    "nonclinical_sessions": "Non-clinical sessions",
+    **{f"q{n}_target": f"Q{n} target" for n in range(1, 5)},
+    "available_from": "available from", "available_to": "available to",
+}
+
+
+def history_in_words(history: pd.DataFrame) -> pd.DataFrame:
+    """The job-plan history as a manager reads it: when, who, from where, whose plan, and
+    what changed in words ("Core sessions 3 → 4"), newest first."""
+    rows = []
+    for entry in history.itertuples(index=False):
+        before = json.loads(entry.before) if entry.before else {}
+        after = json.loads(entry.after) if entry.after else {}
+        rows.append({
+            "When (UTC)": pd.Timestamp(entry.changed_at).strftime("%d/%m/%Y %H:%M"),
+            "By": entry.changed_by,
+            "From": entry.source,
+            "Clinician": entry.clinician,
+            "Change": {"created": "new plan", "replaced": "changed",
+                       "removed": "removed"}.get(entry.change, entry.change),
+            "What changed": _changes(before, after),
+        })
+    return pd.DataFrame(rows[::-1], columns=["When (UTC)", "By", "From", "Clinician", "Change",
+                                             "What changed"])
+
+
+def _changes(before: dict, after: dict) -> str:
+    if not after:
+        return "plan removed"
+    parts = []
+    for name, words in HISTORY_FIELDS.items():
+        old, new = before.get(name), after.get(name)
+        if old == new:
+            continue
+        if before:
+            parts.append(f"{words} {_shown(old)} → {_shown(new)}")
+        elif new is not None:
+            parts.append(f"{words} {_shown(new)}")
+    return "; ".join(parts) or ("no change" if before else "an empty plan")
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "blank"
+    if isinstance(value, float):
+        return f"{value:g}"
+    text = str(value)
+    try:
+        return date.fromisoformat(text).strftime("%d/%m/%Y")
+    except ValueError:
+        return text
 
 
 def record_export(user_email: str, file_sha256: str, rows: int) -> None:
@@ -204,6 +470,8 @@ def render() -> None:
     url, version = data.database_url(), store.data_version()
     settings = data.settings(url, version)
     plans = data.jobplans(url, version)
+    if done := st.session_state.pop(DONE_KEY, None):
+        st.success(done)
     if plans.empty:
         st.info(
             "No job plans yet. Import the team's job-plan spreadsheet below, or add rows to the "
@@ -213,7 +481,7 @@ def render() -> None:
     with edit_tab:
         editor(user.email, plans, settings)
     with import_tab:
-        importer(user.email)
+        importer(user.email, settings)
         if not plans.empty:
             exported = jobplans_xlsx(plans)
             st.download_button(
@@ -231,7 +499,7 @@ def render() -> None:
         if history.empty:
             st.info("No changes recorded yet.")
         else:
-            common.table(history, "jobplans_history")
+            st.dataframe(history_in_words(history), hide_index=True, key="jobplans_history")
 
 
 if __name__ == "__main__":
