@@ -44,6 +44,8 @@ RULES: dict[str, Rule] = {
                                      "weeks"),
     "appointments_per_core_partnership": Rule(
         "Targets", "Appointments in a Core Partnership, on average", "appointments"),
+    "half_day_hours": Rule("Targets", "Hours in a half-day session (plans given in hours)", "hours"),
+    "pa_half_days": Rule("Targets", "Half-day sessions in a PA (plans given in PAs)", "sessions"),
     "green_ratio": Rule("Status", "On track from", "% of expected to date"),
     "amber_ratio": Rule("Status", "Slightly behind from", "% of expected to date"),
     "reoffer_window_days": Rule("Lost slots", "Re-offer window", "days"),
