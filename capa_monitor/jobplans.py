@@ -11,6 +11,7 @@ Core figure blank, never 0 (§4). Targets stay fractional here; only displays ro
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -93,8 +94,8 @@ def load_jobplans(
 ) -> JobPlanLoad:
     """Read a job-plan spreadsheet (xlsx or csv): the sheet that reads most like a job plan.
 
-    `columns` (field -> header) and `values` (field -> {text: value}) are the manager's own
-    mapping, over the saved `profile`'s; without a profile, the first of the saved `profiles`
+    `columns` (field -> header; "" for a field the file does not have) and `values` (field ->
+    {text: value}) are the manager's own mapping, over the saved `profile`'s; without a profile, the first of the saved `profiles`
     that is a job-plan mapping and whose every column is in the file is applied. LoadError
     (JobPlanRefused, with the headers found) when the file cannot be used.
     """
@@ -103,10 +104,11 @@ def load_jobplans(
     workbook = read_upload(data, filename, limits=settings.limits)
     sheets = workbook.sheets
     if len(sheets) > 1:
-        sheets = (max(sheets, key=lambda s: _fields_named(s.cells, columns, profile)),)
+        given = {**(profile.columns if profile else {}), **(columns or {})}
+        sheets = (max(sheets, key=lambda s: _fields_named(s.cells, given)),)
     cells, name = sheets[0].cells, sheets[0].name
     if profile is None and profiles:
-        headers = tuple(h for h in _header(cells, columns, None).headers if h)
+        headers = tuple(h for h in _header(cells, columns or {}).headers if h)
         profile = fitting_profile([p for p in profiles if is_jobplan_profile(p)], headers)
     return jobplans_from_cells(
         cells, name, settings=settings, profile=profile, columns=columns, values=values
@@ -127,15 +129,24 @@ def jobplans_from_cells(
     _check_fields(values or {}, "the value mapping")
     if profile:
         _check_fields(profile.columns, f"the saved mapping {profile.name!r}")
-    match = _header(cells, columns, profile)
+    # A field mapped to "" is one the manager (or the saved mapping) says the file lacks.
+    saved = dict(profile.columns) if profile else {}
+    dropped = {name for name, header in {**saved, **(columns or {})}.items() if not header.strip()}
+    columns = {name: header for name, header in (columns or {}).items() if header.strip()}
+    saved = {name: header for name, header in saved.items() if header.strip()}
+    match = _header(cells, {**saved, **columns})
     texts = match.headers
     body = cells.iloc[match.data_start :]
-    found = assign(
-        JOBPLAN_FIELDS, texts, profile_columns(body), manual=columns,
-        saved=profile.columns if profile else None,
-    )
+    found = assign(JOBPLAN_FIELDS, texts, profile_columns(body), manual=columns, saved=saved)
+    if dropped:
+        freed = [c.column for name, c in found.fields.items() if name in dropped]
+        found = dataclasses.replace(
+            found,
+            fields={name: c for name, c in found.fields.items() if name not in dropped},
+            unused=tuple(sorted((*found.unused, *freed))),
+        )
     headers = tuple(t for t in texts if t)
-    missing = {f: h for f, h in found.not_found.items() if (columns or {}).get(f) == h}
+    missing = {f: h for f, h in found.not_found.items() if columns.get(f) == h}
     if missing:
         raise JobPlanRefused(
             "The mapping names columns this file does not have: "
@@ -216,10 +227,10 @@ def jobplans_from_cells(
     if unused:
         warnings.insert(0, "Columns not used: " + ", ".join(repr(h) for h in unused) + ".")
     if profile:
-        lost = [f for f in profile.columns if f in found.not_found]
+        lost = [f for f in saved if f in found.not_found]
         if lost:
             warnings.insert(0, f"The saved mapping {profile.name!r} names columns this file "
-                               f"lacks: {', '.join(repr(profile.columns[f]) for f in lost)}.")
+                               f"lacks: {', '.join(repr(saved[f]) for f in lost)}.")
     return JobPlanLoad(
         frame=plans,
         rejected=rejected,
@@ -234,16 +245,11 @@ def jobplans_from_cells(
     )
 
 
-def _header(
-    cells: pd.DataFrame,
-    columns: Mapping[str, str] | None,
-    profile: MappingProfile | None,
-) -> HeaderMatch:
+def _header(cells: pd.DataFrame, given: Mapping[str, str]) -> HeaderMatch:
     """The header row (or pair of rows: a group label over its units) naming the most fields,
-    by header words; headers the manager or a saved mapping named count too."""
+    by header words; headers the manager or a saved mapping named (`given`) count too."""
     words_match = header_matcher(JOBPLAN_FIELDS)
-    given = {**(profile.columns if profile else {}), **(columns or {})}
-    wanted = {header_key(h): name for name, h in given.items()}
+    wanted = {header_key(h): name for name, h in given.items() if header_key(h)}
 
     def match(texts: list[str], alternatives: list[list[str]] | None) -> dict[str, int]:
         found = words_match(texts, alternatives)
@@ -258,11 +264,9 @@ def _header(
         raise JobPlanRefused(str(exc), texts) from None
 
 
-def _fields_named(
-    cells: pd.DataFrame, columns: Mapping[str, str] | None, profile: MappingProfile | None
-) -> int:
+def _fields_named(cells: pd.DataFrame, given: Mapping[str, str]) -> int:
     try:
-        return len(_header(cells, columns, profile).columns)
+        return len(_header(cells, given).columns)
     except LoadError:
         return 0
 

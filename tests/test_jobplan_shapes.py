@@ -402,3 +402,17 @@ def test_cli_usage_errors_exit_2(cli, tmp_path, option):
     code, out, err = cli("jobplans", "import", str(path), *option)
     assert (code, out) == (2, "")
     assert err.startswith("usage error:")
+
+
+def test_a_field_the_manager_says_the_file_lacks_is_not_read_from_its_look_alike():
+    # "From" here is where the clinician came from, not a start date: read as a date it
+    # would reject the row. Mapped to nothing, it is a column not used.
+    rows = [["Name", "Core sessions/wk", "From"], ["Ann Able", "3", "Leeds"]]
+    assert [r.value for r in read(rows).rejected] == ["Leeds"]
+    load = read(rows, columns={"available_from": ""})
+    assert load.rejected == []
+    assert "available_from" not in load.mapping
+    assert load.unused_columns == ["From"]
+    # A saved mapping says the same with "".
+    saved = jobplans_profile("Seconded", {"clinician": "Name", "available_from": ""})
+    assert read(rows, profile=saved).unused_columns == ["From"]

@@ -65,8 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     plan_import.add_argument("file", metavar="FILE")
     plan_import.add_argument(
         "--map", metavar="FIELD=HEADER", action="append", default=[],
-        help="read FIELD from the column headed HEADER (repeatable), e.g. 'core_hours=Clinic "
-        "hrs'; fields: clinician, team, fte, choice_per_week, {choice,core,specific,"
+        help="read FIELD from the column headed HEADER, or with nothing after '=' from no "
+        "column (repeatable), e.g. 'core_hours=Clinic hrs'; fields: clinician, team, fte, choice_per_week, {choice,core,specific,"
         "nonclinical}_{sessions,hours,pas}, q1_target..q4_target, quarter_target, "
         "available_from, available_to",
     )
@@ -274,11 +274,11 @@ def run_jobplans_import(args: argparse.Namespace) -> int:
     values: dict[str, dict[str, str]] = {}
     for text in args.map:
         field, sep, header = (part.strip() for part in text.partition("="))
-        if not (sep and header) or field not in FIELDS_BY_NAME:
+        if not sep or field not in FIELDS_BY_NAME:
             print(f"usage error: --map {text!r}: give FIELD=HEADER with FIELD one of "
                   f"{', '.join(FIELDS_BY_NAME)}", file=sys.stderr)
             return 2
-        columns[field] = header
+        columns[field] = header  # "FIELD=": the file has no such column, whatever its words
     for text in args.value:
         field, sep, rest = (part.strip() for part in text.partition(":"))
         source, sep2, value = (part.strip() for part in rest.rpartition("="))
@@ -319,7 +319,8 @@ def run_jobplans_import(args: argparse.Namespace) -> int:
     )
     if args.save_profile:
         saved_values = {**(loaded.profile.values if loaded.profile else {}), **values}
-        profile = jobplans_profile(args.save_profile, loaded.columns, saved_values)
+        lacking = {field: "" for field, header in columns.items() if not header}
+        profile = jobplans_profile(args.save_profile, {**lacking, **loaded.columns}, saved_values)
         store.save_profile(profile)
         print(f"Saved the mapping as {profile.name!r}.", file=sys.stderr)
     print(

@@ -273,7 +273,9 @@ def mapping_editor(key: str, file_name: str, read: PlanRead, current: dict) -> d
          and r.value is not None and "not a" in r.reason}
     )
     with st.form(f"{key}_mapping"):
-        columns: dict[str, str] = {}
+        # Only what the manager changes is theirs (a field set to "not in this file" is ""),
+        # over what they changed before; the rest stays found by its header and values.
+        columns: dict[str, str] = dict(current.get("columns", {}))
         for title, names in FIELD_GROUPS:
             st.markdown(f"**{title}**")
             grid = st.columns(3)
@@ -286,8 +288,8 @@ def mapping_editor(key: str, file_name: str, read: PlanRead, current: dict) -> d
                     index=options.index(now) if now in options else 0,
                     key=f"{key}_column_{name}",
                 )
-                if picked != NOT_IN_FILE:
-                    columns[name] = picked
+                if picked != now:
+                    columns[name] = "" if picked == NOT_IN_FILE else picked
         values: dict[str, dict[str, str]] = {
             name: dict(texts) for name, texts in current.get("values", {}).items()
         }
@@ -370,9 +372,10 @@ def importer(user_email: str, settings) -> None:
             rejected=len(load.rejected),
         )
         if save:
-            store.save_profile(jobplans_profile(
-                save_as, {n: c.header for n, c in load.mapping.items()}, mapping.get("values"),
-            ))
+            lacking = {n: "" for n, h in mapping.get("columns", {}).items() if not h}
+            found = {n: c.header for n, c in load.mapping.items()}
+            store.save_profile(jobplans_profile(save_as, {**lacking, **found},
+                                                mapping.get("values")))
         # Shown after the rerun that reads the plans just saved (the page's tables were
         # read before this button ran), with an empty uploader.
         st.session_state[DONE_KEY] = f"Imported {saved} job plans from {upload.name}."
