@@ -211,16 +211,22 @@ def chromium_browser() -> Iterator[object]:
             browser.close()
 
 
+#: The browser window of the tests: a common laptop width, tall enough for most pages.
+VIEWPORT = {"width": 1400, "height": 1800}
+
+
 @contextmanager
-def browser_page(browser, name: str) -> Iterator[object]:
+def browser_page(browser, name: str, *, color_scheme: str = "light") -> Iterator[object]:
     """A fresh browser context and page (own cookies, downloads allowed) for one user.
 
+    ``color_scheme`` is what the browser tells the app the system prefers ("light" or
+    "dark"); the app follows it, so a dark-theme picture needs no click in the app.
     When the block fails, the page is saved as ``artifacts/screenshots/FAILED-<name>.png``
     so a CI failure shows what the browser showed.
     """
     screenshot_path(f"FAILED-{name}").unlink(missing_ok=True)  # from an earlier run
-    context = browser.new_context(accept_downloads=True,
-                                  viewport={"width": 1400, "height": 1800})
+    context = browser.new_context(accept_downloads=True, viewport=VIEWPORT,
+                                  color_scheme=color_scheme)
     context.set_default_timeout(UI_TIMEOUT_MS)
     page = context.new_page()
     try:
@@ -263,6 +269,41 @@ def screenshot(page, name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def layout_problems(page) -> list[str]:
+    """What a reader could not see whole on this page, as short descriptions: blocks reaching
+    past the right edge of the window, tables that must be scrolled sideways, and metric
+    tiles whose value or label is cut off."""
+    return page.evaluate(
+        """() => {
+            const width = document.documentElement.clientWidth;
+            const found = [];
+            const name = (el) => (el.innerText || '').trim().split('\\n')[0].slice(0, 40);
+            for (const el of document.querySelectorAll(
+                    '[data-testid="stDataFrame"], [data-testid="stTable"], ' +
+                    '[data-testid="stPlotlyChart"], [data-testid="stVegaLiteChart"], ' +
+                    '[data-testid="stMetric"]')) {
+                const box = el.getBoundingClientRect();
+                if (box.width && box.right > width + 1) {
+                    found.push(`${el.dataset.testid} "${name(el)}" reaches ${Math.round(box.right)} px of ${width}`);
+                }
+            }
+            for (const grid of document.querySelectorAll('[data-testid="stDataFrame"]')) {
+                const scroller = grid.querySelector('.dvn-scroller');
+                if (scroller && scroller.scrollWidth > scroller.clientWidth + 1) {
+                    found.push(`table needs sideways scrolling (${scroller.scrollWidth} px in ${scroller.clientWidth} px)`);
+                }
+            }
+            for (const part of document.querySelectorAll(
+                    '[data-testid="stMetricValue"] div, [data-testid="stMetricLabel"] p')) {
+                if (part.scrollWidth > part.clientWidth + 1) {
+                    found.push(`metric text cut off: "${name(part)}"`);
+                }
+            }
+            return found;
+        }"""
+    )
 
 
 def screenshot_path(name: str) -> Path:

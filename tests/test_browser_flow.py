@@ -61,18 +61,19 @@ KNOWN_CLINICIAN = "Aoife O'Neill"
 #: Part 1 of the shortfall list: clinician -> (status, target, expected to date, delivered,
 #: shortfall, leaving date), from the arithmetic in the module docstring.
 FLAGGED = {
-    "Hamish McDonald": ("Amber", 12, 6.9375, 6, 0.9375, None),
-    "Priya Raman": ("Red", 9, 5.203125, 2, 3.203125, None),
-    "Rachel Okafor": ("Red", 12, 6.0, 1, 5.0, date(2026, 11, 13)),
-    "Zoë Hartley": ("No job plan", None, None, 5, None, None),
+    "Hamish McDonald": ("slightly behind", 12, 6.9375, 6, 0.9375, None),
+    "Priya Raman": ("behind", 9, 5.203125, 2, 3.203125, None),
+    "Rachel Okafor": ("behind", 12, 6.0, 1, 5.0, date(2026, 11, 13)),
+    "Zoë Hartley": ("no target", None, None, 5, None, None),
 }
 NOT_REOFFERED_SLOT = "04101482"
 
 SHORTFALL_SHEETS = ["About", "Below target", "Not re-offered"]
-PART1_HEADERS = ("Team", "Clinician", "Status", "Target (quarter)", "Expected to date",
+PART1_HEADERS = ("Team", "Clinician", "Status", "Why", "Target (quarter)", "Expected to date",
                  "Delivered", "Shortfall", "Lost slots", "Not re-offered", "Pending",
-                 "Leaving date")
-PART2_HEADERS = ("Team", "Clinician", "Date", "Kind", "Outcome", "Slot id", "Evidence")
+                 "Start / leaving", "Leaving date")
+PART2_HEADERS = ("Team", "Clinician", "Date", "Time", "Type", "Outcome", "Slot id (export)",
+                 "Evidence")
 #: The pages not visited above, by navigation title.
 OTHER_PAGES = ("Balance & flow", "Trends", "Settings", "Audit log")
 #: Most Tab presses it may take from the top of the page to the quarter picker.
@@ -103,7 +104,7 @@ def test_manager_uploads_reviews_and_downloads_the_shortfall_list(local_app, tmp
         page.goto(app.url)
         wait_for_app(page)
         expect_no_app_error(page, app.log)
-        page.get_by_text("Local mode:", exact=False).first.wait_for()
+        page.get_by_text("Local mode — sign-in is not set up", exact=False).first.wait_for()
         screenshot(page, "flow-01-first-run")
 
         open_page(page, app, "Upload")
@@ -162,12 +163,13 @@ def test_manager_uploads_reviews_and_downloads_the_shortfall_list(local_app, tmp
             assert row["Delivered"] == delivered, clinician
             assert row["Shortfall"] == approx_or_none(shortfall), clinician
             assert as_date(row["Leaving date"]) == leaving, clinician
-        slots = {row[5]: dict(zip(PART2_HEADERS, row, strict=True)) for row in part2[1:]}
+        assert rows["Zoë Hartley"]["Why"] == "no job plan"
+        slots = {row[6]: dict(zip(PART2_HEADERS, row, strict=True)) for row in part2[1:]}
         okafor_slot = slots[NOT_REOFFERED_SLOT]
         assert okafor_slot["Clinician"] == "Rachel Okafor"
         assert as_date(okafor_slot["Date"]) == date(2026, 10, 8)
-        assert okafor_slot["Kind"] == "New Core Partnership"
-        assert okafor_slot["Outcome"] == "Cancelled by family"
+        assert okafor_slot["Type"] == "new Core Partnership"
+        assert okafor_slot["Outcome"] == "cancelled by family"
         assert download_audited(app.database_url) == [LOCAL_EMAIL]
 
         # Every other page opens on this data without an error, with a picture of each.
