@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import pytest
+from conftest import raw_cells
 
+from capa_monitor import model
+from capa_monitor.errors import LoadError
+from capa_monitor.loading import load_raw
+from capa_monitor.loading.doubts import stated_range
 from capa_monitor.loading.infer import (
     ACTIVITY_FIELDS,
     DATE,
@@ -36,6 +43,7 @@ from capa_monitor.loading.infer import (
     profile_columns,
     sample_rows,
 )
+from capa_monitor.loading.read import RawSheet, RawWorkbook
 
 SPECS = {s.name: s for s in ACTIVITY_FIELDS}
 
@@ -290,3 +298,187 @@ def test_header_matcher_counts_word_matches_on_two_row_headers():
     alternatives = [["Clinician"], ["Appointment Date", "Date", "Appointment"],
                     ["Appointment Type", "Type"], ["Appointment Outcome", "Outcome"]]
     assert match(texts, alternatives) == {"clinician": 0, "date": 1, "kind": 2, "outcome": 3}
+
+
+# --- the loader reading with inference ---------------------------------------------------------
+
+KEY = b"test-key"
+TODAY = date(2026, 9, 1)
+
+
+def _book(*sheets: tuple[str, list[list[str | None]]]) -> RawWorkbook:
+    return RawWorkbook("xlsx", tuple(RawSheet(n, raw_cells(r)) for n, r in sheets), None, "0" * 64)
+
+
+def _load(*sheets, **kwargs):
+    kwargs.setdefault("pseudonym_key", KEY)
+    kwargs.setdefault("today", TODAY)
+    return load_raw(_book(*sheets), filename="export.xlsx", **kwargs)
+
+
+def test_systmone_report_loads_with_derived_booked_dates_durations_and_new_core():
+    result = _load(("Appointments", [SYSTMONE_HEADERS, *SYSTMONE_ROWS]))
+    frame, report = result.frame, result.report
+    # booked_on = appointment date − "Time between booking and appointment"
+    assert frame[model.BOOKED_ON].dt.strftime("%Y-%m-%d").tolist() == [
+        "2026-06-18",  # 03/07 − (2 weeks 1 day = 15 days)
+        "2026-07-01",  # 04/07 − 3 days
+        "2026-07-05",  # 05/07 − 0 days
+        "2026-06-29",  # 06/07 − 1 week
+    ]
+    assert frame[model.DURATION_MIN].tolist() == [90, 60, 60, 60]  # the booked durations
+    # Row 1 is Core with "Initial Appointment" among its flags: new; row 3 is Core unflagged.
+    assert frame[model.KIND].tolist() == ["core_new", "choice", "core_followup", "choice"]
+    assert report.mapping["kind"] == {
+        "column": "Rota type", "by": "header+values", "confidence": 1.0,
+        "reason": "the header 'Rota type' has the words for it and 100% of its values are "
+                  "appointment types",
+    }
+    assert report.unused_columns == [
+        "Appointment duration (actual)", "Appointment location", "Rota start date", "Patient Count",
+    ]
+    assert report.sheets == {"read": ["Appointments"], "skipped": {}}
+    assert report.doubts == []
+    assert report.to_json_dict()["mapping"]["booking_lag"]["column"] == (
+        "Time between booking and appointment"
+    )
+
+
+def test_a_booked_date_column_wins_over_the_booking_interval():
+    headers = [*SYSTMONE_HEADERS, "Date booked"]
+    rows = [[*r, "01/06/2026"] for r in SYSTMONE_ROWS]
+    frame = _load(("A", [headers, *rows])).frame
+    assert set(frame[model.BOOKED_ON].dt.strftime("%Y-%m-%d")) == {"2026-06-01"}
+
+
+MHSDS_HEADERS = ["CareContDate", "CareContTime", "CareContBookedDate", "AttendStatus",
+                 "CareProfTeamLocalId", "ClinContDurOfCareCont", "CareContactId", "NHSNumber",
+                 "CareProfName", "ActivityType"]
+
+
+def test_mhsds_booked_date_and_team_id_reach_the_frame():
+    rows = [["2026-07-03", "09:30", "2026-06-20", "5", "T0042", "60", "CC1", "9990000018",
+             "Jane Smith", "Core Partnership"],
+            ["2026-07-04", "10:00", "2026-06-21", "3", "T0042", "45", "CC2", "9990000026",
+             "Jane Smith", "Choice"],
+            ["2026-07-05", "11:00", "2026-07-01", "5", "T0043", "30", "CC3", "9990000034",
+             "Ali Jones", "Choice"]]
+    frame = _load(("MHSDS", [MHSDS_HEADERS, *rows])).frame
+    assert frame[model.TEAM].tolist() == ["T0042", "T0042", "T0043"]
+    assert frame[model.BOOKED_ON].dt.strftime("%Y-%m-%d").tolist() == [
+        "2026-06-20", "2026-06-21", "2026-07-01"]
+    assert frame[model.OUTCOME].tolist() == ["attended", "dna", "attended"]
+
+
+MONTH_HEADER = ["Date", "Clinician", "Appt type", "Outcome"]
+JULY = [MONTH_HEADER, ["03/07/2026", "Jane Smith", "New CP", "Attended"],
+        ["10/07/2026", "Jane Smith", "Choice", "DNA"]]
+AUGUST = [MONTH_HEADER, ["07/08/2026", "Ali Jones", "CP new", "Attended"],
+          ["14/08/2026", None, "Choice", "Attended"]]  # no clinician: rejected, sheet named
+SUMMARY = [["CAPA summary"], ["Clinician", "Choice", "Core"], ["Jane Smith", "1", "1"]]
+
+
+def test_sheets_of_one_shape_are_read_together_behind_a_summary():
+    result = _load(("Summary", SUMMARY), ("Jul 26", JULY), ("Aug 26", AUGUST))
+    frame, report = result.frame, result.report
+    assert frame[model.DATE].dt.strftime("%d/%m").tolist() == ["03/07", "10/07", "07/08"]
+    assert frame[model.SOURCE_ROW].tolist() == [2, 3, 2]  # each its own sheet's row
+    assert report.sheets == {
+        "read": ["Jul 26", "Aug 26"],
+        "skipped": {"Summary": "summary, no appointment columns"},
+    }
+    assert report.sheet == "Jul 26"
+    assert [(r.sheet, r.row, r.reason) for r in report.rejected] == [
+        ("Aug 26", 3, "no clinician")]
+    assert report.rows_read == 4
+    assert report.counts["kind"]["core_new"] == 2
+    assert frame[model.SLOT_ID].is_unique
+
+
+def test_a_sheet_of_different_columns_is_skipped_and_named():
+    other = [["Date", "Clinician", "Appt type", "Outcome", "Duration"],
+             ["05/07/2026", "Ali Jones", "Choice", "Attended", "60"]]
+    # The shape most sheets share wins; the odd one is named with what differs.
+    report = _load(("Jul 26", JULY), ("Extra", other), ("Aug 26", AUGUST)).report
+    assert report.sheets["read"] == ["Jul 26", "Aug 26"]
+    assert report.sheets["skipped"] == {
+        "Extra": "different columns: 'Duration' as well (compared with sheet 'Jul 26')"}
+
+
+def test_sheet_option_still_picks_one():
+    report = _load(("Jul 26", JULY), ("Aug 26", AUGUST), sheet="Aug 26").report
+    assert report.sheets == {"read": ["Aug 26"], "skipped": {}}
+    assert report.accepted == 1
+
+
+def test_manual_map_wins_and_is_checked():
+    rows = [["When", "Who", "What", "How"], ["03/07/2026", "Jane Smith", "Choice", "Seen"]]
+    report = _load(("A", rows), manual={"date": "When", "clinician": "Who", "kind": "What",
+                                        "outcome": "How"}).report
+    assert report.mapping["kind"]["by"] == "manual"
+    assert report.counts["outcome"]["attended"] == 1
+    with pytest.raises(LoadError, match="known fields are"):
+        _load(("A", rows), manual={"colour": "When"})
+    with pytest.raises(LoadError, match="--map kind='Type': no column has that header"):
+        _load(("A", rows), manual={"date": "When", "kind": "Type"})
+
+
+def _rows(n, outcome="Attended", kind="Choice", day="03/07/2026"):
+    return [[day, "Jane Smith", kind, outcome] for _ in range(n)]
+
+
+def test_doubt_core_rows_without_any_new_core():
+    report = _load(("A", [MONTH_HEADER, *_rows(3, kind="Core Partnership")])).report
+    assert report.doubts == [
+        "3 Core Partnership rows but no new Core Partnership: every Core row was read as "
+        "follow-up (no column says which are new)."
+    ]
+
+
+def test_doubt_required_field_found_only_by_values():
+    rows = [["Date", "Clinician", "Type", "Result"], *_rows(4)]
+    report = _load(("A", rows)).report
+    assert report.doubts == [
+        "Outcome (attended, DNA, cancelled…) was found only on weak evidence: 'Result', "
+        "confidence 0.50 (no header names it; 100% of the values in 'Result' are outcome words)."
+    ]
+
+
+@pytest.mark.parametrize(("unknown", "doubt"), [(1, False), (2, True)])
+def test_doubt_more_than_5_percent_unknown_outcomes(unknown, doubt):
+    # 20 rows: 1 unknown is 5 % (not more), 2 are 10 %.
+    rows = [MONTH_HEADER, *_rows(20 - unknown), *_rows(unknown, outcome="Zapped")]
+    doubts = _load(("A", rows)).report.doubts
+    expected = [f"{unknown} of 20 outcomes ({unknown / 20:.0%}) are not recognised; map them or "
+                "check them."]
+    assert doubts == (expected if doubt else [])
+
+
+def test_doubt_more_than_5_percent_unknown_types():
+    rows = [MONTH_HEADER, *_rows(18), *_rows(2, kind="Coffee")]
+    assert _load(("A", rows)).report.doubts == [
+        "2 of 20 appointment types (10%) are not recognised; map them or check them."]
+
+
+def test_doubt_dates_outside_the_stated_period():
+    rows = [["Appointments report"], ["Report period 01/07/2026 to 31/07/2026"], MONTH_HEADER,
+            *_rows(3), *_rows(1, day="15/08/2026")]
+    assert _load(("A", rows)).report.doubts == [
+        "1 rows are dated outside the period the file states (2026-07-01 to 2026-07-31), "
+        "e.g. 2026-08-15."]
+
+
+def test_doubt_dates_years_away_from_the_rest():
+    # 20 rows in July 2026 and one typed 2016: the bulk's 5th–95th percentile is 3 July 2026.
+    rows = [MONTH_HEADER, *_rows(20), *_rows(1, day="03/07/2016")]
+    assert _load(("A", rows)).report.doubts == [
+        "1 rows are dated more than a year away from the rest of the file (2026-07-03 to "
+        "2026-07-03), e.g. 2016-07-03; check for mistyped years."]
+
+
+def test_stated_range_forms():
+    cells = raw_cells([["Date range: 01/04/2026 - 30/04/2026"]])
+    assert stated_range(cells) == (date(2026, 4, 1), date(2026, 4, 30))
+    assert stated_range(raw_cells([["From 1 Apr 2026 to 30 Apr 2026"]])) == (
+        date(2026, 4, 1), date(2026, 4, 30))
+    assert stated_range(raw_cells([["Run date: 01/08/2026"]])) is None

@@ -115,3 +115,98 @@ def test_unreadable_exits_1_with_one_line(capsys, tmp_path, content, extra, mess
 def test_usage_errors_exit_2(capsys, argv):
     code, _, err = run(capsys, *argv)
     assert code == 2 and "usage" in err
+
+
+ODD_CSV = (
+    "When,Who,What,Result,Notes\r\n"
+    "03/07/2026,Jane Smith,New CP,Attended,x\r\n"
+    "04/07/2026,Jane Smith,Choice,Cancelled by Unit,y\r\n"
+    "05/07/2026,Ali Jones,Choice,DNA,z\r\n"
+)
+
+
+@pytest.fixture
+def odd_csv(tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text(ODD_CSV)
+    return path
+
+
+def test_json_gains_mapping_unused_columns_sheets_and_doubts(capsys, small_csv):
+    code, out, _ = run(capsys, "inspect", str(small_csv), "--format", "json")
+    report = json.loads(out)
+    assert code == 0
+    assert report["mapping"]["clinician"] == {
+        "column": "HCP", "by": "header+values", "confidence": 1.0,
+        "reason": "the header 'HCP' is a known name for it and 100% of its values are person names",
+    }
+    assert report["unused_columns"] == []
+    assert report["sheets"] == {"read": ["north"], "skipped": {}}
+    assert report["doubts"] == []
+
+
+def test_map_and_value_options(capsys, odd_csv):
+    code, out, err = run(
+        capsys, "inspect", str(odd_csv), "--format", "json", "--map", "date=When",
+        "--map", "clinician=Who", "--map", "kind=What", "--map", "outcome=Result",
+        "--value", "outcome:Cancelled by Unit=cancelled_by_client",
+    )
+    assert code == 0
+    report = json.loads(out)
+    assert {f: m["by"] for f, m in report["mapping"].items()} == dict.fromkeys(
+        ("date", "clinician", "kind", "outcome"), "manual")
+    assert report["counts"]["outcome"]["cancelled_by_client"] == 1
+    assert report["unused_columns"] == ["Notes"]
+    assert err == "warning: Columns not used: 'Notes'.\n"  # warnings on stderr, JSON clean
+
+
+def test_columns_found_by_values_are_checks_on_stderr(capsys, odd_csv):
+    code, out, err = run(capsys, "inspect", str(odd_csv), "--map", "date=When")
+    assert code == 0
+    assert "  kind           <- What   (values, 0.50:" in out
+    assert "Check before storing:" in out
+    # Who, What and Result are found by their values only (names, types, outcome words).
+    checks = [line.split(" was found")[0] for line in err.splitlines() if line.startswith("check")]
+    assert checks == ["check: Clinician", "check: Appointment type",
+                      "check: Outcome (attended, DNA, cancelled…)"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--map", "colour=When"], "unknown field 'colour'; known fields: slot_id, clinician"),
+        (["--map", "When"], "'When' is not FIELD=HEADER"),
+        (["--value", "team:North=south"], "unknown field 'team' for --value"),
+        (["--value", "outcome:Seen=seen"], "'seen' is not a outcome value; known values: attended"),
+    ],
+)
+def test_unknown_names_in_map_and_value_exit_2(capsys, odd_csv, argv, message):
+    code, out, err = run(capsys, "inspect", str(odd_csv), *argv)
+    assert code == 2 and out == ""
+    assert message in err
+
+
+def test_map_to_a_header_not_in_the_file_exits_1(capsys, odd_csv):
+    code, _, err = run(capsys, "inspect", str(odd_csv), "--map", "date=When",
+                       "--map", "kind=Type")
+    assert code == 1
+    assert "--map kind='Type': no column has that header" in err
+
+
+def test_save_profile_writes_a_file_for_profile(capsys, odd_csv, tmp_path):
+    target = tmp_path / "odd_shape"
+    code, _, err = run(capsys, "inspect", str(odd_csv), "--map", "date=When", "--map", "kind=What",
+                       "--map", "outcome=Result", "--value", "kind:New CP=core_new",
+                       "--save-profile", str(target))
+    assert code == 0
+    saved = MappingProfile.from_json((tmp_path / "odd_shape.json").read_text())
+    assert saved == MappingProfile(
+        "odd_shape",
+        {"date": "When", "clinician": "Who", "kind": "What", "outcome": "Result"},
+        {"kind": {"New CP": "core_new"}},
+    )
+    assert f"Saved the mapping profile to {target}.json." in err
+    code, out, _ = run(capsys, "inspect", str(odd_csv), "--profile", str(target) + ".json",
+                       "--format", "json")
+    assert code == 0
+    assert json.loads(out)["mapping"]["kind"]["by"] == "profile"

@@ -17,6 +17,8 @@ from capa_monitor.loading.normalise import (
     normalise_names,
     parse_dates,
     parse_duration,
+    parse_interval,
+    parse_start,
     parse_time,
     without_controls,
 )
@@ -90,12 +92,55 @@ DURATION_ROWS = [
     ("60", 60), ("60.0", 60), ("60m", 60), ("60 mins", 60), ("45 minutes", 45), ("1h", 60),
     ("1 hr", 60), ("1h 30m", 90), ("1hr30", None), ("1 hour 30 mins", 90), ("1:30", 90),
     ("1.5h", 90), ("0:50", 50), ("an hour", None), ("", None),
+    ("01:30:00", 90), ("50 mins", 50), ("45m", 45), ("90", 90),  # SystmOne and tracker forms
 ]
 
 
 @pytest.mark.parametrize(("text", "minutes"), DURATION_ROWS)
 def test_duration_forms(text, minutes):
     assert parse_duration(text) == minutes
+
+
+START_ROWS = [
+    ("09:30", "09:30"),  # a plain time as before
+    ("09:00 - 10:00", "09:00"), ("09:00-10:00", "09:00"), ("9.00-9.50am", "09:00"),
+    ("2.00-2.50pm", "14:00"),  # the band's pm is its start's too
+    ("11.00-1.00pm", "11:00"),  # 11 is later on the clock than 1: the pm is the end's only
+    ("13:00 to 14:00", "13:00"), ("9:00 am - 10:00 am", "09:00"), ("morning", None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), START_ROWS)
+def test_start_of_a_time_band(text, expected):
+    assert parse_start(text) == expected
+
+
+INTERVAL_ROWS = [
+    ("2wks 1d", 15), ("3 days", 3), ("0 days", 0), ("1wk", 7), ("4 wks 2 days", 30),
+    ("1 week", 7), ("14", 14), ("2 months", None), ("soon", None), ("", None),
+]
+
+
+@pytest.mark.parametrize(("text", "days"), INTERVAL_ROWS)
+def test_booking_interval_forms(text, days):
+    assert parse_interval(text) == days
+
+
+def test_booked_on_from_the_booking_interval_and_listed_when_unreadable():
+    rows = [[*HEADER, "Time between booking and appointment"],
+            ["Jane Smith", "20/07/2026", "Choice", "Attended", "2wks 1d"],
+            ["Jane Smith", "21/07/2026", "Choice", "Attended", "ages"]]
+    result = load(rows)
+    assert result.frame[model.BOOKED_ON].dt.strftime("%Y-%m-%d").fillna("-").tolist() == [
+        "2026-07-05", "-"]  # 20 July − 15 days
+    assert result.report.unmapped_values["booking_lag"] == {"ages": 1}
+
+
+def test_time_band_column_gives_the_start():
+    rows = [[*HEADER, "Time slot"], ["Jane Smith", "20/07/2026", "Choice", "Attended", "9.00-9.50am"]]
+    result = load(rows)
+    assert result.report.columns["start"] == "Time slot"
+    assert result.frame[model.START].tolist() == ["09:00"]
 
 
 NAME_ROWS = [

@@ -277,7 +277,9 @@ def read_sheets(
         # Say why the most promising sheet could not be read, as a one-sheet file would.
         best = max(sheets, key=lambda s: _promise(s, specs))
         _read_sheet(best, specs, profile, manual, True)
-    best = max(parts.values(), key=lambda p: len(p.assignment.fields))
+    # The shape most sheets share (a sheet per month), then the one with most fields.
+    shapes = [p.shape() for p in parts.values()]
+    best = max(parts.values(), key=lambda p: (shapes.count(p.shape()), len(p.assignment.fields)))
     read = []
     for name, part in parts.items():
         if part.shape() == best.shape():
@@ -301,7 +303,7 @@ def _read_sheet(
     where = f"In sheet {sheet.name!r}: " if name_sheet else ""
     summary = "summary, no appointment columns"
     try:
-        match = find_header(sheet.cells, ACTIVITY_SYNONYMS, matcher=header_matcher(specs))
+        match = find_header(sheet.cells, _REQUIRED_SYNONYMS, matcher=header_matcher(specs))
     except LoadError as exc:
         raise _Unread(where + str(exc), summary) from None
     found = assign(
@@ -329,6 +331,10 @@ def _read_sheet(
             summary if len(missing) > 1 else f"no {labels[missing[0]].lower()} column",
         )
     return SheetPart(sheet, match, found)
+
+
+#: What a "no header found" message gives as examples: the required fields' names.
+_REQUIRED_SYNONYMS = {field: ACTIVITY_SYNONYMS[field] for field in ACTIVITY_REQUIRED}
 
 
 class _Unread(LoadError):
