@@ -68,8 +68,19 @@ def insert_activity(
     order = _team_date_order(frame)
     if conn.dialect.name == "postgresql":
         _copy_activity(conn, frame, upload_id, order, extra)
-    else:
-        _insert_sqlite(conn, frame, upload_id, order, extra)
+        return
+    # Slot keys are hashes of ids, in no order: SQLite spent seconds on a million of them
+    # entering the index one by one, against one second to build the index afresh. So a large
+    # upload (as large as what is stored) rebuilds it; readers keep their snapshot meanwhile.
+    slot_index = next(i for i in activity.indexes if i.name == "ix_activity_slot_key")
+    rebuild = extra["slot_key"].notna().any() and len(frame) >= conn.execute(
+        select(func.count()).select_from(activity)
+    ).scalar_one()
+    if rebuild:
+        slot_index.drop(conn)
+    _insert_sqlite(conn, frame, upload_id, order, extra)
+    if rebuild:
+        slot_index.create(conn)
 
 
 def _team_date_order(frame: pd.DataFrame) -> np.ndarray:

@@ -41,6 +41,7 @@ _MISSING = np.uint64(0x5BD1E9955BD1E995)
 _SEED = np.uint64(0xCBF29CE484222325)
 _PRIME = np.uint64(0x100000001B3)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_DATE_BITS = 15
 
 
 def system_signature(columns: Mapping[str, str]) -> str | None:
@@ -61,7 +62,11 @@ def slot_keys(frame: pd.DataFrame, system: str | None) -> np.ndarray | None:
 
 
 def content_keys(frame: pd.DataFrame) -> np.ndarray:
-    """The `content_key` of each row (int64): clinician, date, start, kind family, client."""
+    """The `content_key` of each row (int64): clinician, date, start, kind family, client.
+
+    Its top 15 bits are the date (days since 2000, modulo 2^15): rows arrive in date order, so
+    the index grows at a few points rather than at random ones (a million-row ingest spent
+    seconds more on a key that was all hash). The other 48 bits hash every field."""
     parts = [
         _column_hashes(clinician_keys(frame[model.CLINICIAN])),
         _column_hashes(frame[model.DATE], dates=True),
@@ -69,7 +74,10 @@ def content_keys(frame: pd.DataFrame) -> np.ndarray:
         _column_hashes(frame[model.KIND].map(KIND_FAMILY).fillna(frame[model.KIND])),
         _column_hashes(frame[model.CLIENT_KEY]),
     ]
-    return _numbered(_mix(parts), frame)
+    hashed = _numbered(_mix(parts), frame).view(np.uint64)
+    days = frame[model.DATE].to_numpy(dtype="datetime64[D]") - np.datetime64("2000-01-01", "D")
+    prefix = (days.astype(np.int64) % (1 << _DATE_BITS)).astype(np.uint64) << np.uint64(48)
+    return (prefix | (hashed & np.uint64((1 << 48) - 1))).view(np.int64)
 
 
 def _column_hashes(values: pd.Series, *, dates: bool = False) -> np.ndarray:
