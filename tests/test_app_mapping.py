@@ -200,3 +200,21 @@ def test_a_required_field_not_found_is_marked_in_the_found_table():
     assert table.loc["Outcome (attended, DNA, cancelled…)"].tolist() == [
         "required", "— not found", "", ""]
     assert "No column found for Outcome (required)." in problems(read)
+
+
+def test_a_second_apply_keeps_the_first_answers(db_url):
+    # "Moved by admin" is answered first; changing a column afterwards must not lose it.
+    unknown = SYSTMONE.replace(b"Cancelled by Unit", b"Moved by admin")
+    at = team(upload(upload_page(), ("Appointments.csv", unknown)), unknown)
+    key = file_key(unknown)
+    moved = next(s for s in at.selectbox if s.label.startswith("Outcome “Moved by admin”"))
+    moved.set_value("cancelled_by_service")
+    apply(at)
+    at.selectbox(key=f"{key}_column_duration_min").set_value("Appointment duration (actual)")
+    apply(at)
+    assert editor(at).label == "Columns and values: nothing left to settle"
+    profile = at.session_state[f"{key}_profile"]
+    assert profile.values == {"outcome": {"Moved by admin": "cancelled_by_service"}}
+    assert profile.columns["duration_min"] == "Appointment duration (actual)"
+    # The 10 Jul Core follow-up is cancelled by the service, as in the SystmOne original.
+    assert counts_shown(at).values.tolist() == COUNTS

@@ -232,7 +232,9 @@ def _choices_form(key: str, file_name: str, read: ReadFile,
             )
             if choice != NOT_IN_FILE:
                 columns[spec.name] = choice
-        values: dict[str, dict[str, str]] = {}
+        # Earlier answers stay: their values are no longer unknown, so no longer asked.
+        earlier = read.profile.values if read.profile else {}
+        values = {column: dict(meanings) for column, meanings in earlier.items()}
         unknown = {c: v for c, v in unmapped.items() if c in VALUE_WORDS and v}
         if unknown:
             st.markdown("**What each value no rule knows means**")
@@ -254,6 +256,8 @@ def _choices_form(key: str, file_name: str, read: ReadFile,
         )
         applied = st.form_submit_button("Apply this mapping")
     if applied:
+        # Every column is kept, found or chosen: the profile names the file's shape, so that
+        # next month's file of this shape gets it (loading.fitting_profile).
         return MappingProfile(name=name.strip() or "mapping", columns=columns, values=values)
     return None
 
