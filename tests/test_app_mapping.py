@@ -218,3 +218,16 @@ def test_a_second_apply_keeps_the_first_answers(db_url):
     assert profile.columns["duration_min"] == "Appointment duration (actual)"
     # The 10 Jul Core follow-up is cancelled by the service, as in the SystmOne original.
     assert counts_shown(at).values.tolist() == COUNTS
+
+
+def test_rows_that_do_not_say_new_or_follow_up_are_a_problem_naming_the_field_to_choose():
+    # Two "Core Partnership" rows and nothing saying new or follow-up: both read as follow-up
+    # (spec §3), so there is no new Core Partnership either (a doubt, issue 12 item 3).
+    plain = (b"Appointment Date,Clinician,Appointment Type,Outcome\n"
+             b"01/07/2026,Ann Able,Core Partnership,Attended\n"
+             b"08/07/2026,Ann Able,Core Partnership,Attended\n")
+    found = problems(read_of(plain, "plain.csv"))
+    assert found[0] == (
+        "2 rows (“Core Partnership” ×2) do not say whether they are new or follow-up, so they "
+        "are read as follow-up: choose the column for “New or follow-up” if the file has one.")
+    assert len(found) == 2 and "no new Core Partnership" in found[1]

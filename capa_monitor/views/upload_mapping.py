@@ -68,6 +68,7 @@ READ_AS_WORDS = {
     "booked_on": "booked dates",
     "duration_min": "durations",
     "reoffered": "re-offered markers",
+    "booking_lag": "times between booking and appointment",
 }
 #: The loader's note for Core/Specific rows whose new/follow-up the file does not say.
 ASSUMED_FOLLOWUP = "kind ("
@@ -83,13 +84,6 @@ def field_labels(fields: Sequence[FieldSpec] = ACTIVITY_FIELDS) -> dict[str, str
 def short_label(label: str) -> str:
     """`Outcome (attended, DNA, cancelled…)` -> `Outcome`."""
     return label.split(" (", 1)[0]
-
-
-def _part(entry, name: str, default=None):
-    """A mapping entry's part, whether the report gives a dict or an object."""
-    if isinstance(entry, Mapping):
-        return entry.get(name, default)
-    return getattr(entry, name, default)
 
 
 def sureness(confidence) -> str:
@@ -109,19 +103,19 @@ def found_table(report, fields: Sequence[FieldSpec] = ACTIVITY_FIELDS) -> pd.Dat
     rows = []
     for spec in fields:
         entry = report.mapping.get(spec.name)
-        column = _part(entry, "column") if entry is not None else report.columns.get(spec.name)
+        column = entry["column"] if entry else report.columns.get(spec.name)
         if column is None and not spec.required:
             continue
         required = "required" if spec.required else ""
         if column is None:
             rows.append((spec.label, required, "— not found", "", ""))
             continue
-        by = _part(entry, "by", "")
-        reason = _part(entry, "reason", "") or ""
+        entry = entry or {}
+        by, reason = entry.get("by", ""), entry.get("reason") or ""
         how = BY_WORDS.get(by, by)
         rows.append((spec.label, required, str(column),
                      f"{how}: {reason}" if how and reason else how or reason,
-                     sureness(_part(entry, "confidence"))))
+                     sureness(entry.get("confidence"))))
     return pd.DataFrame(rows, columns=["Field", "Required", "Column in the file", "Found by",
                                        "How sure"])
 
@@ -197,7 +191,7 @@ def mapping_form(key: str, file_name: str, read: ReadFile,
     with st.expander(f"Columns and values: {problems_heading(found).lower()}",
                      expanded=report is None or bool(found)):
         if found:
-            st.markdown(f"**{problems_heading(found)}**\n"
+            st.markdown(f"**{problems_heading(found)}**\n\n"
                         + "\n".join(f"{i}. {text}" for i, text in enumerate(found, start=1)))
         else:
             st.markdown("**Nothing left to settle**: every required field has a column and "
