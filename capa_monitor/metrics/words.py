@@ -114,12 +114,16 @@ def slot_references(days: pd.Series, starts: pd.Series, clinicians: pd.Series,
 
 def clinician_notes(clinicians: pd.DataFrame) -> pd.Series:
     """A review row's reason for its status and its start/leaving dates in one short text."""
-    parts = clinicians[["status_reason", "availability"]].astype("object")
-    notes = [
-        "; ".join(str(part) for part in row if isinstance(part, str) and part)
-        for row in parts.itertuples(index=False)
+    return notes(clinicians["status_reason"], clinicians["availability"])
+
+
+def notes(reasons: pd.Series, dates: pd.Series) -> pd.Series:
+    """`reasons` and `dates` (texts, missing allowed) joined by "; "; missing when both are."""
+    joined = [
+        "; ".join(part for part in pair if isinstance(part, str) and part)
+        for pair in zip(reasons.astype("object"), dates.astype("object"), strict=True)
     ]
-    return pd.Series(notes, index=clinicians.index, dtype="str").replace("", pd.NA)
+    return pd.Series(joined, index=reasons.index, dtype="str").replace("", pd.NA)
 
 
 def no_core_time_banner(names: tuple[str, ...] | list[str], quarter_label: str) -> str | None:

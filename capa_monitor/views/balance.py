@@ -26,6 +26,7 @@ def dropoff_columns(frame: pd.DataFrame, settings) -> dict[str, object]:
     total = f"{weeks}-week total"
     return {
         **common.readable_columns(frame),
+        "flag": st.column_config.TextColumn("Flag", width=110),  # auto width cut the icon's word
         "offered_last_weeks": st.column_config.NumberColumn(
             f"Offered ({total})", help=f"New Core Partnership slots offered in the last {weeks} "
             "complete weeks (any outcome but cancelled by service)"

@@ -24,13 +24,19 @@ CLINICIAN_TABLE = {
         "Status", help="On track: delivered ≥ expected to date. Slightly behind: ≥ the amber "
         "share. No target: no job plan, or a plan giving no Core time or target."
     ),
-    "delivered": st.column_config.NumberColumn("Delivered", help="New Core Partnerships attended"),
-    "expected_to_date": st.column_config.NumberColumn("Expected", format="%.1f",
-                                                      help="Expected to the as-of date"),
-    "target": st.column_config.NumberColumn("Target", format="%.1f", help="Full-quarter target"),
-    "shortfall": st.column_config.NumberColumn("Shortfall", format="%.1f"),
+    "delivered": st.column_config.NumberColumn(
+        "Delivered", help="New Core Partnerships attended", width="small"
+    ),
+    "expected_to_date": st.column_config.NumberColumn(
+        "Expected", format="%.1f", help="Expected to the as-of date", width="small"
+    ),
+    "target": st.column_config.NumberColumn(
+        "Target", format="%.1f", help="Full-quarter target", width="small"
+    ),
+    "shortfall": st.column_config.NumberColumn("Shortfall", format="%.1f", width="small"),
     "note": st.column_config.TextColumn(
-        "Note", help="Why there is no target (or a target of 0), and start or leaving dates"
+        "Note", help="Why there is no target (or a target of 0), and start or leaving dates",
+        width="large",
     ),
 }
 OFFERS_TABLE = {
@@ -49,14 +55,13 @@ OFFERS_TABLE = {
 LOST_SLOT_TABLE = {
     "date": st.column_config.DateColumn("Date", format="ddd DD/MM/YYYY"),
     "start": st.column_config.TextColumn("Time"),
-    "clinician": st.column_config.TextColumn("Clinician"),
     "kind_word": st.column_config.TextColumn("Type"),
     "outcome_word": st.column_config.TextColumn("Outcome"),
     "status_word": st.column_config.TextColumn("Status"),
-    "evidence": st.column_config.TextColumn("Evidence", width="large"),
     "export_slot_id": st.column_config.TextColumn(
         "Slot id", help="The export's own appointment id (blank when the export had none)"
     ),
+    "evidence": st.column_config.TextColumn("Evidence", width="large"),
 }
 
 
@@ -73,6 +78,7 @@ def offers_table(clinicians: pd.DataFrame) -> pd.DataFrame:
 
 
 def lost_slot_table(lost_slots: pd.DataFrame) -> pd.DataFrame:
+    """One clinician's lost slots (the drill-down names them, so no clinician column)."""
     table = lost_slots.assign(
         kind_word=words(lost_slots["kind"], vocabulary.KIND_WORDS),
         outcome_word=words(lost_slots["outcome"], vocabulary.OUTCOME_WORDS),

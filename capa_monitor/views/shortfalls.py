@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import hashlib
 
+import pandas as pd
 import streamlit as st
 
 from capa_monitor.exports import shortfall_csv, shortfall_tables, shortfall_xlsx
+from capa_monitor.metrics import words
 from capa_monitor.views import common, data
 
 
@@ -27,6 +29,24 @@ def record_download(user_email: str, file_format: str, quarter: str, teams: tupl
         clinicians=clinicians,
         slots=slots,
     )
+
+
+#: Shorter headers on screen (the download keeps its own), so Part 1 fits without scrolling.
+SCREEN_HEADERS = {
+    "Target (quarter)": st.column_config.NumberColumn("Target", format="%.1f",
+                                                      help="Full-quarter target"),
+    "Expected to date": st.column_config.NumberColumn("Expected", format="%.1f",
+                                                      help="Expected to the as-of date"),
+    "Shortfall": st.column_config.NumberColumn("Shortfall", format="%.1f"),
+    "Lost slots": st.column_config.NumberColumn("Lost"),
+}
+
+
+def on_screen(part1: pd.DataFrame) -> pd.DataFrame:
+    """Part 1 as the review page shows a row: the reason and the dates in one note (the
+    leaving date is in its words), so the table fits the screen."""
+    shown = part1.drop(columns=["Why", "Start / leaving", "Leaving date"])
+    return shown.assign(Note=words.notes(part1["Why"], part1["Start / leaving"]))
 
 
 def render() -> None:
@@ -50,7 +70,9 @@ def render() -> None:
     if clinicians.empty:
         st.success("Every job-planned clinician is on track for this quarter so far.")
     else:
-        common.table(clinicians, "shortfalls_clinicians")
+        shown = on_screen(clinicians)
+        st.dataframe(shown, column_config={**common.readable_columns(shown), **SCREEN_HEADERS},
+                     hide_index=True, key="shortfalls_clinicians", placeholder="—")
     st.subheader(f"Slots not re-offered ({len(slots)})")
     if slots.empty:
         st.success("Every lost slot so far was offered again or is still within its window.")
