@@ -456,3 +456,14 @@ def test_service_user_is_the_family_side(text, outcome):
 )
 def test_late_and_not_seen_in_any_words(text):
     assert outcome_of(text) == "late_not_seen"
+
+
+def test_docs_name_every_listed_value_and_flag_item():
+    # docs/vocabularies.md says why each value is listed and where each flag item comes from.
+    from pathlib import Path
+
+    from capa_monitor.loading.vocab import AMBIGUOUS_KINDS, AMBIGUOUS_OUTCOMES, FLAG_ITEMS
+
+    doc = (Path(__file__).parents[1] / "docs" / "vocabularies.md").read_text(encoding="utf-8")
+    missing = [t for t in (*AMBIGUOUS_OUTCOMES, *AMBIGUOUS_KINDS, *FLAG_ITEMS) if t not in doc]
+    assert missing == []
