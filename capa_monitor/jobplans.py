@@ -61,11 +61,15 @@ _EXAMPLES = {spec.name: spec.synonyms for spec in JOBPLAN_FIELDS if spec.name ==
 
 
 class JobPlanRefused(LoadError):
-    """A job-plan file that cannot be imported as read; `headers` lets the manager map it."""
+    """A job-plan file that cannot be imported as read: `headers` (and `columns`, field ->
+    header, what was found) let the manager map it."""
 
-    def __init__(self, message: str, headers: tuple[str, ...]) -> None:
+    def __init__(
+        self, message: str, headers: tuple[str, ...], columns: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.headers = headers
+        self.columns = dict(columns or {})
 
 
 @dataclass(frozen=True)
@@ -153,19 +157,21 @@ def jobplans_from_cells(
             + ", ".join(f"{f} = {h!r}" for f, h in missing.items())
             + f". The headers found are {_quoted(headers)}.",
             headers,
+            _headers_of(found),
         )
     if "clinician" not in found.fields:
         raise JobPlanRefused(
             f"No column names the clinicians: the headers found are {_quoted(headers)}. "
             "A job plan needs one (e.g. 'Name', 'Staff', 'Clinician'); say which column it is.",
             headers,
+            _headers_of(found),
         )
     value_maps = _value_maps(profile, values)
     raw = {name: body.iloc[:, choice.column] for name, choice in found.fields.items()}
     raw = {name: _mapped(column, value_maps.get(name)) for name, column in raw.items()}
     sheet_rows = body.index.to_numpy() + 1
     blank = body.isna().all(axis=1).to_numpy()
-    header_of = {name: choice.header for name, choice in found.fields.items()}
+    header_of = _headers_of(found)
 
     rejected: list[Rejection] = []
     names = normalise_names(raw["clinician"])
@@ -404,6 +410,7 @@ def _refuse_without_targets(plans: pd.DataFrame, found: Assignment, headers: tup
         "('Core hrs/wk'), Core PAs ('Core PAs') or a quarter's target ('Q3 target', "
         "'CP target'); if one of the columns above is that, say which.",
         headers,
+        _headers_of(found),
     )
 
 
@@ -426,6 +433,10 @@ def _no_target(plans: pd.DataFrame, warnings: list[str]) -> list[str]:
             f"{NO_TARGET_REASON} for {', '.join(lacking)}."
         )
     return names
+
+
+def _headers_of(found: Assignment) -> dict[str, str]:
+    return {name: choice.header for name, choice in found.fields.items()}
 
 
 def _quoted(texts: tuple[str, ...]) -> str:

@@ -52,11 +52,11 @@ def test_import_previews_what_was_read_then_saves_and_the_tables_follow(db_url):
     at.session_state["period"] = {"quarter": "2026/27 Q2", "teams": [], "as_of": None}
     upload(at, "plans.csv", PLANS_CSV)
     assert not at.exception
-    preview = table_with(at, "Core sessions a week")
+    preview = table_with(at, "Core")
     assert preview["Clinician"].tolist() == ["Ann Able", "Ben Baker"]
     assert preview["2026/27 Q2 target"].tolist() == ["6.0", "9.0"]
-    how = table_with(at, "found_by")
-    assert dict(zip(how["column"], how["what"], strict=True))["Core sessions"] == (
+    how = table_with(at, "Found by")
+    assert dict(zip(how["Column"], how["What"], strict=True))["Core sessions"] == (
         "Core sessions (half-days) per week"
     )
     rejected = table_with(at, "reason")
@@ -100,15 +100,15 @@ def test_the_preview_says_how_each_column_was_read_and_which_were_not_used(db_ur
     at = jobplans_page()
     at.session_state["period"] = {"quarter": "2026/27 Q3", "teams": [], "as_of": None}
     upload(at, "per week.csv", PER_WEEK_CSV)
-    preview = table_with(at, "Core sessions a week")
+    preview = table_with(at, "Core")
     # Ann: 3 Core sessions → 3 × 2 × 11.25 ÷ 7.5 = 9; 7 Specific hours ÷ 3.5 = 2 sessions.
     # Cy: no Core time and no target: no target, in words (§4), never 0.
     assert preview["2026/27 Q3 target"].tolist() == [
-        "9.0", "none: the job plan gives no Core time or target",
+        "9.0", "none (no Core time or target)",
     ]
-    assert preview["Specific sessions a week"].tolist() == [2.0, 1.0]
-    how = table_with(at, "found_by")
-    assert how[how["column"] == "Specific hrs/wk"]["what"].item() == "Specific hours per week"
+    assert preview["Specific"].tolist() == [2.0, 1.0]
+    how = table_with(at, "Found by")
+    assert how[how["Column"] == "Specific hrs/wk"]["What"].item() == "Specific hours per week"
     warnings = [w.value for w in at.warning]
     assert "Columns not used: 'Band'." in warnings
     assert any(w.startswith("Cy Cole: the job plan gives no Core time or target") for w in warnings)
@@ -123,16 +123,19 @@ def test_a_refused_file_is_mapped_by_hand_saved_as_a_profile_and_fits_next_time(
     upload(at, "trust.csv", REFUSED_CSV)
     assert "no row gives Core time or a target" in at.error[0].value
     assert "'Clinic hrs'" in at.error[0].value
-    at.selectbox(key="jobplans_" + hashlib.sha256(REFUSED_CSV).hexdigest()[:12]
-                 + "_column_core_hours").set_value("Clinic hrs")
-    at.text_input(key="jobplans_" + hashlib.sha256(REFUSED_CSV).hexdigest()[:12]
-                  + "_name").set_value("Trust A")
+    # The form starts from what was found: the names by their values, the team by its header.
+    key = "jobplans_" + hashlib.sha256(REFUSED_CSV).hexdigest()[:12]
+    assert at.selectbox(key=f"{key}_column_clinician").value == "Who"
+    assert at.selectbox(key=f"{key}_column_team").value == "Team"
+    assert at.selectbox(key=f"{key}_column_core_hours").value == "(not in this file)"
+    at.selectbox(key=f"{key}_column_core_hours").set_value("Clinic hrs")
+    at.text_input(key=f"{key}_name").set_value("Trust A")
     next(b for b in at.button if b.label == "Apply this mapping").click().run()
     assert not at.error, [e.value for e in at.error]
-    preview = table_with(at, "Core sessions a week")
-    assert preview["Core sessions a week"].tolist() == [2.0, 1.0, 0.0]  # hours ÷ 3.5
-    how = table_with(at, "found_by")
-    assert how[how["column"] == "Clinic hrs"]["found_by"].item() == "your mapping"
+    preview = table_with(at, "Core")
+    assert preview["Core"].tolist() == [2.0, 1.0, 0.0]  # hours ÷ 3.5
+    how = table_with(at, "Found by")
+    assert how[how["Column"] == "Clinic hrs"]["Found by"].item() == "your mapping (100% sure)"
     at.button(key="jobplans_import_confirm").click().run()
     assert at.success[0].value == "Imported 3 job plans from trust.csv."
     (saved,) = Store.open(db_url).profiles()
@@ -143,7 +146,7 @@ def test_a_refused_file_is_mapped_by_hand_saved_as_a_profile_and_fits_next_time(
     upload(at, "trust next.csv", REFUSED_CSV.replace(b"Ann Able,7", b"Ann Able,14"))
     assert not at.error
     assert at.info[0].value == "Columns read with the saved mapping “Trust A”."
-    assert table_with(at, "Core sessions a week")["Core sessions a week"].tolist()[0] == 4.0
+    assert table_with(at, "Core")["Core"].tolist()[0] == 4.0
 
 
 def plans(*rows: dict) -> pd.DataFrame:

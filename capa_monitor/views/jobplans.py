@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
@@ -24,7 +24,6 @@ from capa_monitor.jobplan_fields import (
     profile_title,
 )
 from capa_monitor.jobplans import (
-    NO_TARGET_REASON,
     JobPlanLoad,
     JobPlanRefused,
     load_jobplans,
@@ -201,6 +200,7 @@ class PlanRead:
     load: JobPlanLoad | None
     refusal: str | None = None
     headers: tuple[str, ...] = ()
+    columns: dict[str, str] = field(default_factory=dict)  # field -> header found
 
 
 def read_plans(content: bytes, name: str, settings, mapping: dict, profiles) -> PlanRead:
@@ -210,10 +210,10 @@ def read_plans(content: bytes, name: str, settings, mapping: dict, profiles) -> 
             values=mapping.get("values"), profiles=profiles,
         )
     except JobPlanRefused as exc:
-        return PlanRead(None, str(exc), exc.headers)
+        return PlanRead(None, str(exc), exc.headers, exc.columns)
     except CapaError as exc:
         return PlanRead(None, str(exc))
-    return PlanRead(load, headers=load.headers)
+    return PlanRead(load, headers=load.headers, columns=dict(load.columns))
 
 
 def mapping_in_words(load: JobPlanLoad) -> pd.DataFrame:
@@ -221,40 +221,52 @@ def mapping_in_words(load: JobPlanLoad) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                "what": FIELDS_BY_NAME[name].label,
-                "column": choice.header,
-                "found_by": FOUND_BY.get(choice.by, choice.by),
-                "sure": f"{choice.confidence:.0%}",
-                "why": choice.reason,
+                "What": FIELDS_BY_NAME[name].label,
+                "Column": choice.header,
+                "Found by": f"{FOUND_BY.get(choice.by, choice.by)} ({choice.confidence:.0%} sure)",
+                "Why": choice.reason,
             }
             for name, choice in load.mapping.items()
         ],
-        columns=["what", "column", "found_by", "sure", "why"],
+        columns=["What", "Column", "Found by", "Why"],
     )
 
 
+#: The preview's columns: weekly time in half-day sessions, Choice in appointments.
+PREVIEW_COLUMNS = {
+    "WTE": st.column_config.NumberColumn("WTE", format="%g"),
+    "Choice": st.column_config.NumberColumn("Choice", format="%g",
+                                            help="Choice appointments a week"),
+    **{
+        name: st.column_config.NumberColumn(name, format="%g", help="Half-day sessions a week")
+        for name in ("Core", "Specific", "Non-clinical")
+    },
+    "Starts": st.column_config.DateColumn("Starts", format="DD/MM/YYYY"),
+    "Leaves": st.column_config.DateColumn("Leaves", format="DD/MM/YYYY"),
+}
+
+
 def plans_read(load: JobPlanLoad, quarter: Quarter, settings) -> pd.DataFrame:
-    """Per clinician what the file gave, in half-day sessions, with the quarter's target in
-    words where there is none (§4: no Core time and no target is no target, not 0)."""
+    """Per clinician what the file gave, in half-day sessions a week (Choice: appointments),
+    with the quarter's target, or "none" where the plan gives no Core time or target (§4)."""
     plans = load.frame
     targets = quarterly_targets(plans, quarter, settings)["core_target"]
     has_target = plans["core_sessions"].notna() | plans[f"q{quarter.number}_target"].notna()
-    target_words = [
-        f"{value:.1f}" if ok else f"none: {NO_TARGET_REASON}"
-        for value, ok in zip(targets, has_target, strict=True)
-    ]
     return pd.DataFrame(
         {
             "Clinician": plans["clinician"],
             "Team": plans["team"],
             "WTE": plans["fte"],
-            "Choice appointments a week": plans["choice_per_week"],
-            "Core sessions a week": plans["core_sessions"],
-            "Specific sessions a week": plans["specific_sessions"],
-            "Non-clinical sessions a week": plans["nonclinical_sessions"],
-            f"{quarter.label} target": target_words,
-            "Start date": plans["available_from"],
-            "Leaving date": plans["available_to"],
+            "Choice": plans["choice_per_week"],
+            "Core": plans["core_sessions"],
+            "Specific": plans["specific_sessions"],
+            "Non-clinical": plans["nonclinical_sessions"],
+            f"{quarter.label} target": [
+                f"{value:.1f}" if ok else "none (no Core time or target)"
+                for value, ok in zip(targets, has_target, strict=True)
+            ],
+            "Starts": plans["available_from"],
+            "Leaves": plans["available_to"],
         }
     )
 
@@ -263,9 +275,7 @@ def mapping_editor(key: str, file_name: str, read: PlanRead, current: dict) -> d
     """Which column holds each field, named as a manager says it; the values of rejected
     cells (e.g. "nil") as numbers or dates. Returns the mapping when applied."""
     load = read.load
-    chosen = {name: c.header for name, c in load.mapping.items()} if load else dict(
-        current.get("columns", {})
-    )
+    chosen = read.columns
     options = [NOT_IN_FILE, *read.headers]
     field_of = {header: name for name, header in chosen.items()}
     doubtful = sorted(
@@ -392,9 +402,12 @@ def preview(load: JobPlanLoad, file_name: str, settings) -> None:
              "until you press “Import these plans”.")
     if load.profile is not None:
         st.info(f"Columns read with the saved mapping “{profile_title(load.profile)}”.")
-    common.table(plans_read(load, quarter, settings), "jobplans_import_preview")
+    st.caption("Choice in appointments a week; Core, Specific and non-clinical time in half-day "
+               "sessions a week, whatever unit the file gave.")
+    st.dataframe(plans_read(load, quarter, settings), column_config=PREVIEW_COLUMNS,
+                 hide_index=True, key="jobplans_import_preview", placeholder="—")
     st.markdown("**How the columns were read**")
-    common.table(mapping_in_words(load), "jobplans_import_mapping")
+    st.dataframe(mapping_in_words(load), hide_index=True, key="jobplans_import_mapping")
     for warning in load.warnings:
         st.warning(warning)
     if load.rejected:
@@ -473,10 +486,13 @@ def render() -> None:
     url, version = data.database_url(), store.data_version()
     settings = data.settings(url, version)
     plans = data.jobplans(url, version)
+    # One container above the tabs whatever it shows, so the tab the manager is on stays
+    # chosen when a notice comes or goes.
+    notices = st.container()
     if done := st.session_state.pop(DONE_KEY, None):
-        st.success(done)
+        notices.success(done)
     if plans.empty:
-        st.info(
+        notices.info(
             "No job plans yet. Import the team's job-plan spreadsheet below, or add rows to the "
             "table: without a plan a clinician has no target and shows as \u201cno job plan\u201d."
         )
