@@ -479,7 +479,8 @@ def _what_comes_back(
         hit = later & inside & ~has_copy & blocked_by.isna().to_numpy(dtype=bool)
         blocked_by[hit] = cover.id
     # 3. two rows of one slot coming back: the one whose upload won last counts
-    free = candidates[blocked_by.isna().to_numpy()].assign(won=won)
+    unblocked = blocked_by.isna().to_numpy(dtype=bool)
+    free = candidates[unblocked].assign(won=won[unblocked].to_numpy())
     free = free.sort_values(["won", "id"], ascending=[False, True])
     for key in ("content_key", "slot_key"):
         with_key = free.dropna(subset=[key])
