@@ -35,10 +35,12 @@ EVERY_QUARTER_TARGET = "quarter_target"
 
 # Header words that say which unit a weekly figure is in (infer.header_words spells them).
 _UNIT_WORDS: dict[str, tuple[str, ...]] = {
-    SESSIONS: ("session", "half day", "half days", "halfday", "halfdays", "nhd", "hd"),
+    # A clinic is a session (of about two appointments), not an appointment.
+    SESSIONS: ("session", "half day", "half days", "halfday", "halfdays", "nhd", "hd", "clinic",
+               "clinics"),
     HOURS: ("hours", "h"),
     PAS: ("pa", "programmed activity", "programmed activities"),
-    APPOINTMENTS: ("appointment", "slot", "slots", "clinic", "clinics"),
+    APPOINTMENTS: ("appointment", "slot", "slots"),
 }
 # Words for each activity beyond its own name: SPA = supporting professional activities.
 _ACTIVITY_WORDS: dict[str, tuple[str, ...]] = {

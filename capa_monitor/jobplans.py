@@ -260,7 +260,11 @@ def _header(cells: pd.DataFrame, given: Mapping[str, str]) -> HeaderMatch:
     def match(texts: list[str], alternatives: list[list[str]] | None) -> dict[str, int]:
         found = words_match(texts, alternatives)
         named = {wanted[k]: pos for pos, t in enumerate(texts) if (k := header_key(t)) in wanted}
-        return {**{f: p for f, p in found.items() if p not in named.values()}, **named}
+        fields = {**{f: p for f, p in found.items() if p not in named.values()}, **named}
+        # A weekly figure whose header says its unit counts twice, so a group row "Sessions
+        # per week" over "Choice | Core" is read with it (the pair explains more).
+        units = {f"{f} unit": p for f, p in fields.items() if f in WEEKLY and names_a_unit(texts[p])}
+        return {**fields, **units}
 
     try:
         return find_header(cells, _EXAMPLES, matcher=match)
@@ -271,6 +275,7 @@ def _header(cells: pd.DataFrame, given: Mapping[str, str]) -> HeaderMatch:
 
 
 def _fields_named(cells: pd.DataFrame, given: Mapping[str, str]) -> int:
+    """How well a sheet's header reads as a job plan (fields named, units counting too)."""
     try:
         return len(_header(cells, given).columns)
     except LoadError:

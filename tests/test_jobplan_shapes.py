@@ -416,3 +416,33 @@ def test_a_field_the_manager_says_the_file_lacks_is_not_read_from_its_look_alike
     # A saved mapping says the same with "".
     saved = jobplans_profile("Seconded", {"clinician": "Name", "available_from": ""})
     assert read(rows, profile=saved).unused_columns == ["From"]
+
+
+def test_a_group_row_naming_the_unit_over_the_activities():
+    rows = [
+        [None, "Sessions per week", None, None],
+        ["Name", "Choice", "Core", "Specific clinics"],
+        ["Ann Able", "1", "3", "2"],
+    ]
+    load = read(rows)
+    assert mapped(load) == {
+        "clinician": ("Name", "header"),
+        "choice_sessions": ("Sessions per week Choice", "header"),
+        "core_sessions": ("Sessions per week Core", "header"),
+        "specific_sessions": ("Sessions per week Specific clinics", "header"),
+    }
+    # 1 Choice session = 2 appointments; 3 Core sessions → target 9.
+    assert column(load, "choice_per_week") == [2.0]
+    assert column(load, "core_sessions") == [3.0]
+    assert not any("unit" in w for w in load.warnings)
+
+
+def test_choice_clinics_are_sessions_and_a_unitless_header_is_questioned():
+    rows = [["Name", "Choice clinics p/w", "Core"], ["Ann Able", "1", "3"]]
+    load = read(rows)
+    assert mapped(load)["choice_sessions"] == ("Choice clinics p/w", "header")
+    assert column(load, "choice_per_week") == [2.0]
+    assert [w for w in load.warnings if "unit" in w] == [
+        "'Core' does not say its unit: read as Core sessions (half-days) per week. If it is "
+        "another unit, say which."
+    ]
