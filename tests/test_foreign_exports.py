@@ -326,3 +326,58 @@ def test_corpus_is_what_make_exports_writes(tmp_path):
     for path in write_all(tmp_path):
         relative = path.relative_to(tmp_path)
         assert path.read_bytes() == (EXPORTS / relative).read_bytes(), relative
+
+
+# --- job-plan shapes (tests/exports/jobplans/README.md), targets for 2026/27 Q3 by hand --------
+
+NAN = float("nan")
+#: clinician -> (core target, target source, Choice target) with the default settings.
+JOBPLAN_TARGETS: dict[str, dict[str, tuple[float, str, float]]] = {
+    "sessions_per_week.xlsx": {
+        "Amara Okonjo": (6, "capa", 45), "Ross McDonald": (12, "capa", 22.5),
+        "Siobhán Kelly": (9, "capa", 22.5), "Ben Hartley": (4.5, "capa", 22.5),
+        "Priya Nair": (NAN, "none", 45), "Tom Pryce": (9, "capa", 22.5),
+    },
+    "hours_per_week.xlsx": {
+        "Amara Okonjo": (6, "capa", 45), "Ross McDonald": (12, "capa", 22.5),
+        "Siobhán Kelly": (9, "capa", 22.5), "Ben Hartley": (4.5, "capa", 22.5),
+        "Priya Nair": (0, "capa", 90), "Tom Pryce": (NAN, "none", 45),
+    },
+    "programmed_activities.xlsx": {
+        "Ben Hartley": (6, "capa", 22.5), "Amara Okonjo": (9, "capa", 45),
+        "Priya Nair": (4.5, "capa", 22.5), "Tom Pryce": (5, "explicit", 22.5),
+    },
+    "two_row_grid.xlsx": {
+        "Ross McDonald": (14, "explicit", 22.5), "Siobhán Kelly": (9, "capa", 22.5),
+        "Amara Okonjo": (6, "capa", 45), "Ben Hartley": (NAN, "none", 22.5),
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(JOBPLAN_TARGETS))
+def test_job_plan_shapes_give_the_targets_worked_by_hand(name):
+    from capa_monitor.jobplans import load_jobplans, quarterly_targets
+    from capa_monitor.periods import Quarter
+
+    path = EXPORTS / "jobplans" / name
+    plans = load_jobplans(path.read_bytes(), name).frame
+    targets = quarterly_targets(plans, Quarter(2026, 3))
+    got = {
+        row.clinician: (round(row.core_target, 3), row.target_source, round(row.choice_target, 3))
+        for row in targets.itertuples()
+    }
+    want = JOBPLAN_TARGETS[name]
+    assert set(got) == set(want)
+    for clinician, (core, source, choice) in want.items():
+        g_core, g_source, g_choice = got[clinician]
+        assert (g_source, g_choice) == (source, choice), clinician
+        assert (pd.isna(g_core) and pd.isna(core)) or g_core == core, clinician
+
+
+def test_a_leaving_date_in_the_sessions_plan_is_the_end_of_availability():
+    from capa_monitor.jobplans import load_jobplans
+
+    path = EXPORTS / "jobplans" / "sessions_per_week.xlsx"
+    plans = load_jobplans(path.read_bytes(), path.name).frame.set_index("clinician")
+    assert plans.at["Tom Pryce", "available_to"] == pd.Timestamp(2026, 12, 18)
+    assert plans["available_to"].notna().sum() == 1
