@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
+from capa_monitor.jobplans import load_jobplans
+from capa_monitor.loading import load_activity
 from capa_monitor.loading.normalise import normalise_names
 from capa_monitor.names import (
     Unmatched,
@@ -102,3 +106,38 @@ def test_plan_matches_lists_both_sides():
         Unmatched("Ravi Patel", ("R Patel",), "initial matches forename"),
         Unmatched("Tom Price"),
     )
+
+
+# --- the corpus: activity names against the team's job plan (tests/exports) --------------------
+
+EXPORTS = Path(__file__).parent / "exports"
+
+
+def _clinicians(name: str) -> list[str]:
+    path = EXPORTS / name
+    return load_activity(path.read_bytes(), name, pseudonym_key=b"k").report.clinicians
+
+
+def test_tracker_initials_are_likely_matches_for_the_plan_forenames():
+    plans = load_jobplans((EXPORTS / "jobplans/sessions_per_week.xlsx").read_bytes(),
+                          "sessions_per_week.xlsx").frame["clinician"].tolist()
+    result = plan_matches(_clinicians("tracker_by_month.xlsx"), plans)
+    assert result.matched == ()
+    assert result.activity_without_plan == (
+        Unmatched("A Okonjo", ("Amara Okonjo",), "initial matches forename"),
+        Unmatched("R McDonald", ("Ross McDonald",), "initial matches forename"),
+        Unmatched("S Kelly", ("Siobhán Kelly",), "initial matches forename"),
+    )
+    # Ben Hartley, Priya Nair and Tom Pryce have a plan and no row in the tracker.
+    assert [u.name for u in result.plans_without_activity] == [
+        "Amara Okonjo", "Ben Hartley", "Priya Nair", "Ross McDonald", "Siobhán Kelly",
+        "Tom Pryce",
+    ]
+
+
+def test_systmone_capitals_restored_from_the_job_plan():
+    # SystmOne prints MCDONALD; alone the file can only title-case it.
+    activity = _clinicians("systmone_appointments.csv")
+    assert "Ross Mcdonald" in activity
+    restored = restore_capitals(activity, ["Ross McDonald", "Amara Okonjo"])
+    assert restored == ["Amara Okonjo", "Ross McDonald", "Siobhán Kelly"]
