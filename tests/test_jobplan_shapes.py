@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from capa_monitor.jobplan_fields import (
 )
 from capa_monitor.jobplans import jobplans_from_cells, load_jobplans
 from capa_monitor.loading.report import MappingProfile
+from capa_monitor.periods import Quarter
 from capa_monitor.settings import Settings
 
 
@@ -446,3 +448,45 @@ def test_choice_clinics_are_sessions_and_a_unitless_header_is_questioned():
         "'Core' does not say its unit: read as Core sessions (half-days) per week. If it is "
         "another unit, say which."
     ]
+
+
+# H2's four job-plan shapes (tests/exports/jobplans/README.md, worked by hand there; the
+# targets themselves are asserted in test_foreign_exports.py): here, how each was read.
+EXPORTS = Path(__file__).parent / "exports" / "jobplans"
+
+
+@pytest.mark.parametrize(
+    ("name", "fields", "no_target"),
+    [
+        ("sessions_per_week.xlsx",
+         {"choice_per_week", "core_sessions", "specific_sessions", "nonclinical_sessions",
+          "available_to"}, ["Priya Nair"]),
+        ("hours_per_week.xlsx",
+         {"choice_hours", "core_hours", "specific_hours", "nonclinical_hours"}, ["Tom Pryce"]),
+        ("programmed_activities.xlsx",
+         {"choice_pas", "core_pas", "specific_pas", "nonclinical_pas", "q3_target"}, []),
+        ("two_row_grid.xlsx",
+         {"choice_per_week", "choice_sessions", "core_sessions", "q3_target",
+          "specific_sessions", "nonclinical_sessions"}, ["Ben Hartley"]),
+    ],
+)
+def test_the_four_shapes_are_read_by_their_words_with_nothing_left_over(name, fields, no_target):
+    load = load_jobplans((EXPORTS / name).read_bytes(), name)
+    assert fields <= set(load.mapping)
+    assert all(c.by in ("header", "header+values") for c in load.mapping.values())
+    assert load.unused_columns == []
+    assert load.rejected == []
+    assert load.no_target == no_target
+
+
+def test_the_pa_shape_with_a_pa_of_four_hours():
+    # README: with pa_half_days = 4 / 3.5, Core targets 6.857, 10.286, 5.143 (Tom: Q3 target
+    # 5 stays), Choice 25.7, 51.4, 25.7, 25.7 a quarter.
+    from capa_monitor.jobplans import quarterly_targets
+
+    settings = Settings(pa_half_days=4 / 3.5)
+    name = "programmed_activities.xlsx"
+    load = load_jobplans((EXPORTS / name).read_bytes(), name, settings=settings)
+    targets = quarterly_targets(load.frame, Quarter(2026, 3), settings)
+    assert targets["core_target"].round(3).tolist() == [6.857, 10.286, 5.143, 5.0]
+    assert targets["choice_target"].round(1).tolist() == [25.7, 51.4, 25.7, 25.7]
