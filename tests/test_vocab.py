@@ -468,3 +468,13 @@ def test_docs_name_every_listed_value_and_flag_item():
     doc = " ".join(text.split())  # line wrapping does not matter
     missing = [t for t in (*AMBIGUOUS_OUTCOMES, *AMBIGUOUS_KINDS, *FLAG_ITEMS) if t not in doc]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("text", "outcome"),
+    [("Cancelled - sudden staff illness", "cancelled_by_service"),  # "su" only as a word
+     ("Cancelled by parents", "cancelled_by_client"), ("Cx - pt unwell", "cancelled_by_client"),
+     ("Cancelled by clinic", "cancelled_by_service")],
+)
+def test_side_words_are_words(text, outcome):
+    assert outcome_of(text) == outcome

@@ -154,9 +154,15 @@ SERVICE_SIDE_WORDS = (
     "hospital", "service", "clinician", "provider", "team", "staff", "therapist", "trust",
     "clinic", "clin", "unit", "doctor",
 )
-_FAMILY_SIDE = re.compile(r"\b(" + "|".join(FAMILY_SIDE_WORDS) + ")")
+def _side_words(words: Iterable[str]) -> str:
+    """Words as the start of a word (`parent` in `parents`); abbreviations of two letters
+    (`pt`, `su`) only as whole words, so `sudden` is not a service user."""
+    return "|".join(w + (r"\b" if len(w) <= 2 else "") for w in words)
+
+
+_FAMILY_SIDE = re.compile(r"\b(" + _side_words(FAMILY_SIDE_WORDS) + ")")
 #: "Service user" (Carenotes, PARIS, mental health trusts' word for the client) is the family's side.
-_SERVICE_SIDE = re.compile(r"\b(" + "|".join(SERVICE_SIDE_WORDS) + r")(?!\s+users?\b)")
+_SERVICE_SIDE = re.compile(r"\b(" + _side_words(SERVICE_SIDE_WORDS) + r")(?!\s+users?\b)")
 
 # --- kinds ------------------------------------------------------------------------------------
 
