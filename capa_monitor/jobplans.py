@@ -113,7 +113,12 @@ def load_jobplans(
     cells, name = sheets[0].cells, sheets[0].name
     if profile is None and profiles:
         headers = tuple(h for h in _header(cells, columns or {}).headers if h)
-        profile = fitting_profile([p for p in profiles if is_jobplan_profile(p)], headers)
+        # Fitted on the columns a mapping names (a field it says the file lacks is "").
+        mine = [p for p in profiles if is_jobplan_profile(p)]
+        named = [dataclasses.replace(p, columns={f: h for f, h in p.columns.items() if h})
+                 for p in mine]
+        fit = fitting_profile(named, headers)
+        profile = mine[named.index(fit)] if fit is not None else None
     return jobplans_from_cells(
         cells, name, settings=settings, profile=profile, columns=columns, values=values
     )

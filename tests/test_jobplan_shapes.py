@@ -490,3 +490,11 @@ def test_the_pa_shape_with_a_pa_of_four_hours():
     targets = quarterly_targets(load.frame, Quarter(2026, 3), settings)
     assert targets["core_target"].round(3).tolist() == [6.857, 10.286, 5.143, 5.0]
     assert targets["choice_target"].round(1).tolist() == [25.7, 51.4, 25.7, 25.7]
+
+
+def test_a_saved_mapping_saying_a_field_is_absent_still_fits_its_files():
+    data = b"Name,Core sessions/wk,From\r\nAnn Able,3,Leeds\r\n"
+    saved = jobplans_profile("Seconded", {"clinician": "Name", "available_from": ""})
+    load = load_jobplans(data, "plans.csv", profiles=[saved])
+    assert load.profile == saved
+    assert load.rejected == [] and load.unused_columns == ["From"]
