@@ -482,3 +482,32 @@ def test_stated_range_forms():
     assert stated_range(raw_cells([["From 1 Apr 2026 to 30 Apr 2026"]])) == (
         date(2026, 4, 1), date(2026, 4, 30))
     assert stated_range(raw_cells([["Run date: 01/08/2026"]])) is None
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [("Second clinician", "clinician"), ("Previous outcome", "outcome"),
+     ("Referral date", "date"), ("Next appointment date", "date")],
+)
+def test_qualified_headers_name_another_appointment(header, field):
+    assert header_score(SPECS[field], header)[0] == 0
+
+
+def test_a_mostly_blank_column_is_a_doubtful_clinician_and_values_find_the_real_one():
+    headers = ["Date", "Clinician", "Who", "Type", "Outcome"]
+    rows = [["03/07/2026", None, "Jane Smith", "Choice", "Attended"],
+            ["03/07/2026", None, "Jane Smith", "Choice", "DNA"],
+            ["04/07/2026", "Ali Jones", "Ravi Patel", "Choice", "Attended"],
+            ["04/07/2026", None, "Ravi Patel", "Choice", "Attended"]]
+    found = _assign(headers, rows)
+    # "Clinician" is an exact name (1.0), but 3 of its 4 cells are blank: halved to 0.5,
+    # below "Who" found by values (0.55 × 100 % names).
+    assert found.fields["clinician"].header == "Who"
+    assert found.fields["clinician"].by == VALUES
+    assert found.unused_headers() == ["Clinician"]
+
+
+def test_values_never_find_a_column_whose_header_rules_it_out():
+    headers = ["Day", "Date of birth", "Clinician", "Type", "Outcome"]
+    rows = [["Mon", "03/03/2012", "Jane Smith", "Choice", "Attended"]] * 4
+    assert "date" not in _assign(headers, rows).fields

@@ -93,7 +93,7 @@ def test_profile_file(capsys, tmp_path):
     ("content", "extra", "message"),
     [
         (None, [], "Cannot read the file"),
-        (b"Clinician,When\r\nJane Smith,03/07/2026\r\n", [], "missing date"),
+        (b"Clinician,When\r\nJane Smith,03/07/2026\r\n", [], "missing kind"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), [], "save it as an Excel Workbook"),
         (SMALL_CSV.encode(), ["--sheet", "Other"], "no sheet called 'Other'"),
         (SMALL_CSV.encode(), ["--profile", "/nonexistent/profile.json"], "Cannot read the profile"),

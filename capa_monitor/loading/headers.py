@@ -159,11 +159,17 @@ def find_header(
     best_score = 0
     singles = [matcher(texts, None) for texts in rows]
     single_scores = [len(match) for match in singles]
+    data_like = [_data_like(texts) for texts in rows]
     for i, texts in enumerate(rows):
+        if data_like[i] and any(s and not d for s, d in zip(single_scores[:i], data_like, strict=False)):
+            # Below a header-like row, a row with dates or numbers is data, however many of
+            # its values happen to be words a header could use ("Attended", "Follow-up").
+            single_scores[i] = 0
+            continue
         if single_scores[i] > best_score:
             best_score = single_scores[i]
             best = HeaderMatch(i, singles[i], texts, i + 1)
-        if i + 1 < len(rows) and not _data_like(rows[i + 1]):
+        if i + 1 < len(rows) and not data_like[i + 1]:
             # A two-row header only counts when it explains more than either row alone,
             # otherwise a title row above the header would be glued onto it; and its lower
             # row holds no dates or numbers, or the first data row would be glued below it.

@@ -160,6 +160,12 @@ class ColumnProfile:
     distinct: int  # distinct among them
     #: the set of value kinds a value is (empty: none) -> share of `count` with exactly that set
     signatures: dict[frozenset[str], float] = field(default_factory=dict)
+    rows: int = 0  # cells sampled, blank ones included
+
+    @property
+    def filled(self) -> float:
+        """Share of the sampled cells that are not blank."""
+        return self.count / self.rows if self.rows else 1.0
 
     def share(self, kind: str) -> float:
         """Share of the values that are (among other things) `kind`."""
@@ -181,9 +187,6 @@ class ColumnProfile:
         return best if self.share(best) >= 0.8 else None
 
 
-EMPTY_PROFILE = ColumnProfile(0, 0)
-
-
 def sample_rows(n: int) -> np.ndarray:
     """Row positions profiled out of `n`: the first 500, then 1,500 evenly spaced."""
     if n <= FIRST_ROWS + SPREAD_ROWS:
@@ -198,10 +201,11 @@ def profile_column(values: pd.Series | Sequence[object]) -> ColumnProfile:
     Each distinct text is judged once and weighted by how often it occurs; a column with
     many distinct texts is judged on an even spread of MAX_DISTINCT of them.
     """
-    series = pd.Series(values, dtype="object").dropna().astype(str).str.strip()
+    cells = pd.Series(values, dtype="object")
+    series = cells.dropna().astype(str).str.strip()
     series = series[series != ""]
     if series.empty:
-        return EMPTY_PROFILE
+        return ColumnProfile(0, 0, rows=len(cells))
     counts = series.value_counts(sort=False)
     distinct = len(counts)
     if distinct > MAX_DISTINCT:
@@ -214,7 +218,7 @@ def profile_column(values: pd.Series | Sequence[object]) -> ColumnProfile:
     for i, weight in enumerate(weights):
         found = frozenset(kind for kind, mask in hits.items() if mask[i])
         signatures[found] = signatures.get(found, 0.0) + float(weight / total)
-    return ColumnProfile(count=len(series), distinct=distinct, signatures=signatures)
+    return ColumnProfile(len(series), distinct, signatures, rows=len(cells))
 
 
 def _kinds_of(texts: list[str]) -> dict[str, np.ndarray]:
@@ -290,6 +294,7 @@ class FieldSpec:
     values: tuple[str, ...] = ()  # value kinds that support it
     finds: tuple[str, ...] = ()  # value kinds that find it with no header (required fields)
     required: bool = False
+    dense: bool = False  # every row has one: a mostly blank column is not it
 
 
 def _spec(name: str, label: str, patterns: str, excludes: str = "", values: str = "",
@@ -303,13 +308,14 @@ def _spec(name: str, label: str, patterns: str, excludes: str = "", values: str 
         values=tuple(values.split()),
         finds=tuple(finds.split()),
         required=name in ACTIVITY_REQUIRED,
+        dense=name in ("date", "clinician", "kind"),  # a row without them is no appointment
     )
 
 
 #: The activity fields (every key of headers.ACTIVITY_SYNONYMS), in the order ties go.
 ACTIVITY_FIELDS: tuple[FieldSpec, ...] = (
     _spec("date", "Appointment date",
-          "appointment date|contact date|session date|diary date|slot date|date",
+          "appointment date|contact date|session date|diary date|slot date|date|when",
           "booked booking made created birth dob rota referral discharge end due entered "
           "modified run report printed between",
           "date datetime", "date"),
@@ -374,6 +380,11 @@ ACTIVITY_FIELDS: tuple[FieldSpec, ...] = (
 
 # --- the assignment ---------------------------------------------------------------------------
 
+#: Words saying a column is about some other appointment or person than the row's own
+#: ("Second clinician", "Previous outcome", "Referral date"): no word pattern matches it.
+QUALIFIERS = words("second 2nd third previous prev other referring referral last next prior "
+                   "original secondary additional alternative")
+
 MANUAL, PROFILE, HEADER, HEADER_VALUES, VALUES = "manual", "profile", "header", "header+values", "values"
 #: Below this a field's reading is weak: a required field found so is a doubt for the manager.
 WEAK_CONFIDENCE = 0.6
@@ -430,7 +441,7 @@ def header_score(spec: FieldSpec, text: str) -> tuple[float, str]:
         if header_key(synonym) == key:
             return 1.0 - 0.001 * priority, f"the header {text!r} is a known name for it"
     found = set(header_words(text))
-    if found & spec.excludes:
+    if found & (spec.excludes | QUALIFIERS):
         return 0.0, ""
     best = 0.0
     for pattern in spec.patterns:
@@ -550,6 +561,8 @@ def _score(
         return score, FieldChoice(spec.name, pos, text, HEADER, round(score, 2), reason)
     if not spec.finds or profile is None or profile.count < _MIN_VALUES:
         return None
+    if set(header_words(text)) & (spec.excludes | QUALIFIERS):
+        return None  # "Date of birth" holds dates, and says they are not appointment dates
     found = profile.support(spec.finds)
     if found < _FINDS_SHARE:
         return None
@@ -564,7 +577,11 @@ def _score(
 
 def _contradiction(spec: FieldSpec, profile: ColumnProfile | None) -> str:
     """Words saying the values are clearly something else, or "" when they are not."""
-    if profile is None or profile.count < _MIN_VALUES or not spec.values:
+    if profile is None:
+        return ""
+    if spec.dense and profile.rows >= _MIN_VALUES and profile.filled < 0.5:
+        return f"but {1 - profile.filled:.0%} of its cells are blank"
+    if profile.count < _MIN_VALUES or not spec.values:
         return ""
     dominant = profile.dominant()
     if dominant is None or dominant in spec.values or profile.support(spec.values) >= 0.5:
