@@ -21,7 +21,7 @@ from capa_monitor.loading.report import LoadResult
 from capa_monitor.names import clinician_key
 from capa_monitor.store import bulk, identity, overlap
 from capa_monitor.store.overlap import REPLACE, UploadRows, teams_label
-from capa_monitor.store.schema import activity, audit_log, jobplans, uploads, utc_now
+from capa_monitor.store.schema import activity, audit_log, jobplans, meta, uploads, utc_now
 
 STATUS_ACTIVE = "active"
 STATUS_PARTLY = "partly superseded"
@@ -197,9 +197,11 @@ def apply_ingest(
     report = result.report
     resolution = prepared.resolution
     active_rows = ingest_plan.stored_rows
-    upload_id = conn.execute(
+    upload_id = next_upload_id(conn)
+    conn.execute(
         insert(uploads)
         .values(
+            id=upload_id,
             file_name=ingest_plan.file_name,
             sha256=ingest_plan.sha256,
             rows_digest=digest,
@@ -217,8 +219,7 @@ def apply_ingest(
             system=prepared.system,
             applied=next_applied(conn),
         )
-        .returning(uploads.c.id)
-    ).scalar_one()
+    )
     conn.execute(
         update(activity)
         .where(overlap.cover_condition(ingest_plan.teams, *ingest_plan.period))
@@ -414,6 +415,22 @@ def _bring_back(conn: Connection, ids: np.ndarray) -> None:
 
 
 # ---- bookkeeping --------------------------------------------------------------------------
+
+
+def next_upload_id(conn: Connection) -> int:
+    """One more than any upload id ever given: a removed upload's id is never given again, so
+    "upload 5" in the audit log always means one file (SQLite would reuse the highest id)."""
+    last = conn.execute(select(meta.c.value).where(meta.c.key == _LAST_UPLOAD_ID)).scalar()
+    highest = conn.execute(select(func.coalesce(func.max(uploads.c.id), 0))).scalar_one()
+    upload_id = max(int(last or 0), int(highest)) + 1
+    if last is None:
+        conn.execute(insert(meta).values(key=_LAST_UPLOAD_ID, value=upload_id))
+    else:
+        conn.execute(update(meta).where(meta.c.key == _LAST_UPLOAD_ID).values(value=upload_id))
+    return upload_id
+
+
+_LAST_UPLOAD_ID = "last_upload_id"
 
 
 def next_applied(conn: Connection) -> int:
