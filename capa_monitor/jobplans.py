@@ -99,9 +99,10 @@ def load_jobplans(
     """Read a job-plan spreadsheet (xlsx or csv): the sheet that reads most like a job plan.
 
     `columns` (field -> header; "" for a field the file does not have) and `values` (field ->
-    {text: value}) are the manager's own mapping, over the saved `profile`'s; without a profile, the first of the saved `profiles`
-    that is a job-plan mapping and whose every column is in the file is applied. LoadError
-    (JobPlanRefused, with the headers found) when the file cannot be used.
+    {text: value}) are the manager's own mapping, over the saved `profile`'s; without a
+    profile, the first of the saved `profiles` that is a job-plan mapping and whose every
+    column is in the file is applied. LoadError (JobPlanRefused, with the headers found) when
+    the file cannot be used.
     """
     from capa_monitor.loading.read import read_upload  # the sandboxed reader guards the bytes
 
@@ -182,7 +183,9 @@ def jobplans_from_cells(
     names = normalise_names(raw["clinician"])
     no_name = names.isna().to_numpy() & ~blank
     for row in sheet_rows[no_name]:
-        rejected.append(Rejection(sheet, int(row), header_of["clinician"], None, "no clinician name"))
+        rejected.append(
+            Rejection(sheet, int(row), header_of["clinician"], None, "no clinician name")
+        )
     bad = no_name.copy()
 
     parsed: dict[str, pd.Series] = {}
@@ -268,7 +271,9 @@ def _header(cells: pd.DataFrame, given: Mapping[str, str]) -> HeaderMatch:
         fields = {**{f: p for f, p in found.items() if p not in named.values()}, **named}
         # A weekly figure whose header says its unit counts twice, so a group row "Sessions
         # per week" over "Choice | Core" is read with it (the pair explains more).
-        units = {f"{f} unit": p for f, p in fields.items() if f in WEEKLY and names_a_unit(texts[p])}
+        units = {
+            f"{f} unit": p for f, p in fields.items() if f in WEEKLY and names_a_unit(texts[p])
+        }
         return {**fields, **units}
 
     try:
@@ -400,7 +405,9 @@ def _weekly_name(activity: str, unit: str) -> str:
     return "choice_per_week" if unit == APPOINTMENTS else f"{activity}_{unit}"
 
 
-def _refuse_without_targets(plans: pd.DataFrame, found: Assignment, headers: tuple[str, ...]) -> None:
+def _refuse_without_targets(
+    plans: pd.DataFrame, found: Assignment, headers: tuple[str, ...]
+) -> None:
     """§4: an import in which no row yields a target would make every target blank."""
     if plans.empty:
         return
@@ -436,8 +443,10 @@ def _no_target(plans: pd.DataFrame, warnings: list[str]) -> list[str]:
                         "(not a target of 0) until it does.")
     some = no_core & targets.any(axis=1) & ~targets.all(axis=1)
     for row in plans.index[some]:
-        given = [f"Q{n}" for n, name in enumerate(QUARTER_TARGETS, 1) if targets.at[row, name]]
-        lacking = [f"Q{n}" for n, name in enumerate(QUARTER_TARGETS, 1) if not targets.at[row, name]]
+        quarters = [(f"Q{n}", bool(targets.at[row, name]))
+                    for n, name in enumerate(QUARTER_TARGETS, 1)]
+        given = [label for label, has in quarters if has]
+        lacking = [label for label, has in quarters if not has]
         warnings.append(
             f"{plans.at[row, 'clinician']}: targets only for {', '.join(given)}; "
             f"{NO_TARGET_REASON} for {', '.join(lacking)}."
