@@ -243,3 +243,23 @@ def test_rows_deleted_in_the_editor_are_the_plans_removed_on_save():
     before = pd.DataFrame({"clinician": ["Jane Smith", "Ben Baker", "Ann Lee"]})
     after = pd.DataFrame({"clinician": ["JANE smith", "Ann Lee", None]})
     assert removed_clinicians(before, after) == ["Ben Baker"]
+
+
+NIL_CSV = b"Name,Core sessions/wk,Leaving date\nAnn Able,nil,\nBo Bell,3,n/a\n"
+
+
+def test_values_not_understood_are_asked_for_in_words(db_url):
+    at = jobplans_page()
+    upload(at, "nil.csv", NIL_CSV)
+    rejected = table_with(at, "reason")
+    assert rejected[["row", "value"]].values.tolist() == [[2, "nil"], [3, "n/a"]]
+    key = "jobplans_" + hashlib.sha256(NIL_CSV).hexdigest()[:12]
+    at.text_input(key=f"{key}_value_core_sessions_nil").set_value("0")
+    at.text_input(key=f"{key}_value_available_to_n/a").set_value("blank")
+    next(b for b in at.button if b.label == "Apply this mapping").click().run()
+    assert not at.exception
+    assert not [t for t in at.dataframe if "reason" in t.value.columns]  # nothing rejected now
+    # "nil" is an explicit 0 Core sessions (a target of 0); "n/a" is no leaving date.
+    preview = table_with(at, "Core")
+    assert preview["Core"].tolist() == [0.0, 3.0]
+    assert preview["Leaves"].isna().all()
