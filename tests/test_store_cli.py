@@ -83,7 +83,7 @@ def test_ingest_refuses_to_supersede_without_yes_when_nobody_can_answer(cli, tmp
     assert code == 1
     assert "replaces 1 rows of earlier uploads:\n  upload 1 (july.csv): 1 rows" in out
     assert err.strip().splitlines() == [
-        "error: This upload would replace 1 rows of earlier uploads; nothing was stored "
+        "error: This upload would replace 1 rows of earlier uploads; nothing was changed "
         "(run again with --yes to confirm)."
     ]
     assert len(uploads_json(cli)) == 1
@@ -105,9 +105,15 @@ def test_ingest_yes_supersedes_and_restore_brings_the_old_rows_back(cli, tmp_pat
     assert "Stored upload 2: 2 rows for North, 2026-07-10 to 2026-07-20; replaced 1 rows" in out
     statuses = {u["upload_id"]: (u["status"], u["rows_active"]) for u in uploads_json(cli)}
     assert statuses == {1: ("partly superseded", 3), 2: ("active", 2)}
-    code, out, _ = cli("uploads", "restore", "1")
+    code, out, _ = cli("uploads", "restore", "1", "--yes")
     assert code == 0
-    assert out.startswith("Restored upload 1 (july.csv)")
+    # The preview first: J2 comes back; K1 and K2 (North, 10 and 20 July) lie in its cover.
+    assert out.startswith(
+        "Restoring upload 1 (july.csv, North, South) makes 1 of its rows count again (Jul 2026).\n"
+        "Rows of other uploads that are replaced:\n"
+        "  upload 2 (fix.csv, North): 2 rows\n"
+        "Restored upload 1 (july.csv)"
+    )
     statuses = {u["upload_id"]: (u["status"], u["rows_active"]) for u in uploads_json(cli)}
     assert statuses == {1: ("active", 4), 2: ("superseded", 0)}
 
@@ -240,3 +246,113 @@ def test_audit_lists_who_did_what(cli, tmp_path):
     assert (entries[1]["period_start"], entries[1]["period_end"]) == ("2026-07-10", "2026-07-20")
     code, out, _ = cli("audit")
     assert code == 0 and "supersede" in out
+
+
+# ---- issue 12: the same slots twice, a file without a team, doubts, remove -----------------
+
+RIO = (
+    "Appointment ID,Clinician,Team,Appointment Date,Start Time,Appointment Type,Outcome\n"
+    "R1,Ann Able,CAMHS North,01/07/2026,09:00,Core Partnership New,Attended\n"
+    "R2,Ann Able,CAMHS North,08/07/2026,09:00,Core Partnership New,DNA\n"
+    "R3,Ben Baker,CAMHS North,02/07/2026,10:00,Choice,Attended\n"
+)
+# The same three slots from another system, without a team column; the second says attended.
+MHSDS = (
+    "CareContactId,CareProfName,CareContDate,CareContTime,ActivityType,ConsType,AttendOrDNACode\n"
+    "700001,Ann Able,01/07/2026,09:00:00,Core Partnership,01,5\n"
+    "700002,Ann Able,08/07/2026,09:00:00,Core Partnership,01,5\n"
+    "700003,Ben Baker,02/07/2026,10:00:00,Choice,01,5\n"
+)
+
+
+def test_ingest_without_a_team_is_refused_naming_the_team(cli, tmp_path):
+    cli("ingest", write(tmp_path, "rio_style.csv", RIO))
+    code, _, err = cli("ingest", write(tmp_path, "mhsds.csv", MHSDS), "--yes")
+    assert code == 1
+    assert err.splitlines()[-1] == (
+        "error: mhsds.csv has no team column and this store keeps teams: give --team TEAM; its "
+        "clinicians work in CAMHS North (3 of their 3 stored rows are CAMHS North's), so "
+        'probably --team "CAMHS North". Nothing was stored.'
+    )
+    assert len(uploads_json(cli)) == 1
+
+
+def test_ingest_says_which_rows_are_already_stored_and_replaces_them(cli, tmp_path):
+    cli("ingest", write(tmp_path, "rio_style.csv", RIO))
+    mhsds = write(tmp_path, "mhsds.csv", MHSDS)
+    code, out, err = cli("ingest", mhsds, "--team", "North CAMHS")
+    assert code == 1  # nobody at a terminal to confirm
+    assert (
+        "3 of these rows are already stored from upload 1, rio_style.csv, CAMHS North (1 of them "
+        "differ in outcome, type or details).\n"
+        "They will be replaced by this file's rows (--on-overlap replace).\n"
+        "This upload covers North CAMHS from 2026-07-01 to 2026-07-08 and replaces 3 rows of "
+        "earlier uploads:\n  upload 1 (rio_style.csv): 3 rows"
+    ) in out
+    code, out, _ = cli("ingest", mhsds, "--team", "North CAMHS", "--yes")
+    assert code == 0
+    statuses = {u["upload_id"]: (u["rows_active"], u["status"]) for u in uploads_json(cli)}
+    assert statuses == {1: (0, "superseded"), 2: (3, "active")}
+
+
+def test_ingest_on_overlap_skip_keeps_the_stored_rows(cli, tmp_path):
+    cli("ingest", write(tmp_path, "rio_style.csv", RIO))
+    code, out, _ = cli("ingest", write(tmp_path, "mhsds.csv", MHSDS), "--team", "CAMHS North",
+                       "--on-overlap", "skip", "--yes")
+    assert code == 0
+    assert "The stored rows stay; this file's 3 copies of them are kept only as history" in out
+    assert out.rstrip().endswith(
+        "Stored upload 2: 3 rows for CAMHS North, 2026-07-01 to 2026-07-08; 3 rows already "
+        "stored were kept only as history."
+    )
+    statuses = {u["upload_id"]: (u["rows_active"], u["status"]) for u in uploads_json(cli)}
+    assert statuses == {1: (3, "active"), 2: (0, "superseded")}
+
+
+def test_ingest_with_checks_to_make_needs_yes(cli, tmp_path):
+    # Core rows but not one new Core Partnership: a doubtful reading (the loader's check).
+    followups = HEADER + (
+        "F1,Ann Able,North,2026-07-01,Core Partnership Follow-up,Attended\n"
+        "F2,Ann Able,North,2026-07-02,Core Partnership Follow-up,Attended\n"
+    )
+    path = write(tmp_path, "followups.csv", followups)
+    code, _, err = cli("ingest", path)
+    assert code == 1
+    assert "check: 2 Core Partnership rows but no new Core Partnership" in err
+    assert err.splitlines()[-1] == (
+        "error: The reading of followups.csv has 1 check to make (the 'check:' lines above); "
+        "nothing was stored (check them, then run again with --yes)."
+    )
+    assert uploads_json(cli) == []
+    assert cli("ingest", path, "--yes")[0] == 0
+
+
+def test_uploads_remove_previews_asks_and_brings_back_what_it_replaced(cli, tmp_path, monkeypatch):
+    cli("ingest", write(tmp_path, "rio_style.csv", RIO))
+    cli("ingest", write(tmp_path, "mhsds.csv", MHSDS), "--team", "North CAMHS", "--yes")
+    preview = (
+        "Removing upload 2 (mhsds.csv, North CAMHS) takes out its 3 counted rows (Jul 2026).\n"
+        "Rows of other uploads that come back:\n"
+        "  upload 1 (rio_style.csv, CAMHS North): 3 rows\n"
+    )
+    code, out, err = cli("uploads", "remove", "2")
+    assert (code, out) == (1, preview)
+    assert err == (
+        "error: Removing upload 2 deletes its rows; nothing was changed (run again with --yes "
+        "to confirm).\n"
+    )
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    assert cli("uploads", "remove", "2")[0] == 1
+    monkeypatch.setattr("sys.stdin", Terminal("y\n"))
+    code, out, _ = cli("uploads", "remove", "2")
+    assert code == 0
+    assert out == preview + "Remove it? [y/N] Removed upload 2 (mhsds.csv); 3 rows of other " \
+        "uploads count again.\n"
+    assert [(u["upload_id"], u["rows_active"]) for u in uploads_json(cli)] == [(1, 3)]
+    assert json.loads(cli("audit", "--format", "json")[1])[-1]["action"] == "upload removed"
+
+
+def test_remove_of_an_unknown_upload_is_one_line(cli):
+    assert cli("uploads", "remove", "7", "--yes") == (
+        1, "", "error: There is no upload 7; `uploads` lists them.\n"
+    )

@@ -1,4 +1,4 @@
-"""Store verbs of the command line: ingest, uploads (+ restore), jobplans, demo, audit.
+"""Store verbs of the command line: ingest, uploads (+ restore, remove), jobplans, demo, audit.
 
 Heavy imports (SQLAlchemy, the loader) happen inside the verbs, so `--help` stays quick.
 """
@@ -28,8 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="load an activity export and store it (a new upload supersedes what it covers)",
         description=(
             "Read an activity export, print the loader's report and store it. For each team in "
-            "the file, rows of earlier uploads dated within the period it covers are replaced; "
-            "without --yes you are asked first."
+            "the file, rows of earlier uploads dated within the period it covers are replaced, "
+            "and so are stored rows that are the same slots (from any upload, team or system) "
+            "unless --on-overlap says otherwise; without --yes you are asked first. A file "
+            "without a team column needs --team when the store keeps teams; a reading with "
+            "checks to make needs --yes."
         ),
     )
     add_load_arguments(
@@ -44,18 +47,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=parse_period,
         help="whole months the upload covers (default: its first to last appointment date)",
     )
-    ingest.add_argument("--yes", action="store_true", help="replace earlier data without asking")
+    ingest.add_argument(
+        "--on-overlap",
+        choices=("replace", "skip", "keep-different"),
+        default="replace",
+        help="rows of this file already stored (the same slots, from any upload): replace "
+        "them (default), skip them (the stored ones stay), or keep-different (replace only "
+        "those that differ)",
+    )
+    ingest.add_argument(
+        "--yes",
+        action="store_true",
+        help="store without asking, although it replaces earlier rows or its reading has "
+        "checks to make",
+    )
     ingest.set_defaults(func=run_ingest)
 
-    uploads = subparsers.add_parser("uploads", help="the upload history; `uploads restore ID`")
+    uploads = subparsers.add_parser(
+        "uploads", help="the upload history; `uploads restore ID`, `uploads remove ID`"
+    )
     uploads.add_argument("--format", choices=("table", "json"), default="table")
     uploads.set_defaults(func=run_uploads)
-    uploads_verbs = uploads.add_subparsers(dest="uploads_command", metavar="restore")
+    uploads_verbs = uploads.add_subparsers(dest="uploads_command", metavar="restore|remove")
     restore = uploads_verbs.add_parser(
         "restore", help="make an earlier upload win again over the period it covers"
     )
     restore.add_argument("upload_id", metavar="ID", type=int)
+    restore.add_argument("--yes", action="store_true", help="restore without asking")
     restore.set_defaults(func=run_restore)
+    remove = uploads_verbs.add_parser(
+        "remove", help="delete an upload; what it had replaced counts again"
+    )
+    remove.add_argument("upload_id", metavar="ID", type=int)
+    remove.add_argument("--yes", action="store_true", help="remove without asking")
+    remove.set_defaults(func=run_remove)
 
     jobplans = subparsers.add_parser("jobplans", help="import, export or list job plans")
     plan_verbs = jobplans.add_subparsers(dest="jobplans_command", metavar="VERB", required=True)
@@ -167,12 +192,26 @@ def run_ingest(args: argparse.Namespace) -> int:
     print(format_table(result.report))
     warn(result.report)
     print()
-    plan = store.plan_ingest(result, period=args.period)
-    if plan.status == "new" and plan.supersedes:
+    on_overlap = args.on_overlap.replace("-", "_")
+    if result.report.doubts and not args.yes:
+        raise CapaError(
+            f"The reading of {path.name} has {len(result.report.doubts)} "
+            f"{'check' if len(result.report.doubts) == 1 else 'checks'} to make (the 'check:' "
+            "lines above); nothing was stored (check them, then run again with --yes)."
+        )
+    plan = store.plan_ingest(result, period=args.period, on_overlap=on_overlap)
+    if plan.status == "new" and plan.team_needed:
+        raise CapaError(team_refusal(plan))
+    if plan.status == "new" and (plan.supersedes or plan.overlaps):
         print(describe_supersede(plan, store.uploads()))
         if not args.yes:
-            _confirm(plan.superseded_rows)
-    outcome = store.ingest(result, user=current_user(), period=args.period)
+            _confirm(
+                f"This upload would replace {plan.superseded_rows:,} rows of earlier uploads"
+                if plan.superseded_rows
+                else f"{plan.overlap_rows:,} of its rows are already stored",
+                "Store it?",
+            )
+    outcome = store.ingest(result, user=current_user(), period=args.period, on_overlap=on_overlap)
     print(describe_outcome(plan, outcome))
     if args.save_profile:
         store.save_profile(profile_to_save(args.save_profile, result.report, profile))
@@ -180,28 +219,60 @@ def run_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _confirm(rows: int) -> None:
+def _confirm(what: str, question: str) -> None:
+    """Ask at a terminal; refuse (nothing changed) when nobody can answer or the answer is no."""
     if not sys.stdin.isatty():
-        raise CapaError(
-            f"This upload would replace {rows} rows of earlier uploads; nothing was stored "
-            "(run again with --yes to confirm)."
-        )
-    answer = input("Replace them? [y/N] ").strip().lower()
+        raise CapaError(f"{what}; nothing was changed (run again with --yes to confirm).")
+    answer = input(f"{question} [y/N] ").strip().lower()
     if answer not in ("y", "yes"):
-        raise CapaError("Nothing was stored: you did not confirm replacing earlier rows.")
+        raise CapaError("Nothing was changed: you did not confirm.")
+
+
+def team_refusal(plan) -> str:
+    text = f"{plan.file_name} has no team column and this store keeps teams: give --team TEAM"
+    if plan.suggested_team:
+        text += (
+            f"; its clinicians work in {plan.suggested_team} ({plan.team_evidence}), so "
+            f"probably --team {json.dumps(plan.suggested_team)}"
+        )
+    return text + ". Nothing was stored."
 
 
 def describe_supersede(plan, history: pd.DataFrame) -> str:
-    names = dict(zip(history["upload_id"], history["file_name"], strict=True))
-    lines = [
+    """The overlap preview in words: what the file repeats, per earlier upload, and what
+    storing it replaces."""
+    lines = []
+    for o in plan.overlaps:
+        line = (
+            f"{o.rows:,} of these rows are already stored from upload {o.upload_id}, "
+            f"{o.file_name}, {o.teams}"
+        )
+        if o.differing:
+            line += f" ({o.differing:,} of them differ in outcome, type or details)"
+        lines.append(line + ".")
+    if plan.overlaps:
+        lines.append(OVERLAP_WORDS[plan.on_overlap].format(rows=plan.deferred_rows))
+    lines.append(
         f"This upload covers {plan.teams_label} from {plan.period[0].isoformat()} to "
-        f"{plan.period[1].isoformat()} and replaces {plan.superseded_rows} rows of earlier uploads:"
-    ]
+        f"{plan.period[1].isoformat()} and replaces {plan.superseded_rows:,} rows of earlier "
+        + ("uploads:" if plan.supersedes else "uploads.")
+    )
+    names = dict(zip(history["upload_id"], history["file_name"], strict=True))
     lines += [
-        f"  upload {upload_id} ({names.get(upload_id, '?')}): {rows} rows"
+        f"  upload {upload_id} ({names.get(upload_id, '?')}): {rows:,} rows"
         for upload_id, rows in sorted(plan.supersedes.items())
     ]
     return "\n".join(lines)
+
+
+#: What each --on-overlap choice does, as the preview says it.
+OVERLAP_WORDS = {
+    "replace": "They will be replaced by this file's rows (--on-overlap replace).",
+    "skip": "The stored rows stay; this file's {rows:,} copies of them are kept only as "
+    "history, so nothing counts twice (--on-overlap skip).",
+    "keep_different": "Those that differ will be replaced by this file's rows; its {rows:,} "
+    "identical copies are kept only as history (--on-overlap keep-different).",
+}
 
 
 def describe_outcome(plan, outcome) -> str:
@@ -216,7 +287,35 @@ def describe_outcome(plan, outcome) -> str:
     )
     if outcome.superseded_rows:
         text += f"; replaced {outcome.superseded_rows} rows of earlier uploads"
+    if outcome.deferred_rows:
+        text += f"; {outcome.deferred_rows} rows already stored were kept only as history"
     return text + "."
+
+
+def describe_change(change) -> str:
+    """A remove or restore preview in words."""
+    months = ", ".join(change.months) or "no months"
+    if change.action == "remove":
+        lines = [
+            f"Removing upload {change.upload_id} ({change.file_name}, {change.teams}) takes "
+            f"out its {change.rows:,} counted rows ({months})."
+        ]
+        back = "come back"
+    else:
+        lines = [
+            f"Restoring upload {change.upload_id} ({change.file_name}, {change.teams}) makes "
+            f"{change.rows:,} of its rows count again ({months})."
+        ]
+        back = "are replaced"
+    if change.others:
+        lines.append(f"Rows of other uploads that {back}:")
+        lines += [
+            f"  upload {o.upload_id} ({o.file_name}, {o.teams}): {o.rows:,} rows"
+            for o in change.others
+        ]
+    else:
+        lines.append(f"No rows of other uploads {back}.")
+    return "\n".join(lines)
 
 
 # ---- uploads ------------------------------------------------------------------------------
@@ -252,11 +351,28 @@ def run_uploads(args: argparse.Namespace) -> int:
 
 def run_restore(args: argparse.Namespace) -> int:
     store = _open_store(args)
+    preview = store.plan_restore(args.upload_id)
+    print(describe_change(preview))
+    if not args.yes:
+        _confirm(f"Restoring upload {args.upload_id} changes what counts", "Restore it?")
     store.restore(args.upload_id, user=current_user())
-    row = store.uploads().set_index("upload_id").loc[args.upload_id]
     print(
-        f"Restored upload {args.upload_id} ({row['file_name']}): its rows are active again for "
-        f"{row['teams']}, {row['period_start']:%Y-%m-%d} to {row['period_end']:%Y-%m-%d}."
+        f"Restored upload {args.upload_id} ({preview.file_name}): its rows are active again for "
+        f"{preview.teams}, {preview.period[0]:%Y-%m-%d} to {preview.period[1]:%Y-%m-%d}."
+    )
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    preview = store.plan_remove(args.upload_id)
+    print(describe_change(preview))
+    if not args.yes:
+        _confirm(f"Removing upload {args.upload_id} deletes its rows", "Remove it?")
+    store.remove_upload(args.upload_id, user=current_user())
+    print(
+        f"Removed upload {args.upload_id} ({preview.file_name}); "
+        f"{preview.other_rows:,} rows of other uploads count again."
     )
     return 0
 
