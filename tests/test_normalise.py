@@ -115,15 +115,27 @@ def test_start_of_a_time_band(text, expected):
     assert parse_start(text) == expected
 
 
+DAY = 24 * 60
 INTERVAL_ROWS = [
-    ("2wks 1d", 15), ("3 days", 3), ("0 days", 0), ("1wk", 7), ("4 wks 2 days", 30),
-    ("1 week", 7), ("14", 14), ("2 months", None), ("soon", None), ("", None),
+    ("2wks 1d", 15 * DAY), ("3 days", 3 * DAY), ("0 days", 0), ("1wk", 7 * DAY),
+    ("4 wks 2 days", 30 * DAY), ("1 week", 7 * DAY), ("14", 14 * DAY),  # a bare number: days
+    ("4d 22h", 4 * DAY + 22 * 60), ("2h 30m", 150), ("0m", 0),  # SystmOne's hours and minutes
+    ("2 months", None), ("soon", None), ("", None),
 ]
 
 
-@pytest.mark.parametrize(("text", "days"), INTERVAL_ROWS)
-def test_booking_interval_forms(text, days):
-    assert parse_interval(text) == days
+@pytest.mark.parametrize(("text", "minutes"), INTERVAL_ROWS)
+def test_booking_interval_forms(text, minutes):
+    assert parse_interval(text) == minutes
+
+
+def test_booked_on_counts_back_from_the_start_time():
+    rows = [[*HEADER, "Start", "Time between booking and appointment"],
+            ["Jane Smith", "23/10/2026", "Choice", "Attended", "16:00", "2h 30m"],  # same day
+            ["Jane Smith", "06/11/2026", "Choice", "Attended", "16:00", "1d 2h"],  # 5 Nov 14:00
+            ["Jane Smith", "08/10/2026", "Choice", "Attended", None, "4d 22h"]]  # no time: 4 days
+    booked = load(rows).frame[model.BOOKED_ON].dt.strftime("%Y-%m-%d").tolist()
+    assert booked == ["2026-10-23", "2026-11-05", "2026-10-04"]
 
 
 def test_booked_on_from_the_booking_interval_and_listed_when_unreadable():

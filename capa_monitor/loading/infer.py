@@ -139,7 +139,9 @@ _DURATION_TEXT = re.compile(
     re.I,
 )
 _INTERVAL = re.compile(
-    r"^\s*(?:\d+\s*(?:w|wk|wks|week|weeks|d|dy|dys|day|days|mth|mths|month|months)\b[\s,]*)+$", re.I
+    r"^\s*(?:\d+\s*(?:w|wk|wks|weeks?|d|dys?|days?|h|hrs?|hours?|m|mins?|minutes?|mths?|months?)"
+    r"\b[\s,]*)+$",
+    re.I,
 )
 _NAME = re.compile(
     r"^(?:(?:dr|mr|mrs|ms|miss|mx|prof)\.?\s+)?[a-z][a-z'’\-]*\.?(?:\s+[a-z][a-z'’\-]*\.?){1,3}"
@@ -320,7 +322,8 @@ ACTIVITY_FIELDS: tuple[FieldSpec, ...] = (
           "modified run report printed between",
           "date datetime", "date"),
     _spec("clinician", "Clinician",
-          "clinician|professional|staff|practitioner|hcp|therapist|seen by|worker|clinician name",
+          "clinician|professional|staff|practitioner|hcp|therapist|seen by|worker|clinician name"
+          "|session holder|holder",
           "team id code number type grade role duration date time count location",
           "name", "name"),
     _spec("kind", "Appointment type",
@@ -330,7 +333,7 @@ ACTIVITY_FIELDS: tuple[FieldSpec, ...] = (
           "type", "type"),
     _spec("outcome", "Outcome (attended, DNA, cancelled…)",
           "outcome|attendance|attend|status|attended|dna",
-          "date time reason type code comment",
+          "date time reason type code comment category",
           "outcome outcome_code", "outcome"),
     _spec("booked_on", "Date booked",
           "booked date|booking date|appointment made date|date made|booked on|created date"
@@ -346,7 +349,7 @@ ACTIVITY_FIELDS: tuple[FieldSpec, ...] = (
           ""),
     _spec("new_followup", "New or follow-up",
           "new followup|first appointment|initial appointment|first attendance|followup"
-          "|new appointment|flag|first contact|initial contact",
+          "|new appointment|flag|first contact|initial contact|attendance category|new return",
           "date time",
           "yes_no flag_list newness number"),
     _spec("slot_id", "Appointment id",
@@ -357,7 +360,8 @@ ACTIVITY_FIELDS: tuple[FieldSpec, ...] = (
     _spec("nhs_number", "NHS number", "nhs|nhs number", "", "nhs_number number", "nhs_number"),
     _spec("client_id", "Patient id",
           "patient id|client id|patient number|client number|person id|rio id|mrn|hospital number"
-          "|patient identifier|local patient id|system id",
+          "|patient identifier|local patient id|system id|service user id|service user number"
+          "|upcn|chi|chi number|client reference|patient reference",
           "nhs team count appointment contact",
           "id number"),
     _spec("client_name", "Patient name",

@@ -60,7 +60,10 @@ _TIME_BAND = re.compile(
     r"^(\d{1,2}[:.]\d{2})\s*([ap]\.?m\.?)?\s*(?:-|–|—|to)\s*(\d{1,2}[:.]\d{2})\s*([ap]\.?m\.?)?$",
     re.IGNORECASE,
 )
-_INTERVAL_PART = re.compile(r"(\d+)\s*(weeks?|wks?|w|days?|dys?|d)\b")
+_INTERVAL_PART = re.compile(
+    r"(\d+)\s*(weeks?|wks?|w|days?|dys?|d|hours?|hrs?|h|minutes?|mins?|m)\b"
+)
+_MINUTES = {"w": 7 * 24 * 60, "d": 24 * 60, "h": 60, "m": 1}
 _YES = frozenset({"y", "yes", "true", "t", "1", "x", "✓", "re-offered", "reoffered", "rebooked",
                   "re-booked", "offered again"})
 _NO = frozenset({"n", "no", "false", "f", "0", "not re-offered", "not reoffered"})
@@ -179,7 +182,9 @@ def normalise_cells(
     frame[model.CLIENT_KEY] = client_key
     frame[model.BOOKED_ON] = _booked_on(present.get("booked_on"), n, unmapped)
     if "booked_on" not in present and BOOKING_LAG in present:
-        frame[model.BOOKED_ON] = _booked_from_lag(present[BOOKING_LAG], date_col, unmapped)
+        frame[model.BOOKED_ON] = _booked_from_lag(
+            present[BOOKING_LAG], date_col, frame[model.START], unmapped
+        )
     frame[model.DURATION_MIN] = _durations(present.get("duration_min"), n, unmapped)
     frame[model.REOFFERED] = _reoffered(present.get("reoffered"), n, unmapped)
     frame[model.SOURCE_ROW] = rows.astype("int64")
@@ -350,23 +355,33 @@ def _booked_on(raw: pd.Series | None, n: int, unmapped: dict) -> pd.Series:
 
 
 def parse_interval(text: str) -> int | None:
-    """Time between booking and appointment → days: `2wks 1d` 15, `3 days`, `0 days`, `1wk`,
-    `4 wks 2 days` 30, a bare `14` (days)."""
+    """Time between booking and appointment → minutes: `2wks 1d`, `3 days`, `0 days`, `1wk`,
+    `4d 22h`, `2h 30m`, `0m` (SystmOne), a bare `14` (days)."""
     key = text.strip().lower()
     if key.isdigit():
-        return int(key)
+        return int(key) * _MINUTES["d"]
     parts = _INTERVAL_PART.findall(key)
     if not parts or _INTERVAL_PART.sub(" ", key).strip(" ,"):
         return None
-    return sum(int(n) * (7 if unit.startswith("w") else 1) for n, unit in parts)
+    return sum(int(n) * _MINUTES[unit[0]] for n, unit in parts)
 
 
-def _booked_from_lag(raw: pd.Series, dates: pd.Series, unmapped: dict) -> pd.Series:
-    """booked_on = appointment date − the booking interval, when no booked date is given."""
-    days = _per_unique(raw, lambda u: u.map(parse_interval).astype("Int64"))
-    _note(unmapped, BOOKING_LAG, _unknown_counts(raw, days))
-    lag = pd.to_timedelta(days.astype("float64"), unit="D")
-    return (dates - lag.to_numpy()).astype("datetime64[us]")
+def _booked_from_lag(
+    raw: pd.Series, dates: pd.Series, starts: pd.Series, unmapped: dict
+) -> pd.Series:
+    """booked_on = when the appointment starts − the booking interval, when no booked date is
+    given ("2h 30m" before a 16:00 appointment is the same day). Without a start time, the
+    interval's whole days are taken from the date."""
+    minutes = _per_unique(raw, lambda u: u.map(parse_interval).astype("Int64"))
+    _note(unmapped, BOOKING_LAG, _unknown_counts(raw, minutes))
+    lag = pd.to_timedelta(minutes.astype("float64"), unit="min").to_numpy()
+    clock = pd.to_timedelta(starts.where(starts.notna(), None).astype("object") + ":00",
+                            errors="coerce").to_numpy()
+    timed = dates.to_numpy() + clock - lag
+    whole_days = dates.to_numpy() - pd.to_timedelta(
+        (minutes.astype("float64") // _MINUTES["d"]), unit="D").to_numpy()
+    booked = pd.Series(np.where(pd.isna(clock), whole_days, timed), dtype="datetime64[us]")
+    return booked.dt.normalize()
 
 
 # --- durations, markers, teams --------------------------------------------------------------
