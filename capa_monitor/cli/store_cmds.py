@@ -241,17 +241,12 @@ def team_refusal(plan) -> str:
 def describe_supersede(plan, history: pd.DataFrame) -> str:
     """The overlap preview in words: what the file repeats, per earlier upload, and what
     storing it replaces."""
-    lines = []
-    for o in plan.overlaps:
-        line = (
-            f"{o.rows:,} of these rows are already stored from upload {o.upload_id}, "
-            f"{o.file_name}, {o.teams}"
-        )
-        if o.differing:
-            line += f" ({o.differing:,} of them differ in outcome, type or details)"
-        lines.append(line + ".")
+    from capa_monitor.store.previews import choice_sentence, overlap_sentences
+
+    lines = overlap_sentences(plan)
     if plan.overlaps:
-        lines.append(OVERLAP_WORDS[plan.on_overlap].format(rows=plan.deferred_rows))
+        flag = plan.on_overlap.replace("_", "-")
+        lines.append(f"{choice_sentence(plan)[:-1]} (--on-overlap {flag}).")
     lines.append(
         f"This upload covers {plan.teams_label} from {plan.period[0].isoformat()} to "
         f"{plan.period[1].isoformat()} and replaces {plan.superseded_rows:,} rows of earlier "
@@ -263,16 +258,6 @@ def describe_supersede(plan, history: pd.DataFrame) -> str:
         for upload_id, rows in sorted(plan.supersedes.items())
     ]
     return "\n".join(lines)
-
-
-#: What each --on-overlap choice does, as the preview says it.
-OVERLAP_WORDS = {
-    "replace": "They will be replaced by this file's rows (--on-overlap replace).",
-    "skip": "The stored rows stay; this file's {rows:,} copies of them are kept only as "
-    "history, so nothing counts twice (--on-overlap skip).",
-    "keep_different": "Those that differ will be replaced by this file's rows; its {rows:,} "
-    "identical copies are kept only as history (--on-overlap keep-different).",
-}
 
 
 def describe_outcome(plan, outcome) -> str:
@@ -294,28 +279,10 @@ def describe_outcome(plan, outcome) -> str:
 
 def describe_change(change) -> str:
     """A remove or restore preview in words."""
-    months = ", ".join(change.months) or "no months"
-    if change.action == "remove":
-        lines = [
-            f"Removing upload {change.upload_id} ({change.file_name}, {change.teams}) takes "
-            f"out its {change.rows:,} counted rows ({months})."
-        ]
-        back = "come back"
-    else:
-        lines = [
-            f"Restoring upload {change.upload_id} ({change.file_name}, {change.teams}) makes "
-            f"{change.rows:,} of its rows count again ({months})."
-        ]
-        back = "are replaced"
-    if change.others:
-        lines.append(f"Rows of other uploads that {back}:")
-        lines += [
-            f"  upload {o.upload_id} ({o.file_name}, {o.teams}): {o.rows:,} rows"
-            for o in change.others
-        ]
-    else:
-        lines.append(f"No rows of other uploads {back}.")
-    return "\n".join(lines)
+    from capa_monitor.store.previews import change_lines
+
+    head, heading, others = change_lines(change)
+    return "\n".join([head, heading, *(f"  {line}" for line in others)])
 
 
 # ---- uploads ------------------------------------------------------------------------------
