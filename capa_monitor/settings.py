@@ -1,4 +1,4 @@
-"""Every tunable number of the domain spec (§2, §4, §5) and the upload limits, with defaults.
+"""Every tunable number of the domain spec (§2, §4, §5, §8) and the upload limits, with defaults.
 
 The store keeps overrides; the review shows the settings it used so a reader knows the rules.
 """
@@ -65,6 +65,20 @@ class Settings:
     dropoff_fraction: float = 0.5
     # M7 SPC
     spc_min_points: int = 12
+    # §8 Looking ahead. L1: a clinician's non-attendance rate over their new Core Partnership
+    # slots of the last N weeks, the team's when they have fewer than the minimum such slots.
+    nonattendance_weeks: int = 13
+    nonattendance_min_slots: int = 10
+    # L2: next quarter's slots go in the diary this many weeks ahead; flagged below this share
+    diary_lead_weeks: int = 6
+    diary_ready_fraction: float = 0.8
+    # L3: Choice -> Core conversion measured over the last N weeks; the default below the
+    # minimum number of clients; capacity / demand counts as "in balance" from low to high.
+    conversion_weeks: int = 26
+    conversion_min_clients: int = 30
+    default_conversion: float = 0.67
+    balance_low: float = 0.95
+    balance_high: float = 1.10
     limits: Limits = field(default_factory=Limits)
 
     def to_dict(self) -> dict[str, Any]:
