@@ -9,7 +9,7 @@ import hashlib
 import json
 
 import pytest
-from conftest import DASHBOARD, open_page
+from conftest import DASHBOARD, open_page, table_with
 from streamlit.testing.v1 import AppTest
 
 from capa_monitor.loading.read import FAULT_FOR_TEST_ENV
@@ -64,6 +64,17 @@ def team(at: AppTest, content: bytes, name: str) -> AppTest:
     return at
 
 
+def confirm(at: AppTest, content: bytes) -> AppTest:
+    """Tick "I have checked" when the reading has checks to make, then confirm and store."""
+    key = file_key(content)
+    ticks = [c for c in at.checkbox if c.key == f"{key}_checked"]
+    if ticks:
+        ticks[0].check().run()
+    at.button(key=f"{key}_confirm").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def texts(at: AppTest) -> str:
     return "\n".join(
         [m.value for m in at.markdown] + [w.value for w in at.warning] + [i.value for i in at.info]
@@ -82,7 +93,7 @@ def test_report_is_shown_before_anything_is_stored_then_confirm_stores(db_url):
     assert "Storing will keep **4** rows for **North** covering 01/07/2026 to 10/07/2026." in shown
     assert Store.open(db_url).uploads().empty  # nothing stored yet
 
-    at.button(key=f"{file_key(JULY)}_confirm").click().run()
+    confirm(at, JULY)
     assert "Stored as upload 1." in texts(at)
     stored = Store.open(db_url)
     assert stored.uploads()["file_name"].tolist() == ["north july.csv"]
@@ -115,7 +126,7 @@ def test_mapping_a_value_reloads_and_the_saved_mapping_applies_to_the_next_file(
     mystery.set_value("dna")
     next(b for b in at.button if b.label == "Apply this mapping").click().run()
     assert "“Mystery outcome” ×1" not in texts(at)
-    at.button(key=f"{file_key(JULY)}_confirm").click().run()
+    confirm(at, JULY)
     stored = Store.open(db_url)
     outcomes = stored.activity().set_index("slot_id")["outcome"]
     assert outcomes["X5"] == "dna"
@@ -130,25 +141,34 @@ def test_mapping_a_value_reloads_and_the_saved_mapping_applies_to_the_next_file(
 
 def test_a_corrected_upload_says_what_it_supersedes_and_the_old_one_can_be_restored(db_url):
     at = team(upload(upload_page(), ("north july.csv", JULY)), JULY, "North")
-    at.button(key=f"{file_key(JULY)}_confirm").click().run()
+    confirm(at, JULY)
 
     at = team(upload(upload_page(), ("north july v2.csv", JULY_CORRECTED)), JULY_CORRECTED, "North")
     # The corrected file covers 1–9 Jul: it replaces X1, X2, X3 of upload 1 (X5 is 10 Jul).
     assert "It replaces 3 earlier rows" in texts(at)
     assert "upload 1 (north july.csv): 3 rows" in texts(at)
-    at.button(key=f"{file_key(JULY_CORRECTED)}_confirm").click().run()
+    confirm(at, JULY_CORRECTED)
     assert "replacing 3 earlier rows" in texts(at)
 
     at.selectbox(key="upload_restore_choice").set_value(1).run()
+    # Its preview: X1–X3 count again; upload 2's three rows (the same slots) are replaced.
+    assert (
+        "Restoring upload 1 (north july.csv, North) makes 3 of its rows count again (Jul 2026)."
+        "\n\nRows of other uploads that are replaced:\n- upload 2 (north july v2.csv, North): "
+        "3 rows"
+    ) in texts(at)
     at.button(key="upload_restore").click().run()
-    assert "Upload 1 restored." in texts(at)
+    assert "Upload 1 restored: 3 of its rows count again." in texts(at)
     outcomes = Store.open(db_url).activity().set_index("slot_id")["outcome"]
     assert outcomes["X2"] == "dna"
+    # The history shown right after the restore is the store as it is now (it was stale).
+    shown = table_with(at, "rows_active").set_index("upload_id")
+    assert shown["rows_active"].to_dict() == {2: 0, 1: 4}
 
 
 def test_uploading_the_same_file_again_changes_nothing(db_url):
     at = team(upload(upload_page(), ("north july.csv", JULY)), JULY, "North")
-    at.button(key=f"{file_key(JULY)}_confirm").click().run()
+    confirm(at, JULY)
     at = team(upload(upload_page(), ("north july.csv", JULY)), JULY, "North")
     assert "already stored as upload 1" in texts(at)
 
@@ -170,7 +190,7 @@ def test_a_hostile_file_is_refused_and_the_app_keeps_working(db_url, corpus, nam
         assert words in message
     # The good file beside it is still offered for storing, and the app answers the next run.
     at = team(at, JULY, "North")
-    at.button(key=f"{file_key(JULY)}_confirm").click().run()
+    confirm(at, JULY)
     assert not at.exception
     assert Store.open(db_url).uploads()["file_name"].tolist() == ["north july.csv"]
 
@@ -226,7 +246,7 @@ def test_a_file_of_unknown_shape_can_be_mapped_by_hand_and_the_mapping_is_kept(d
     next(b for b in at.button if b.label == "Apply this mapping").click().run()
     assert not at.error
     assert {m.label: m.value for m in at.metric}["Accepted"] == "2"
-    at.button(key=f"{key}_confirm").click().run()
+    confirm(at, UNKNOWN_SHAPE)
     stored = Store.open(db_url)
     assert stored.activity()["kind"].tolist() == ["core_new", "choice"]
     assert [p.columns for p in stored.profiles()] == [HAND_MAPPING]
@@ -242,7 +262,7 @@ def test_covering_whole_months_widens_what_the_upload_replaces(db_url):
     at.checkbox(key=f"{file_key(JULY)}_whole_months").check().run()
     # 1–10 Jul widened to the whole of July.
     assert "covering 01/07/2026 to 31/07/2026" in texts(at)
-    at.button(key=f"{file_key(JULY)}_confirm").click().run()
+    confirm(at, JULY)
     uploads = Store.open(db_url).uploads()
     assert (uploads["period_start"].dt.date.astype(str).tolist(),
             uploads["period_end"].dt.date.astype(str).tolist()) == (["2026-07-01"], ["2026-07-31"])

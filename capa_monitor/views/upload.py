@@ -1,7 +1,9 @@
 """Upload page (manager): read one or more activity exports, show everything the loader did with
 each file BEFORE anything is stored — sheet, header row, column mapping (editable), a preview,
-values to map, rejected rows, what the upload will supersede — then store it on confirmation.
-Saved mapping profiles are applied to files of the same shape; the history allows a restore.
+values to map, rejected rows, the rows already stored (replace, skip or keep the ones that
+differ), what the upload will supersede, the team a team-less file needs and the checks its
+reading asks for — then store it on confirmation. Saved mapping profiles are applied to files
+of the same shape; the history (upload_history.py) allows a restore or a removal.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from capa_monitor.loading import (
 from capa_monitor.loading.read import read_upload
 from capa_monitor.model import CLIENT_KEY
 from capa_monitor.periods import month_end
+from capa_monitor.store import ON_OVERLAP, REPLACE
+from capa_monitor.store.previews import CHOICE_LABELS, choice_sentence, overlap_sentences
 from capa_monitor.views import common, data
+from capa_monitor.views.upload_history import history
 from capa_monitor.views.upload_mapping import mapping_form, report_summary
 
 LOG = logging.getLogger(__name__)
@@ -120,27 +125,40 @@ def whole_months(period: tuple[date, date]) -> tuple[date, date]:
 
 
 def ingest_section(key: str, user_email: str, result: LoadResult,
-                   profile: MappingProfile | None) -> None:
+                   profile: MappingProfile | None, team: str | None) -> None:
+    """What storing would do — rows already stored (and the choice what to do with them), what
+    it replaces, the team it needs, the checks to make — then the confirm button."""
     store = data.store()
+    flash = st.session_state.pop(f"{key}_flash", None)
+    if flash:
+        st.success(flash)
     widen = st.checkbox(
         "Cover whole months", key=f"{key}_whole_months",
         help="By default the upload replaces earlier rows of its teams from its first to its "
         "last appointment date; tick to replace whole calendar months instead.",
     )
-    plan = store.plan_ingest(result)
+    on_overlap = st.session_state.get(f"{key}_on_overlap", REPLACE)
+    plan = store.plan_ingest(result, on_overlap=on_overlap)
     period = whole_months(plan.period) if widen else None
     if period is not None:
-        plan = store.plan_ingest(result, period=period)
+        plan = store.plan_ingest(result, period=period, on_overlap=on_overlap)
     if plan.status == "unchanged":
         st.info(
             f"This file is already stored as upload {plan.unchanged_upload_id}: storing it again "
             "changes nothing."
         )
     else:
+        if offer_team(key, plan, team):
+            return
         st.markdown(
-            f"Storing will keep **{plan.rows}** rows for **{plan.teams_label}** covering "
+            f"Storing will keep **{plan.stored_rows}** rows for **{plan.teams_label}** covering "
             f"{plan.period[0]:%d/%m/%Y} to {plan.period[1]:%d/%m/%Y}."
         )
+        if plan.overlaps:
+            st.warning("\n".join(f"- {line}" for line in overlap_sentences(plan)))
+            st.radio("What to do with the rows already stored", list(ON_OVERLAP),
+                     format_func=CHOICE_LABELS.get, key=f"{key}_on_overlap")
+            st.caption(choice_sentence(plan))
         if plan.supersedes:
             uploads = store.uploads().set_index("upload_id")
             lines = [
@@ -149,31 +167,73 @@ def ingest_section(key: str, user_email: str, result: LoadResult,
                 for upload_id, rows in plan.supersedes.items()
             ]
             st.warning(
-                f"It replaces {plan.superseded_rows} earlier rows of these teams in that period "
-                "(they stay in the history and can be restored):\n" + "\n".join(lines)
+                f"It replaces {plan.superseded_rows} earlier rows (they stay in the history and "
+                "can be restored):\n" + "\n".join(lines)
             )
-        else:
+        elif not plan.overlaps:
             st.caption("It replaces nothing stored earlier.")
-    save_profile = profile is not None and st.checkbox(
-        f"Save the mapping “{profile.name}” for next month's file", value=True,
-        key=f"{key}_save_profile",
-    )
-    if st.button("Confirm and store", type="primary", key=f"{key}_confirm"):
-        try:
-            outcome = store.ingest(result, user=user_email, period=period)
-        except CapaError as exc:
-            st.error(f"Nothing was stored: {exc}")
-            return
-        if save_profile:
-            store.save_profile(profile)
-        if outcome.status == "unchanged":
-            st.info(f"Already stored as upload {outcome.upload_id}; nothing changed.")
-        else:
-            st.success(
-                f"Stored as upload {outcome.upload_id}"
-                + (f", replacing {outcome.superseded_rows} earlier rows." if outcome.superseded_rows
-                   else ".")
-            )
+    doubts = list(getattr(result.report, "doubts", []))
+    checked = True
+    if doubts:
+        st.warning("**Check this reading before storing it:**\n"
+                   + "\n".join(f"- {doubt}" for doubt in doubts))
+        checked = st.checkbox("I have checked", key=f"{key}_checked",
+                              help="The confirm button stays off until you have.")
+    blocked = not checked or (plan.status == "new" and plan.team_needed)
+    # A form, so the confirm button is a submit button: Enter on it stores, as a click does.
+    with st.form(f"{key}_store", border=False):
+        save_profile = profile is not None and st.checkbox(
+            f"Save the mapping “{profile.name}” for next month's file", value=True,
+            key=f"{key}_save_profile",
+        )
+        confirmed = st.form_submit_button("Confirm and store", type="primary",
+                                          key=f"{key}_confirm", disabled=blocked)
+    if not confirmed:
+        return
+    try:
+        outcome = store.ingest(result, user=user_email, period=period, on_overlap=on_overlap)
+    except CapaError as exc:
+        st.error(f"Nothing was stored: {exc}")
+        return
+    if save_profile:
+        store.save_profile(profile)
+    st.session_state[f"{key}_flash"] = stored_words(outcome)
+    st.rerun()  # the preview and the history below read the store as it is now
+
+
+def offer_team(key: str, plan, team: str | None) -> bool:
+    """A team-less file into a store that keeps teams: fill the team in once from where its
+    clinicians work (True: the page reruns with it), else say what is missing."""
+    offer = st.session_state.get(f"{key}_team_offer")
+    if plan.team_needed and plan.suggested_team and offer is None:
+        st.session_state[f"{key}_team_offer"] = (plan.suggested_team, plan.team_evidence)
+        st.session_state[f"{key}_team_prefill"] = plan.suggested_team
+        st.rerun()
+        return True
+    if plan.team_needed:
+        st.error(
+            "This file has no team column and the store keeps teams: type the team its rows "
+            "are for in “Team for rows that have none” above."
+            + (f" Its clinicians work in {plan.suggested_team} ({plan.team_evidence})."
+               if plan.suggested_team else "")
+        )
+    elif offer is not None and team == offer[0]:
+        st.info(
+            f"The team is filled in as **{offer[0]}**: this file has no team column, and its "
+            f"clinicians work there ({offer[1]}). Change it above if that is wrong."
+        )
+    return False
+
+
+def stored_words(outcome) -> str:
+    if outcome.status == "unchanged":
+        return f"Already stored as upload {outcome.upload_id}; nothing changed."
+    text = f"Stored as upload {outcome.upload_id}"
+    if outcome.superseded_rows:
+        text += f", replacing {outcome.superseded_rows} earlier rows"
+    if outcome.deferred_rows:
+        text += f"; {outcome.deferred_rows} rows already stored are kept only as history"
+    return text + "."
 
 
 def one_file(user_email: str, upload, digest: str, settings,
@@ -182,6 +242,9 @@ def one_file(user_email: str, upload, digest: str, settings,
     key = f"upload_{digest[:12]}"
     with st.expander(upload.name, expanded=True):
         team_col, sheet_col = st.columns(2)
+        prefill = st.session_state.pop(f"{key}_team_prefill", None)
+        if prefill:  # set before the widget is made: the team its clinicians work in
+            st.session_state[f"{key}_team"] = prefill
         team = team_col.text_input(
             "Team for rows that have none", key=f"{key}_team",
             help="For an export of one team without a team column.",
@@ -250,34 +313,8 @@ def one_file(user_email: str, upload, digest: str, settings,
             st.error(f"{upload.name} has no usable rows, so there is nothing to store.")
             return
         # A saved profile that fitted needs no saving again; the manager's own mapping may.
-        ingest_section(key, user_email, result, None if read.profile_saved else read.profile)
-
-
-def history(user_email: str) -> None:
-    store = data.store()
-    uploads = store.uploads()
-    st.header("Upload history")
-    if uploads.empty:
-        st.info("Nothing stored yet.")
-        return
-    shown = uploads.drop(columns=["sha256", "mapping"], errors="ignore")
-    common.table(shown, "upload_history")
-    restorable = uploads.loc[uploads["rows_active"] < uploads["rows_accepted"], "upload_id"]
-    if restorable.empty:
-        return
-    choice = st.selectbox(
-        "Restore an upload (its rows replace what later uploads put in their place)",
-        restorable.tolist(),
-        format_func=lambda i: f"upload {i}: {uploads.set_index('upload_id').at[i, 'file_name']}",
-        key="upload_restore_choice",
-    )
-    if st.button("Restore", key="upload_restore"):
-        try:
-            store.restore(int(choice), user=user_email)
-        except CapaError as exc:
-            st.error(str(exc))
-        else:
-            st.success(f"Upload {choice} restored.")
+        ingest_section(key, user_email, result, None if read.profile_saved else read.profile,
+                       team)
 
 
 def demo_removal(user_email: str) -> None:
