@@ -158,6 +158,14 @@ def test_drill_down_shows_a_clinicians_lost_slots_with_evidence(team_store):
     assert "A2" in lost["evidence"].iloc[0]
     plan = table_with(at, "core_sessions")
     assert plan["core_sessions"].tolist() == [2.0]
+    # Their weeks, one row per week commencing Monday, the slots in words (one narrow column
+    # per type instead of one per type and outcome): A1 Thu 2 Jul unbooked (week of 29 Jun),
+    # A2–A4 attended on 10, 17, 24 Jul, A5 booked for 20 Aug (week of 17 Aug).
+    weeks = table_with(at, "Week commencing")
+    assert [str(day) for day in weeks["Week commencing"]] == [
+        "2026-06-29", "2026-07-06", "2026-07-13", "2026-07-20", "2026-08-17"]
+    assert weeks["new Core Partnership"].tolist() == [
+        "1 unbooked", "1 attended", "1 attended", "1 attended", "1 booked"]
 
 
 def test_choosing_the_as_of_date_recomputes_the_expectation(team_store):

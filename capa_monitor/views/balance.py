@@ -20,6 +20,43 @@ def flagged_first(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([shown[order], shown[~order]])[["flag", *frame.columns.drop("flagged")]]
 
 
+#: The balance tables on screen: shares against plan (the minutes behind them stay in the
+#: frame), with short headers so a table fits the screen.
+BALANCE_COLUMNS = {
+    "flag": st.column_config.TextColumn("Flag", width=110),
+    "clinician": st.column_config.TextColumn("Clinician"),
+    "team": st.column_config.TextColumn("Team"),
+    "clinical_minutes": st.column_config.NumberColumn(
+        "Clinical hours", help="Attended Choice, Core and Specific time", format="%.0f"
+    ),
+    **{
+        f"{group}_share": st.column_config.NumberColumn(
+            f"{group.capitalize()} %", format="%.0f", help=f"{group.capitalize()} share of clinical time"
+        )
+        for group in ("choice", "core", "specific")
+    },
+    **{
+        f"plan_{group}_share": st.column_config.NumberColumn(
+            f"Plan {group}", format="%.0f", help=f"{group.capitalize()} % in the job plan"
+        )
+        for group in ("choice", "core", "specific")
+    },
+    "specific_excess_points": st.column_config.NumberColumn(
+        "Over plan", format="%+.0f", help="Specific share above the plan's, in points"
+    ),
+}
+
+
+def balance_table(frame: pd.DataFrame, key: str) -> None:
+    shown = flagged_first(frame)
+    shown = shown.assign(clinical_minutes=shown["clinical_minutes"] / 60)
+    # per clinician, the team only when the table holds more than one (room for the shares)
+    one_team = "clinician" in shown and shown["team"].nunique(dropna=False) <= 1
+    columns = [c for c in BALANCE_COLUMNS if c in shown.columns and not (c == "team" and one_team)]
+    st.dataframe(shown[columns],
+                 column_config=BALANCE_COLUMNS, hide_index=True, key=key, placeholder="—")
+
+
 def dropoff_columns(frame: pd.DataFrame, settings) -> dict[str, object]:
     """The drop-off table's headers say what its figures are: totals over the last N weeks."""
     weeks = settings.dropoff_weeks
@@ -59,8 +96,8 @@ def render() -> None:
         st.info("No attended Choice, Core or Specific appointments in this quarter yet.")
     else:
         st.plotly_chart(balance_chart(result.balance), key="balance_chart")
-        common.table(flagged_first(result.balance_teams), "balance_teams")
-        common.table(flagged_first(result.balance), "balance_table")
+        balance_table(result.balance_teams, "balance_teams")
+        balance_table(result.balance, "balance_table")
 
     st.header("Specific drift")
     st.caption(
@@ -72,7 +109,8 @@ def render() -> None:
     if flagged_drift.empty:
         st.success("No Specific episode has drifted past the limits.")
     else:
-        common.table(flagged_first(flagged_drift), "balance_drift")
+        # every listed episode is open (only open ones are flagged), so no "open" column
+        common.table(flagged_first(flagged_drift).drop(columns="open"), "balance_drift")
 
     st.header("Internal wait and handover")
     thresholds = " and ".join(str(days) for days in settings.wait_thresholds_days)

@@ -36,7 +36,6 @@ CLINICIAN_TABLE = {
     "shortfall": st.column_config.NumberColumn("Shortfall", format="%.1f", width="small"),
     "note": st.column_config.TextColumn(
         "Note", help="Why there is no target (or a target of 0), and start or leaving dates",
-        width="large",
     ),
 }
 OFFERS_TABLE = {
@@ -70,11 +69,30 @@ def clinician_table(clinicians: pd.DataFrame) -> pd.DataFrame:
         status_word=words(clinicians["status"], common.CLINICIAN_STATUS_WORDS),
         note=vocabulary.clinician_notes(clinicians),
     )
-    return table[list(CLINICIAN_TABLE)]
+    return table[_shown(CLINICIAN_TABLE, clinicians)]
 
 
 def offers_table(clinicians: pd.DataFrame) -> pd.DataFrame:
     return clinicians[list(OFFERS_TABLE)]
+
+
+def _shown(columns: dict, clinicians: pd.DataFrame) -> list[str]:
+    """The table's columns; the team only when there is more than one (room for the note)."""
+    one_team = clinicians["team"].nunique(dropna=False) <= 1
+    return [name for name in columns if not (name == "team" and one_team)]
+
+
+def week_summary(slots: pd.DataFrame) -> pd.DataFrame:
+    """One row per week commencing Monday (as job plans and diaries count weeks), a column per
+    type, each cell the week's slots by outcome in words: "3 attended, 1 DNA/WNB"."""
+    week = slots["date"].dt.to_period("W-SUN").dt.start_time.dt.date.rename("Week commencing")
+    kind = words(slots["kind"], vocabulary.KIND_WORDS).rename("type")
+    outcome = words(slots["outcome"], vocabulary.OUTCOME_WORDS).rename("outcome")
+    counts = pd.crosstab([week, kind], outcome)
+    cells = counts.apply(
+        lambda row: ", ".join(f"{n} {name}" for name, n in row.items() if n), axis=1
+    )
+    return cells.unstack("type").fillna("none").rename_axis(columns=None).reset_index()
 
 
 def lost_slot_table(lost_slots: pd.DataFrame) -> pd.DataFrame:
@@ -147,14 +165,11 @@ def drill_down(selection: common.Selection, result) -> None:
         if theirs.empty:
             st.info(f"{name} has no new Core Partnership or Choice slots in {quarter.label}.")
         else:
-            # Week commencing Monday, the way job plans and diaries count weeks.
-            week = theirs["date"].dt.to_period("W-SUN").dt.start_time.dt.date.rename("week commencing")
-            label = (
-                words(theirs["kind"], vocabulary.KIND_WORDS)
-                + ": "
-                + words(theirs["outcome"], vocabulary.OUTCOME_WORDS)
-            ).rename("slots")
-            st.dataframe(pd.crosstab(week, label), key="review_weeks")
+            st.dataframe(
+                week_summary(theirs), hide_index=True, key="review_weeks",
+                column_config={"Week commencing": st.column_config.DateColumn(
+                    "Week commencing", format="ddd DD/MM/YYYY")},
+            )
     with lost_tab:
         lost = result.lost_slots[result.lost_slots["clinician"] == name]
         if lost.empty:

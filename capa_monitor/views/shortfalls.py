@@ -46,7 +46,12 @@ def on_screen(part1: pd.DataFrame) -> pd.DataFrame:
     """Part 1 as the review page shows a row: the reason and the dates in one note (the
     leaving date is in its words), so the table fits the screen."""
     shown = part1.drop(columns=["Why", "Start / leaving", "Leaving date"])
-    return shown.assign(Note=words.notes(part1["Why"], part1["Start / leaving"]))
+    return _one_team(shown.assign(Note=words.notes(part1["Why"], part1["Start / leaving"])))
+
+
+def _one_team(table: pd.DataFrame) -> pd.DataFrame:
+    """Without the Team column when every row is one team's (the caption above names it)."""
+    return table.drop(columns="Team") if table["Team"].nunique(dropna=False) <= 1 else table
 
 
 def render() -> None:
@@ -77,7 +82,13 @@ def render() -> None:
     if slots.empty:
         st.success("Every lost slot so far was offered again or is still within its window.")
     else:
-        common.table(slots, "shortfalls_slots")
+        shown = _one_team(slots)
+        st.dataframe(
+            shown,
+            column_config={**common.readable_columns(shown),
+                           "Evidence": st.column_config.TextColumn("Evidence", width=320)},
+            hide_index=True, key="shortfalls_slots", placeholder="—",
+        )
 
     stem = f"shortfalls {result.quarter.label.replace('/', '-')}"
     # The bytes are made once per run and the same object is served and hashed: each one
