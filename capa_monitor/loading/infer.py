@@ -332,7 +332,7 @@ ACTIVITY_FIELDS: tuple[FieldSpec, ...] = (
           "new followup first initial outcome status attendance consultation medium mechanism id",
           "type", "type"),
     _spec("outcome", "Outcome (attended, DNA, cancelled…)",
-          "outcome|attendance|attend|status|attended|dna",
+          "outcome|attendance|attend|status",  # never value words (Attended, DNA): data rows
           "date time reason type code comment category",
           "outcome outcome_code", "outcome"),
     _spec("booked_on", "Date booked",
