@@ -266,3 +266,103 @@ def test_covering_whole_months_widens_what_the_upload_replaces(db_url):
     uploads = Store.open(db_url).uploads()
     assert (uploads["period_start"].dt.date.astype(str).tolist(),
             uploads["period_end"].dt.date.astype(str).tolist()) == (["2026-07-01"], ["2026-07-31"])
+
+
+# ---- issue 12: the same slots from another system, the team prefilled, the gate, removal ----
+
+RIO = (
+    b"Appointment ID,Clinician,Team,Appointment Date,Start Time,Appointment Type,Outcome\n"
+    b"R1,Ann Able,CAMHS North,01/07/2026,09:00,Core Partnership New,Attended\n"
+    b"R2,Ann Able,CAMHS North,08/07/2026,09:00,Core Partnership New,DNA\n"
+    b"R3,Ben Baker,CAMHS North,02/07/2026,10:00,Choice,Attended\n"
+)
+# The same three slots from the MHSDS extract (no team column, its own ids); R2 attended here.
+MHSDS = (
+    b"CareContactId,CareProfName,CareContDate,CareContTime,ActivityType,ConsType,AttendOrDNACode\n"
+    b"700001,Ann Able,01/07/2026,09:00:00,Core Partnership,01,5\n"
+    b"700002,Ann Able,08/07/2026,09:00:00,Core Partnership,01,5\n"
+    b"700003,Ben Baker,02/07/2026,10:00:00,Choice,01,5\n"
+)
+
+
+def rio_stored(db_url) -> None:
+    store = Store.open(db_url)
+    from capa_monitor.loading import load_activity
+
+    store.ingest(load_activity(RIO, "rio_style.csv"), user="setup@example.org")
+    store.close()
+
+
+def test_a_team_less_file_gets_its_team_and_says_which_rows_are_already_stored(db_url):
+    rio_stored(db_url)
+    at = upload(upload_page(), ("mhsds.csv", MHSDS))
+    key = file_key(MHSDS)
+    # The team is filled in from where Ann and Ben work, and said so.
+    assert at.text_input(key=f"{key}_team").value == "CAMHS North"
+    shown = texts(at)
+    assert ("The team is filled in as **CAMHS North**: this file has no team column, and its "
+            "clinicians work there (3 of their 3 stored rows are CAMHS North's).") in shown
+    assert ("- 3 of these rows are already stored from upload 1, rio_style.csv, CAMHS North "
+            "(1 of them differ in outcome, type or details).") in shown
+    choice = at.radio(key=f"{key}_on_overlap")
+    assert (choice.value, choice.options) == ("replace", [
+        "Replace them with this file's rows", "Skip them: keep the stored rows",
+        "Keep only the ones that differ",
+    ])
+    assert "They will be replaced by this file's rows." in shown
+    choice.set_value("skip").run()
+    assert ("The stored rows stay; this file's 3 copies of them are kept only as history, so "
+            "nothing counts twice.") in texts(at)
+    confirm(at, MHSDS)
+    assert "Stored as upload 2; 3 rows already stored are kept only as history." in texts(at)
+    assert sorted(Store.open(db_url).activity()["slot_id"]) == ["R1", "R2", "R3"]
+
+
+def test_a_team_less_file_cannot_be_stored_with_its_team_cleared(db_url):
+    rio_stored(db_url)
+    at = upload(upload_page(), ("mhsds.csv", MHSDS))
+    key = file_key(MHSDS)
+    at.text_input(key=f"{key}_team").set_value("").run()
+    assert at.text_input(key=f"{key}_team").value == ""  # filled in once, not forced back
+    assert "This file has no team column and the store keeps teams" in texts(at)
+    assert at.button(key=f"{key}_confirm").disabled
+
+
+FOLLOWUPS_ONLY = (
+    b"Appointment ID,Clinician,Team,Appointment Date,Appointment Type,Outcome\n"
+    b"F1,Ann Able,North,01/07/2026,Core Partnership Follow-up,Attended\n"
+    b"F2,Ann Able,North,02/07/2026,Core Partnership Follow-up,Attended\n"
+)
+
+
+def test_a_doubtful_reading_cannot_be_confirmed_without_the_tick(db_url):
+    at = upload(upload_page(), ("systmone.csv", FOLLOWUPS_ONLY))
+    key = file_key(FOLLOWUPS_ONLY)
+    assert "**Check this reading before storing it:**\n- 2 Core Partnership rows but no new " \
+        "Core Partnership" in texts(at)
+    assert at.button(key=f"{key}_confirm").disabled
+    at.checkbox(key=f"{key}_checked").check().run()
+    assert not at.button(key=f"{key}_confirm").disabled
+    at.button(key=f"{key}_confirm").click().run()
+    assert "Stored as upload 1." in texts(at)
+
+
+def test_removing_an_upload_shows_what_goes_and_what_comes_back(db_url):
+    rio_stored(db_url)
+    at = upload(upload_page(), ("mhsds.csv", MHSDS))
+    confirm(at, MHSDS)  # replace: upload 2 takes R1–R3's place
+    at.selectbox(key="upload_remove_choice").set_value(2).run()
+    assert (
+        "Removing upload 2 (mhsds.csv, CAMHS North) takes out its 3 counted rows (Jul 2026)."
+        "\n\nRows of other uploads that come back:\n- upload 1 (rio_style.csv, CAMHS North): "
+        "3 rows"
+    ) in texts(at)
+    assert at.button(key="upload_remove").disabled  # until the removal is ticked
+    at.checkbox(key="upload_remove_sure_2").check().run()
+    at.button(key="upload_remove").click().run()
+    assert "Upload 2 (mhsds.csv) removed; 3 rows of other uploads count again." in texts(at)
+    stored = Store.open(db_url)
+    assert sorted(stored.activity()["slot_id"]) == ["R1", "R2", "R3"]
+    assert stored.audit()["action"].iloc[-1] == "upload removed"
+    shown = table_with(at, "rows_active").set_index("upload_id")
+    assert shown["rows_active"].to_dict() == {1: 3}
