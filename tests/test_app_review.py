@@ -116,7 +116,8 @@ def test_a_plan_without_core_time_is_named_in_a_banner_and_kept_out_of_the_total
     at = open_page()
     banner = [w.value for w in at.warning if "no Core time" in w.value]
     assert len(banner) == 1 and banner[0].startswith(
-        "The job plan of Dan Dee gives no Core time (sessions or hours) and no 2026/27 Q2 target")
+        "The job plan of Dan Dee gives no Core time (sessions, hours or PAs) and no 2026/27 Q2 "
+        "target")
     assert at.metric[0].value == "5 / 6.4"
     captions = [caption.value for caption in at.caption]
     assert EXPECTED_APART in captions

@@ -230,7 +230,7 @@ def test_headline_counts_only_planned_clinicians_with_a_target():
 def test_the_banner_names_the_planned_clinicians_without_core_time():
     assert words.no_core_time_banner((), "2026/27 Q2") is None
     one = words.no_core_time_banner(("Cal Cox",), "2026/27 Q2")
-    assert one.startswith("The job plan of Cal Cox gives no Core time (sessions or hours) and "
+    assert one.startswith("The job plan of Cal Cox gives no Core time (sessions, hours or PAs) and "
                           "no 2026/27 Q2 target")
     two = words.no_core_time_banner(("Cal Cox", "Eve Ford", "Gil Hay"), "2026/27 Q2")
     assert two.startswith("The job plans of Cal Cox, Eve Ford and Gil Hay give no Core time")

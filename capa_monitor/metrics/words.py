@@ -133,7 +133,8 @@ def no_core_time_banner(names: tuple[str, ...] | list[str], quarter_label: str) 
     who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     one = len(names) == 1
     return (
-        f"The job plan{'' if one else 's'} of {who} give{'s' if one else ''} no Core time (sessions or hours) and no {quarter_label} target, "
+        f"The job plan{'' if one else 's'} of {who} give{'s' if one else ''} no Core time "
+        f"(sessions, hours or PAs) and no {quarter_label} target, "
         "so there is no target to measure against: they are shown as \u201cno target\u201d and "
         "left out of the team totals. Add Core sessions or the quarter's target to the job plan."
     )
