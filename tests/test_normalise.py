@@ -13,14 +13,13 @@ from conftest import raw_cells
 from capa_monitor import model
 from capa_monitor.errors import LoadError
 from capa_monitor.loading import MappingProfile, Rejection, load_activity, load_raw
-from capa_monitor.loading.normalise import (
-    normalise_names,
+from capa_monitor.loading.normalise import normalise_names, without_controls
+from capa_monitor.loading.parse import (
     parse_dates,
     parse_duration,
     parse_interval,
     parse_start,
     parse_time,
-    without_controls,
 )
 from capa_monitor.loading.read import RawSheet, RawWorkbook
 
@@ -495,6 +494,7 @@ def test_no_usable_row_refused():
 
 def test_parsers_run_once_per_distinct_value(monkeypatch):
     import capa_monitor.loading.normalise as normalise_module
+    import capa_monitor.loading.parse as parse_module
     import capa_monitor.loading.vocab as vocab_module
 
     calls: dict[str, int] = {}
@@ -508,7 +508,7 @@ def test_parsers_run_once_per_distinct_value(monkeypatch):
 
         monkeypatch.setattr(module, name, wrapper)
 
-    for module, name in [(normalise_module, "parse_time"), (normalise_module, "parse_duration"),
+    for module, name in [(parse_module, "parse_time"), (normalise_module, "parse_duration"),
                          (normalise_module, "_arrange_name"), (vocab_module, "outcome_of"),
                          (vocab_module, "kind_family")]:
         counting(module, name)

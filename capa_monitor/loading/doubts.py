@@ -16,6 +16,7 @@ import pandas as pd
 
 from capa_monitor import model
 from capa_monitor.loading.infer import FieldChoice, FieldSpec
+from capa_monitor.loading.parse import parse_dates
 
 #: Share of unknown outcomes or types above which the reading is doubtful.
 UNKNOWN_SHARE = 0.05
@@ -35,8 +36,6 @@ _STATED_RANGE = re.compile(
 
 def stated_range(title_rows: pd.DataFrame) -> tuple[date, date] | None:
     """The period the rows above the header say the file covers, if they say one."""
-    from capa_monitor.loading.normalise import parse_dates
-
     for values in title_rows.to_numpy(dtype=object).tolist():
         text = " ".join(str(v) for v in values if isinstance(v, str) and v.strip())
         match = _STATED_RANGE.search(text)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from capa_monitor.loading.guard import column_letters
 from capa_monitor.loading.headers import ACTIVITY_REQUIRED, ACTIVITY_SYNONYMS, Matcher, header_key
+from capa_monitor.loading.parse import parse_dates
 from capa_monitor.loading.vocab import (
     OTHER,
     flag_newness,
@@ -229,8 +230,6 @@ def _kinds_of(texts: list[str]) -> dict[str, np.ndarray]:
     kinds = {k: np.zeros(n, dtype=bool) for k in KIND_WORDS}
     date_like = [i for i, t in enumerate(texts) if _DATE_LIKE.search(t) and not _DIGITS.match(t)]
     if date_like:
-        from capa_monitor.loading.normalise import parse_dates  # normalise imports this module
-
         parsed, times = parse_dates(pd.Series([texts[i] for i in date_like], dtype="str"))
         ok = parsed.notna().to_numpy()
         kinds[DATE][np.array(date_like)[ok]] = True
