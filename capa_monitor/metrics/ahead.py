@@ -1,0 +1,267 @@
+"""Looking ahead, per clinician (domain spec §8 L1, L2): where the quarter will end on the slots
+already in the diary, and whether next quarter's new Core Partnership slots are in the diary.
+
+Both read future rows of the export (outcome `booked` or `unbooked` after the as-of date), so a
+manager can act while there is time. Pure functions over the canonical activity frame of the
+teams viewed, the job plans and the settings.
+
+`projection` (L1) — for the quarter containing the as-of date, one row per clinician of the
+review's clinicians frame (same order):
+    booked_ahead, free_ahead   core_new slots dated after as_of and in the quarter, booked /
+                               unbooked (Int64; missing when the quarter has ended)
+    nonattendance_rate         (dna + late_not_seen + cancelled_by_client) ÷ (those + attended)
+                               over core_new slots dated after as_of − N weeks, up to as_of
+    rate_basis                 "own" | "team" (fewer than the minimum own slots) | "none"
+                               (no such slots in the team either: booked slots counted in full)
+    projected                  delivered + booked_ahead × (1 − rate)
+    to_find                    max(0, target − projected); missing without a target
+    projection_words           "on course" | "needs N more slots" (N = to_find rounded up: a
+                               slot is whole) | missing (no target, or no quarter under way)
+
+`next_diary` (L2) — next quarter's diary, one row per clinician planned for it with a target.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from capa_monitor.jobplans import quarterly_targets
+from capa_monitor.model import CLINICIAN, DATE, KIND, OUTCOME, TEAM, Kind, Outcome
+from capa_monitor.names import clinician_keys
+from capa_monitor.periods import Quarter, working_days
+from capa_monitor.settings import DEFAULT_SETTINGS, Settings
+
+PROJECTION_COLUMNS: tuple[str, ...] = (
+    "booked_ahead", "free_ahead", "nonattendance_rate", "rate_basis", "projected", "to_find",
+    "projection_words",
+)
+DIARY_COLUMNS: tuple[str, ...] = (
+    "clinician", "team", "next_target", "in_diary", "ready_at", "diary_flag", "slots_missing",
+    "diary_words",
+)
+ON_COURSE = "on course"
+#: Outcomes of a slot that happened or was missed by the family: the non-attendance rate's base.
+_SEEN_OR_MISSED = (Outcome.ATTENDED, Outcome.DNA, Outcome.LATE_NOT_SEEN, Outcome.CANCELLED_BY_CLIENT)
+_MISSED = (Outcome.DNA, Outcome.LATE_NOT_SEEN, Outcome.CANCELLED_BY_CLIENT)
+#: Slack for comparing fractional targets (0.8 × 5 is exactly 4).
+_SLACK = 1e-9
+
+
+def slots_word(count: int) -> str:
+    return f"{count} slot{'' if count == 1 else 's'}"
+
+
+def needs_words(to_find: float) -> str:
+    """L1's words: "on course", or "needs N more slots" with N rounded up (slots are whole)."""
+    if to_find <= _SLACK:
+        return ON_COURSE
+    return f"needs {slots_word(math.ceil(to_find - _SLACK)).replace(' slot', ' more slot')}"
+
+
+def under_way(quarter: Quarter, as_of: date) -> bool:
+    """L1 applies inside the quarter only, never once it has ended (its last day is done)."""
+    return quarter.start <= as_of < quarter.last_day
+
+
+def projection(
+    activity: pd.DataFrame,
+    clinicians: pd.DataFrame,
+    quarter: Quarter,
+    as_of: date,
+    settings: Settings = DEFAULT_SETTINGS,
+) -> pd.DataFrame:
+    """L1 for each row of `clinicians` (needs clinician, team, target, delivered): the columns
+    PROJECTION_COLUMNS, same index. Everything missing when the quarter is not under way."""
+    result = pd.DataFrame(index=clinicians.index)
+    if not under_way(quarter, as_of):
+        for column in PROJECTION_COLUMNS:
+            result[column] = _missing(clinicians.index, _dtype(column))
+        return result
+    keys = clinician_keys(clinicians["clinician"].astype("str"))
+    core = activity[activity[KIND] == Kind.CORE_NEW.value]
+    core_keys = clinician_keys(core[CLINICIAN])
+    ahead = core[(core[DATE] > pd.Timestamp(as_of)) & (core[DATE] < pd.Timestamp(quarter.end))]
+    ahead_keys = core_keys[ahead.index]
+    booked = ahead_keys[ahead[OUTCOME] == Outcome.BOOKED.value].value_counts()
+    free = ahead_keys[ahead[OUTCOME] == Outcome.UNBOOKED.value].value_counts()
+    result["booked_ahead"] = keys.map(booked).fillna(0).astype("Int64").to_numpy()
+    result["free_ahead"] = keys.map(free).fillna(0).astype("Int64").to_numpy()
+
+    rate, basis = _nonattendance(core, core_keys, keys, clinicians["team"], as_of, settings)
+    result["nonattendance_rate"] = rate
+    result["rate_basis"] = pd.array(basis, dtype="str")
+    delivered = clinicians["delivered"].to_numpy(dtype="float64")
+    projected = delivered + result["booked_ahead"].to_numpy(dtype="float64") * (1 - rate)
+    target = clinicians["target"].to_numpy(dtype="float64")
+    to_find = np.maximum(0.0, target - projected)  # NaN without a target
+    result["projected"] = projected
+    result["to_find"] = to_find
+    result["projection_words"] = pd.array(
+        [None if np.isnan(n) else needs_words(n) for n in to_find], dtype="str"
+    )
+    return result
+
+
+def _missing(index: pd.Index, dtype: str) -> pd.Series:
+    return pd.Series([None] * len(index), index=index, dtype="object").astype(dtype)
+
+
+def _dtype(column: str) -> str:
+    if column in ("booked_ahead", "free_ahead"):
+        return "Int64"
+    return "str" if column in ("rate_basis", "projection_words") else "float64"
+
+
+def _nonattendance(core: pd.DataFrame, core_keys: pd.Series, keys: pd.Series, teams: pd.Series,
+                   as_of: date, settings: Settings) -> tuple[np.ndarray, list[str]]:
+    """Each clinician's rate over their own recent slots, else their team's (§8 L1)."""
+    since = pd.Timestamp(as_of - timedelta(weeks=settings.nonattendance_weeks))
+    recent = core[(core[DATE] > since) & (core[DATE] <= pd.Timestamp(as_of))
+                  & core[OUTCOME].isin([str(o) for o in _SEEN_OR_MISSED])]
+    missed = recent[OUTCOME].isin([str(o) for o in _MISSED])
+    recent_keys = core_keys[recent.index]
+    own_base = recent_keys.value_counts()
+    own_missed = recent_keys[missed].value_counts()
+    recent_teams = recent[TEAM].astype("str").str.strip().str.casefold()
+    rates, bases = [], []
+    for key, team in zip(keys, teams.astype("object"), strict=True):
+        base = int(own_base.get(key, 0))
+        if base >= settings.nonattendance_min_slots:
+            rates.append(own_missed.get(key, 0) / base)
+            bases.append("own")
+            continue
+        in_team = (recent_teams == str(team).strip().casefold()).to_numpy() \
+            if isinstance(team, str) else np.ones(len(recent), dtype=bool)
+        team_base = int(in_team.sum())
+        if team_base:
+            rates.append(float(missed.to_numpy()[in_team].sum()) / team_base)
+            bases.append("team")
+        else:
+            rates.append(0.0)
+            bases.append("none")
+    return np.array(rates, dtype="float64"), bases
+
+
+def available_share(plans: pd.DataFrame, quarter: Quarter, settings: Settings = DEFAULT_SETTINGS
+                    ) -> np.ndarray:
+    """Each plan's share of the quarter's working days inside its availability window
+    (available_from / available_to, NaT: open), 0 to 1: the pro rata of a full-quarter target."""
+    quarter_days = working_days(quarter.start, quarter.last_day, settings)
+    if not quarter_days or plans.empty:
+        return np.zeros(len(plans))
+    first = pd.to_datetime(plans["available_from"]).clip(lower=pd.Timestamp(quarter.start))
+    last = pd.to_datetime(plans["available_to"]).clip(upper=pd.Timestamp(quarter.last_day))
+    first = first.fillna(pd.Timestamp(quarter.start)).to_numpy("datetime64[D]")
+    last = last.fillna(pd.Timestamp(quarter.last_day)).to_numpy("datetime64[D]")
+    return working_days(first, last, settings) / quarter_days
+
+
+@dataclass(frozen=True)
+class NextDiary:
+    """L2 for one review: next quarter's diary. `clinicians` has DIARY_COLUMNS."""
+
+    quarter: Quarter  # the next quarter
+    ready_at: date  # diary_lead_weeks before it starts: from here the diary is checked
+    checked: bool  # the as-of date is on or after ready_at (and before the quarter starts)
+    clinicians: pd.DataFrame
+
+    @property
+    def flagged(self) -> pd.DataFrame:
+        return self.clinicians[self.clinicians["diary_flag"].to_numpy(dtype=bool)]
+
+
+def diary_ready_at(next_quarter: Quarter, settings: Settings = DEFAULT_SETTINGS) -> date:
+    """The day from which fewer than diary_lead_weeks weeks remain before next quarter: the
+    as-of date is a complete day, so the weeks left are counted from the day after it."""
+    return next_quarter.start - timedelta(weeks=settings.diary_lead_weeks)
+
+
+def next_diary(
+    activity: pd.DataFrame,
+    plans: pd.DataFrame,
+    quarter: Quarter,
+    as_of: date,
+    settings: Settings = DEFAULT_SETTINGS,
+) -> NextDiary | None:
+    """L2 for the quarter after `quarter`; None once that next quarter has started or before
+    `quarter` has (there is no "next" diary to prepare then).
+
+    Per clinician planned for the next quarter with a target (a leaver gone by then is not):
+    next_target = that quarter's target × their available share of it; in_diary = their core_new
+    slots dated in it, any outcome but cancelled_by_service; flagged (once checked) when
+    in_diary < next_target × diary_ready_fraction; slots_missing = next_target − in_diary,
+    rounded up.
+    """
+    following = quarter.next()
+    if not quarter.start <= as_of < following.start:
+        return None
+    ready_at = diary_ready_at(following, settings)
+    checked = as_of >= ready_at
+    targets = quarterly_targets(plans, following, settings)
+    share = available_share(targets, following, settings)
+    planned = targets["core_target"].notna().to_numpy() & (share > 0)
+    targets = targets[planned].assign(next_target=targets["core_target"][planned] * share[planned])
+
+    rows = activity[(activity[KIND] == Kind.CORE_NEW.value)
+                    & (activity[OUTCOME] != Outcome.CANCELLED_BY_SERVICE.value)
+                    & (activity[DATE] >= pd.Timestamp(following.start))
+                    & (activity[DATE] < pd.Timestamp(following.end))]
+    counts = clinician_keys(rows[CLINICIAN]).value_counts()
+    in_diary = clinician_keys(targets["clinician"]).map(counts).fillna(0).astype("int64")
+    next_target = targets["next_target"].to_numpy(dtype="float64")
+    flag = checked & (in_diary.to_numpy() < next_target * settings.diary_ready_fraction - _SLACK)
+    missing = np.ceil(np.maximum(0.0, next_target - in_diary.to_numpy()) - _SLACK).astype("int64")
+    frame = pd.DataFrame(
+        {
+            "clinician": targets["clinician"].to_numpy(),
+            "team": targets["team"].to_numpy(),
+            "next_target": next_target,
+            "in_diary": in_diary.to_numpy(),
+            "ready_at": pd.Timestamp(ready_at),
+            "diary_flag": flag,
+            "slots_missing": pd.array(np.where(flag, missing, 0), dtype="Int64"),
+        }
+    )
+    frame["diary_words"] = pd.array(
+        [_diary_words(f, n, d, t, following, ready_at, checked)
+         for f, n, d, t in zip(flag, missing, frame["in_diary"], next_target, strict=True)],
+        dtype="str",
+    )
+    frame = frame.sort_values(["diary_flag", "team", "clinician"], ascending=[False, True, True],
+                              kind="stable").reset_index(drop=True)
+    return NextDiary(quarter=following, ready_at=ready_at, checked=checked,
+                     clinicians=frame[list(DIARY_COLUMNS)])
+
+
+def _diary_words(flag: bool, missing: int, in_diary: int, target: float, following: Quarter,
+                 ready_at: date, checked: bool) -> str:
+    have = f"{in_diary} of {target:.0f} in the {following.label} diary"
+    if not checked:
+        return f"{have}; checked from {ready_at.day} {ready_at:%b}"
+    if flag:
+        if in_diary == 0:
+            return f"no slots in the {following.label} diary yet: {slots_word(missing)} missing"
+        return f"{slots_word(missing)} missing ({have})"
+    return f"diary ready ({have})"
+
+
+def diary_by_clinician(diary: NextDiary | None, clinicians: pd.DataFrame) -> pd.DataFrame:
+    """L2's in_diary, next_target and words for each row of a review's clinicians frame (same
+    index); missing for a clinician not planned next quarter, or when there is no L2."""
+    result = pd.DataFrame(index=clinicians.index)
+    columns = {"in_diary": "Int64", "next_target": "float64", "diary_flag": "boolean",
+               "slots_missing": "Int64", "diary_words": "str"}
+    if diary is None:
+        for column, dtype in columns.items():
+            result[column] = _missing(clinicians.index, dtype)
+        return result
+    keyed = diary.clinicians.set_index(clinician_keys(diary.clinicians["clinician"]).to_numpy())
+    keys = clinician_keys(clinicians["clinician"].astype("str"))
+    for column, dtype in columns.items():
+        result[column] = keys.map(keyed[column]).astype(dtype).to_numpy()
+    return result
