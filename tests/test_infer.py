@@ -35,6 +35,7 @@ from capa_monitor.loading.infer import (
     TYPE,
     VALUES,
     YES_NO,
+    FieldSpec,
     assign,
     header_matcher,
     header_score,
@@ -42,6 +43,7 @@ from capa_monitor.loading.infer import (
     profile_column,
     profile_columns,
     sample_rows,
+    words,
 )
 from capa_monitor.loading.read import RawSheet, RawWorkbook
 
@@ -491,6 +493,12 @@ def test_stated_range_forms():
 )
 def test_qualified_headers_name_another_appointment(header, field):
     assert header_score(SPECS[field], header)[0] == 0
+
+
+def test_a_qualifier_in_the_pattern_itself_still_matches():
+    spec = FieldSpec("available_to", "Last day", patterns=(words("last day"),))
+    assert header_score(spec, "Last day in post")[0] == pytest.approx(0.6 + 0.3 * 2 / 4)
+    assert header_score(spec, "Previous last day")[0] == 0  # a qualifier the pattern lacks
 
 
 def test_a_mostly_blank_column_is_a_doubtful_clinician_and_values_find_the_real_one():

@@ -444,11 +444,12 @@ def header_score(spec: FieldSpec, text: str) -> tuple[float, str]:
         if header_key(synonym) == key:
             return 1.0 - 0.001 * priority, f"the header {text!r} is a known name for it"
     found = set(header_words(text))
-    if found & (spec.excludes | QUALIFIERS):
+    if found & spec.excludes:
         return 0.0, ""
     best = 0.0
     for pattern in spec.patterns:
-        if pattern <= found:
+        # A qualifier the pattern itself names ("last day") is part of the field's name.
+        if pattern <= found and not (found & QUALIFIERS) - pattern:
             best = max(best, 0.6 + 0.3 * len(pattern) / len(found))
     if not best:
         return 0.0, ""
