@@ -12,6 +12,7 @@ from capa_monitor.loading.headers import (
     find_header,
     header_key,
 )
+from capa_monitor.loading.infer import ACTIVITY_FIELDS, header_matcher
 
 PLAIN = [
     ["Appt Date", "HCP", "Appointment type", "Attendance"],
@@ -152,3 +153,30 @@ def test_job_plan_style_synonyms_work_too():
     rows = [["Job plans 2026/27"], ["WTE", "Name"], ["0.8", "Jane Smith"]]
     match = find_header(raw_cells(rows), synonyms, ("clinician",))
     assert (match.row, match.columns) == (1, {"fte": 0, "clinician": 1})
+
+
+# --- header rows found by header words (infer.header_matcher) -----------------------------------
+
+SYSTMONE_TITLED = [
+    ["Appointments"],
+    ["Report run on 30 Nov 2026 14:02"],
+    [],
+    ["Appointment date", "Appointment flags", "Appointment status", "Clinician", "Rota type"],
+    ["02/11/2026", "Appointment Confirmed, Initial Appointment", "Finished", "HARTLEY, Ben (Dr)",
+     "CAMHS Core Partnership"],
+]
+
+
+def test_word_matcher_finds_a_header_no_synonym_table_knows_whole():
+    match = find_header(raw_cells(SYSTMONE_TITLED), ACTIVITY_SYNONYMS,
+                        matcher=header_matcher(ACTIVITY_FIELDS))
+    assert (match.row, match.data_start) == (3, 4)  # the first data row is not glued below it
+    assert match.columns == {"date": 0, "new_followup": 1, "outcome": 2, "clinician": 3, "kind": 4}
+
+
+def test_a_data_row_below_a_header_is_never_the_header():
+    # The header names one field ("NHS no"); the row below holds words a header could use
+    # ("Follow-up", "Status") but also a date, so it is data.
+    rows = [["Wann", "NHS no", "Ergebnis"], ["01/07/2026", "Follow-up", "Status"]]
+    match = find_header(raw_cells(rows), ACTIVITY_SYNONYMS, matcher=header_matcher(ACTIVITY_FIELDS))
+    assert match.row == 0 and match.columns == {"nhs_number": 1}
