@@ -270,10 +270,13 @@ def test_a_team_member_on_an_empty_store_is_told_who_uploads(db_url):
           "specific_followup, other."]),
         ({"amber_ratio": 1.1}, ["the slightly-behind share must not be above the on-track share."]),
         ({"wait_thresholds_days": ()}, ["give at least one wait threshold."]),
+        ({"balance_low": 1.2}, ["capacity cannot be in balance from a share above the one it "
+                                "is in balance up to."]),
         ({"holiday_subdiv": "XYZ"},
          ["no public holidays are known for GB-XYZ; use a code like GB and ENG."]),
     ],
-    ids=["defaults", "unknown kind", "amber above green", "no thresholds", "unknown region"],
+    ids=["defaults", "unknown kind", "amber above green", "no thresholds", "balance band",
+         "unknown region"],
 )
 def test_settings_checks(changes, expected):
     assert settings_problems(dataclasses.replace(Settings(), **changes)) == expected
@@ -330,6 +333,11 @@ def test_a_stored_region_the_page_does_not_name_keeps_its_code(filled):
         ("wait_thresholds_days", (14, 28, 42), "14, 28 and 42 days"),
         ("monitored_kinds", ("core_new",), "new Core Partnership"),
         ("usable_weeks_per_quarter", 11.25, "11.25 weeks"),
+        ("drift_gap_weeks", 1, "1 week"),
+        ("wait_thresholds_days", (1,), "1 day"),
+        ("specific_margin_points", 1.0, "1 percentage point"),
+        ("balance_high", 1.1, "110 % of demand"),
+        ("specific_interventions", ("ADOS", "ADI-R"), "ADOS, ADI-R"),
     ],
 )
 def test_setting_values_in_words(name, value, shown):

@@ -48,6 +48,8 @@ RULES: dict[str, Rule] = {
     "pa_half_days": Rule("Targets", "Half-day sessions in a PA (plans given in PAs)", "sessions"),
     "green_ratio": Rule("Status", "On track from", "% of expected to date"),
     "amber_ratio": Rule("Status", "Slightly behind from", "% of expected to date"),
+    "specific_interventions": Rule("Appointment types",
+                                   "Types naming any of these are Specific Partnership work"),
     "reoffer_window_days": Rule("Lost slots", "Re-offer window", "days"),
     "monitored_kinds": Rule("Lost slots", "Lost slots are watched for"),
     "default_slot_minutes": Rule("Balance", "A slot with no length counts as", "minutes"),
@@ -61,9 +63,26 @@ RULES: dict[str, Rule] = {
     "dropoff_fraction": Rule("Drop-off", "Flag a clinician below", "% of the planned weekly rate"),
     "spc_min_points": Rule("Trends", "Points before a chart's limits stop being trial limits",
                            "points"),
+    "nonattendance_weeks": Rule("Looking ahead", "Non-attendance rate measured over the last",
+                                "weeks"),
+    "nonattendance_min_slots": Rule("Looking ahead", "A clinician's own rate needs at least",
+                                    "slots (else the team's rate)"),
+    "diary_lead_weeks": Rule("Looking ahead", "Next quarter's slots are in the diary",
+                             "weeks before it starts"),
+    "diary_ready_fraction": Rule("Looking ahead", "Flag next quarter's diary below",
+                                 "% of its target"),
+    "conversion_weeks": Rule("Looking ahead", "Choice to Core conversion measured over the last",
+                             "weeks"),
+    "conversion_min_clients": Rule("Looking ahead", "Measured conversion needs at least",
+                                   "clients (else the default)"),
+    "default_conversion": Rule("Looking ahead", "Conversion with too few clients",
+                               "% of clients seen at Choice"),
+    "balance_low": Rule("Looking ahead", "Capacity in balance from", "% of demand"),
+    "balance_high": Rule("Looking ahead", "Capacity in balance up to", "% of demand"),
 }
 #: Shares stored as fractions (1.0) and shown as percentages (100 %).
-PERCENT = frozenset({"green_ratio", "amber_ratio", "dropoff_fraction"})
+PERCENT = frozenset({"green_ratio", "amber_ratio", "dropoff_fraction", "diary_ready_fraction",
+                     "default_conversion", "balance_low", "balance_high"})
 #: Public-holiday regions (python-holidays codes) by the name a manager knows them by;
 #: England and Wales share their bank holidays.
 REGIONS: dict[tuple[str, str | None], str] = {
@@ -97,6 +116,19 @@ def region_words(country: str, subdiv: str | None) -> str:
     return f"{country}-{subdiv}" if subdiv else f"{country} (the whole country)"
 
 
+#: A unit's first word when the value is 1 ("1 week", "1 session").
+SINGULAR = {"days": "day", "weeks": "week", "sessions": "session", "minutes": "minute",
+            "appointments": "appointment", "hours": "hour", "points": "point", "slots": "slot",
+            "clients": "client"}
+
+
+def _unit_for(value, unit: str) -> str:
+    first, _, rest = unit.partition(" ")
+    if value == 1 and first in SINGULAR:
+        return " ".join(filter(None, (SINGULAR[first], rest)))
+    return unit.replace("percentage points", "percentage point") if value == 1 else unit
+
+
 def _number(value: float) -> str:
     return f"{value:,g}" if isinstance(value, float) else f"{value:,}"
 
@@ -108,16 +140,18 @@ def setting_text(name: str, value) -> str:
         return calendar.month_name[int(value)]
     if name == "monitored_kinds":
         return ", ".join(KIND_WORDS.get(kind, kind) for kind in value) or "nothing"
+    if name == "specific_interventions":
+        return ", ".join(value) or "none"
     if name in PERCENT:
         return f"{float(value) * 100:g} {unit}"
     if isinstance(value, list | tuple):
         numbers = [_number(v) for v in value]
         listed = " and ".join([", ".join(numbers[:-1]), numbers[-1]] if len(numbers) > 1
                               else numbers)
-        return f"{listed} {unit}".strip()
+        return f"{listed} {_unit_for(value[0] if len(value) == 1 else None, unit)}".strip()
     if value is None:
         return "none"
-    return f"{_number(value)} {unit}".strip()
+    return f"{_number(value)} {_unit_for(value, unit)}".strip()
 
 
 def change_text(name: str, value) -> str:
@@ -162,6 +196,9 @@ def problems(candidate: Settings) -> list[str]:
         found.append(f"unknown kinds {', '.join(unknown)}; use {', '.join(KINDS)}.")
     if candidate.amber_ratio > candidate.green_ratio:
         found.append("the slightly-behind share must not be above the on-track share.")
+    if candidate.balance_low > candidate.balance_high:
+        found.append("capacity cannot be in balance from a share above the one it is in "
+                     "balance up to.")
     if not candidate.wait_thresholds_days:
         found.append("give at least one wait threshold.")
     try:
@@ -200,6 +237,10 @@ def field_input(name: str, current, default):
     if isinstance(default, float):
         return st.number_input(label, value=float(current), min_value=0.0, help=help_text,
                                key=key, format="%g")
+    if name == "specific_interventions":
+        text = st.text_input(f"{label} (comma separated)", value=", ".join(current),
+                             help=help_text, key=key)
+        return tuple(item.strip() for item in text.split(",") if item.strip())
     text = st.text_input(f"{RULES[name].label} ({RULES[name].unit}, comma separated)",
                          value=", ".join(str(v) for v in current), help=help_text, key=key)
     return tuple(int(item.strip()) for item in text.split(",") if item.strip())
