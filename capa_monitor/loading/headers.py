@@ -51,6 +51,7 @@ ACTIVITY_SYNONYMS: dict[str, tuple[str, ...]] = {
     "kind": (
         "Appointment Type", "Appt Type", "Clinic Type", "Activity", "Activity Type",
         "Contact Type", "Slot Type", "Session Type", "Care Contact Type", "Type",
+        "Appt", "Appointment",  # hand-kept trackers: the column of "Ch", "CP new", "SP FU"
     ),
     NEW_FOLLOWUP: (
         "ConsType", "Consultation Type", "FollowUpAppointment", "Follow Up Appointment",
