@@ -6,6 +6,7 @@ page rendering its content (or saying what to do) on an empty and on a filled st
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from capa_monitor.sample import demo_jobplans
 from capa_monitor.settings import Settings
 from capa_monitor.store import Store
-from capa_monitor.views.audit import when_text
+from capa_monitor.views.audit import action_words, details_text, when_text
 from capa_monitor.views.settings_page import describe, setting_text
 from capa_monitor.views.settings_page import problems as settings_problems
 
@@ -205,6 +206,22 @@ def test_audit_log_lists_what_happened_with_its_time_in_words(filled):
     assert upload["Period"] == "01/07/2026 to 20/07/2026"
     # Stored UTC, shown as a date and a time of day ("Tue 1 Dec 2026, 21:17").
     assert re.fullmatch(r"[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}", upload["When"])
+
+
+def test_audit_details_of_an_overlapping_upload_and_a_removal_are_words():
+    upload = json.dumps({"file_name": "mhsds_north.csv", "upload_id": 2, "teams": ["North"],
+                         "rejected": 0, "demo": False, "on_overlap": "replace",
+                         "already_stored": {"1": 5}, "differing": {"1": 1},
+                         "kept_as_history": 0, "source_sha256": "ab" * 32})
+    assert details_text("upload", upload) == (
+        "file mhsds_north.csv; upload 2; teams North; already stored: 5 rows of upload 1; "
+        "of them differing: 1 row of upload 1; rows already stored replaced")
+    removed = json.dumps({"upload_id": 2, "file_name": "mhsds_north.csv", "teams": ["North"],
+                          "back": {"1": 5}, "demo": False})
+    assert details_text("upload removed", removed) == (
+        "file mhsds_north.csv; upload 2; teams North; counting again: 5 rows of upload 1")
+    assert action_words("supersede") == "Rows replaced by a later upload"
+    assert action_words("upload removed") == "Upload removed"
 
 
 @pytest.mark.parametrize(

@@ -32,8 +32,30 @@ DETAIL_WORDS = {
     "source": "from",
     "jobplans": "job plans of",
 }
+#: Actions in words where the store's name is jargon; the rest are shown capitalised.
+ACTION_WORDS = {
+    "supersede": "Rows replaced by a later upload",
+    "upload unchanged": "Upload of a file already stored",
+    "restore": "Upload restored",
+    "demo removed": "Demo data removed",
+}
+#: Details holding {upload id: rows}, in words: "5 rows of upload 1".
+PER_UPLOAD_WORDS = {
+    "already_stored": "already stored",
+    "differing": "of them differing",
+    "back": "counting again",
+}
+#: Row counts in words: "3 rows rejected".
+COUNT_WORDS = {
+    "rejected": "rejected",
+    "kept_as_history": "already stored kept only as history",
+    "rows_back": "counting again",
+}
 #: What an upload did with rows already stored from another upload (store.overlap).
 OVERLAP_WORDS = {"replace": "replaced", "skip": "skipped", "keep_different": "kept where different"}
+#: The order a reader wants the details in; any other key follows, alphabetically.
+ORDER = (*DETAIL_WORDS, "already_stored", "differing", "on_overlap", "kept_as_history",
+         "rows_back", "back")
 #: Hashes mean nothing to a reader of the log (they stay in the store); a false flag says
 #: nothing.
 HIDDEN_DETAILS = frozenset({"source_sha256", "sha256"})
@@ -72,7 +94,7 @@ def details_text(action: str, details: str | None) -> str:
     if action == "settings changed":
         overrides = parsed.get("overrides") or {}
         return "; ".join(change_text(k, v) for k, v in overrides.items()) or "all defaults"
-    order = {key: i for i, key in enumerate(DETAIL_WORDS)}
+    order = {key: i for i, key in enumerate(ORDER)}
     parts = []
     for key in sorted(parsed, key=lambda k: (order.get(k, len(order)), k)):
         value = parsed[key]
@@ -80,8 +102,13 @@ def details_text(action: str, details: str | None) -> str:
             continue
         if key == "demo":
             parts.append("demo data")
-        elif key == "rejected":
-            parts.append(f"{value} rows rejected")
+        elif key in COUNT_WORDS:
+            parts.append(f"{row_count(value)} {COUNT_WORDS[key]}")
+        elif key in PER_UPLOAD_WORDS and isinstance(value, dict):
+            rows = ", ".join(f"{row_count(n)} of upload {upload}" for upload, n in value.items()
+                             if n)
+            if rows:
+                parts.append(f"{PER_UPLOAD_WORDS[key]}: {rows}")
         elif key == "on_overlap":
             parts.append(f"rows already stored {OVERLAP_WORDS.get(value, value)}")
         else:
@@ -91,6 +118,15 @@ def details_text(action: str, details: str | None) -> str:
     return "; ".join(parts)
 
 
+def row_count(n: int) -> str:
+    return f"{n:,} row{'' if n == 1 else 's'}"
+
+
+def action_words(action) -> str:
+    text = str(action)
+    return ACTION_WORDS.get(text, text[:1].upper() + text[1:])
+
+
 def readable_log(log: pd.DataFrame, zone: ZoneInfo) -> pd.DataFrame:
     """The log newest first, in words: when, who, what, the period and rows it touched."""
     newest = log.sort_values("id", ascending=False)
@@ -98,7 +134,7 @@ def readable_log(log: pd.DataFrame, zone: ZoneInfo) -> pd.DataFrame:
         {
             "When": [when_text(at, zone) for at in newest["at"]],
             "Who": newest["user"].astype("str").to_numpy(),
-            "What": newest["action"].astype("str").str.capitalize().to_numpy(),
+            "What": [action_words(action) for action in newest["action"]],
             "Details": [details_text(a, d) for a, d in zip(newest["action"], newest["details"],
                                                            strict=True)],
             "Period": [period_text(s, e) for s, e in zip(newest["period_start"],
@@ -118,7 +154,7 @@ def render() -> None:
         return
     actions = sorted(log["action"].dropna().astype(str).unique())
     chosen = st.multiselect("Actions", actions, placeholder="All actions", key="audit_actions",
-                            format_func=str.capitalize)
+                            format_func=action_words)
     shown = log[log["action"].isin(chosen)] if chosen else log
     zone = viewer_zone()
     st.caption(f"{len(shown)} of {len(log)} entries, newest first; times in {zone.key}.")
