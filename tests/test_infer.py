@@ -519,3 +519,14 @@ def test_values_never_find_a_column_whose_header_rules_it_out():
     headers = ["Day", "Date of birth", "Clinician", "Type", "Outcome"]
     rows = [["Mon", "03/03/2012", "Jane Smith", "Choice", "Attended"]] * 4
     assert "date" not in _assign(headers, rows).fields
+
+
+def test_a_sheet_repeating_the_other_sheets_rows_is_not_read_twice():
+    # "All" holds July's and August's rows again: read once, from the month sheets.
+    every = [MONTH_HEADER, *JULY[1:], *AUGUST[1:2]]
+    report = _load(("All", every), ("Jul 26", JULY), ("Aug 26", AUGUST)).report
+    assert report.sheets == {
+        "read": ["Jul 26", "Aug 26"],
+        "skipped": {"All": "repeats the rows of sheets 'Jul 26', 'Aug 26'"},
+    }
+    assert report.accepted == 3

@@ -123,6 +123,8 @@ def load_raw(
         )
         for part in reading.parts
     ]
+    if len(parts) > 1:
+        reading, parts = _without_repeats(reading, parts)
     normalised = _combined(parts, derive_slot_ids="slot_id" not in reading.first.assignment.fields)
     frame = normalised.frame
     names = ", ".join(repr(p.sheet.name) for p in reading.parts)
@@ -369,6 +371,34 @@ def _difference(part: SheetPart, best: SheetPart) -> str:
 
 def _stated(part: SheetPart) -> tuple[date, date] | None:
     return stated_range(part.sheet.cells.iloc[: part.match.row])
+
+
+#: What says two rows are the same appointment, for sheets that repeat other sheets' rows.
+_SAME_ROW = (model.CLINICIAN, model.DATE, model.START, model.KIND, model.OUTCOME, model.CLIENT_KEY)
+
+
+def _without_repeats(
+    reading: SheetsRead, parts: list[Normalised]
+) -> tuple[SheetsRead, list[Normalised]]:
+    """Drop a sheet whose every row is also on the other sheets read (an "All" sheet beside
+    the months it combines), biggest first, so no appointment is counted twice."""
+    rows = [
+        set(pd.util.hash_pandas_object(p.frame[list(_SAME_ROW)].astype("str"), index=False))
+        for p in parts
+    ]
+    kept = list(range(len(parts)))
+    skipped = dict(reading.skipped)
+    for i in sorted(kept, key=lambda i: -len(rows[i])):
+        others = [j for j in kept if j != i]
+        if rows[i] and others and rows[i] <= set().union(*(rows[j] for j in others)):
+            kept.remove(i)
+            skipped[reading.parts[i].sheet.name] = "repeats the rows of sheets " + ", ".join(
+                repr(reading.parts[j].sheet.name) for j in others
+            )
+    if len(kept) == len(parts):
+        return reading, parts
+    trimmed = replace(reading, parts=[reading.parts[i] for i in kept], skipped=skipped)
+    return trimmed, [parts[i] for i in kept]
 
 
 def _combined(parts: list[Normalised], *, derive_slot_ids: bool) -> Normalised:
