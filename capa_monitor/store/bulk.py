@@ -69,18 +69,21 @@ def insert_activity(
     if conn.dialect.name == "postgresql":
         _copy_activity(conn, frame, upload_id, order, extra)
         return
-    # Slot keys are hashes of ids, in no order: SQLite spent seconds on a million of them
-    # entering the index one by one, against one second to build the index afresh. So a large
-    # upload (as large as what is stored) rebuilds it; readers keep their snapshot meanwhile.
-    slot_index = next(i for i in activity.indexes if i.name == "ix_activity_slot_key")
-    rebuild = extra["slot_key"].notna().any() and len(frame) >= conn.execute(
-        select(func.count()).select_from(activity)
-    ).scalar_one()
+    # Identity keys are hashes, in no useful order: SQLite spent seconds on a million of them
+    # entering their indexes one by one, against about a second to build both afresh. So a
+    # large upload (as large as what is stored) rebuilds them; readers keep their snapshot.
+    keyed = [i for i in activity.indexes if i.name in _KEY_INDEXES]
+    rebuild = len(frame) >= conn.execute(select(func.count()).select_from(activity)).scalar_one()
     if rebuild:
-        slot_index.drop(conn)
+        for index in keyed:
+            index.drop(conn)
     _insert_sqlite(conn, frame, upload_id, order, extra)
     if rebuild:
-        slot_index.create(conn)
+        for index in keyed:
+            index.create(conn)
+
+
+_KEY_INDEXES = ("ix_activity_content_key", "ix_activity_slot_key")
 
 
 def _team_date_order(frame: pd.DataFrame) -> np.ndarray:
@@ -120,17 +123,23 @@ def _insert_sqlite(
     order: np.ndarray,
     extra: dict[str, pd.Series],
 ) -> None:
-    columns = (*model.ACTIVITY_COLUMNS, *EXTRA_COLUMNS)
+    # An extra column that is NULL throughout (no slot keys; no rows kept only as history) is
+    # written as a literal NULL rather than bound a million times.
+    bound_extra = [column for column in EXTRA_COLUMNS if extra[column].notna().any()]
+    columns = (*model.ACTIVITY_COLUMNS, *bound_extra)
     width = len(columns)
     rows = len(frame)
     # Row-major flat list of every value: each statement's parameters are one slice of it.
     flat = np.empty(rows * width, dtype=object)
     for position, column in enumerate(model.ACTIVITY_COLUMNS):
         flat[position::width] = _stored_objects(frame[column], column, order)
-    for position, column in enumerate(EXTRA_COLUMNS, start=len(model.ACTIVITY_COLUMNS)):
+    for position, column in enumerate(bound_extra, start=len(model.ACTIVITY_COLUMNS)):
         flat[position::width] = extra[column].to_numpy(dtype=object, na_value=None)[order]
     # upload_id is our own integer, written as a literal rather than bound a million times.
-    row_sql = f"({int(upload_id)}, {', '.join('?' for _ in columns)})"
+    values = [
+        "?" if column in columns else "NULL" for column in (*model.ACTIVITY_COLUMNS, *EXTRA_COLUMNS)
+    ]
+    row_sql = f"({int(upload_id)}, {', '.join(values)})"
 
     def statement(row_count: int) -> str:
         return f"INSERT INTO activity ({', '.join(STORED_COLUMNS)}) VALUES " + ", ".join(
