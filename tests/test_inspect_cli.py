@@ -210,3 +210,33 @@ def test_save_profile_writes_a_file_for_profile(capsys, odd_csv, tmp_path):
                        "--format", "json")
     assert code == 0
     assert json.loads(out)["mapping"]["kind"]["by"] == "profile"
+
+
+def test_ingest_saves_the_mapping_in_the_store_and_applies_it_by_name(
+    capsys, monkeypatch, tmp_path, odd_csv
+):
+    from capa_monitor.store import Store
+
+    monkeypatch.setattr(cli, "COMMAND_MODULES",
+                        ("capa_monitor.cli.inspect_cmd", "capa_monitor.cli.store_cmds"))
+    monkeypatch.setenv("CAPA_USER", "manager@example.org")
+    db = f"sqlite:///{tmp_path / 'capa.sqlite'}"
+    code, _, err = run(capsys, "--db", db, "ingest", str(odd_csv), "--team", "North",
+                       "--map", "date=When", "--map", "clinician=Who", "--map", "kind=What",
+                       "--map", "outcome=Result",
+                       "--value", "outcome:Cancelled by Unit=cancelled_by_client",
+                       "--save-profile", "odd shape")
+    assert code == 0, err
+    assert "Saved the mapping profile 'odd shape' in the store." in err
+    assert Store.open(db).profiles() == [MappingProfile(
+        "odd shape", {"date": "When", "clinician": "Who", "kind": "What", "outcome": "Result"},
+        {"outcome": {"Cancelled by Unit": "cancelled_by_client"}},
+    )]
+    august = tmp_path / "odd august.csv"
+    august.write_text(ODD_CSV.replace("/07/2026", "/08/2026"))
+    code, out, _ = run(capsys, "--db", db, "ingest", str(august), "--team", "North",
+                       "--profile", "odd shape")
+    assert code == 0
+    assert "  kind           <- What   (profile, 1.00: the saved profile maps it)" in out
+    outcomes = Store.open(db).activity()["outcome"].tolist()
+    assert outcomes.count("cancelled_by_client") == 2  # July's and August's, by the saved map
