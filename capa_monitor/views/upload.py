@@ -138,10 +138,10 @@ def ingest_section(key: str, user_email: str, result: LoadResult,
         "last appointment date; tick to replace whole calendar months instead.",
     )
     on_overlap = st.session_state.get(f"{key}_on_overlap", REPLACE)
-    plan = store.plan_ingest(result, on_overlap=on_overlap)
+    plan = planned(store, key, result, None, on_overlap)
     period = whole_months(plan.period) if widen else None
     if period is not None:
-        plan = store.plan_ingest(result, period=period, on_overlap=on_overlap)
+        plan = planned(store, key, result, period, on_overlap)
     if plan.status == "unchanged":
         st.info(
             f"This file is already stored as upload {plan.unchanged_upload_id}: storing it again "
@@ -199,6 +199,18 @@ def ingest_section(key: str, user_email: str, result: LoadResult,
         store.save_profile(profile)
     st.session_state[f"{key}_flash"] = stored_words(outcome)
     st.rerun()  # the preview and the history below read the store as it is now
+
+
+def planned(store, key: str, result: LoadResult, period, on_overlap: str):
+    """store.plan_ingest, kept in this session until the store or a choice changes: on a large
+    file it looks up every row's slot, which a widget change elsewhere should not repeat."""
+    choice = (store.data_version(), id(result), result.report.sha256, period, on_overlap)
+    memo = st.session_state.setdefault(f"{key}_plans", {})
+    if choice not in memo:
+        memo[choice] = store.plan_ingest(result, period=period, on_overlap=on_overlap)
+        for stale in list(memo)[:-4]:
+            del memo[stale]
+    return memo[choice]
 
 
 def offer_team(key: str, plan, team: str | None) -> bool:
