@@ -285,6 +285,15 @@ def test_manual_then_saved_mapping_come_first_and_missing_headers_are_listed():
     assert found.unused_headers() == ["Type"]
 
 
+def test_a_field_mapped_to_nothing_is_never_inferred():
+    headers = ["Date", "Clinician", "Type", "Outcome", "Team"]
+    rows = [["03/07/2026", "Jane Smith", "Choice", "Attended", "North"]] * 3
+    found = _assign(headers, rows, manual={"team": ""}, saved={"outcome": " "})
+    assert "team" not in found.fields and "outcome" not in found.fields
+    assert found.not_found == {}
+    assert found.unused_headers() == ["Outcome", "Team"]
+
+
 def test_assignment_is_one_to_one_and_deterministic():
     headers = ["Appointment Date", "Date", "Clinician", "Type", "Outcome"]
     rows = [["03/07/2026", "04/07/2026", "Jane Smith", "Choice", "Attended"]] * 3

@@ -176,6 +176,7 @@ def test_columns_found_by_values_are_checks_on_stderr(capsys, odd_csv):
     [
         (["--map", "colour=When"], "unknown field 'colour'; known fields: slot_id, clinician"),
         (["--map", "When"], "'When' is not FIELD=HEADER"),
+        (["--map", "=When"], "unknown field ''"),
         (["--value", "team:North=south"], "unknown field 'team' for --value"),
         (["--value", "outcome:Seen=seen"], "'seen' is not a outcome value; known values: attended"),
     ],
@@ -184,6 +185,14 @@ def test_unknown_names_in_map_and_value_exit_2(capsys, odd_csv, argv, message):
     code, out, err = run(capsys, "inspect", str(odd_csv), *argv)
     assert code == 2 and out == ""
     assert message in err
+
+
+def test_map_to_nothing_reads_the_field_from_no_column(capsys, small_csv):
+    code, out, _ = run(capsys, "inspect", str(small_csv), "--map", "nhs_number=",
+                       "--format", "json")
+    report = json.loads(out)
+    assert code == 0 and "nhs_number" not in report["mapping"]
+    assert report["unused_columns"] == ["NHS Number"]
 
 
 def test_map_to_a_header_not_in_the_file_exits_1(capsys, odd_csv):

@@ -56,7 +56,8 @@ def add_load_arguments(
     parser.add_argument("--profile", metavar="FILE", help=profile_help)
     parser.add_argument(
         "--map", metavar="FIELD=HEADER", action="append", type=map_argument, default=[],
-        help="read FIELD from the column headed HEADER (repeatable); fields: "
+        help="read FIELD from the column headed HEADER, or with nothing after '=' from no "
+        "column (repeatable); fields: "
         + ", ".join(ACTIVITY_SYNONYMS),
     )
     parser.add_argument(
@@ -72,7 +73,7 @@ def map_argument(text: str) -> tuple[str, str]:
     """`FIELD=HEADER` → (field, header); an unknown field is a usage error (exit 2)."""
     field, sep, header = text.partition("=")
     field = field.strip()
-    if not sep or not header.strip():
+    if not sep:
         raise argparse.ArgumentTypeError(f"{text!r} is not FIELD=HEADER")
     if field not in ACTIVITY_SYNONYMS:
         raise argparse.ArgumentTypeError(

@@ -218,6 +218,8 @@ def activity_specs(
         _check_fields(manual, "--map names")
     synonyms = activity_synonyms(profile)
     for field, header in (manual or {}).items():
+        if not header.strip():
+            continue  # mapped to no column
         synonyms = {
             name: tuple(t for t in texts if header_key(t) != header_key(header))
             for name, texts in synonyms.items()
@@ -460,10 +462,12 @@ def header_guess(
 def fitting_profile(
     profiles: list[MappingProfile], headers: tuple[str, ...]
 ) -> MappingProfile | None:
-    """The first saved profile whose every source column is among this file's headers."""
+    """The first saved profile whose every source column is among this file's headers (a field
+    it maps to "" is one such files lack)."""
     present = {header_key(h) for h in headers}
     for profile in profiles:
-        if profile.columns and all(header_key(h) in present for h in profile.columns.values()):
+        named = [h for h in profile.columns.values() if h.strip()]
+        if named and all(header_key(h) in present for h in named):
             return profile
     return None
 

@@ -487,7 +487,7 @@ def assign(
     """The one-to-one assignment of columns to fields that best explains headers and values.
 
     `manual` (field -> header, given by the user now) and `saved` (a mapping profile's) are
-    taken first, manual winning. Then every (field, column) pair is scored and the best pairs
+    taken first, manual winning; a field mapped to "" is one the file lacks (never inferred). Then every (field, column) pair is scored and the best pairs
     taken greedily, highest score first, ties to the earlier field then the leftmost column.
     """
     headers = tuple(headers)
@@ -497,9 +497,13 @@ def assign(
     taken: set[int] = set()
     not_found: dict[str, str] = {}
     keys = [header_key(h) for h in headers]
+    absent: set[str] = set()  # fields mapped to "": the file has no such column
     for source, given in ((MANUAL, manual or {}), (PROFILE, saved or {})):
         for name, text in given.items():
-            if name in chosen or name not in by_name:
+            if name in chosen or name in absent or name not in by_name:
+                continue
+            if not text.strip():
+                absent.add(name)
                 continue
             pos = next((i for i, k in enumerate(keys) if k and k == header_key(text) and i not in taken), None)
             if pos is None:
@@ -510,7 +514,7 @@ def assign(
 
     candidates: list[tuple[float, int, int, FieldChoice]] = []
     for order, spec in enumerate(specs):
-        if spec.name in chosen:
+        if spec.name in chosen or spec.name in absent:
             continue
         for pos, text in enumerate(headers):
             if pos in taken:
