@@ -303,7 +303,7 @@ def test_a_team_less_file_gets_its_team_and_says_which_rows_are_already_stored(d
     assert ("The team is filled in as **CAMHS North**: this file has no team column, and its "
             "clinicians work there (3 of their 3 stored rows are CAMHS North's).") in shown
     assert ("- 3 of these rows are already stored from upload 1, rio_style.csv, CAMHS North "
-            "(1 of them differ in outcome, type or details).") in shown
+            "(1 of them differs in outcome, type or details).") in shown
     choice = at.radio(key=f"{key}_on_overlap")
     assert (choice.value, choice.options) == ("replace", [
         "Replace them with this file's rows", "Skip them: keep the stored rows",

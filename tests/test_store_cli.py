@@ -284,7 +284,7 @@ def test_ingest_says_which_rows_are_already_stored_and_replaces_them(cli, tmp_pa
     assert code == 1  # nobody at a terminal to confirm
     assert (
         "3 of these rows are already stored from upload 1, rio_style.csv, CAMHS North (1 of them "
-        "differ in outcome, type or details).\n"
+        "differs in outcome, type or details).\n"
         "They will be replaced by this file's rows (--on-overlap replace).\n"
         "This upload covers North CAMHS from 2026-07-01 to 2026-07-08 and replaces 3 rows of "
         "earlier uploads:\n  upload 1 (rio_style.csv): 3 rows"

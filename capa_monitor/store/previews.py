@@ -32,7 +32,8 @@ def overlap_sentences(plan: IngestPlan) -> list[str]:
             f"{o.file_name}, {o.teams}"
         )
         if o.differing:
-            line += f" ({o.differing:,} of them differ in outcome, type or details)"
+            verb = "differs" if o.differing == 1 else "differ"
+            line += f" ({o.differing:,} of them {verb} in outcome, type or details)"
         out.append(line + ".")
     return out
 
