@@ -1,0 +1,54 @@
+"""`pack`: the quarterly review pack (domain spec §8 L5) as an A4 PDF, from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from datetime import date
+from pathlib import Path
+
+from capa_monitor.cli.review_cmds import _period_arguments, _review_from_store
+from capa_monitor.cli.store_cmds import current_user
+from capa_monitor.errors import CapaError
+from capa_monitor.metrics.lookahead import outlook
+from capa_monitor.pack import pack_pdf
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    pack = subparsers.add_parser(
+        "pack",
+        help="write the quarterly review pack (PDF, A4) for the team's review meeting",
+        description="Write the quarter's review pack: totals, each clinician in words, "
+        "projections, next quarter's diary, lost slots not re-offered, balance, drift, "
+        "internal wait, capacity against demand and the trend chart. No client identifiers.",
+    )
+    _period_arguments(pack)
+    pack.add_argument("--out", required=True, metavar="FILE.pdf", help="the PDF to write")
+    pack.set_defaults(func=run_pack)
+
+
+def run_pack(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.suffix.lower() != ".pdf":
+        raise CapaError(f"--out must end in .pdf, not {out.name!r}.")
+    result, store = _review_from_store(args)
+    look = outlook(store.activity(), store.jobplans(), result)
+    data = pack_pdf(result, look, made_on=date.today())
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise CapaError(f"Could not write {out}: {exc.strerror}.") from exc
+    store.record(
+        "download",
+        user=current_user(),
+        what="review pack",
+        file=out.name,
+        quarter=result.quarter.label,
+        as_of=result.as_of.isoformat(),
+        teams=list(result.teams) if result.teams else None,
+        file_sha256=hashlib.sha256(data).hexdigest(),
+        clinicians=len(result.clinicians),
+    )
+    print(f"Wrote {out}: the {result.quarter.label} review pack for {result.teams_label}, as of "
+          f"{result.as_of:%d %b %Y} ({len(result.clinicians)} clinicians).")
+    return 0

@@ -1,0 +1,74 @@
+"""Looking ahead for one quarterly review (domain spec §8 L1–L3), assembled once for the pages,
+the CLI, the shortfall download and the review pack, so they all say the same thing.
+
+`outlook` takes the whole store (as `review` does) and the review it goes with, and works on
+the same teams' rows and plans as the review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from capa_monitor.jobplans import canonical_plans
+from capa_monitor.metrics.ahead import NextDiary, diary_by_clinician, next_diary, projection
+from capa_monitor.metrics.capacity import Conversion, capacity_by_quarter, conversion
+from capa_monitor.metrics.review import Review, team_rows
+from capa_monitor.metrics.review import _viewed_plans as viewed_plans
+from capa_monitor.periods import Quarter
+
+#: Quarters L3 shows before the reviewed one (the next one is shown too).
+QUARTERS_BEFORE = 3
+#: Per-clinician fields of the JSON review, named as in the spec (§8 L1, L2).
+OUTLOOK_FIELDS: tuple[str, ...] = (
+    "booked_ahead", "free_ahead", "projected", "to_find", "projection_words", "in_diary",
+    "next_target", "diary_flag", "slots_missing", "diary_words",
+)
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """L1 and L2 per clinician (`clinicians`: the review's clinicians frame, same rows and
+    order, with ahead.PROJECTION_COLUMNS and in_diary, next_target, diary_flag, slots_missing,
+    diary_words), next quarter's diary (None when there is none to prepare), L3 per quarter."""
+
+    clinicians: pd.DataFrame
+    diary: NextDiary | None
+    capacity: pd.DataFrame
+    conversion: Conversion
+    quarters: tuple[Quarter, ...]
+    plans: pd.DataFrame  # the viewed teams' plans (what-if starts from these)
+
+    @property
+    def current_capacity(self) -> pd.Series:
+        """L3's row for the reviewed quarter (the last but one)."""
+        return self.capacity.iloc[-2]
+
+
+def l3_quarters(quarter: Quarter, first_day=None) -> tuple[Quarter, ...]:
+    """The quarters L3 shows: up to QUARTERS_BEFORE before the reviewed one (none that ended
+    before `first_day`, the first stored date), it, and the next."""
+    quarters = [quarter]
+    for _ in range(QUARTERS_BEFORE):
+        earlier = quarters[0].previous()
+        if first_day is not None and earlier.end <= first_day:
+            break
+        quarters.insert(0, earlier)
+    return (*quarters, quarter.next())
+
+
+def outlook(activity: pd.DataFrame, plans: pd.DataFrame, result: Review) -> Outlook:
+    """L1–L3 for `result`, from everything stored (`activity`, `plans`: every team)."""
+    viewed = team_rows(activity, result.teams)
+    team_plans = viewed_plans(canonical_plans(plans), viewed, result.teams)
+    settings, quarter, as_of = result.settings, result.quarter, result.as_of
+    clinicians = result.clinicians
+    diary = next_diary(viewed, team_plans, quarter, as_of, settings)
+    ahead = projection(viewed, clinicians, quarter, as_of, settings)
+    with_outlook = clinicians.join(ahead).join(diary_by_clinician(diary, clinicians))
+    measured = conversion(viewed, as_of, settings)
+    first = viewed["date"].min()
+    quarters = l3_quarters(quarter, None if pd.isna(first) else pd.Timestamp(first).date())
+    capacity = capacity_by_quarter(viewed, team_plans, quarters, as_of, settings, measured)
+    return Outlook(with_outlook, diary, capacity, measured, quarters, team_plans)
