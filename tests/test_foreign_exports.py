@@ -212,32 +212,8 @@ EXPECTED: dict[str, dict] = {
     },
 }
 
-#: Cases that fail only because the loader's column inference (H1, issue 11 items 1 and 5) does
-#: not yet read them so; remove an entry once its case passes.
-_H1 = "issue 11: column inference (H1)"
-_CATEGORY = f"{_H1}: ATTENDANCE_CATEGORY (1 new, 2 return) not used as new/follow-up"
-_HOURS = f"{_H1}: booking intervals with hours or minutes (4d 22h, 2h 30m, 0m) not parsed"
-PENDING: dict[tuple[str, str], str] = {
-    ("captnd_extract.csv", "counts"): _CATEGORY,
-    ("captnd_extract.csv", "rows"): _CATEGORY,
-    ("captnd_extract.csv", "mapping"): f"{_CATEGORY}; UPCN not used as the client id",
-    ("emis_appointments.xlsx", "clinicians"): f"{_H1}: Session Name chosen over Session Holder",
-    ("emis_appointments.xlsx", "mapping"): f"{_H1}: Session Name chosen over Session Holder",
-    ("carenotes_contacts.xlsx", "mapping"): f"{_H1}: Service User ID not used as the client id",
-    ("systmone_appointments.csv", "booked_on"): _HOURS,
-    ("systmone_appointments.csv", "rows"): _HOURS,
-    ("systmone_appointments.xlsx", "booked_on"): _HOURS,
-}
-
-
-def _case(check: str) -> list:
-    params = []
-    for name in EXPECTED:
-        marks = []
-        if (name, check) in PENDING:
-            marks.append(pytest.mark.xfail(reason=PENDING[(name, check)], strict=False))
-        params.append(pytest.param(name, marks=marks, id=name))
-    return params
+#: Every export, each test named by it so a failure says which export and which check.
+CASES = [pytest.param(name, id=name) for name in EXPECTED]
 
 
 _LOADED: dict[str, object] = {}
@@ -250,7 +226,7 @@ def _load(name: str):
     return _LOADED[name]
 
 
-@pytest.mark.parametrize("name", _case("counts"))
+@pytest.mark.parametrize("name", CASES)
 def test_rows_accepted_and_counts_by_kind_and_outcome(name):
     report = _load(name).report
     want = EXPECTED[name]
@@ -259,7 +235,7 @@ def test_rows_accepted_and_counts_by_kind_and_outcome(name):
     assert report.counts["outcome"] == want["outcome"]
 
 
-@pytest.mark.parametrize("name", _case("clinicians"))
+@pytest.mark.parametrize("name", CASES)
 def test_clinicians_and_date_range(name):
     report = _load(name).report
     want = EXPECTED[name]
@@ -267,7 +243,7 @@ def test_clinicians_and_date_range(name):
     assert report.date_range == want["dates"]
 
 
-@pytest.mark.parametrize("name", _case("mapping"))
+@pytest.mark.parametrize("name", CASES)
 def test_which_header_feeds_which_field(name):
     report = _load(name).report
     want = EXPECTED[name]
@@ -277,13 +253,13 @@ def test_which_header_feeds_which_field(name):
         assert field not in used
 
 
-@pytest.mark.parametrize("name", _case("booked_on"))
+@pytest.mark.parametrize("name", CASES)
 def test_booked_dates_found(name):
     frame = _load(name).frame
     assert int(frame["booked_on"].notna().sum()) == EXPECTED[name]["booked_on"]
 
 
-@pytest.mark.parametrize("name", _case("unknown"))
+@pytest.mark.parametrize("name", CASES)
 def test_values_listed_for_the_manager(name):
     unmapped = _load(name).report.unmapped_values
     want = EXPECTED[name]["unknown"]
@@ -291,7 +267,7 @@ def test_values_listed_for_the_manager(name):
         assert unmapped.get(field, {}) == want.get(field, {}), field
 
 
-@pytest.mark.parametrize("name", _case("rows"))
+@pytest.mark.parametrize("name", CASES)
 def test_rows_read_right(name):
     frame = _load(name).frame.set_index("source_row")
     for row, fields in EXPECTED[name].get("rows", {}).items():
@@ -302,7 +278,7 @@ def test_rows_read_right(name):
             assert got == value, (row, field)
 
 
-@pytest.mark.parametrize("name", _case("extras"))
+@pytest.mark.parametrize("name", CASES)
 def test_sheets_teams_markers_and_row_reports(name):
     result = _load(name)
     report, frame, want = result.report, result.frame, EXPECTED[name]
