@@ -20,6 +20,8 @@ from capa_monitor.loading import (
     load_activity,
 )
 from capa_monitor.loading.headers import ACTIVITY_SYNONYMS
+from capa_monitor.loading.plan_names import against_plans
+from capa_monitor.loading.plan_names import describe as describe_names
 
 #: How many rejected rows the table form prints before summarising the rest.
 TABLE_REJECTION_LINES = 20
@@ -135,6 +137,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     result = load_activity(
         data, path.name, team=args.team, sheet=args.sheet, profile=profile, manual=manual
     )
+    result = against_plans(result, stored_plan_names(args.db))
     if args.format == "json":
         print(json.dumps(result.report.to_json_dict(), indent=2, ensure_ascii=False))
     else:
@@ -151,6 +154,24 @@ def run_inspect(args: argparse.Namespace) -> int:
             raise LoadError(f"Cannot write the profile {target}: {exc.strerror or exc}.") from None
         print(f"Saved the mapping profile to {target}.", file=sys.stderr)
     return 0
+
+
+def stored_plan_names(url: str | None) -> list[str]:
+    """The job plans' clinician names of an existing store (inspect never creates one)."""
+    from sqlalchemy.engine import make_url
+
+    from capa_monitor.store import Store
+    from capa_monitor.store.database import resolve_url
+
+    resolved = resolve_url(url)
+    parsed = make_url(resolved)
+    if parsed.get_backend_name() == "sqlite" and not url and not Path(parsed.database or "").is_file():
+        return []
+    store = Store.open(resolved)
+    try:
+        return store.jobplans()["clinician"].dropna().tolist()
+    finally:
+        store.close()
 
 
 def read_profile(name: str | None) -> MappingProfile | None:
@@ -225,6 +246,12 @@ def format_table(report: LoadReport) -> str:
             f"Past appointments with no outcome (read as booked): "
             f"{len(report.blank_past_outcomes)} (rows {_rows(report.blank_past_outcomes)})"
         )
+    if report.plan_matches:
+        names = describe_names(report.plan_matches)
+        if names:
+            lines.append("")
+            lines.append("Names to check against the job plans:")
+            lines += [f"  - {line}" for line in names]
     if report.doubts:
         lines.append("")
         lines.append("Check before storing:")

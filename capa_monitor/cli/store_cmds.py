@@ -170,6 +170,7 @@ def run_ingest(args: argparse.Namespace) -> int:
         warn,
     )
     from capa_monitor.loading import load_activity
+    from capa_monitor.loading.plan_names import against_plans
 
     path = Path(args.file)
     data = read_bytes(path, "file")
@@ -189,6 +190,7 @@ def run_ingest(args: argparse.Namespace) -> int:
         settings=store.settings(),
         manual=manual,
     )
+    result = against_plans(result, store.jobplans()["clinician"].dropna().tolist())
     print(format_table(result.report))
     warn(result.report)
     print()

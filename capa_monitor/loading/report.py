@@ -79,6 +79,9 @@ class LoadReport:
     sheets: dict[str, Any] = field(default_factory=dict)
     #: Reasons the manager must tick "I have checked" before storing (empty: none).
     doubts: list[str] = field(default_factory=list)
+    #: Names against the job plans (loading.plan_names.against_plans), empty until checked:
+    #: {"activity_without_plan": [{name, rows, likely, reason}], "plans_without_activity": [...]}
+    plan_matches: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The `inspect --format json` shape (issue 2)."""
@@ -112,6 +115,7 @@ class LoadReport:
             "unused_columns": self.unused_columns,
             "sheets": self.sheets,
             "doubts": self.doubts,
+            "plan_matches": self.plan_matches,
         }
 
 
