@@ -80,23 +80,50 @@ def lost_slots(
     slots are returned (the quarter and teams viewed) without changing how any is matched.
     Sorted in matching order.
     """
+    order, found, evidence_at = match(activity, settings, as_of=as_of)
+    if reported is not None:
+        # Words and columns only for the lost slots asked for: across every team there are
+        # many times more, and the evidence texts are the costly part.
+        keep = np.asarray(reported, dtype=bool)[order]
+        order, found, evidence_at = order[keep], found[keep], evidence_at[keep]
+    columns = [c for c in DESCRIBED_COLUMNS if c in activity]
+    lost = activity.iloc[order][columns]
+    evidence = activity.iloc[np.where(evidence_at >= 0, evidence_at, 0)][columns]
+    return describe(lost, evidence, found, as_of, settings)
+
+
+def match(
+    activity: pd.DataFrame,
+    settings: Settings = DEFAULT_SETTINGS,
+    *,
+    as_of: date | None = None,
+    used: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The greedy matching of every lost slot of `activity` dated on or before as_of (None:
+    every one), in matching order.
+
+    Returns (lost row positions, what was found per lost slot: MARKED | CLIENT | REPLACEMENT |
+    "" for nothing yet, the evidence row position or -1). `used`, a boolean per activity row,
+    marks rows that are already evidence for a lost slot outside `activity` (store/derived.py
+    matches a date suffix of the history this way). Ties go by row order, so the store reads
+    rows in id order. Which of pending / not re-offered a "" is depends on as_of: describe().
+    """
     window = int(settings.reoffer_window_days)
+    nothing = (np.zeros(0, np.int64), np.zeros(0, object), np.zeros(0, np.int64))
     # Only the monitored kinds can be lost or be evidence. Matching reads integer codes of the
-    # monitored rows' columns; whole rows are taken only for the lost slots returned and their
-    # evidence (`at` maps a monitored slot back to its activity row).
+    # monitored rows' columns (`at` maps a monitored slot back to its activity row).
     kind_code, kinds = pd.factorize(activity[KIND])
     monitored_codes = [code for code, kind in enumerate(kinds) if kind in settings.monitored_kinds]
     at = np.flatnonzero(np.isin(kind_code, monitored_codes))
     kind_code = kind_code[at]
     day = activity[DATE].to_numpy()[at].astype("datetime64[D]").astype(np.int64)
     outcome = activity[OUTCOME].take(at)
-    as_of_day = np.datetime64(as_of, "D").astype(np.int64)
-    is_lost = outcome.isin([o.value for o in LOST_OUTCOMES]).to_numpy(dtype=bool) & (
-        day <= as_of_day
-    )
+    is_lost = outcome.isin([o.value for o in LOST_OUTCOMES]).to_numpy(dtype=bool)
+    if as_of is not None:
+        is_lost = is_lost & (day <= np.datetime64(as_of, "D").astype(np.int64))
     lost_at = np.flatnonzero(is_lost)
     if lost_at.size == 0:
-        return _no_lost_slots()
+        return nothing
 
     clinician_rank = pd.factorize(activity[CLINICIAN].take(at), sort=True)[0]
     slot_rank = _slot_rank(activity[SLOT_ID].take(at))
@@ -117,6 +144,8 @@ def lost_slots(
         else np.zeros(at.size, dtype=bool)
     )
     is_candidate = ~outcome.isin(NOT_EVIDENCE).to_numpy(dtype=bool)
+    if used is not None:
+        is_candidate = is_candidate & ~np.asarray(used, dtype=bool)[at]
 
     # Rule 2 looks by (client, kind), rule 3 by (clinician, kind).
     n_kinds = max(len(kinds), 1)
@@ -132,7 +161,7 @@ def lost_slots(
     family_lo, family_hi = family.ranges(family_key[order], offset[order], window)
     own_lo, own_hi = own.ranges(clinician_key[order], offset[order], window)
 
-    status, evidence_at = _match(
+    found, evidence_at = _match(
         marked[order].tolist(),
         day[order].tolist(),
         family_lo.tolist(), family_hi.tolist(), family.positions.tolist(),
@@ -140,25 +169,33 @@ def lost_slots(
         booked_day[own.positions].tolist(),
         at.size,
     )
-    if reported is not None:
-        # Words and columns only for the lost slots asked for: across every team there are
-        # many times more, and the evidence texts are the costly part.
-        keep = np.asarray(reported, dtype=bool)[at[order]]
-        order, status = order[keep], status[keep]
-        evidence_at = [found for found, kept in zip(evidence_at, keep.tolist(), strict=True)
-                       if kept]
-        if order.size == 0:
-            return _no_lost_slots()
-    window_end_day = day[order] + window
-    open_window = as_of_day < window_end_day
-    status = np.where(status == "", np.where(open_window, PENDING, NOT_REOFFERED), status)
-
-    columns = [c for c in (SLOT_ID, CLINICIAN, TEAM, DATE, START, KIND, OUTCOME) if c in activity]
-    lost = activity.iloc[at[order]][columns]
     evidence_at = np.asarray(evidence_at, dtype=np.int64)
-    found = evidence_at >= 0
-    evidence_slot = at[np.where(found, evidence_at, 0)]
-    evidence_rows = activity.iloc[evidence_slot][columns]
+    return at[order], found, np.where(evidence_at >= 0, at[np.maximum(evidence_at, 0)], -1)
+
+
+#: The columns describe() reads of a lost slot and of its evidence.
+DESCRIBED_COLUMNS = (SLOT_ID, CLINICIAN, TEAM, DATE, START, KIND, OUTCOME, BOOKED_ON)
+
+
+def describe(
+    lost: pd.DataFrame,
+    evidence: pd.DataFrame,
+    found: np.ndarray,
+    as_of: date,
+    settings: Settings = DEFAULT_SETTINGS,
+) -> pd.DataFrame:
+    """The LOST_SLOT_COLUMNS frame of matched lost slots: `lost` and `evidence` are the rows
+    (DESCRIBED_COLUMNS) of the lost slots and of their evidence, aligned (an evidence row is
+    any placeholder where `found` is no CLIENT or REPLACEMENT); a slot with nothing found is pending while its
+    window is open on as_of, else not re-offered."""
+    if len(lost) == 0:
+        return _no_lost_slots()
+    window = int(settings.reoffer_window_days)
+    found = np.asarray(found, dtype=object)
+    has = (found == CLIENT) | (found == REPLACEMENT)  # a later slot is the evidence
+    day = lost[DATE].to_numpy().astype("datetime64[D]").astype(np.int64)
+    open_window = np.datetime64(as_of, "D").astype(np.int64) < day + window
+    status = np.where(found != "", found, np.where(open_window, PENDING, NOT_REOFFERED))
     result = pd.DataFrame(
         {
             "slot_id": lost[SLOT_ID].astype("str").to_numpy(),
@@ -169,13 +206,13 @@ def lost_slots(
             "kind": lost[KIND].astype("str").to_numpy(),
             "outcome": lost[OUTCOME].astype("str").to_numpy(),
             "status": status,
-            "evidence_slot_id": np.where(found, evidence_rows[SLOT_ID].astype("str").to_numpy(), None),
+            "evidence_slot_id": np.where(has, evidence[SLOT_ID].astype("str").to_numpy(), None),
             "evidence_clinician": np.where(
-                found, evidence_rows[CLINICIAN].astype("str").to_numpy(), None
+                has, evidence[CLINICIAN].astype("str").to_numpy(), None
             ),
-            "evidence_date": np.where(found, evidence_rows[DATE].to_numpy(), np.datetime64("NaT")),
+            "evidence_date": np.where(has, evidence[DATE].to_numpy(), np.datetime64("NaT")),
             "evidence_start": np.where(
-                found, _column(evidence_rows, START, pd.NA).astype("str").to_numpy(), None
+                has, _column(evidence, START, pd.NA).astype("str").to_numpy(), None
             ),
             "window_end": lost[DATE].to_numpy() + np.timedelta64(window, "D"),
         }
@@ -187,9 +224,11 @@ def lost_slots(
     result["evidence_export_slot_id"] = export_slot_ids(result["evidence_slot_id"])
     result["slot"] = slot_references(result["date"], result["start"], result["clinician"],
                                      result["kind"], result["export_slot_id"])
-    evidence_outcome = np.where(found, evidence_rows[OUTCOME].astype("str").to_numpy(), "")
+    evidence_outcome = np.where(has, evidence[OUTCOME].astype("str").to_numpy(), "")
     evidence_booked = np.where(
-        found, booked[np.where(found, evidence_at, 0)], np.datetime64("NaT")
+        has,
+        _column(evidence, BOOKED_ON, pd.NaT).to_numpy().astype("datetime64[D]"),
+        np.datetime64("NaT"),
     )
     result["evidence"] = _evidence_texts(result, evidence_outcome, evidence_booked)
     return result.reindex(columns=list(LOST_SLOT_COLUMNS))
