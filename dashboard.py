@@ -67,6 +67,7 @@ def page(file: str, title: str, icon: str) -> st.Page:
 everyone = [
     page("review.py", "Quarterly review", "📊"),
     page("balance.py", "Balance & flow", "⚖️"),
+    page("ahead.py", "Looking ahead", "🔭"),
     page("trends.py", "Trends", "📈"),
 ]
 if empty_store:

@@ -303,6 +303,45 @@ def wait_chart(
     return fig
 
 
+def capacity_chart(capacity_df: pd.DataFrame) -> go.Figure:
+    """L3: demand and capacity for new Core Partnerships per quarter, side by side.
+
+    Takes a `metrics.capacity.capacity_by_quarter` frame. Under each quarter its balance in
+    words ("capacity short by 40 new Core Partnerships a quarter"), so the gap never rests on
+    colour; a forecast quarter's bars are hatched and say so.
+    """
+    forecast = (capacity_df["basis"] == "forecast").to_numpy()
+    labels = [
+        f"<b>{quarter}</b>{' (forecast)' if ahead else ''}<br>"
+        + words.replace(" new Core", "<br>new Core")
+        for quarter, words, ahead in zip(capacity_df["quarter"], capacity_df["balance_words"],
+                                         forecast, strict=True)
+    ]
+    fig = go.Figure()
+    for column, name, colour in (("demand", "Demand", ORANGE),
+                                 ("capacity", "Capacity (job plans)", BLUE)):
+        values = capacity_df[column].astype("float64")
+        fig.add_trace(
+            go.Bar(
+                name=name,
+                x=labels,
+                y=values,
+                marker={"color": colour, "pattern": {"shape": ["/" if f else "" for f in forecast]}},
+                text=[f"{v:.0f}" for v in values],
+                textposition="outside",
+                hovertemplate=f"{name}: %{{y:.1f}} a quarter<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title="New Core Partnerships a quarter: demand and capacity",
+        barmode="group",
+        yaxis_title="New Core Partnerships a quarter",
+        legend=LEGEND_ON_TOP,
+        margin={"t": TOP_MARGIN},
+    )
+    return fig
+
+
 def _limit_name(name: str, xmr_df: pd.DataFrame, column: str) -> str:
     if not (len(xmr_df) and bool(xmr_df[f"{column}_clipped"].iloc[0])):
         return name
