@@ -191,6 +191,10 @@ def _resemblance(a: str, b: str) -> tuple[float, str]:
         fa, fb = ta[0], tb[0]
         if (len(fa) == 1 and fb.startswith(fa)) or (len(fb) == 1 and fa.startswith(fb)):
             return 0.95, "initial matches forename"
+        short, long = sorted((fa, fb), key=len)
+        # Ben / Benjamin, Sam / Samantha; one letter more (Hanna / Hannah) is a spelling.
+        if len(short) > 1 and long.startswith(short) and len(long) - len(short) > 1:
+            return 0.93, "short form of the forename"
     if (len(ta) == 1 and ta[0] == tb[-1]) or (len(tb) == 1 and tb[0] == ta[-1]):
         return 0.9, "surname only"
     ratio = SequenceMatcher(None, " ".join(ta), " ".join(tb)).ratio()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pandas as pd
 import pytest
 from conftest import DASHBOARD, open_page, table_with
 from streamlit.testing.v1 import AppTest
@@ -366,3 +367,19 @@ def test_removing_an_upload_shows_what_goes_and_what_comes_back(db_url):
     assert stored.audit()["action"].iloc[-1] == "upload removed"
     shown = table_with(at, "rows_active").set_index("upload_id")
     assert shown["rows_active"].to_dict() == {1: 3}
+
+
+def test_names_that_match_no_job_plan_are_listed_before_storing(db_url):
+    store = Store.open(db_url)
+    plans = pd.DataFrame({"clinician": ["Ann Able", "Benjamin Baker", "Cara Cole"],
+                          "team": ["North"] * 3, "core_sessions": [2.0, 2.0, 2.0]})
+    store.save_jobplans(plans, user="test", source="test")
+    at = team(upload(upload_page(), ("north july.csv", JULY)), JULY, "North")
+    shown = texts(at)
+    # ABLE, Ann is Ann Able's plan; BAKER, Ben (Dr) has 2 accepted rows (X4's date is rejected)
+    # and no plan under that name, most likely Benjamin Baker's.
+    assert "Names to check against the job plans" in shown
+    assert ("Ben Baker (2 rows) matches no job plan: perhaps Benjamin Baker (short form of the "
+            "forename)?") in shown
+    assert "The job plan of Cara Cole has no activity in this file." in shown
+    assert "Ann Able" not in shown.split("Names to check against the job plans")[1]

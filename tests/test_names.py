@@ -84,6 +84,7 @@ LIKELY = [
     ("Lee", ("Hannah Lee",), "surname only"),
     ("Kelly Siobhan", ("Siobhán Kelly",), "forename and surname swapped"),
     ("Jane Smyth", ("Jane Smith",), "near spelling"),
+    ("Han Lee", ("Hannah Lee",), "short form of the forename"),
 ]
 
 

@@ -18,6 +18,7 @@ import streamlit as st
 
 from capa_monitor.errors import CapaError, LoadError
 from capa_monitor.exports import safe_text
+from capa_monitor.jobplan_fields import is_jobplan_profile
 from capa_monitor.loading import (
     LoadResult,
     MappingProfile,
@@ -26,6 +27,7 @@ from capa_monitor.loading import (
     header_guess,
     load_raw,
 )
+from capa_monitor.loading.plan_names import against_plans
 from capa_monitor.loading.read import read_upload
 from capa_monitor.model import CLIENT_KEY
 from capa_monitor.periods import month_end
@@ -60,11 +62,12 @@ class ReadFile:
 
 def read_file(content: bytes, digest: str, name: str, team: str | None, sheet: str | None,
               profile: MappingProfile | None, settings,
-              profiles: list[MappingProfile]) -> ReadFile:
-    """Load a file (`digest`: its SHA-256) once per set of choices (memo in this session only).
+              profiles: list[MappingProfile], plans: tuple[str, ...] = ()) -> ReadFile:
+    """Load a file (`digest`: its SHA-256) once per set of choices (memo in this session only),
+    its clinicians checked against the job plans' names (`plans`).
     An unreadable file raises LoadError; a readable one whose columns cannot be used comes back
     with `error`, so the manager can map its columns by hand."""
-    choice = (digest, team, sheet, profile.to_json() if profile else None)
+    choice = (digest, team, sheet, profile.to_json() if profile else None, plans)
     memo = st.session_state.setdefault(MEMO_KEY, {})
     if choice not in memo:
         workbook = read_upload(content, name, limits=settings.limits, sheet=sheet)
@@ -80,6 +83,7 @@ def read_file(content: bytes, digest: str, name: str, team: str | None, sheet: s
         else:
             error = None
             headers = result.report.headers
+            result = against_plans(result, plans)
         sheets = tuple(s.name for s in workbook.sheets)
         memo[choice] = ReadFile(result, error, sheets, headers, used, saved is not None)
         for stale in list(memo)[:-MEMO_ENTRIES]:
@@ -249,7 +253,7 @@ def stored_words(outcome) -> str:
 
 
 def one_file(user_email: str, upload, digest: str, settings,
-             profiles: list[MappingProfile]) -> None:
+             profiles: list[MappingProfile], plans: tuple[str, ...] = ()) -> None:
     content = upload.getvalue()
     key = f"upload_{digest[:12]}"
     with st.expander(upload.name, expanded=True):
@@ -264,12 +268,12 @@ def one_file(user_email: str, upload, digest: str, settings,
         chosen_profile = st.session_state.get(f"{key}_profile")
         try:
             read = read_file(content, digest, upload.name, team, None, chosen_profile, settings,
-                             profiles)
+                             profiles, plans)
             if len(read.sheets) > 1:
                 sheet = sheet_col.selectbox("Sheet", [DETECTED, *read.sheets], key=f"{key}_sheet")
                 if sheet != DETECTED:
                     read = read_file(content, digest, upload.name, team, sheet, chosen_profile,
-                                     settings, profiles)
+                                     settings, profiles, plans)
         except CapaError as exc:
             st.error(f"{upload.name}: {exc}")
             return
@@ -354,10 +358,13 @@ def render() -> None:
     forget_other_files({digest for digest, _ in digests})
     if digests:
         store = data.store()
-        settings = data.settings(data.database_url(), store.data_version())
-        profiles = store.profiles()
+        version = store.data_version()
+        settings = data.settings(data.database_url(), version)
+        plans = tuple(data.jobplans(data.database_url(), version)["clinician"].dropna().tolist())
+        # Job-plan mappings share the profile table; only activity ones fit an export.
+        profiles = [p for p in store.profiles() if not is_jobplan_profile(p)]
         for digest, upload in digests:
-            one_file(user.email, upload, digest, settings, profiles)
+            one_file(user.email, upload, digest, settings, profiles, plans)
     history(user.email)
 
 

@@ -25,6 +25,7 @@ import streamlit as st
 from capa_monitor.loading import LoadResult, MappingProfile
 from capa_monitor.loading.headers import NEW_FOLLOWUP
 from capa_monitor.loading.infer import ACTIVITY_FIELDS, WEAK_CONFIDENCE, FieldSpec, header_matcher
+from capa_monitor.loading.plan_names import describe as describe_names
 from capa_monitor.metrics.words import KIND_WORDS, OUTCOME_WORDS
 from capa_monitor.model import Kind, Outcome
 
@@ -317,6 +318,12 @@ def report_summary(result: LoadResult) -> None:
             f"{len(report.invalid_nhs_numbers)} NHS numbers fail the check digit (sheet rows "
             f"{row_list(report.invalid_nhs_numbers)}); they were pseudonymised like the others, "
             "but check them in the source system."
+        )
+    names = describe_names(report.plan_matches)
+    if names:
+        st.warning(
+            "**Names to check against the job plans** (a clinician with no plan has no target):\n"
+            + "\n".join(f"- {line}" for line in names)
         )
     for warning in report.warnings:
         st.warning(warning)
