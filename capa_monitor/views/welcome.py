@@ -32,6 +32,11 @@ def render() -> None:
         st.subheader("Try the demo team")
         st.write("An invented team of eight clinicians over two quarters. It is marked as demo "
                  "on every page and can be removed in one click.")
+        st.caption("Where to look ahead: **Looking ahead**, 2026/27 Q3 as of 20 Nov 2026 — who "
+                   "is on course for the quarter's end and who needs more slots, nobody with "
+                   "2026/27 Q4's new Core Partnership slots in the diary yet, capacity short of "
+                   "demand while the internal wait grows, and a what-if to try: move Priya "
+                   "Raman's 2 Specific sessions to Core.")
         if st.button("Load the demo team", type="primary", key="welcome_load_demo"):
             try:
                 with st.spinner("Loading the demo team…"):
