@@ -77,6 +77,7 @@ def test_the_page_reads_l1_to_l3_in_words(filled):
     assert metrics["On course"] == "1 of 2"
     assert metrics["Slots still to find"] == "3"
     assert metrics["Clinicians short"] == "1 of 2"
+    assert metrics["Slots missing"] == "9"
     assert metrics["2026/27 Q3"] == "spare capacity 17 new Core Partnerships a quarter"
 
 

@@ -70,8 +70,8 @@ CAPACITY_TABLE = {
     "capacity": st.column_config.NumberColumn(
         "Capacity", format="%.1f", help="The job plans' targets, clipped to availability"),
     "balance": st.column_config.NumberColumn("Capacity ÷ demand", format="%.2f"),
-    "balance_words": st.column_config.TextColumn("Balance", width="medium"),
-    "wait_words": st.column_config.TextColumn("Internal wait", width="medium"),
+    "balance_words": st.column_config.TextColumn("Balance", width="large"),
+    "wait_words": st.column_config.TextColumn("Internal wait", width="large"),
 }
 
 
@@ -146,10 +146,13 @@ def diary_section(result, look: Outlook) -> None:
         st.info(f"Checked from {diary.ready_at:%d %b %Y}; this is the diary so far.")
     else:
         flagged = diary.flagged
-        st.metric("Clinicians short", f"{len(flagged)} of {len(diary.clinicians)}",
-                  help="Slots missing: next quarter's target less the slots in the diary",
-                  delta=f"{int(flagged['slots_missing'].sum())} slots missing",
-                  delta_color="off", border=True)
+        first, second = st.columns(2)
+        first.metric("Clinicians short", f"{len(flagged)} of {len(diary.clinicians)}",
+                     help="Fewer slots in the diary than the ready share of their target",
+                     border=True)
+        second.metric("Slots missing", f"{int(flagged['slots_missing'].sum())}",
+                      help="Next quarter's target less the slots in the diary, over the "
+                      "clinicians short", border=True)
     table = diary.clinicians.assign(diary_word=diary_words(diary.clinicians, diary.checked))
     st.dataframe(table[list(DIARY_TABLE)], column_config=DIARY_TABLE, hide_index=True,
                  placeholder="—", key="ahead_diary")
