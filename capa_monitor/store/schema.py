@@ -308,7 +308,26 @@ def _migration_3(conn: Connection) -> None:
             index.create(conn)
 
 
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2, _migration_3)
+access_list = Table(
+    "access_list",
+    metadata,
+    Column("email_key", Text, primary_key=True),  # trimmed, case-folded email
+    Column("email", Text, nullable=False),
+    Column("role", String(20), nullable=False),  # access.ROLES
+    Column("teams", Text, nullable=True),  # JSON list; NULL: every team
+    Column("granted_by", Text, nullable=False),
+    Column("granted_at", DateTime, nullable=False),
+)
+
+
+def _migration_access_list(conn: Connection) -> None:
+    """Access by team (issue 14): email -> role and teams, edited by the admin."""
+    access_list.create(conn)
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
+    _migration_1, _migration_2, _migration_3, _migration_access_list,
+)
 LATEST_VERSION = len(MIGRATIONS)
 
 
