@@ -76,7 +76,7 @@ PART1_HEADERS = ("Team", "Clinician", "Status", "Why", "Target (quarter)", "Expe
 PART2_HEADERS = ("Team", "Clinician", "Date", "Time", "Type", "Outcome", "Slot id (export)",
                  "Evidence")
 #: The pages not visited above, by navigation title.
-OTHER_PAGES = ("Balance & flow", "Trends", "Settings", "Audit log")
+OTHER_PAGES = ("Balance & flow", "Looking ahead", "Trends", "Settings", "Audit log")
 #: Most Tab presses it may take from the top of the page to the quarter picker.
 MAX_TABS = 40
 

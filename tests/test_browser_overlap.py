@@ -87,6 +87,7 @@ CONFIRM = "Confirm and store"
 PAGES = {
     "Quarterly review": "review",
     "Balance & flow": "balance",
+    "Looking ahead": "ahead",
     "Trends": "trends",
     "Upload": "upload",
     "Shortfalls": "shortfalls",
