@@ -1,0 +1,200 @@
+"""The access list and the store as one person may use it (issue 14): grants audited, reads
+filtered to the person's teams, writes of other teams refused and the refusals audited."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import make_activity, make_load_result, plans_frame
+
+from capa_monitor.access import ADMIN, SERVICE_LEAD, TEAM_MANAGER, TEAM_MEMBER, AccessDenied, Scope
+from capa_monitor.errors import CapaError
+from capa_monitor.store import SKIP, access_store
+from capa_monitor.store.scoped import ScopedStore
+
+ADA = "ada@northfield.example"
+LEE = "lee.lead@northfield.example"
+
+NORTH_JULY = [
+    {"slot_id": "n1", "clinician": "Ann Able", "team": "North", "date": "2026-07-01"},
+    {"slot_id": "n2", "clinician": "Ann Able", "team": "North", "date": "2026-07-15"},
+]
+SOUTH_JULY = [
+    {"slot_id": "s1", "clinician": "Ben Baker", "team": "South", "date": "2026-07-02"},
+]
+MANAGER_NORTH = Scope(LEE, TEAM_MANAGER, frozenset({"North"}))
+
+
+def load(rows, name):
+    return make_load_result(make_activity(rows), file_name=name)
+
+
+@pytest.fixture
+def two_teams(store):
+    """Upload 1: North's July; upload 2: South's July (stored by the admin)."""
+    store.ingest(load(NORTH_JULY, "north-july.xlsx"), user=ADA)
+    store.ingest(load(SOUTH_JULY, "south-july.xlsx"), user=ADA)
+    return store
+
+
+def refusals(store):
+    """The refused attempts' details, with the audit log's rows column as "rows"."""
+    log = store.audit()
+    log = log[log["action"] == "refused"]
+    return [{**json.loads(d), "rows": r} for d, r in zip(log["details"], log["rows"], strict=True)]
+
+
+def test_grant_replace_list_and_revoke_are_audited(store):
+    access_store.grant(store, " Lee.Lead@Northfield.example ", TEAM_MEMBER,
+                       frozenset({"North"}), by=ADA)
+    assert access_store.entry(store, LEE) == Scope("Lee.Lead@Northfield.example", TEAM_MEMBER,
+                                                   frozenset({"North"}), "access list")
+    access_store.grant(store, LEE, TEAM_MANAGER, frozenset({"South", "North"}), by=ADA)
+    listed = access_store.frame(store)
+    assert listed[["email", "role", "teams", "granted_by"]].values.tolist() == [
+        [LEE, TEAM_MANAGER, "North, South", ADA]]
+    assert access_store.revoke(store, LEE, by=ADA) is True
+    assert access_store.entry(store, LEE) is None
+    assert access_store.revoke(store, LEE, by=ADA) is False
+
+    log = store.audit()
+    changes = log[log["action"].str.startswith("access")]
+    assert changes["action"].tolist() == ["access granted", "access granted", "access revoked"]
+    assert changes["user"].tolist() == [ADA, ADA, ADA]
+    second = json.loads(changes["details"].iloc[1])
+    assert (second["role"], second["teams"], second["before"]) == (
+        TEAM_MANAGER, ["North", "South"], "team_member for North")
+
+
+@pytest.mark.parametrize(
+    ("email", "role", "teams", "message"),
+    [
+        ("not-an-email", TEAM_MEMBER, frozenset({"North"}), "not an email address"),
+        (LEE, "manager", None, "Unknown role"),
+        (LEE, TEAM_MANAGER, None, "needs their teams"),
+    ],
+)
+def test_grant_refuses_bad_input(store, email, role, teams, message):
+    with pytest.raises(CapaError, match=message):
+        access_store.grant(store, email, role, teams, by=ADA)
+    assert access_store.frame(store).empty
+
+
+def test_admin_grant_holds_every_team(store):
+    assert access_store.grant(store, LEE, ADMIN, frozenset({"North"}), by=ADA).teams is None
+    assert access_store.grant(store, LEE, SERVICE_LEAD, None, by=ADA).teams is None
+
+
+def test_manager_sees_only_their_teams_uploads(two_teams):
+    seen = ScopedStore(two_teams, MANAGER_NORTH, LEE).uploads()
+    assert seen["file_name"].tolist() == ["north-july.xlsx"]
+    assert seen["teams"].tolist() == ["North"]
+
+
+def test_upload_holding_two_teams_is_labelled_with_the_viewers_team_only(store):
+    store.ingest(load(NORTH_JULY + SOUTH_JULY, "trust-july.xlsx"), user=ADA)
+    seen = ScopedStore(store, MANAGER_NORTH, LEE).uploads()
+    assert seen["teams"].tolist() == ["North"]
+
+
+@pytest.mark.parametrize("verb", ["plan_restore", "restore", "plan_remove", "remove_upload"])
+def test_manager_cannot_restore_or_remove_another_teams_upload(two_teams, verb):
+    scoped = ScopedStore(two_teams, MANAGER_NORTH, LEE)
+    call = getattr(scoped, verb)
+    kwargs = {"user": LEE} if not verb.startswith("plan") else {}
+    with pytest.raises(AccessDenied) as refused:
+        call(2, **kwargs)
+    # Upload 2 is South's: the refusal does not even say it exists, nor name South.
+    assert str(refused.value) == "There is no upload 2 among your teams' uploads."
+    assert two_teams.uploads().set_index("upload_id").loc[2, "rows_active"] == 1
+    (entry,) = refusals(two_teams)
+    assert (entry["attempted"], entry["upload_id"]) == (verb.split("_")[-1].replace(
+        "upload", "remove"), 2)
+
+
+def test_manager_can_remove_their_own_teams_upload(two_teams):
+    ScopedStore(two_teams, MANAGER_NORTH, LEE).remove_upload(1, user=LEE)
+    assert two_teams.uploads()["upload_id"].tolist() == [2]
+
+
+def test_upload_of_two_teams_stores_only_the_managers_team_and_says_which_was_refused(store):
+    scoped = ScopedStore(store, MANAGER_NORTH, LEE)
+    result = load(NORTH_JULY + SOUTH_JULY, "trust-july.xlsx")
+    assert scoped.refused_rows(result) == {"South": 1}
+    scoped.ingest(result, user=LEE)
+    assert sorted(store.activity()["slot_id"]) == ["n1", "n2"]
+    (entry,) = refusals(store)
+    assert entry["teams"] == ["South"] and entry["rows"] == 1
+    assert entry["reason"] == "Rows for South were not stored: you are team manager for North."
+
+
+def test_upload_with_no_row_of_the_managers_teams_is_refused(store):
+    with pytest.raises(AccessDenied, match=r"None of this file's rows are for your teams \(South\)"):
+        ScopedStore(store, MANAGER_NORTH, LEE).ingest(load(SOUTH_JULY, "south.xlsx"), user=LEE)
+    assert store.uploads().empty
+    assert len(refusals(store)) == 1
+
+
+def test_manager_cannot_supersede_slots_stored_in_another_teams_upload(store):
+    # The trust-wide July upload holds North's and South's rows; North's manager re-sends
+    # North's July with the same slots: replacing would touch an upload holding South's rows.
+    store.ingest(load(NORTH_JULY + SOUTH_JULY, "trust-july.xlsx"), user=ADA)
+    scoped = ScopedStore(store, MANAGER_NORTH, LEE)
+    again = [{**row, "outcome": "dna"} for row in NORTH_JULY]
+    with pytest.raises(AccessDenied, match="2 rows of this file are slots already stored"):
+        scoped.ingest(load(again, "north-july-v2.xlsx"), user=LEE)
+    assert len(store.uploads()) == 1
+    # Keeping the stored copies (skip) touches nothing of South's, so it is allowed.
+    scoped.ingest(load(again, "north-july-v2.xlsx"), user=LEE, on_overlap=SKIP)
+    assert len(store.uploads()) == 2
+
+
+def test_job_plans_of_another_team_are_neither_read_nor_changed(store):
+    store.save_jobplans(plans_frame([
+        {"clinician": "Ann Able", "team": "North", "core_sessions": 4},
+        {"clinician": "Ben Baker", "team": "South", "core_sessions": 2},
+    ]), user=ADA, source="plans.xlsx")
+    scoped = ScopedStore(store, MANAGER_NORTH, LEE)
+    assert scoped.jobplans()["clinician"].tolist() == ["Ann Able"]
+    # Moving Ben (South) into North, or saving a South plan: both touch South.
+    for plan in ({"clinician": "Ben Baker", "team": "North", "core_sessions": 3},
+                 {"clinician": "Cy Cole", "team": "South", "core_sessions": 3}):
+        with pytest.raises(AccessDenied, match="change job plans for South"):
+            scoped.save_jobplans(plans_frame([plan]), user=LEE, source="app")
+    with pytest.raises(AccessDenied):
+        scoped.remove_jobplans(["Ben Baker"], user=LEE, source="app")
+    assert scoped.save_jobplans(plans_frame([{"clinician": "Ann Able", "team": "North",
+                                              "core_sessions": 5}]), user=LEE, source="app") == 1
+    assert store.jobplans()["core_sessions"].tolist() == [5.0, 2.0]
+    assert len(refusals(store)) == 3
+
+
+def test_audit_log_is_filtered_by_scope(two_teams):
+    access_store.grant(two_teams, LEE, TEAM_MANAGER, frozenset({"North"}), by=ADA)
+    two_teams.record("download", user=ADA, what="shortfall list", teams=["South"])
+    two_teams.record("download", user=ADA, what="shortfall list", teams=["North"])
+    manager = ScopedStore(two_teams, MANAGER_NORTH, LEE).audit()
+    # North's upload (by its upload id) and North's download; not South's, not the grant.
+    assert manager["action"].tolist() == ["upload", "download"]
+    assert json.loads(manager["details"].iloc[0])["file_name"] == "north-july.xlsx"
+    admin = ScopedStore(two_teams, Scope(ADA, ADMIN, None), ADA).audit()
+    assert len(admin) == len(two_teams.audit())
+    member = ScopedStore(two_teams, Scope(LEE, TEAM_MEMBER, frozenset({"North"})), LEE)
+    with pytest.raises(AccessDenied):
+        member.audit()
+    assert refusals(two_teams)[-1]["what"] == "audit log"
+
+
+def test_download_of_another_team_is_refused_and_audited(two_teams):
+    scoped = ScopedStore(two_teams, MANAGER_NORTH, LEE)
+    with pytest.raises(AccessDenied, match="download for South"):
+        scoped.record("download", user=LEE, what="shortfall list", teams=["South"])
+    scoped.record("download", user=LEE, what="shortfall list", teams=["North"])
+    log = two_teams.audit()
+    assert log["action"].tolist()[-2:] == ["refused", "download"]
+
+
+def test_settings_are_the_admins(store):
+    with pytest.raises(AccessDenied, match="change the settings"):
+        ScopedStore(store, MANAGER_NORTH, LEE).save_settings(store.settings(), user=LEE)
