@@ -198,3 +198,35 @@ def test_download_of_another_team_is_refused_and_audited(two_teams):
 def test_settings_are_the_admins(store):
     with pytest.raises(AccessDenied, match="change the settings"):
         ScopedStore(store, MANAGER_NORTH, LEE).save_settings(store.settings(), user=LEE)
+
+
+# --- the CLI: access grant | revoke | list ----------------------------------------------------
+
+
+def cli(store_url, *argv, monkeypatch, capsys):
+    from capa_monitor.cli import main
+
+    monkeypatch.setenv("CAPA_USER", ADA)
+    code = main(["--db", store_url, "access", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_grant_list_revoke(store_url, monkeypatch, capsys):
+    code, out, _ = cli(store_url, "grant", LEE, "--role", "team_manager", "--teams",
+                       "North, South", monkeypatch=monkeypatch, capsys=capsys)
+    assert (code, out) == (0, f"{LEE} is now team_manager for North, South.\n")
+    code, out, _ = cli(store_url, "list", "--format", "json", monkeypatch=monkeypatch,
+                       capsys=capsys)
+    (listed,) = json.loads(out)
+    assert {k: listed[k] for k in ("email", "role", "teams", "granted_by")} == {
+        "email": LEE, "role": "team_manager", "teams": "North, South", "granted_by": ADA}
+    code, out, _ = cli(store_url, "revoke", LEE, monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 0 and out.startswith(f"{LEE} is off the access list")
+    code, _, err = cli(store_url, "revoke", LEE, monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 1 and "is not on the access list" in err
+    code, _, err = cli(store_url, "grant", LEE, "--role", "team_member",
+                       monkeypatch=monkeypatch, capsys=capsys)
+    assert code == 1 and err == 'error: A team member needs their teams: give --teams "A,B".\n'
+    code, out, _ = cli(store_url, "list", monkeypatch=monkeypatch, capsys=capsys)
+    assert out.startswith("The access list is empty")

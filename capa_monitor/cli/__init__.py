@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "capa_monitor.cli.store_cmds",
     "capa_monitor.cli.review_cmds",
     "capa_monitor.cli.pack_cmd",
+    "capa_monitor.cli.access_cmd",
 )
 
 
