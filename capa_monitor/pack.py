@@ -49,6 +49,10 @@ from capa_monitor.metrics.review import Review
 FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
 MARGIN = 16 * mm
 TEXT_WIDTH = A4[0] - 2 * MARGIN
+#: Tallest picture: a page's frame less room for its heading and caption.
+MAX_IMAGE_HEIGHT = A4[1] - 2 * MARGIN - 60 * mm
+#: Above this many clinicians the delivery chart would be unreadable; the table says it all.
+CHART_CLINICIANS = 40
 _FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
 
@@ -125,8 +129,10 @@ class _Pack:
 
     def image(self, png: bytes, width: float = TEXT_WIDTH) -> Image:
         picture = Image(io.BytesIO(png))
-        picture.drawHeight = picture.drawHeight * width / picture.drawWidth
-        picture.drawWidth = width
+        height = picture.drawHeight * width / picture.drawWidth
+        if height > MAX_IMAGE_HEIGHT:  # keep it on one page, in proportion
+            width, height = width * MAX_IMAGE_HEIGHT / height, MAX_IMAGE_HEIGHT
+        picture.drawWidth, picture.drawHeight = width, height
         return picture
 
     # -- sections ------------------------------------------------------------------------
@@ -198,9 +204,12 @@ class _Pack:
         self.heading("Team totals", [Paragraph(line, self.s["body"]) for line in lines[:1]])
         for line in lines[1:]:
             self.para(line)
-        if len(r.clinicians):
+        if 0 < len(r.clinicians) <= CHART_CLINICIANS:
             self.story.append(self.image(pack_charts.delivery_png(r.clinicians),
                                          width=TEXT_WIDTH * 0.85))
+        elif len(r.clinicians):
+            self.para(f"The delivery chart is left out for {len(r.clinicians)} clinicians; each "
+                      "clinician's figures follow.", "small")
 
     def clinicians(self) -> None:
         c = self.look.clinicians

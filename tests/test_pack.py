@@ -145,3 +145,18 @@ def test_pack_command_refuses_another_file_type(sqlite_url, tmp_path, capsys):
                      "--out", str(tmp_path / "pack.docx")])
     assert code == 1
     assert capsys.readouterr().err == "error: --out must end in .pdf, not 'pack.docx'.\n"
+
+
+def test_a_service_wide_pack_leaves_the_delivery_chart_out_and_still_renders(tmp_path):
+    # 41 clinicians: one bar each would be unreadable on a page, so the chart is left out
+    frame = make_activity([{"clinician": f"Clin {n:02d}", "team": "North", "date": "2026-10-05",
+                            "kind": "core_new", "outcome": "attended"} for n in range(41)])
+    plans = pd.DataFrame({"clinician": [f"Clin {n:02d}" for n in range(41)], "team": "North",
+                          "core_sessions": 1.0})
+    result = review(frame, plans, Q3, as_of=AS_OF)
+    path = tmp_path / "wide.pdf"
+    path.write_bytes(pack_pdf(result, outlook(frame, plans, result)))
+    text = pdf_text(path)
+    assert "The delivery chart is left out for 41 clinicians" in text
+    assert "Clin 40 — " in text
+    assert len(png_pages(path, tmp_path)) >= 3
