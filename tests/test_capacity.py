@@ -158,3 +158,17 @@ def test_rule_of_thumb_in_calendar_weeks():
     assert rule_of_thumb(65) == ("CAPA's rule of thumb: at 5.0 Choice appointments a week, a "
                                  "team in balance delivers about 40–45 new Core Partnerships a "
                                  "quarter.")
+
+
+def test_the_chart_puts_the_balance_in_words_under_each_quarter():
+    from capa_monitor.charts import capacity_chart
+
+    frame = capacity_by_quarter(make_activity(choices("2026-10-14", 37)), TWO, [Q3, Q4], AS_OF)
+    figure = capacity_chart(frame)
+    assert [trace.name for trace in figure.data] == ["Demand", "Capacity (job plans)"]
+    labels = list(figure.data[0].x)
+    # Q3: 37 seen → 64 × 0.67 = 42.9 against 24: short by 19; Q4 forecast 11.81: spare 12
+    assert labels[0] == ("<b>2026/27 Q3</b><br>capacity short by 19<br>new Core Partnerships "
+                         "a quarter")
+    assert labels[1].startswith("<b>2026/27 Q4</b> (forecast)<br>spare capacity 12")
+    assert list(figure.data[1].marker.pattern.shape) == ["", "/"]  # the forecast is hatched

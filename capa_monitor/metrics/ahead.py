@@ -127,7 +127,10 @@ def _nonattendance(core: pd.DataFrame, core_keys: pd.Series, keys: pd.Series, te
     recent_keys = core_keys[recent.index]
     own_base = recent_keys.value_counts()
     own_missed = recent_keys[missed].value_counts()
-    recent_teams = recent[TEAM].astype("str").str.strip().str.casefold()
+    team_keys = recent[TEAM].astype("str").str.strip().str.casefold()
+    team_base = team_keys.value_counts()
+    team_missed = team_keys[missed].value_counts()
+    all_base, all_missed = len(recent), int(missed.sum())
     rates, bases = [], []
     for key, team in zip(keys, teams.astype("object"), strict=True):
         base = int(own_base.get(key, 0))
@@ -135,15 +138,14 @@ def _nonattendance(core: pd.DataFrame, core_keys: pd.Series, keys: pd.Series, te
             rates.append(own_missed.get(key, 0) / base)
             bases.append("own")
             continue
-        in_team = (recent_teams == str(team).strip().casefold()).to_numpy() \
-            if isinstance(team, str) else np.ones(len(recent), dtype=bool)
-        team_base = int(in_team.sum())
-        if team_base:
-            rates.append(float(missed.to_numpy()[in_team].sum()) / team_base)
-            bases.append("team")
+        # a clinician with no team (a single-team file) takes every viewed row's rate
+        if isinstance(team, str):
+            team = team.strip().casefold()
+            base, lost = int(team_base.get(team, 0)), int(team_missed.get(team, 0))
         else:
-            rates.append(0.0)
-            bases.append("none")
+            base, lost = all_base, all_missed
+        rates.append(lost / base if base else 0.0)
+        bases.append("team" if base else "none")
     return np.array(rates, dtype="float64"), bases
 
 
