@@ -27,13 +27,14 @@ from capa_monitor.access import (
     AccessDenied,
     Scope,
 )
-from capa_monitor.loading.report import LoadResult
+from capa_monitor.loading.report import LoadResult, MappingProfile
 from capa_monitor.model import TEAM
 from capa_monitor.settings import Settings
-from capa_monitor.store.database import read_transaction
+from capa_monitor.store.database import read_transaction, write_transaction
 from capa_monitor.store.overlap import SKIP, UploadChange, teams_label
 from capa_monitor.store.schema import uploads as uploads_table
 from capa_monitor.store.store import IngestOutcome, IngestPlan, Store
+from capa_monitor.store.upload_ops import audit
 
 #: Audit actions about the access list: the admin's alone to read.
 ACCESS_ACTIONS = ("access granted", "access revoked")
@@ -57,8 +58,14 @@ class ScopedStore:
             raise
 
     def refused(self, refused: AccessDenied, **details: Any) -> None:
-        self.store.record(REFUSED, user=self.user, attempted=refused.action,
-                          teams=list(refused.teams) or None, reason=str(refused), **details)
+        self.note(REFUSED, attempted=refused.action, teams=list(refused.teams) or None,
+                  reason=str(refused), **details)
+
+    def note(self, action: str, **details: Any) -> None:
+        """An audit entry that changes no data, so the data version (and every cache keyed on
+        it) stays: page views, downloads, refusals."""
+        with write_transaction(self.store.engine) as conn:
+            audit(conn, action, self.user, **details)
 
     # ---- reads -----------------------------------------------------------------------------
 
@@ -180,21 +187,53 @@ class ScopedStore:
         self.refused(denied, upload_id=int(upload_id))
         raise denied
 
+    def _check_change(self, action: str, change: UploadChange) -> UploadChange:
+        """Refuse a restore or removal that would change rows of an upload holding another
+        team's rows (slots filed under another team come back or are replaced)."""
+        if self.scope.every_team and self.scope.can(action):
+            return change
+        teams = self._upload_teams()
+        foreign = [o for o in change.others
+                   if any(not self.scope.allows(action, t) for t in teams.get(o.upload_id, []))]
+        if foreign:
+            denied = AccessDenied(
+                f"That would change {sum(o.rows for o in foreign):,} rows of an upload that "
+                "holds another team's rows, which you may not change: ask an admin.",
+                action=action)
+            self.refused(denied, upload_id=change.upload_id)
+            raise denied
+        return change
+
     def plan_restore(self, upload_id: int) -> UploadChange:
         self._check_upload(RESTORE, upload_id)
-        return self.store.plan_restore(upload_id)
+        return self._check_change(RESTORE, self.store.plan_restore(upload_id))
 
     def restore(self, upload_id: int, *, user: str) -> UploadChange:
-        self._check_upload(RESTORE, upload_id)
+        self.plan_restore(upload_id)
         return self.store.restore(upload_id, user=user)
 
     def plan_remove(self, upload_id: int) -> UploadChange:
         self._check_upload(REMOVE, upload_id)
-        return self.store.plan_remove(upload_id)
+        return self._check_change(REMOVE, self.store.plan_remove(upload_id))
 
     def remove_upload(self, upload_id: int, *, user: str) -> UploadChange:
-        self._check_upload(REMOVE, upload_id)
+        self.plan_remove(upload_id)
         return self.store.remove_upload(upload_id, user=user)
+
+    def remove_demo(self, *, user: str) -> int:
+        """The demo uploads and plans go only for someone who may remove every team's."""
+        if not self.scope.every_team:
+            self.check(REMOVE, [None], what="demo data")
+        self.check(REMOVE, what="demo data")
+        return self.store.remove_demo(user=user)
+
+    def profiles(self) -> list[MappingProfile]:
+        return self.store.profiles()
+
+    def save_profile(self, profile: MappingProfile) -> None:
+        if not self.scope.can(EDIT_JOBPLANS):
+            self.check(UPLOAD, what="mapping profile")
+        self.store.save_profile(profile)
 
     # ---- job plans, settings, downloads ----------------------------------------------------
 
@@ -224,6 +263,8 @@ class ScopedStore:
             if not details.get("teams") and not self.scope.every_team:
                 details["teams"] = sorted(self.scope.teams or ())  # "every team" is theirs
             self.check(DOWNLOAD, details["teams"] or [], what=details.get("what"))
+            self.note(action, **details)
+            return
         self.store.record(action, user=user, **details)
 
 
