@@ -12,6 +12,8 @@ demand against 24 capacity: spare capacity 17.
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from conftest import DASHBOARD, VIEWS, fill_store, plans_frame, table_with
 from streamlit.testing.v1 import AppTest
@@ -113,3 +115,22 @@ def test_a_what_if_is_tried_then_saved_as_an_audited_plan_change(filled):
     changed = store.audit().query("action == 'job plans changed'")
     assert changed["user"].iloc[-1] == LOCAL_EMAIL  # local mode's manager
     assert "what-if" in str(changed["details"].iloc[-1])
+
+
+def test_the_review_pack_is_made_when_asked_for_and_audited(filled):
+    from capa_monitor.metrics.lookahead import outlook
+    from capa_monitor.metrics.review import review
+    from capa_monitor.periods import Quarter
+    from capa_monitor.views.ahead import made_pack
+
+    at = ahead()
+    assert at.get("download_button")[0].proto.label == "Download the review pack (PDF)"
+    store = Store.open(filled)
+    result = review(store.activity(), store.jobplans(), Quarter(2026, 3))
+    pdf = made_pack(result, outlook(store.activity(), store.jobplans(), result), LOCAL_EMAIL)
+    assert pdf.startswith(b"%PDF")
+    download = store.audit().query("action == 'download'").iloc[-1]
+    assert download["user"] == LOCAL_EMAIL
+    assert "review pack" in str(download["details"])
+    assert hashlib.sha256(pdf).hexdigest() in str(download["details"]) + str(
+        download["file_sha256"])

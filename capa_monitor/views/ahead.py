@@ -5,13 +5,14 @@ capacity against demand (L3), and trying job-plan changes before saving them (L4
 
 from __future__ import annotations
 
+import hashlib
 import math
 from datetime import date
 
 import pandas as pd
 import streamlit as st
 
-from capa_monitor import auth
+from capa_monitor import access, auth
 from capa_monitor.charts import capacity_chart
 from capa_monitor.errors import CapaError
 from capa_monitor.metrics.ahead import ON_COURSE, under_way
@@ -19,6 +20,7 @@ from capa_monitor.metrics.capacity import rule_of_thumb
 from capa_monitor.metrics.lookahead import Outlook, outlook
 from capa_monitor.metrics.review import team_rows
 from capa_monitor.metrics.words import words
+from capa_monitor.pack import pack_pdf
 from capa_monitor.views import common, data
 from capa_monitor.whatif import (
     ACTIVITIES,
@@ -81,6 +83,34 @@ def cached_outlook(url: str, version: int, quarter_label: str, teams: tuple[str,
     """L1–L3 for the review the same selection shows (cached like it, per data version)."""
     result = data.quarterly_review(url, version, quarter_label, teams, as_of)
     return outlook(data.activity(url, version), data.jobplans(url, version), result)
+
+
+def pack_file_name(result) -> str:
+    return f"review pack {result.quarter.label.replace('/', '-')}.pdf"
+
+
+def made_pack(result, look: Outlook, user_email: str) -> bytes:
+    """The review pack, audited (§7) as served: its hash is of the bytes returned."""
+    pdf = pack_pdf(result, look, made_on=date.today())
+    data.store().record(
+        "download", user=user_email, what="review pack", file=pack_file_name(result),
+        quarter=result.quarter.label, as_of=result.as_of.isoformat(),
+        teams=list(result.teams) if result.teams else None,
+        file_sha256=hashlib.sha256(pdf).hexdigest(), clinicians=len(result.clinicians),
+    )
+    return pdf
+
+
+def pack_button(result, look: Outlook, user: auth.User, key: str) -> None:
+    """The quarterly review pack (PDF, A4): made only when asked for (about a second), so a
+    page change never waits for it."""
+    st.download_button(
+        "Download the review pack (PDF)", data=lambda: made_pack(result, look, user.email),
+        file_name=pack_file_name(result), mime="application/pdf", key=key,
+        icon=":material/picture_as_pdf:", on_click="ignore",
+        help="One A4 document for the quarterly review meeting: totals, each clinician in "
+        "words, projections, next quarter's diary, lost slots not re-offered, balance, drift, "
+        "waits, capacity against demand and the trend chart. No client identifiers.")
 
 
 def end_words(codes: pd.Series) -> pd.Series:
@@ -326,11 +356,13 @@ def render() -> None:
     common.rules_line(result)
     look = cached_outlook(selection.url, selection.version, selection.quarter.label,
                           selection.teams, selection.as_of)
+    user = auth.current_user()
+    if user is not None:
+        pack_button(result, look, user, "ahead_pack")
     projection_section(result, look)
     diary_section(result, look)
     capacity_section(result, look)
-    user = auth.current_user()
-    if user is not None and user.role == auth.MANAGER:
+    if user is not None and user.scope.can(access.EDIT_JOBPLANS):
         whatif_section(user, selection, result, look)
 
 
