@@ -10,7 +10,7 @@ from pathlib import Path
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from capa_monitor import auth
+from capa_monitor import access, auth
 from capa_monitor.errors import CapaError
 from capa_monitor.loading.read import warm_up
 from capa_monitor.views import common, data
@@ -45,7 +45,13 @@ except (CapaError, SQLAlchemyError) as exc:
     st.error(data.unreachable_message(exc))
     st.stop()
 empty_store = data.date_bounds(url, version) is None and data.jobplans(url, version).empty
-is_manager = user.role == "manager"
+scope = user.scope
+if scope.role is None:  # signed in, but nobody has given them access yet
+    st.title("CAPA Monitor")
+    st.info(f"You are signed in as {user.name}, but not on the access list yet: ask your "
+            "admin to give you access to your team.")
+    common.sidebar(user)
+    st.stop()
 
 
 @st.cache_resource(show_spinner=False)
@@ -55,13 +61,14 @@ def start_reader() -> bool:
     return True
 
 
-if is_manager:
+if scope.can(access.UPLOAD):
     start_reader()
 
 
-def page(file: str, title: str, icon: str) -> st.Page:
+def page(file: str, title: str, icon: str, visibility: str = "visible") -> st.Page:
     """A page at its own address (/review, /upload, ...), so a bookmark of it opens it."""
-    return st.Page(VIEWS / file, title=title, icon=icon, url_path=Path(file).stem)
+    return st.Page(VIEWS / file, title=title, icon=icon, url_path=Path(file).stem,
+                   visibility=visibility)
 
 
 everyone = [
@@ -72,13 +79,19 @@ everyone = [
 ]
 if empty_store:
     everyone.insert(0, page("welcome.py", "Welcome", "👋"))
-manage = [
-    page("upload.py", "Upload", "⬆️"),
-    page("shortfalls.py", "Shortfalls", "📋"),
-    page("jobplans.py", "Job plans", "🗓️"),
-    page("settings_page.py", "Settings", "⚙️"),
-    page("audit.py", "Audit log", "🧾"),
-]
+#: Pages by the action they need. One the person may not use is still registered, hidden,
+#: so its address reaches the page's own refusal (audited) rather than "Page not found".
+MANAGE = (
+    ("upload.py", "Upload", "⬆️", access.UPLOAD),
+    ("shortfalls.py", "Shortfalls", "📋", access.DOWNLOAD),
+    ("jobplans.py", "Job plans", "🗓️", access.EDIT_JOBPLANS),
+    ("settings_page.py", "Settings", "⚙️", access.EDIT_SETTINGS),
+    ("audit.py", "Audit log", "🧾", access.VIEW_AUDIT),
+    ("access.py", "Access", "🔑", access.MANAGE_ACCESS),
+)
+manage = [page(file, title, icon) for file, title, icon, action in MANAGE if scope.can(action)]
+hidden = [page(file, title, icon, "hidden") for file, title, icon, action in MANAGE
+          if not scope.can(action)]
 first_page = everyone[0]
 
 
@@ -93,8 +106,8 @@ def home() -> None:
 
 root = st.Page(home, title=first_page.title, icon=first_page.icon, url_path="home",
                default=True, visibility="hidden")
-sections = {"Review": [*everyone, root]}
-if is_manager:
+sections = {"Review": [*everyone, root, *hidden]}
+if manage:
     sections["Manage"] = manage
 current = st.navigation(sections)
 common.sidebar(user)

@@ -25,7 +25,7 @@ from capa_monitor.views.settings_page import describe, setting_text
 from capa_monitor.views.settings_page import problems as settings_problems
 
 ROOT = DASHBOARD.parent
-MANAGER_PAGES = ("upload", "shortfalls", "jobplans", "settings_page", "audit")
+MANAGER_PAGES = ("upload", "shortfalls", "jobplans", "settings_page", "audit", "access")
 EVERYONE_PAGES = ("review", "balance", "trends")
 PAGE_TITLES = {
     "review": "Quarterly review",
@@ -36,6 +36,7 @@ PAGE_TITLES = {
     "jobplans": "Job plans",
     "settings_page": "Settings",
     "audit": "Audit log",
+    "access": "Access",
 }
 AUTH_SECRETS = {
     "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
@@ -47,7 +48,9 @@ AUTH_SECRETS = {
 MANAGER_EMAIL = "lead@example.org"
 SIGNED_IN = {
     "manager": {"is_logged_in": True, "email": MANAGER_EMAIL, "name": "Lee Lead"},
-    "team": {"is_logged_in": True, "email": "tam@example.org", "name": "Tam Team"},
+    # a team member of North by an app role the trust maps (issue 14)
+    "team": {"is_logged_in": True, "email": "tam@example.org", "name": "Tam Team",
+             "roles": ["CAPA.North.Member"]},
 }
 # A team of two over three weeks of July 2026: enough for every page to have something to show.
 ROWS = [
@@ -77,7 +80,8 @@ def app(role: str | None = None, script: Path = DASHBOARD) -> AppTest:
     at = AppTest.from_file(str(script), default_timeout=60)
     if role is not None:
         at.secrets["auth"] = AUTH_SECRETS
-        at.secrets["capa"] = {"manager_emails": [MANAGER_EMAIL]}
+        at.secrets["capa"] = {"manager_emails": [MANAGER_EMAIL],
+                              "token_roles": {"CAPA.North.Member": "team_member:North"}}
         at.user = SIGNED_IN[role]
     return at
 
@@ -88,7 +92,8 @@ def test_local_mode_shows_its_banner_and_a_manager_page_list(filled):
     assert banner.startswith("Local mode — sign-in is not set up: this copy runs for one person "
                              "on this computer only")
     assert "secrets.toml" not in banner  # words for a manager; the file is for whoever sets up
-    assert "Signed in as **Local manager** (manager)" in [c.value for c in at.sidebar.caption]
+    assert "Signed in as **Local admin** (admin for every team)" in [
+        c.value for c in at.sidebar.caption]
     setup = at.sidebar.expander[0]
     assert setup.label == "Setting up sign-in"
     shown = "\n".join(m.value for m in setup.markdown)
@@ -115,17 +120,23 @@ def test_team_role_sees_the_review_pages(filled, page):
 
 
 @pytest.mark.parametrize("page", MANAGER_PAGES)
-def test_team_role_has_no_manager_pages_in_its_navigation(filled, page):
+def test_a_manager_page_by_its_address_refuses_the_team_role_and_is_audited(filled, page):
+    # Hidden from a team member's navigation, the page is still registered so that its
+    # address reaches its own refusal, which the audit log keeps (issue 14).
     at = app("team").run()
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page(f"{VIEWS}/{page}.py")
+    at.switch_page(f"{VIEWS}/{page}.py").run()
+    assert at.error[0].value.startswith("You may not ")
+    assert [t.value for t in at.title] == []
+    refused = Store.open(filled).audit().query("action == 'refused'")
+    assert len(refused) == 1 and refused["user"].iloc[0] == "tam@example.org"
 
 
 @pytest.mark.parametrize("page", MANAGER_PAGES)
 def test_a_manager_page_reached_directly_refuses_the_team_role(filled, page):
     at = app("team", ROOT / VIEWS / f"{page}.py").run()
     assert len(at.error) == 1
-    assert "This page is for the manager role" in at.error[0].value
+    assert at.error[0].value.startswith("You may not ")
+    assert "signed in as Tam Team, you are team member for North" in at.error[0].value
     assert not at.title  # nothing of the page itself was drawn
 
 
@@ -197,10 +208,12 @@ def test_audit_log_lists_what_happened_with_its_time_in_words(filled):
     at = visit(app().run(), "audit")
     log = at.dataframe[0].value
     assert list(log.columns) == ["When", "Who", "What", "Details", "Period", "Rows"]
-    # Newest first: the settings change, then the job plans, then the upload.
-    assert log["What"].tolist() == ["Settings changed", "Job plans changed", "Upload"]
-    assert log["Details"].iloc[0] == "Re-offer window: 42 days"
-    upload = log.iloc[2]
+    # Newest first: the review the app opened on (issue 14: views are audited), the settings
+    # change, then the job plans, then the upload.
+    assert log["What"].tolist() == ["Review viewed", "Settings changed", "Job plans changed",
+                                    "Upload"]
+    assert log["Details"].iloc[1] == "Re-offer window: 42 days"
+    upload = log.iloc[3]
     assert upload["Details"] == (
         "file north.xlsx; upload 1; teams North; rows already stored replaced")
     assert upload["Period"] == "01/07/2026 to 20/07/2026"

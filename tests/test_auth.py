@@ -8,50 +8,21 @@ from streamlit import config as st_config
 from streamlit.runtime.secrets import Secrets
 from streamlit.testing.v1 import AppTest
 
-from capa_monitor.auth import MANAGER, TEAM, role_for, serves_loopback_only
-
-MANAGERS = ("lead@northfield.example", "Deputy.Lead@Northfield.example")
+from capa_monitor.auth import idle_expired, serves_loopback_only
 
 
 @pytest.mark.parametrize(
-    ("email", "claims", "expected"),
+    ("last_seen", "now", "timeout", "expected"),
     [
-        # listed email, compared case-insensitively and ignoring surrounding spaces
-        ("lead@northfield.example", {}, MANAGER),
-        ("LEAD@Northfield.Example", {}, MANAGER),
-        (" deputy.lead@northfield.example ", {}, MANAGER),
-        # a roles claim naming manager, as a list (Entra ID app roles) or a string
-        ("amira.clinician@northfield.example", {"roles": ["clinician", "manager"]}, MANAGER),
-        ("amira.clinician@northfield.example", {"roles": ["Manager"]}, MANAGER),
-        ("amira.clinician@northfield.example", {"roles": "clinician manager"}, MANAGER),
-        ("amira.clinician@northfield.example", {"roles": "clinician,manager"}, MANAGER),
-        (None, {"roles": ["manager"]}, MANAGER),
-        # everyone else signed in is team
-        ("amira.clinician@northfield.example", {}, TEAM),
-        ("amira.clinician@northfield.example", {"roles": ["clinician"]}, TEAM),
-        ("amira.clinician@northfield.example", {"roles": "managers"}, TEAM),
-        ("amira.clinician@northfield.example", {"roles": ["team-manager"]}, TEAM),
-        ("amira.clinician@northfield.example", {"roles": None}, TEAM),
-        ("amira.clinician@northfield.example", {"roles": 7}, TEAM),
-        # a listed email the provider says is unverified does not count; a verified one does
-        ("lead@northfield.example", {"email_verified": False}, TEAM),
-        ("lead@northfield.example", {"email_verified": "false"}, TEAM),
-        ("lead@northfield.example", {"email_verified": True}, MANAGER),
-        ("lead@northfield.example", {"email_verified": False, "roles": ["manager"]}, MANAGER),
-        # a near miss on the email is not a match
-        ("lead@northfield.example.evil", {}, TEAM),
-        (None, {}, TEAM),
-        ("", {}, TEAM),
+        (None, 10_000.0, 30, False),  # first page run of this person
+        (0.0, 30 * 60.0, 30, False),  # exactly 30 minutes: not yet
+        (0.0, 30 * 60.0 + 1, 30, True),
+        (0.0, 10 * 3600.0, 0, False),  # 0: no timeout
+        (100.0, 100.0 + 5 * 60 + 1, 5, True),
     ],
 )
-def test_role_for(email, claims, expected):
-    assert role_for(email, claims, MANAGERS) == expected
-
-
-@pytest.mark.parametrize("blank_listing", [[""], ["  "], []])
-def test_blank_manager_entries_make_nobody_a_manager(blank_listing):
-    assert role_for("", {}, blank_listing) == TEAM
-    assert role_for(None, {}, blank_listing) == TEAM
+def test_idle_expired(last_seen, now, timeout, expected):
+    assert idle_expired(last_seen, now, timeout) is expected
 
 
 @pytest.mark.parametrize(
@@ -88,9 +59,9 @@ from capa_monitor import auth
 
 user = auth.current_user()
 auth.local_mode_banner(user)
-st.write(f"user={user.email} role={user.role} local={user.local}")
-auth.require_role(user, "manager")
-st.write("manager page body")
+st.write(f"user={user.email} role={user.scope.role} local={user.local}")
+if user.scope.can("edit_settings"):
+    st.write("admin page body")
 """
 
 AUTH_SECRETS = {
@@ -114,9 +85,7 @@ def server_address():
     st_config.set_option("server.address", previous)
 
 
-def run_gate(*, secrets=None, user=None, env_managers=None, monkeypatch=None):
-    if env_managers is not None:
-        monkeypatch.setenv("CAPA_MANAGER_EMAILS", env_managers)
+def run_gate(*, secrets=None, user=None):
     at = AppTest.from_string(GATE_SCRIPT)
     for key, value in (secrets or {}).items():
         at.secrets[key] = value
@@ -129,12 +98,12 @@ def texts(at):
     return [element.value for element in at.markdown]
 
 
-def test_local_mode_on_loopback_is_a_manager_with_a_banner(server_address):
+def test_local_mode_on_loopback_is_one_admin_with_a_banner(server_address):
     server_address("127.0.0.1")
     at = run_gate()
     assert not at.exception
     assert at.warning[0].value.startswith("Local mode")
-    assert texts(at) == ["user=local@localhost role=manager local=True", "manager page body"]
+    assert texts(at) == ["user=local@localhost role=admin local=True", "admin page body"]
 
 
 def test_local_mode_refuses_to_serve_on_every_interface(server_address):
@@ -163,29 +132,53 @@ def test_named_providers_get_one_button_each():
 
 
 @pytest.mark.parametrize(
-    ("user", "secrets_managers", "env_managers", "expected_role"),
+    ("user", "capa", "env", "expected_role"),
     [
-        ({"email": "lead@northfield.example"}, ["lead@northfield.example"], "", MANAGER),
-        ({"email": "lead@northfield.example"}, [], "x@y.example, lead@northfield.example", MANAGER),
-        ({"email": "amira@northfield.example", "roles": ["manager"]}, [], "", MANAGER),
-        ({"email": "amira@northfield.example"}, ["lead@northfield.example"], "", TEAM),
+        # issue 5's manager list and app role keep working: those people are admins
+        ({"email": "lead@northfield.example"}, {"manager_emails": ["lead@northfield.example"]},
+         {}, "admin"),
+        ({"email": "lead@northfield.example"}, {},
+         {"CAPA_MANAGER_EMAILS": "x@y.example, lead@northfield.example"}, "admin"),
+        ({"email": "amira@northfield.example", "roles": ["manager"]}, {}, {}, "admin"),
+        ({"email": "ada@northfield.example"}, {"admin_emails": "ada@northfield.example"}, {},
+         "admin"),
+        ({"email": "ada@northfield.example"}, {}, {"CAPA_ADMIN_EMAILS": "ada@northfield.example"},
+         "admin"),
+        # a token claim mapped by [capa.token_roles]
+        ({"email": "amira@northfield.example", "roles": ["CAPA.North.Member"]},
+         {"token_roles": {"CAPA.North.Member": "team_member:North"}}, {}, "team_member"),
+        # anyone else signed in has no access until given some
+        ({"email": "amira@northfield.example"}, {"manager_emails": ["lead@northfield.example"]},
+         {}, "None"),
     ],
 )
-def test_signed_in_role_from_secrets_env_or_claim(
-    monkeypatch, user, secrets_managers, env_managers, expected_role
-):
-    secrets = {"auth": AUTH_SECRETS, "capa": {"manager_emails": secrets_managers}}
-    at = run_gate(secrets=secrets, user={"is_logged_in": True, "name": "Someone", **user},
-                  env_managers=env_managers, monkeypatch=monkeypatch)
+def test_signed_in_role_from_configuration_or_token(monkeypatch, tmp_path, user, capa, env,
+                                                     expected_role):
+    monkeypatch.setenv("CAPA_DATABASE_URL", f"sqlite:///{tmp_path / 'capa.sqlite'}")
+    for name in ("CAPA_ADMIN_EMAILS", "CAPA_MANAGER_EMAILS"):
+        monkeypatch.setenv(name, env.get(name, ""))
+    at = run_gate(secrets={"auth": AUTH_SECRETS, "capa": capa},
+                  user={"is_logged_in": True, "name": "Someone", **user})
     assert not at.exception
     assert not at.warning  # no local-mode banner when signed in
     assert texts(at)[0] == f"user={user['email']} role={expected_role} local=False"
-    if expected_role == MANAGER:
-        assert texts(at)[1] == "manager page body"
-        assert not at.error
-    else:
-        assert texts(at)[1:] == []
-        assert at.error[0].value.startswith("This page is for the manager role")
+    assert (texts(at)[1:] == ["admin page body"]) is (expected_role == "admin")
+
+
+def test_idle_session_is_asked_to_sign_in_again(monkeypatch, tmp_path):
+    from capa_monitor import auth
+
+    monkeypatch.setenv("CAPA_DATABASE_URL", f"sqlite:///{tmp_path / 'capa.sqlite'}")
+    person = {"is_logged_in": True, "name": "Idle Person", "sub": "idle-person-test",
+              "email": "idle@northfield.example"}
+    secrets = {"auth": AUTH_SECRETS, "capa": {"admin_emails": ["idle@northfield.example"],
+                                              "idle_timeout_minutes": 30}}
+    assert texts(run_gate(secrets=secrets, user=person))[0].startswith("user=idle@")
+    auth._last_seen()["idle-person-test"] -= 31 * 60  # as if the last page run was 31 min ago
+    at = run_gate(secrets=secrets, user=person)
+    assert "away for more than 30 minutes, so please sign in again" in at.info[0].value
+    assert [b.label for b in at.button] == ["Sign in again"]
+    assert not any(text.startswith("user=") for text in texts(at))
 
 
 def test_unreadable_secrets_file_stops_instead_of_falling_back_to_local_mode(
@@ -206,3 +199,19 @@ def test_unreadable_secrets_file_stops_instead_of_falling_back_to_local_mode(
     assert "secrets file (.streamlit/secrets.toml) could not be read" in at.error[0].value
     assert not at.warning  # no local-mode banner
     assert texts(at) == []
+
+
+def test_access_list_entry_applies_on_the_next_run(monkeypatch, tmp_path):
+    from capa_monitor.store import Store, access_store
+
+    url = f"sqlite:///{tmp_path / 'capa.sqlite'}"
+    monkeypatch.setenv("CAPA_DATABASE_URL", url)
+    person = {"is_logged_in": True, "name": "Lee", "email": "Lee@Northfield.example"}
+    secrets = {"auth": AUTH_SECRETS, "capa": {"admin_emails": ["ada@northfield.example"]}}
+    assert texts(run_gate(secrets=secrets, user=person))[0].endswith("role=None local=False")
+    store = Store.open(url)
+    access_store.grant(store, "lee@northfield.example", "team_manager", frozenset({"North"}),
+                       by="ada@northfield.example")
+    store.close()
+    at = run_gate(secrets=secrets, user=person)
+    assert texts(at) == ["user=Lee@Northfield.example role=team_manager local=False"]

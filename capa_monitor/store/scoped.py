@@ -116,6 +116,17 @@ class ScopedStore:
     def jobplans(self, action: str = EDIT_JOBPLANS) -> pd.DataFrame:
         return self.scope.filter_teams(self.store.jobplans(), "team", action)
 
+    def jobplan_history(self) -> pd.DataFrame:
+        """Changes to plans of this person's teams (the team before or after the change)."""
+        history = self.store.jobplan_history()
+        if self.scope.every_team:
+            return history
+        keep = []
+        for before, after in zip(history["before"], history["after"], strict=True):
+            teams = [json.loads(p).get("team") for p in (before, after) if p]
+            keep.append(bool(teams) and all(self.scope.allows(EDIT_JOBPLANS, t) for t in teams))
+        return history[keep].reset_index(drop=True)
+
     # ---- uploads ---------------------------------------------------------------------------
 
     def refused_rows(self, result: LoadResult) -> dict[str, int]:
@@ -262,7 +273,7 @@ class ScopedStore:
         if action == "download":
             if not details.get("teams") and not self.scope.every_team:
                 details["teams"] = sorted(self.scope.teams or ())  # "every team" is theirs
-            self.check(DOWNLOAD, details["teams"] or [], what=details.get("what"))
+            self.check(DOWNLOAD, details.get("teams") or [], what=details.get("what"))
             self.note(action, **details)
             return
         self.store.record(action, user=user, **details)

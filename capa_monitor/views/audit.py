@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import streamlit as st
 
-from capa_monitor.views import common, data
+from capa_monitor import access
+from capa_monitor.views import common
 from capa_monitor.views.settings_page import change_text
 
 #: Where the app is used when the browser does not say its time zone.
@@ -38,6 +39,9 @@ ACTION_WORDS = {
     "upload unchanged": "Upload of a file already stored",
     "restore": "Upload restored",
     "demo removed": "Demo data removed",
+    "refused": "Refused attempt",
+    "access granted": "Access given",
+    "access revoked": "Access taken away",
 }
 #: Details holding {upload id: rows}, in words: "5 rows of upload 1".
 PER_UPLOAD_WORDS = {
@@ -145,9 +149,9 @@ def readable_log(log: pd.DataFrame, zone: ZoneInfo) -> pd.DataFrame:
 
 
 def render() -> None:
-    common.page_user("manager")
+    user = common.page_user(access.VIEW_AUDIT)
     st.title("Audit log")
-    log = data.store().audit()
+    log = common.scoped_store(user).audit()  # only entries about the reader's teams
     if log.empty:
         st.info("Nothing has been recorded yet: uploads, restores, job-plan changes and "
                 "downloads appear here as they happen.")

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from capa_monitor import auth
+from capa_monitor import access, auth
 from capa_monitor.metrics import words as vocabulary
 from capa_monitor.periods import Quarter
 from capa_monitor.settings import Settings
+from capa_monitor.store.scoped import ScopedStore
 from capa_monitor.views import data
 
 if TYPE_CHECKING:
@@ -49,14 +50,30 @@ def init_session_state() -> dict:
     return st.session_state.setdefault(PERIOD_KEY, {"quarter": None, "teams": [], "as_of": None})
 
 
-def page_user(*roles: str) -> auth.User:
-    """The signed-in user; a page reached without one of `roles` refuses to render."""
+def page_user(action: str = access.VIEW_REVIEW) -> auth.User:
+    """The signed-in user; a page reached (by its address, say) by someone whose role does not
+    allow `action` refuses to render, and the refused attempt is audited."""
     user = auth.current_user()
     if user is None:
         st.stop()
-    if roles:
-        auth.require_role(user, *roles)
+    if not user.scope.can(action):
+        page = str(st.context.url or "").split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        scoped_store(user).refused(
+            access.AccessDenied(auth.refusal(user, action), action=action),
+            what=f"page {page or 'home'}")
+        st.error(auth.refusal(user, action))
+        st.stop()
     return user
+
+
+def user_store() -> ScopedStore:
+    """The store as this session's user may use it."""
+    return scoped_store(page_user())
+
+
+def scoped_store(user: auth.User) -> ScopedStore:
+    """The store as `user` may use it: the pages' way to uploads, job plans and the audit log."""
+    return ScopedStore(data.store(), user.scope, user.email)
 
 
 @dataclass(frozen=True)
@@ -69,11 +86,14 @@ class Selection:
     teams: tuple[str, ...]
     as_of: date | None  # None: the review works it out (§2)
     settings: Settings
+    scope: access.Scope  # teams is within it; () only for a scope over every team
 
     def review(self):
-        return data.quarterly_review(
-            self.url, self.version, self.quarter.label, self.teams, self.as_of
-        )
+        """The review of these teams, its evidence naming nobody outside the viewer's teams."""
+        teams = self.scope.review_teams(self.teams, ())
+        result = data.quarterly_review(self.url, self.version, self.quarter.label, teams,
+                                       self.as_of)
+        return access.redact_review(result, self.scope)
 
 
 def _quarter_options(first: date, last: date, first_month: int) -> list[str]:
@@ -98,16 +118,26 @@ def period_picker(page: str) -> Selection | None:
         return None
     settings = data.settings(url, version)
     saved = init_session_state()  # also when a page runs on its own, without dashboard.py
-    team_options = data.teams(url, version)
+    user = page_user()
+    team_options = user.scope.visible_teams(data.teams(url, version))
+    if not team_options and not user.scope.every_team:
+        st.info("None of your teams has data in the store yet "
+                f"({user.scope.describe()}).")
+        return None
     team_col, quarter_col, as_of_col = st.columns([2, 1, 1])
     chosen_teams = team_col.multiselect(
         "Teams",
         team_options,
         default=[t for t in saved["teams"] if t in team_options],
-        placeholder="All teams",
+        placeholder="All teams" if user.scope.every_team else "All your teams",
         key=f"{page}_teams",
     )
-    teams = data.teams_key(chosen_teams)
+    try:  # whatever the widget or session state say, never a team outside the scope
+        teams = user.scope.review_teams(data.teams_key(chosen_teams), team_options)
+    except access.AccessDenied as refused:
+        scoped_store(user).refused(refused, what=f"{page} page")
+        st.error(str(refused))
+        return None
     latest = data.latest_as_of(url, version, teams)
     options = _quarter_options(bounds[0], bounds[1], settings.fy_first_month)
     default_label = saved["quarter"]
@@ -135,7 +165,7 @@ def period_picker(page: str) -> Selection | None:
             key=f"{page}_as_of",
         )
     st.session_state[PERIOD_KEY] = {"quarter": label, "teams": list(chosen_teams), "as_of": as_of}
-    return Selection(url, version, quarter, teams, as_of, settings)
+    return Selection(url, version, quarter, teams, as_of, settings, user.scope)
 
 
 def open_review(page: str, title: str, nothing_yet: str = NOTHING_YET
@@ -157,7 +187,24 @@ def picked_review(page: str, nothing_yet: str = NOTHING_YET) -> tuple[Selection,
     if result.as_of_source == "no data":
         st.info(nothing_yet)
         return None
+    _audit_view(page, selection, result)
     return selection, result
+
+
+def _audit_view(page: str, selection: Selection, result: Review) -> None:
+    """One audit entry per review a person opens (page, teams, quarter, as of) per session,
+    not one per rerun."""
+    teams = list(selection.teams) or ["every team"]
+    seen = (page, result.quarter.label, tuple(teams), str(result.as_of))
+    views = st.session_state.setdefault("audited_views", set())
+    if seen in views:
+        return
+    views.add(seen)
+    user = auth.current_user()
+    if user is not None:
+        scoped_store(user).note("review viewed", page=page, quarter=result.quarter.label,
+                                as_of=result.as_of.isoformat(),
+                                teams=list(selection.teams) or None)
 
 
 def holiday_region(settings: Settings) -> str:
@@ -190,7 +237,7 @@ def demo_loaded() -> bool:
 def sidebar(user: auth.User) -> None:
     """Who is signed in, and a demo badge on every page while demo data is in the store."""
     with st.sidebar:
-        st.caption(f"Signed in as **{user.name}** ({user.role})")
+        st.caption(f"Signed in as **{user.name}** ({user.scope.describe().removeprefix('you are ')})")
         if not user.local and st.button("Sign out", key="sidebar_sign_out"):
             st.logout()
         if demo_loaded():

@@ -14,6 +14,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from capa_monitor import access
 from capa_monitor.errors import CapaError
 from capa_monitor.jobplan_fields import (
     EVERY_QUARTER_TARGET,
@@ -162,7 +163,7 @@ def editor(user_email: str, plans: pd.DataFrame, settings) -> None:
     if gone:
         st.warning("Saving removes the plans of: " + ", ".join(gone) + ".")
     if st.button("Save job plans", type="primary", disabled=bool(found), key="jobplans_save"):
-        store = data.store()
+        store = common.user_store()
         store.remove_jobplans(gone, user=user_email, source="edited in the app")
         saved = store.save_jobplans(edited, user=user_email, source="edited in the app")
         st.success(f"Saved {saved} job plans" + (f", removed {len(gone)}." if gone else "."))
@@ -341,7 +342,7 @@ def importer(user_email: str, settings) -> None:
     key = f"jobplans_{digest[:12]}"
     mappings = st.session_state.setdefault(MAPPING_KEY, {})
     mapping = mappings.get(digest, {})
-    store = data.store()
+    store = common.user_store()
     profiles = store.profiles()
     # The file is read once per mapping (the sandboxed reader takes a moment), not per rerun.
     cache_key = (digest, repr(mapping), repr(settings))
@@ -474,18 +475,18 @@ def _shown(value) -> str:
 
 
 def record_export(user_email: str, file_sha256: str, rows: int) -> None:
-    data.store().record(
+    common.user_store().record(
         "download", user=user_email, what="job plans xlsx", file_sha256=file_sha256, rows=rows
     )
 
 
 def render() -> None:
-    user = common.page_user("manager")
+    user = common.page_user(access.EDIT_JOBPLANS)
     st.title("Job plans")
-    store = data.store()
+    store = common.scoped_store(user)
     url, version = data.database_url(), store.data_version()
     settings = data.settings(url, version)
-    plans = data.jobplans(url, version)
+    plans = user.scope.filter_teams(data.jobplans(url, version), "team", access.EDIT_JOBPLANS)
     # One container above the tabs whatever it shows, so the tab the manager is on stays
     # chosen when a notice comes or goes.
     notices = st.container()

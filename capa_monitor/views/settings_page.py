@@ -17,12 +17,13 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from capa_monitor import access
 from capa_monitor.errors import CapaError
 from capa_monitor.metrics.words import KIND_WORDS
 from capa_monitor.model import Kind
 from capa_monitor.periods import public_holidays
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
-from capa_monitor.views import common, data
+from capa_monitor.views import common
 
 
 @dataclass(frozen=True)
@@ -281,9 +282,9 @@ def rules_form(current: Settings) -> dict | None:
 
 
 def render() -> None:
-    user = common.page_user("manager")
+    user = common.page_user(access.EDIT_SETTINGS)
     st.title("Settings")
-    store = data.store()
+    store = common.scoped_store(user)
     current = store.settings()
     st.write("The rules every review uses. Changes apply to every page and the command line.")
     if message := st.session_state.pop(RESTORED_KEY, None):

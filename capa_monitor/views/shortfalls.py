@@ -9,15 +9,16 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
+from capa_monitor import access
 from capa_monitor.exports import shortfall_csv, shortfall_tables, shortfall_xlsx
 from capa_monitor.metrics import words
-from capa_monitor.views import common, data
+from capa_monitor.views import common
 
 
 def record_download(user_email: str, file_format: str, quarter: str, teams: tuple[str, ...],
                     file_sha256: str, clinicians: int, slots: int) -> None:
     """Audit (§7) the file exactly as served: its hash is of the bytes the button was given."""
-    data.store().record(
+    common.user_store().record(
         "download",
         user=user_email,
         what="shortfall list",
@@ -55,7 +56,7 @@ def _one_team(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def render() -> None:
-    user = common.page_user("manager")
+    user = common.page_user(access.DOWNLOAD)
     st.title("Shortfalls")
     st.write(
         "Clinicians behind their expected new Core Partnerships (or without a job plan), and "

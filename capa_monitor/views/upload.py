@@ -16,6 +16,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from capa_monitor import access
 from capa_monitor.errors import CapaError, LoadError
 from capa_monitor.exports import safe_text
 from capa_monitor.jobplan_fields import is_jobplan_profile
@@ -112,7 +113,7 @@ def formula_safe_csv(frame: pd.DataFrame) -> bytes:
 def record_rejected_download(user_email: str, source_file: str, source_sha256: str,
                              file_sha256: str, rows: int) -> None:
     """Audit (§7) the rejected-rows CSV as served, and the upload it came from."""
-    data.store().record(
+    common.user_store().record(
         "download",
         user=user_email,
         what="rejected rows csv",
@@ -132,10 +133,15 @@ def ingest_section(key: str, user_email: str, result: LoadResult,
                    profile: MappingProfile | None, team: str | None) -> None:
     """What storing would do — rows already stored (and the choice what to do with them), what
     it replaces, the team it needs, the checks to make — then the confirm button."""
-    store = data.store()
+    store = common.user_store()
     flash = st.session_state.pop(f"{key}_flash", None)
     if flash:
         st.success(flash)
+    if refused := store.refused_rows(result):  # rows of teams outside the manager's
+        st.warning("Not stored, outside your teams: " + ", ".join(
+            f"{team} ({rows:,} rows)" for team, rows in refused.items()) + ".")
+        if sum(refused.values()) == len(result.frame):
+            return
     widen = st.checkbox(
         "Cover whole months", key=f"{key}_whole_months",
         help="By default the upload replaces earlier rows of its teams from its first to its "
@@ -338,12 +344,12 @@ def demo_removal(user_email: str) -> None:
         return
     st.info("The invented demo team is loaded. Remove it before relying on your own figures.")
     if st.button("Remove the demo data", key="upload_remove_demo"):
-        removed = data.store().remove_demo(user=user_email)
+        removed = common.user_store().remove_demo(user=user_email)
         st.success(f"Demo data removed ({removed} uploads).")
 
 
 def render() -> None:
-    user = common.page_user("manager")
+    user = common.page_user(access.UPLOAD)
     st.title("Upload")
     demo_removal(user.email)
     st.write(
@@ -357,7 +363,7 @@ def render() -> None:
     digests = [(hashlib.sha256(f.getvalue()).hexdigest(), f) for f in files or []]
     forget_other_files({digest for digest, _ in digests})
     if digests:
-        store = data.store()
+        store = common.scoped_store(user)
         version = store.data_version()
         settings = data.settings(data.database_url(), version)
         plans = tuple(data.jobplans(data.database_url(), version)["clinician"].dropna().tolist())

@@ -11,13 +11,13 @@ import streamlit as st
 
 from capa_monitor.errors import CapaError
 from capa_monitor.store.previews import change_lines
-from capa_monitor.views import common, data
+from capa_monitor.views import common
 
 FLASH_KEY = "upload_history_flash"
 
 
 def history(user_email: str) -> None:
-    store = data.store()
+    store = common.user_store()  # only uploads of the manager's teams
     st.header("Upload history")
     flash = st.session_state.pop(FLASH_KEY, None)
     if flash:

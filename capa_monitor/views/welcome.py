@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from capa_monitor import access
 from capa_monitor.demo import load_demo
 from capa_monitor.errors import CapaError
 from capa_monitor.views import common, data
@@ -18,7 +19,7 @@ def render() -> None:
         "CAPA Monitor counts each clinician's new Core Partnerships against their job plan, "
         "quarter by quarter, and shows whether DNA/WNB and unbooked slots were offered again."
     )
-    if user.role != "manager":
+    if not (user.scope.every_team and user.scope.can(access.UPLOAD)):
         st.info("No activity has been uploaded yet. Your team manager uploads the monthly "
                 "export; the review appears here once they have.")
         return
