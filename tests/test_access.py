@@ -205,3 +205,35 @@ def test_resolve_order_configuration_then_access_list_then_token():
     unverified = resolve("ada@northfield.example", {"email_verified": False},
                          admin_emails=admins, entry=listed, mapping={})
     assert unverified.role is None
+
+
+def test_evidence_names_no_clinician_outside_the_viewers_teams():
+    from datetime import date
+
+    from conftest import make_activity
+
+    from capa_monitor.access import redact_review
+    from capa_monitor.metrics.review import review
+    from capa_monitor.periods import Quarter
+
+    # Ann (North) loses a Core Partnership slot on 1 Jul (DNA); the family is seen by Ben in
+    # South on 8 Jul. The finding is North's to see; Ben's name and slot id are not.
+    rows = make_activity([
+        {"slot_id": "n1", "clinician": "Ann Able", "team": "North", "date": "2026-07-01",
+         "outcome": "dna", "client_key": "fam1"},
+        {"slot_id": "s7", "clinician": "Ben Baker", "team": "South", "date": "2026-07-08",
+         "client_key": "fam1"},
+    ])
+    result = review(rows, pd.DataFrame(), Quarter.parse("2026/27 Q2"), as_of=date(2026, 7, 20),
+                    teams=["North"])
+    (before,) = result.lost_slots["evidence"]
+    assert "Ben Baker" in before  # what the unscoped review says
+    member = redact_review(result, PEOPLE["member_north"])
+    (after,) = member.lost_slots["evidence"]
+    assert after == before.replace("Ben Baker", "a clinician in another team").replace(
+        " (slot s7)", "")
+    assert "Ben" not in after and "s7" not in after
+    assert member.lost_slots["status"].tolist() == result.lost_slots["status"].tolist()
+    assert member.lost_slots["evidence_clinician"].isna().all()
+    # A scope over every team sees it as it is.
+    assert redact_review(result, PEOPLE["lead_all"]) is result
