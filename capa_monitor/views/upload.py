@@ -139,7 +139,8 @@ def ingest_section(key: str, user_email: str, result: LoadResult,
         st.success(flash)
     if refused := store.refused_rows(result):  # rows of teams outside the manager's
         st.warning("Not stored, outside your teams: " + ", ".join(
-            f"{team} ({rows:,} rows)" for team, rows in refused.items()) + ".")
+            f"{team} ({rows:,} row{'' if rows == 1 else 's'})" for team, rows in refused.items())
+            + ".")
         if sum(refused.values()) == len(result.frame):
             return
     widen = st.checkbox(
