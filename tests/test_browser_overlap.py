@@ -94,6 +94,7 @@ PAGES = {
     "Job plans": "jobplans",
     "Settings": "settings_page",
     "Audit log": "audit",
+    "Access": "access",
 }
 LAYOUT_NOTES = screenshot_path("layout-problems").with_suffix(".txt")
 
