@@ -183,7 +183,8 @@ class ScopedStore:
             self.refused(denied, what="upload", rows=sum(o.rows for o in foreign))
             raise denied
 
-    def _check_upload(self, action: str, upload_id: int) -> None:
+    def _check_upload(self, action: str, upload_id: int, *, attempt: bool) -> None:
+        """Refuse an upload outside the scope; an ``attempt`` (not a preview) is audited."""
         teams = self._upload_teams().get(int(upload_id))
         if teams is None or not any(self.scope.allows(action, t) for t in teams):
             # Neither its existence nor its teams are told to someone outside them.
@@ -195,10 +196,11 @@ class ScopedStore:
                 f"{'restore' if action == RESTORE else 'remove'} it: ask an admin.", action=action)
         else:
             return
-        self.refused(denied, upload_id=int(upload_id))
+        if attempt:
+            self.refused(denied, upload_id=int(upload_id))
         raise denied
 
-    def _check_change(self, action: str, change: UploadChange) -> UploadChange:
+    def _check_change(self, action: str, change: UploadChange, *, attempt: bool) -> UploadChange:
         """Refuse a restore or removal that would change rows of an upload holding another
         team's rows (slots filed under another team come back or are replaced)."""
         if self.scope.every_team and self.scope.can(action):
@@ -211,24 +213,26 @@ class ScopedStore:
                 f"That would change {sum(o.rows for o in foreign):,} rows of an upload that "
                 "holds another team's rows, which you may not change: ask an admin.",
                 action=action)
-            self.refused(denied, upload_id=change.upload_id)
+            if attempt:
+                self.refused(denied, upload_id=change.upload_id)
             raise denied
         return change
 
-    def plan_restore(self, upload_id: int) -> UploadChange:
-        self._check_upload(RESTORE, upload_id)
-        return self._check_change(RESTORE, self.store.plan_restore(upload_id))
+    def plan_restore(self, upload_id: int, *, attempt: bool = False) -> UploadChange:
+        """The preview (refused, not audited: the page shows it on every run)."""
+        self._check_upload(RESTORE, upload_id, attempt=attempt)
+        return self._check_change(RESTORE, self.store.plan_restore(upload_id), attempt=attempt)
 
     def restore(self, upload_id: int, *, user: str) -> UploadChange:
-        self.plan_restore(upload_id)
+        self.plan_restore(upload_id, attempt=True)
         return self.store.restore(upload_id, user=user)
 
-    def plan_remove(self, upload_id: int) -> UploadChange:
-        self._check_upload(REMOVE, upload_id)
-        return self._check_change(REMOVE, self.store.plan_remove(upload_id))
+    def plan_remove(self, upload_id: int, *, attempt: bool = False) -> UploadChange:
+        self._check_upload(REMOVE, upload_id, attempt=attempt)
+        return self._check_change(REMOVE, self.store.plan_remove(upload_id), attempt=attempt)
 
     def remove_upload(self, upload_id: int, *, user: str) -> UploadChange:
-        self.plan_remove(upload_id)
+        self.plan_remove(upload_id, attempt=True)
         return self.store.remove_upload(upload_id, user=user)
 
     def remove_demo(self, *, user: str) -> int:
