@@ -106,7 +106,11 @@ class Scope:
             return False
         if action in STORE_WIDE_ACTIONS or self.teams is None:
             return True
-        return team is not None and team in self.teams
+        return team is not None and not pd.isna(team) and team_key(team) in self._keys
+
+    @property
+    def _keys(self) -> frozenset[str]:
+        return frozenset(team_key(t) for t in self.teams or ())
 
     def outside(self, action: str, teams: Iterable[str | None]) -> list[str]:
         """Of ``teams``, those ``action`` is not allowed on, sorted ("(no team)" for None)."""
@@ -142,7 +146,8 @@ class Scope:
             return tuple(sorted(set(requested)))
         if self.teams is None:
             return ()
-        return tuple(sorted(self.teams))
+        # The store's spelling of their teams when it has them, else their own.
+        return tuple(self.visible_teams(all_teams, action)) or tuple(sorted(self.teams))
 
     def filter_teams(self, frame: pd.DataFrame, column: str = "team",
                      action: str = VIEW_REVIEW) -> pd.DataFrame:
@@ -151,7 +156,9 @@ class Scope:
             return frame
         if not self.can(action):
             return frame.iloc[0:0]
-        return frame[frame[column].isin(sorted(self.teams or ()))]
+        keys = self._keys
+        return frame[frame[column].map(lambda t: not pd.isna(t) and team_key(t) in keys)
+                     .astype(bool)]
 
     def describe(self) -> str:
         """The person's own access in words, for refusals and the sidebar."""
@@ -168,6 +175,11 @@ _MISSING = {"", "None", "nan", "<NA>"}
 
 def _team_word(team: str | None) -> str:
     return "(no team)" if team is None or pd.isna(team) else str(team)
+
+
+def team_key(team: str) -> str:
+    """A team name as compared: spaces tidied, case-folded (as the review matches teams)."""
+    return " ".join(str(team).split()).casefold()
 
 
 def email_key(email: str | None) -> str:

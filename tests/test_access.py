@@ -96,6 +96,12 @@ def test_rows_without_a_team_only_for_a_scope_over_every_team(person):
     assert not PEOPLE["lead_north"].allows(VIEW_REVIEW, None)
 
 
+def test_team_names_compare_as_the_review_matches_them():
+    member = Scope("a@northfield.example", TEAM_MEMBER, frozenset({"camhs  north"}))
+    assert member.allows(VIEW_REVIEW, "CAMHS North")
+    assert member.visible_teams(["CAMHS North", "CAMHS South"]) == ["CAMHS North"]
+
+
 def test_several_teams_per_person():
     manager = Scope("lee@northfield.example", TEAM_MANAGER, BOTH)
     assert manager.allows(UPLOAD, "North") and manager.allows(UPLOAD, "South")
