@@ -10,7 +10,7 @@ from conftest import make_activity, make_load_result, plans_frame
 
 from capa_monitor.access import ADMIN, SERVICE_LEAD, TEAM_MANAGER, TEAM_MEMBER, AccessDenied, Scope
 from capa_monitor.errors import CapaError
-from capa_monitor.store import SKIP, access_store
+from capa_monitor.store import SKIP, Store, access_store
 from capa_monitor.store.scoped import ScopedStore
 
 ADA = "ada@northfield.example"
@@ -256,3 +256,30 @@ def test_removing_his_own_upload_may_not_bring_back_another_teams_rows(store):
                        "another team's rows"):
         scoped.remove_upload(2, user=LEE)
     assert store.uploads().set_index("upload_id").loc[2, "rows_active"] == 2
+
+
+# --- the admin's Access page ------------------------------------------------------------------
+
+
+def test_access_page_grants_and_revokes_with_audit(db_url):
+    from conftest import DASHBOARD, visit
+    from streamlit.testing.v1 import AppTest
+
+    at = visit(AppTest.from_file(str(DASHBOARD), default_timeout=60).run(), "access")  # local
+    assert at.title[0].value == "Access"
+    assert at.info[0].value == "Nobody is on the access list yet."
+    at.text_input(key="access_email").input(LEE)
+    at.selectbox(key="access_role").select(TEAM_MANAGER)
+    at.multiselect(key="access_teams").select("North")
+    at.button(key="access_grant_go").click().run()
+    assert at.success[0].value == f"{LEE} is now team manager for North."
+    store = Store.open(db_url)
+    assert access_store.entry(store, LEE) == Scope(LEE, TEAM_MANAGER, frozenset({"North"}),
+                                                   "access list")
+    at.selectbox(key="access_revoke_email").select(LEE)
+    at.button(key="access_revoke_go").click().run()
+    assert at.success[0].value.startswith(f"{LEE} is off the access list")
+    assert access_store.entry(store, LEE) is None
+    actions = store.audit()["action"].tolist()
+    assert actions[-2:] == ["access granted", "access revoked"]
+    assert json.loads(store.audit()["details"].iloc[-2])["before"] is None
