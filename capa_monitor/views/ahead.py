@@ -337,7 +337,7 @@ def whatif_section(user: auth.User, selection: common.Selection, result, look: O
     save_col, clear_col = st.columns(2)
     if save_col.button("Save these job plans", type="primary", icon=":material/save:",
                        key="ahead_whatif_save"):
-        saved = data.store().save_jobplans(trial.changed_plans, user=user.email,
+        saved = common.scoped_store(user).save_jobplans(trial.changed_plans, user=user.email,
                                            source=f"what-if: {trial.words()}")
         st.session_state[TRIAL_KEY] = []
         st.session_state[SAVED_KEY] = (f"Saved {saved} job plan{'' if saved == 1 else 's'}: "
@@ -357,7 +357,7 @@ def render() -> None:
     look = cached_outlook(selection.url, selection.version, selection.quarter.label,
                           selection.teams, selection.as_of)
     user = auth.current_user()
-    if user is not None:
+    if user is not None and user.scope.can(access.DOWNLOAD):  # not a team member's (issue 14)
         pack_button(result, look, user, "ahead_pack")
     projection_section(result, look)
     diary_section(result, look)
