@@ -126,7 +126,7 @@ def match(
         return nothing
 
     clinician_rank = pd.factorize(activity[CLINICIAN].take(at), sort=True)[0]
-    slot_rank = _slot_rank(activity[SLOT_ID].take(at))
+    slot_rank = slot_ranks(activity[SLOT_ID].take(at))
     client_code = (
         pd.factorize(activity[CLIENT_KEY].take(at))[0]
         if CLIENT_KEY in activity
@@ -304,7 +304,7 @@ def _match(marked, day, family_lo, family_hi, family_pos, own_lo, own_hi, own_po
     return np.asarray(status, dtype=object), evidence
 
 
-def _slot_rank(slot_ids: pd.Series) -> np.ndarray:
+def slot_ranks(slot_ids: pd.Series) -> np.ndarray:
     """Each slot id's place in sorted order (missing ids first, as -1), for tie-breaking.
 
     Equal ids get distinct places in row order, which orders exactly as equal ranks do in the

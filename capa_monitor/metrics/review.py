@@ -63,6 +63,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -74,6 +75,9 @@ from capa_monitor.model import CLINICIAN, DATE, TEAM
 from capa_monitor.names import clinician_keys
 from capa_monitor.periods import Quarter, as_of_date
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
+
+if TYPE_CHECKING:  # the store imports this module's callers, not the other way round
+    from capa_monitor.store.derived import QuarterLostSlots, ReviewInputs
 
 CLINICIAN_COLUMNS: tuple[str, ...] = (
     *TARGET_COLUMNS[: TARGET_COLUMNS.index("available_from")],
@@ -190,6 +194,32 @@ def review(
     with a blank team belongs to whichever team its clinician works in. Everything else is
     worked out from the viewed teams' rows alone.
     """
+    return _review(activity, jobplans, quarter, as_of, settings, teams, None)
+
+
+def stored_review(
+    inputs: ReviewInputs,
+    quarter: Quarter,
+    *,
+    as_of: date | None = None,
+    teams: Sequence[str] | None = None,
+) -> Review:
+    """The same Review from what the store keeps (Store.review_inputs): the viewed teams' rows
+    and the stored M2 matches of their lost slots in the quarter, so neither the read nor the
+    work grows with other teams' data. Equal to review() over the whole store."""
+    return _review(inputs.activity, inputs.jobplans, quarter, as_of, inputs.settings, teams,
+                   inputs.lost)
+
+
+def _review(
+    activity: pd.DataFrame,
+    jobplans: pd.DataFrame,
+    quarter: Quarter,
+    as_of: date | None,
+    settings: Settings,
+    teams: Sequence[str] | None,
+    matched: QuarterLostSlots | None,
+) -> Review:
     teams = tuple(teams) if teams else None
     in_teams = _in_teams(activity[TEAM], teams).to_numpy() if teams is not None else None
     viewed = activity[in_teams] if in_teams is not None else activity
@@ -205,14 +235,20 @@ def review(
     targets = quarterly_targets(jobplans, quarter, settings)
     clinicians = against_target(viewed, targets, quarter, as_of, settings)
 
-    dates = activity[DATE]
-    reported = (dates >= pd.Timestamp(quarter.start)) & (
-        dates <= pd.Timestamp(min(as_of, quarter.last_day))
-    )
-    reported = reported.to_numpy()
-    if in_teams is not None:
-        reported = reported & in_teams
-    lost = reoffer.lost_slots(activity, as_of, settings, reported=reported)
+    until = pd.Timestamp(min(as_of, quarter.last_day))
+    if matched is None:
+        dates = activity[DATE]
+        reported = ((dates >= pd.Timestamp(quarter.start)) & (dates <= until)).to_numpy()
+        if in_teams is not None:
+            reported = reported & in_teams
+        lost = reoffer.lost_slots(activity, as_of, settings, reported=reported)
+    else:
+        dates = matched.lost[DATE]
+        keep = ((dates >= pd.Timestamp(quarter.start)) & (dates <= until)).to_numpy()
+        if teams is not None:
+            keep = keep & _in_teams(matched.lost[TEAM], teams).to_numpy()
+        lost = reoffer.describe(matched.lost[keep], matched.evidence[keep], matched.found[keep],
+                                as_of, settings)
     lost = lost.reset_index(drop=True)
     clinicians = _with_lost_counts(clinicians, lost)
 

@@ -325,8 +325,16 @@ def _migration_access_list(conn: Connection) -> None:
     access_list.create(conn)
 
 
+def _migration_derived(conn: Connection) -> None:
+    """M2 matches kept at write time (issue 13): the table, the dirty mark and the triggers
+    of store/derived.py; the store fills the table once this migration has run."""
+    from capa_monitor.store import derived
+
+    derived.create(conn)
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
-    _migration_1, _migration_2, _migration_3, _migration_access_list,
+    _migration_1, _migration_2, _migration_3, _migration_access_list, _migration_derived,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

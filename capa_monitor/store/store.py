@@ -42,7 +42,7 @@ from capa_monitor.errors import StoreError
 from capa_monitor.loading.report import LoadResult, MappingProfile
 from capa_monitor.names import clinician_key
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
-from capa_monitor.store import bulk, overlap, upload_ops
+from capa_monitor.store import bulk, derived, overlap, upload_ops
 from capa_monitor.store.database import (
     create_store_engine,
     read_transaction,
@@ -167,6 +167,7 @@ class Store:
         if not up_to_date:
             with write_transaction(store.engine) as conn:
                 migrate(conn)
+                derived.refresh(conn)
         return store
 
     def close(self) -> None:
@@ -182,9 +183,11 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        """A write transaction that bumps the data version before it commits."""
+        """A write transaction that brings the derived results (derived.py) up to date and
+        bumps the data version before it commits."""
         with write_transaction(self.engine) as conn:
             yield conn
+            derived.refresh(conn)
             conn.execute(
                 update(meta).where(meta.c.key == "data_version").values(value=meta.c.value + 1)
             )
@@ -219,9 +222,12 @@ class Store:
             plan, prepared = upload_ops.plan(conn, result, period, digest, on_overlap)
             if prepared is None:
                 return upload_ops.audit_unchanged(conn, plan, user)
-            return upload_ops.apply_ingest(
+            outcome = upload_ops.apply_ingest(
                 conn, result, plan, prepared, digest, user=user, demo=demo
             )
+            if len(result.frame):  # inserted rows: the triggers see only supersedes
+                derived.mark_dirty(conn, result.frame[model.DATE].min().date())
+            return outcome
 
     def plan_restore(self, upload_id: int) -> UploadChange:
         """What restore would do: its rows that count again, other uploads' rows it replaces."""
@@ -324,6 +330,23 @@ class Store:
         with read_transaction(self.engine) as conn:
             return bulk.read_activity(conn, conditions, None if teams is None else list(teams))
 
+    def review_inputs(
+        self, teams: Sequence[str] | None, quarter_start: date, quarter_last_day: date
+    ) -> derived.ReviewInputs:
+        """What metrics.review.stored_review needs for a quarter, read in one snapshot: the
+        teams' active rows, every job plan, the settings, and the stored M2 matches of the
+        teams' lost slots in the quarter (derived.py) instead of the whole store's history."""
+        conditions = [activity.c.superseded_by.is_(None)]
+        with read_transaction(self.engine) as conn:
+            return derived.ReviewInputs(
+                activity=bulk.read_activity(
+                    conn, conditions, None if teams is None else list(teams)
+                ),
+                jobplans=self._jobplans(conn, None),
+                settings=derived.stored_settings(conn),
+                lost=derived.quarter_lost_slots(conn, teams, quarter_start, quarter_last_day),
+            )
+
     def teams(self) -> list[str]:
         """Teams with active rows or a job plan, sorted."""
         with read_transaction(self.engine) as conn:
@@ -349,14 +372,18 @@ class Store:
     # ---- job plans -------------------------------------------------------------------------
 
     def jobplans(self, teams: Sequence[str] | None = None) -> pd.DataFrame:
+        with read_transaction(self.engine) as conn:
+            return self._jobplans(conn, teams)
+
+    @staticmethod
+    def _jobplans(conn: Connection, teams: Sequence[str] | None) -> pd.DataFrame:
         query = select(*(jobplans.c[name] for name in model.JOBPLAN_COLUMNS))
         if teams is not None:
             query = query.where(jobplans.c.team.in_(list(teams)))
         # Imported here: jobplans brings the holiday calendars, which no other store read needs.
         from capa_monitor.jobplans import canonical_plans
 
-        with read_transaction(self.engine) as conn:
-            rows = conn.execute(query.order_by(jobplans.c.team, jobplans.c.clinician_key)).all()
+        rows = conn.execute(query.order_by(jobplans.c.team, jobplans.c.clinician_key)).all()
         return canonical_plans(pd.DataFrame(rows, columns=list(model.JOBPLAN_COLUMNS)))
 
     def save_jobplans(self, plans: pd.DataFrame, *, user: str, source: str) -> int:
@@ -463,6 +490,8 @@ class Store:
         """Keep only the values that differ from the defaults, so new defaults reach old stores."""
         overrides = _differences(settings.to_dict(), DEFAULT_SETTINGS.to_dict())
         with self._write() as conn:
+            if derived.matching_changed(derived.stored_settings(conn), settings):
+                derived.mark_dirty(conn, None)
             conn.execute(delete(settings_table))
             conn.execute(
                 insert(settings_table).values(

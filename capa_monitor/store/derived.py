@@ -1,0 +1,319 @@
+"""What the review needs from the whole history, worked out when data changes (issue 13).
+
+M2's matching (metrics/reoffer.py) is greedy over every team's history, so a lost slot's
+status can depend on slots far from the quarter viewed. The store keeps each active lost
+slot's match (what was found and the evidence row) in `lost_slot_matches`, and refreshes it
+inside every write's transaction, so the review reads only the quarter's lost slots.
+
+Which part a change can alter. Lost slots are matched in date order and each looks only at
+later slots within the re-offer window, so a change to rows dated D or later leaves every lost
+slot dated before D − window as it was (its candidates and, by induction, every earlier
+choice are untouched). `meta.derived_dirty_from` holds the earliest changed date (as days
+since 1970); the refresh deletes the matches from D − window on, marks the evidence of the
+earlier matches as used, and runs the same greedy pass over the rows from D − window on. The
+whole-history pass, `matches_from_scratch`, is the same function over every row: the property
+test (tests/test_derived_equality.py) checks that the two always agree.
+
+What marks a change: triggers on `activity` for rows that start or stop being active (a
+supersede, a restore, a removal: any write path), `mark_dirty` from the store for inserted
+rows (an ingest) and for settings that change the matching (window, monitored kinds), which
+redo everything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Date,
+    Index,
+    String,
+    Table,
+    and_,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import aliased
+
+from capa_monitor import model
+from capa_monitor.metrics import reoffer
+from capa_monitor.settings import DEFAULT_SETTINGS, Settings
+from capa_monitor.store.schema import activity, meta, metadata, settings_table
+
+DIRTY_KEY = "derived_dirty_from"
+CLEAN = 2**40  # no change waiting
+EVERYTHING = -(2**40)  # redo from the first day
+_EPOCH = date(1970, 1, 1)
+
+lost_slot_matches = Table(
+    "lost_slot_matches",
+    metadata,
+    Column("activity_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("date", Date, nullable=False),  # the lost slot's date
+    Column("found", String(24), nullable=False),  # reoffer.MARKED | CLIENT | REPLACEMENT | ""
+    Column("evidence_id", BigInteger, nullable=True),  # activity.id of the later slot
+    Index("ix_lost_slot_matches_date", "date"),
+)
+
+MATCH_COLUMNS = ("activity_id", "date", "found", "evidence_id")
+_READ = (model.SLOT_ID, model.CLINICIAN, model.DATE, model.KIND, model.OUTCOME,
+         model.CLIENT_KEY, model.BOOKED_ON, model.REOFFERED)
+
+_SQLITE_TRIGGERS = (
+    f"""CREATE TRIGGER activity_m2_update AFTER UPDATE OF superseded_by ON activity
+       WHEN (OLD.superseded_by IS NULL) <> (NEW.superseded_by IS NULL)
+       BEGIN UPDATE meta SET value = min(value, CAST(julianday(NEW.date) - 2440587.5 AS INTEGER))
+             WHERE key = '{DIRTY_KEY}'; END""",
+    f"""CREATE TRIGGER activity_m2_delete AFTER DELETE ON activity
+       WHEN OLD.superseded_by IS NULL
+       BEGIN UPDATE meta SET value = min(value, CAST(julianday(OLD.date) - 2440587.5 AS INTEGER))
+             WHERE key = '{DIRTY_KEY}'; END""",
+)
+# PostgreSQL: one trigger a statement over its transition tables (a row trigger would cost a
+# call per row of a large supersede).
+_POSTGRES_TRIGGERS = (
+    f"""CREATE FUNCTION activity_m2_update() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         UPDATE meta SET value = LEAST(value, (
+             SELECT min(n.date - DATE '1970-01-01') FROM m2_new n JOIN m2_old o ON o.id = n.id
+             WHERE (o.superseded_by IS NULL) <> (n.superseded_by IS NULL)))
+         WHERE key = '{DIRTY_KEY}';
+         RETURN NULL;
+       END $$""",
+    """CREATE TRIGGER activity_m2_update AFTER UPDATE ON activity
+       REFERENCING OLD TABLE AS m2_old NEW TABLE AS m2_new
+       FOR EACH STATEMENT EXECUTE FUNCTION activity_m2_update()""",
+    f"""CREATE FUNCTION activity_m2_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         UPDATE meta SET value = LEAST(value, (
+             SELECT min(g.date - DATE '1970-01-01') FROM m2_gone g
+             WHERE g.superseded_by IS NULL))
+         WHERE key = '{DIRTY_KEY}';
+         RETURN NULL;
+       END $$""",
+    """CREATE TRIGGER activity_m2_delete AFTER DELETE ON activity
+       REFERENCING OLD TABLE AS m2_gone
+       FOR EACH STATEMENT EXECUTE FUNCTION activity_m2_delete()""",
+)
+
+
+def create(conn: Connection) -> None:
+    """The table, the dirty mark (everything, so the first refresh fills it) and the triggers
+    (migration 4)."""
+    lost_slot_matches.create(conn)
+    conn.execute(insert(meta).values(key=DIRTY_KEY, value=EVERYTHING))
+    postgres = conn.dialect.name == "postgresql"
+    for statement in _POSTGRES_TRIGGERS if postgres else _SQLITE_TRIGGERS:
+        conn.exec_driver_sql(statement)
+
+
+def mark_dirty(conn: Connection, since: date | None) -> None:
+    """Rows dated `since` or later changed (None: the matching rules did: redo everything)."""
+    day = EVERYTHING if since is None else _day(since)
+    current = conn.execute(select(meta.c.value).where(meta.c.key == DIRTY_KEY)).scalar_one()
+    if day < current:
+        conn.execute(update(meta).where(meta.c.key == DIRTY_KEY).values(value=day))
+
+
+def matching_changed(before: Settings, after: Settings) -> bool:
+    return (before.reoffer_window_days != after.reoffer_window_days
+            or set(before.monitored_kinds) != set(after.monitored_kinds))
+
+
+def refresh(conn: Connection) -> int:
+    """Bring the stored matches up to date inside the caller's write; returns lost slots
+    matched again (0 when nothing had changed)."""
+    dirty = conn.execute(select(meta.c.value).where(meta.c.key == DIRTY_KEY)).scalar_one()
+    if dirty >= CLEAN:
+        return 0
+    settings = stored_settings(conn)
+    window = int(settings.reoffer_window_days)
+    since = None if dirty <= EVERYTHING // 2 else _date(dirty - window)
+    table = lost_slot_matches.c
+    if since is None:
+        conn.execute(delete(lost_slot_matches))
+        used_ids = np.zeros(0, dtype=np.int64)
+    else:
+        conn.execute(delete(lost_slot_matches).where(table.date >= since))
+        used_ids = np.fromiter(
+            conn.execute(
+                select(table.evidence_id).where(
+                    table.date >= since - timedelta(days=window), table.evidence_id.is_not(None)
+                )
+            ).scalars(),
+            dtype=np.int64,
+        )
+    rows = active_rows(conn, settings, since)
+    matches = _matches(rows, settings, used=np.isin(rows["id"].to_numpy(), used_ids))
+    if len(matches):
+        conn.execute(insert(lost_slot_matches), matches.to_dict("records"))
+    conn.execute(update(meta).where(meta.c.key == DIRTY_KEY).values(value=CLEAN))
+    return len(matches)
+
+
+def matches_from_scratch(rows: pd.DataFrame, settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """Every active lost slot's match from the whole history (`rows`: active_rows(conn,
+    settings, None)), MATCH_COLUMNS sorted by activity_id: what refresh must always equal."""
+    return _matches(rows, settings).sort_values("activity_id", ignore_index=True)
+
+
+def stored_matches(conn: Connection) -> pd.DataFrame:
+    """The lost_slot_matches table, MATCH_COLUMNS sorted by activity_id."""
+    rows = conn.execute(
+        select(*(lost_slot_matches.c[name] for name in MATCH_COLUMNS)).order_by(
+            lost_slot_matches.c.activity_id
+        )
+    ).all()
+    return _match_frame(pd.DataFrame(rows, columns=list(MATCH_COLUMNS)))
+
+
+def active_rows(conn: Connection, settings: Settings, since: date | None) -> pd.DataFrame:
+    """The active rows of the monitored kinds dated `since` or later (None: all), in id order,
+    with the columns the matching reads."""
+    conditions = [activity.c.superseded_by.is_(None),
+                  activity.c.kind.in_(list(settings.monitored_kinds))]
+    if since is not None:
+        conditions.append(activity.c.date >= since)
+    columns = [activity.c.id, *(activity.c[name] for name in _READ)]
+    frame = pd.DataFrame(
+        conn.execute(select(*columns).where(*conditions).order_by(activity.c.id)).all(),
+        columns=["id", *_READ],
+    )
+    return _typed(frame)
+
+
+@dataclass(frozen=True)
+class QuarterLostSlots:
+    """Stored matches of the lost slots of some teams in a date range, for reoffer.describe:
+    the lost rows and their evidence rows (reoffer.DESCRIBED_COLUMNS, aligned), in matching
+    order."""
+
+    lost: pd.DataFrame
+    evidence: pd.DataFrame
+    found: np.ndarray
+
+
+@dataclass(frozen=True)
+class ReviewInputs:
+    """A quarter's review from the store (Store.review_inputs, metrics.review.stored_review)."""
+
+    activity: pd.DataFrame  # the viewed teams' active rows
+    jobplans: pd.DataFrame  # every current plan
+    settings: Settings
+    lost: QuarterLostSlots
+
+
+def quarter_lost_slots(
+    conn: Connection, teams: Sequence[str] | None, start: date, last_day: date
+) -> QuarterLostSlots:
+    """The stored matches of the lost slots dated in [start, last_day] of the teams (None:
+    every team), with their rows and their evidence's rows."""
+    lost_row, evidence_row = aliased(activity), aliased(activity)
+    described = reoffer.DESCRIBED_COLUMNS
+    query = (
+        select(
+            lost_slot_matches.c.found,
+            lost_row.c.id,
+            *(lost_row.c[name] for name in described),
+            *(evidence_row.c[name].label(f"e_{name}") for name in described),
+        )
+        .select_from(lost_slot_matches)
+        .join(lost_row, lost_row.c.id == lost_slot_matches.c.activity_id)
+        .outerjoin(evidence_row, evidence_row.c.id == lost_slot_matches.c.evidence_id)
+        .where(and_(lost_slot_matches.c.date >= start, lost_slot_matches.c.date <= last_day))
+    )
+    if teams is not None:
+        query = query.where(lost_row.c.team.in_(list(teams)))
+    names = ["found", "id", *described, *(f"e_{name}" for name in described)]
+    frame = pd.DataFrame(conn.execute(query).all(), columns=names).sort_values("id")
+    lost = _typed(frame[["id", *described]])
+    evidence = _typed(
+        frame[[f"e_{name}" for name in described]].set_axis(list(described), axis=1)
+    )
+    # Matching order (reoffer.match): date, clinician, slot id, then row (id) order.
+    clinician_rank = pd.factorize(lost[model.CLINICIAN], sort=True)[0]
+    slot_rank = reoffer.slot_ranks(lost[model.SLOT_ID])
+    day = lost[model.DATE].to_numpy()
+    order = np.lexsort((slot_rank, clinician_rank, day))
+    return QuarterLostSlots(
+        lost=lost.iloc[order].drop(columns="id").reset_index(drop=True),
+        evidence=evidence.iloc[order].reset_index(drop=True),
+        found=frame["found"].to_numpy(dtype=object)[order],
+    )
+
+
+def _matches(rows: pd.DataFrame, settings: Settings, used: np.ndarray | None = None) -> pd.DataFrame:
+    order, found, evidence_at = reoffer.match(rows, settings, used=used)
+    ids = rows["id"].to_numpy()
+    has = evidence_at >= 0
+    return _match_frame(
+        pd.DataFrame(
+            {
+                "activity_id": ids[order],
+                "date": rows[model.DATE].to_numpy()[order].astype("datetime64[D]").astype(object),
+                "found": found,
+                "evidence_id": pd.Series(
+                    [int(e) if h else None
+                     for e, h in zip(ids[np.maximum(evidence_at, 0)], has, strict=True)],
+                    dtype=object,
+                ),
+            }
+        )
+    )
+
+
+def _match_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """MATCH_COLUMNS with one set of types whatever the backend: ints, dates, text."""
+    return pd.DataFrame(
+        {
+            "activity_id": frame["activity_id"].astype("int64"),
+            "date": pd.to_datetime(frame["date"]).dt.date.astype(object),
+            "found": frame["found"].astype(object),
+            "evidence_id": pd.Series(
+                [None if pd.isna(e) else int(e) for e in frame["evidence_id"]],
+                index=frame.index, dtype=object,
+            ),
+        },
+        columns=list(MATCH_COLUMNS),
+    )
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Stored values as the canonical frame types (model.py) the metrics read."""
+    out = frame.copy()
+    for name in out.columns:
+        if name in model.ACTIVITY_DATE_COLUMNS:
+            out[name] = pd.to_datetime(out[name]).astype("datetime64[us]")
+        elif name == model.REOFFERED:
+            out[name] = out[name].astype("boolean")
+        elif name in model.ACTIVITY_TEXT_COLUMNS:
+            out[name] = out[name].astype("str")
+        elif name == "id":
+            out[name] = out[name].astype("int64")
+    return out.reset_index(drop=True)
+
+
+def stored_settings(conn: Connection) -> Settings:
+    """The settings as stored, read inside the caller's transaction."""
+    overrides = conn.execute(
+        select(settings_table.c.overrides).where(settings_table.c.id == 1)
+    ).scalar()
+    return Settings.from_dict(json.loads(overrides)) if overrides else DEFAULT_SETTINGS
+
+
+def _day(day: date) -> int:
+    return (day - _EPOCH).days
+
+
+def _date(day: int) -> date:
+    return _EPOCH + timedelta(days=day)
