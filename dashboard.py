@@ -47,6 +47,8 @@ except (CapaError, SQLAlchemyError) as exc:
 empty_store = data.date_bounds(url, version) is None and data.jobplans(url, version).empty
 scope = user.scope
 if scope.role is None:  # signed in, but nobody has given them access yet
+    common.scoped_store(user).refused(access.AccessDenied(
+        auth.refusal(user, access.VIEW_REVIEW), action=access.VIEW_REVIEW), what="sign-in")
     st.title("CAPA Monitor")
     st.info(f"You are signed in as {user.name}, but not on the access list yet: ask your "
             "admin to give you access to your team.")

@@ -283,3 +283,22 @@ def test_access_page_grants_and_revokes_with_audit(db_url):
     actions = store.audit()["action"].tolist()
     assert actions[-2:] == ["access granted", "access revoked"]
     assert json.loads(store.audit()["details"].iloc[-2])["before"] is None
+
+
+def test_signed_in_person_without_access_is_told_so_and_it_is_audited(db_url):
+    from conftest import DASHBOARD
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(DASHBOARD), default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+                          "cookie_secret": "x", "client_id": "x", "client_secret": "x",
+                          "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+    at.secrets["capa"] = {"admin_emails": [ADA]}
+    at.user = {"is_logged_in": True, "email": "nia.new@northfield.example", "name": "Nia New"}
+    at.run()
+    assert not at.exception
+    assert at.info[0].value == ("You are signed in as Nia New, but not on the access list yet: "
+                                "ask your admin to give you access to your team.")
+    assert [b.label for b in at.sidebar.button] == ["Sign out"]
+    (entry,) = refusals(Store.open(db_url))
+    assert (entry["what"], entry["attempted"]) == ("sign-in", "view_review")

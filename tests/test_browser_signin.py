@@ -1,9 +1,11 @@
-"""Sign-in through a real OIDC provider in a real browser (issue 5): managers and team members.
+"""Sign-in through a real OIDC provider in a real browser (issues 5 and 14): managers and team
+members.
 
 oidc-provider-mock runs on loopback with three predefined users; the dashboard's secrets point
-``st.login`` at it. A manager (by listed email, or by a ``roles`` claim in the ID token) has
-Upload in the navigation; a team member does not, and opening the Upload URL directly does
-not show the upload page.
+``st.login`` at it. A manager of issue 5 (by listed email, or by the ``manager`` app role in the
+ID token: both admins now) has Upload in the navigation; a team member (the ``clinician`` app
+role, mapped to a team in ``[capa.token_roles]``) does not, and opening the Upload URL directly
+shows the page's refusal, not the upload page.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ MANAGER_BY_CLAIM = {"sub": "rosa-service-lead", "email": "rosa.okafor@northfield
 TEAM_MEMBER = {"sub": "amira-clinician", "email": "amira.clinician@northfield.example",
                "name": "Amira Haddad", "roles": ["clinician"]}
 MANAGER_EMAILS = ("Lee.Lead@northfield.example",)
+TOKEN_ROLES = '\n[capa.token_roles]\n"clinician" = "team_member:CAMHS North"\n'
 
 #: Pages in the navigation by role (issue 5: team sees review, balance & flow, trends only).
 MANAGER_ONLY_PAGES = ("Upload", "Shortfalls", "Job plans", "Settings", "Audit log")
@@ -45,7 +48,7 @@ def signed_in_app(tmp_path_factory):
         chromium_browser() as browser,  # first: a missing Chromium fails before servers start
         oidc_provider([MANAGER_BY_EMAIL, MANAGER_BY_CLAIM, TEAM_MEMBER], workdir) as provider,
         dashboard(workdir, port=app_port,
-                  secrets=auth_secrets(app_port, provider, MANAGER_EMAILS)) as app,
+                  secrets=auth_secrets(app_port, provider, MANAGER_EMAILS) + TOKEN_ROLES) as app,
     ):
         yield app, browser
 
@@ -111,15 +114,12 @@ def test_team_member_cannot_reach_upload_and_can_sign_out(signed_in_app):
         assert labels.isdisjoint(MANAGER_ONLY_PAGES)
         screenshot(page, "signin-04-team-member")
 
-        # Typing the Upload address: the page is not registered for this user, so Streamlit
-        # says it is not found (or, if it were reached, the page refuses by role); either way
-        # the upload controls never render.
+        # Typing the Upload address: the page is hidden from this user's navigation and
+        # refuses by role (audited); the upload controls never render.
         page.goto(f"{app.url}/upload")
         wait_for_app(page)
         expect_no_app_error(page, app.log)
-        page.get_by_text("Page not found").or_(
-            page.get_by_text("This page is for the manager role", exact=False)
-        ).first.wait_for()
+        page.get_by_text("You may not upload", exact=False).first.wait_for()
         assert page.get_by_role("heading", name="Upload", exact=True).count() == 0
         assert page.locator("input[type=file]").count() == 0
         screenshot(page, "signin-05-team-member-upload-url")
