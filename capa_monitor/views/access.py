@@ -68,6 +68,10 @@ def render() -> None:
     admins = auth.admin_emails()
     if admins:
         st.caption("Admins named in configuration (always admins): " + ", ".join(admins) + ".")
+    if mapping := auth.token_roles():
+        st.caption("Roles from sign-in tokens ([capa.token_roles], for people not listed "
+                   "below): " + "; ".join(f"{value} → {role}" for value, role in mapping.items())
+                   + ".")
     listed = access_store.frame(data.store())
     if listed.empty:
         st.info("Nobody is on the access list yet.")
