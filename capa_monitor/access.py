@@ -138,9 +138,7 @@ class Scope:
         """The teams a review may cover: the requested ones this person may see, or (none
         requested) all of theirs. () means every team and is returned only to a scope over
         every team, so an empty request never widens a narrower scope to all."""
-        if not self.can(action):
-            raise AccessDenied(f"You may not {ACTION_WORDS[action]}: {self.describe()}.",
-                               action=action)
+        self.check(action)
         if requested:
             self.check(action, requested)
             return tuple(sorted(set(requested)))

@@ -302,3 +302,32 @@ def test_signed_in_person_without_access_is_told_so_and_it_is_audited(db_url):
     assert [b.label for b in at.sidebar.button] == ["Sign out"]
     (entry,) = refusals(Store.open(db_url))
     assert (entry["what"], entry["attempted"]) == ("sign-in", "view_review")
+
+
+def test_session_and_widget_state_naming_another_team_change_nothing(db_url):
+    from conftest import DASHBOARD, fill_store
+    from streamlit.testing.v1 import AppTest
+
+    fill_store(db_url, [{"clinician": "Ann Able", "date": "2026-07-01"},
+                        {"clinician": "Ann Able", "date": "2026-07-08"}],
+               plans_frame([{"clinician": "Ann Able", "team": "North", "core_sessions": 2.0}]))
+    store = Store.open(db_url)
+    store.ingest(load([{"clinician": "Ben Baker", "team": "South", "date": "2026-07-02"}],
+                      "south.xlsx"), user=ADA)
+    at = AppTest.from_file(str(DASHBOARD), default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+                          "cookie_secret": "x", "client_id": "x", "client_secret": "x",
+                          "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+    at.secrets["capa"] = {"token_roles": {"CAPA.North.Member": "team_member:North"}}
+    at.user = {"is_logged_in": True, "email": "amira@northfield.example", "name": "Amira",
+               "roles": ["CAPA.North.Member"]}
+    at.session_state["period"] = {"quarter": None, "teams": ["South"], "as_of": None}
+    at.session_state["review_teams"] = ["South"]
+    at.run()
+    assert not at.exception and not at.error
+    assert at.multiselect(key="review_teams").options == ["North"]
+    assert at.selectbox(key="review_clinician").options == ["Ann Able"]
+    (viewed,) = [json.loads(d) for a, d in zip(store.audit()["action"], store.audit()["details"],
+                                                strict=True) if a == "review viewed"]
+    assert (viewed["page"], viewed["teams"], viewed["quarter"]) == ("review", ["North"],
+                                                                   "2026/27 Q2")
