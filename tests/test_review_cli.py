@@ -12,6 +12,7 @@ import capa_monitor.cli as cli
 import capa_monitor.store
 from capa_monitor.model import ACTIVITY_COLUMNS
 from capa_monitor.settings import Settings
+from capa_monitor.store import derived
 
 # (slot, clinician, date, kind, outcome, client, booked_on)
 ROWS = [
@@ -65,6 +66,9 @@ class StandInStore:
         frame["reoffered"] = pd.array([pd.NA] * len(frame), dtype="boolean")
         frame["source_row"] = range(2, len(frame) + 2)
         return frame.reindex(columns=list(ACTIVITY_COLUMNS))
+
+    def quarter_lost_slots(self, teams, start, last_day):
+        return derived.lost_slots_of(self.activity(), self.settings(), teams, start, last_day)
 
     def jobplans(self, teams=None):
         return self.plans if teams is None else self.plans[self.plans["team"].isin(teams)]

@@ -16,7 +16,7 @@ from capa_monitor.cli.store_cmds import current_user
 from capa_monitor.errors import CapaError
 from capa_monitor.exports import shortfall_csv, shortfall_tables, shortfall_xlsx
 from capa_monitor.metrics import words
-from capa_monitor.metrics.review import Review, review, team_rows
+from capa_monitor.metrics.review import Review, stored_review, team_rows
 from capa_monitor.periods import Quarter, as_of_date
 
 #: Per-clinician JSON fields (issue 4), in order. `status` is the code for machines,
@@ -120,13 +120,15 @@ def run_shortfalls(args: argparse.Namespace) -> int:
 
 def _review_from_store(args: argparse.Namespace):
     from capa_monitor.store import Store
+    from capa_monitor.store.derived import ReviewInputs
 
     store = Store.open(args.db)
     settings = store.settings()
     teams = _known_teams(args.team, store.teams())
-    # Every team's rows and plans: re-offer matching runs over the whole history and a plan
-    # with a blank team goes with its clinician's team; review() picks the teams' own.
-    activity = store.activity()
+    # The teams' own rows, and the M2 matches the store keeps (re-offer matching runs over
+    # every team's history at write time); a plan with a blank team goes with its clinician's
+    # team, so every plan is read and stored_review picks the teams' own.
+    activity = store.activity(teams)
     if args.quarter:
         quarter = Quarter.parse(args.quarter, settings.fy_first_month)
     else:
@@ -134,9 +136,11 @@ def _review_from_store(args: argparse.Namespace):
         if latest is None:
             raise CapaError("There is no attended or missed appointment stored yet; give --quarter.")
         quarter = Quarter.containing(latest, settings.fy_first_month)
-    result = review(
-        activity, store.jobplans(), quarter, as_of=args.as_of, settings=settings, teams=teams
+    inputs = ReviewInputs(
+        activity=activity, jobplans=store.jobplans(), settings=settings,
+        lost=store.quarter_lost_slots(teams, quarter.start, quarter.last_day),
     )
+    result = stored_review(inputs, quarter, as_of=args.as_of, teams=teams)
     return result, store
 
 

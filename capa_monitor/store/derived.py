@@ -252,6 +252,29 @@ def quarter_lost_slots(
     )
 
 
+def lost_slots_of(
+    rows: pd.DataFrame,
+    settings: Settings,
+    teams: Sequence[str] | None,
+    start: date,
+    last_day: date,
+) -> QuarterLostSlots:
+    """What quarter_lost_slots returns, worked out from scratch from every team's rows (a
+    store stand-in's, in row order)."""
+    order, found, evidence_at = reoffer.match(rows, settings)
+    dates = rows[model.DATE].to_numpy()[order]
+    keep = (dates >= np.datetime64(start)) & (dates <= np.datetime64(last_day))
+    if teams is not None:
+        keep &= rows[model.TEAM].isin(list(teams)).to_numpy()[order]
+    described = [name for name in reoffer.DESCRIBED_COLUMNS if name in rows]
+    evidence_at = evidence_at[keep]
+    return QuarterLostSlots(
+        lost=rows.iloc[order[keep]][described].reset_index(drop=True),
+        evidence=rows.iloc[np.maximum(evidence_at, 0)][described].reset_index(drop=True),
+        found=found[keep],
+    )
+
+
 def _matches(rows: pd.DataFrame, settings: Settings, used: np.ndarray | None = None) -> pd.DataFrame:
     order, found, evidence_at = reoffer.match(rows, settings, used=used)
     ids = rows["id"].to_numpy()

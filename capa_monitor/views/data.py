@@ -1,6 +1,7 @@
 """The app's only way to the store: one Store per database URL, and cached reads keyed on
 (database URL, data version, …) so a page change or filter change never re-reads or recomputes
-what has not changed, and every write (which bumps the data version) is seen at once.
+what has not changed, and every write (which bumps the data version) is seen at once. The
+review pages read only the viewed teams' rows and the stored M2 matches (issue 13).
 
 Caches are never keyed on uploaded files or frames (Streamlit hashes large frames by sample).
 """
@@ -17,10 +18,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from capa_monitor.errors import CapaError
-from capa_monitor.metrics.review import Review, review, team_rows
+from capa_monitor.metrics.review import Review, stored_review, team_rows
 from capa_monitor.periods import Quarter, as_of_date
 from capa_monitor.settings import Settings
 from capa_monitor.store import Store
+from capa_monitor.store.derived import ReviewInputs
 
 DATABASE_URL_ENV = "CAPA_DATABASE_URL"
 
@@ -74,14 +76,20 @@ def uploads(url: str, version: int) -> pd.DataFrame:
     return _store_for(url).uploads()
 
 
-# cache_resource, not cache_data: for a trust-year store this frame is ~1M rows (~200 MB);
-# cache_data would keep a pickled copy per entry and unpickle it on every hit (measured: ~3 s
-# more on a cold review, 0.25 s per quarter change). Every reader treats it as read-only
-# (metrics are pure and filter into new frames), so sharing the one object is safe.
-@st.cache_resource(show_spinner=False, max_entries=2)
+# cache_resource, not cache_data: a team's rows over the years are ~100k rows; cache_data
+# would keep a pickled copy per entry and unpickle it on every hit. Every reader treats it as
+# read-only (metrics are pure and filter into new frames), so sharing the one object is safe.
+@st.cache_resource(show_spinner=False, max_entries=4)
+def team_activity(url: str, version: int, teams: tuple[str, ...]) -> pd.DataFrame:
+    """The viewed teams' stored rows (every team's when `teams` is empty): the review reads
+    other teams' history only through the M2 matches the store keeps (store/derived.py)."""
+    return _store_for(url).activity(list(teams) or None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
 def activity(url: str, version: int) -> pd.DataFrame:
-    """Every stored activity row of every team: re-offer matching needs the whole history (a
-    family may be rebooked in another team), so a team filter change never re-reads the store."""
+    """Every stored activity row of every team (the looking-ahead page's history; the review
+    pages read team_activity)."""
     return _store_for(url).activity()
 
 
@@ -99,7 +107,7 @@ def settings(url: str, version: int) -> Settings:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def latest_as_of(url: str, version: int, teams: tuple[str, ...]) -> date | None:
-    return as_of_date(team_rows(activity(url, version), teams))
+    return as_of_date(team_rows(team_activity(url, version, teams), teams))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -107,7 +115,7 @@ def clinician_slots(url: str, version: int, teams: tuple[str, ...], start: date,
                     clinician: str, kinds: tuple[str, ...]) -> pd.DataFrame:
     """One clinician's slots of `kinds` in the teams and [start, end), for the drill-down
     (small, so a clinician change never copies the whole activity frame out of the cache)."""
-    rows = activity(url, version)
+    rows = team_activity(url, version, teams)
     rows = rows[
         (rows["clinician"] == clinician)
         & (rows["date"] >= pd.Timestamp(start))
@@ -127,11 +135,11 @@ def quarterly_review(
 ) -> Review:
     stored_settings = settings(url, version)
     quarter = Quarter.parse(quarter_label, stored_settings.fy_first_month)
-    return review(
-        activity(url, version),
-        jobplans(url, version),
-        quarter,
-        as_of=as_of,
+    inputs = ReviewInputs(
+        activity=team_activity(url, version, teams),
+        jobplans=jobplans(url, version),
         settings=stored_settings,
-        teams=list(teams) or None,
+        lost=_store_for(url).quarter_lost_slots(list(teams) or None, quarter.start,
+                                                quarter.last_day),
     )
+    return stored_review(inputs, quarter, as_of=as_of, teams=list(teams) or None)
