@@ -1,0 +1,47 @@
+"""Fast start (issue 13): `--help` imports no command module, a command imports only its own,
+and the table `--help` is printed from says what the modules register."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+from capa_monitor import cli
+
+
+@pytest.mark.parametrize("module", cli.COMMAND_MODULES)
+def test_the_command_table_names_what_each_module_registers(module):
+    parser = argparse.ArgumentParser()
+    subparsers = parser.add_subparsers()
+    importlib.import_module(module).register(subparsers)
+    registered = {action.dest: action.help for action in subparsers._choices_actions}
+    listed = {name: text for name, (owner, text) in cli.COMMANDS.items() if owner == module}
+    assert registered == listed
+
+
+def _modules_after(*argv: str) -> set[str]:
+    code = (
+        "import sys\nfrom capa_monitor.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "print(' '.join(sorted(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                          check=True)
+    return set(done.stdout.split())
+
+
+def test_help_imports_no_command_module_nor_pandas():
+    loaded = _modules_after("--help")
+    assert not {name for name in loaded if name.startswith("capa_monitor.cli.")}
+    assert "pandas" not in loaded
+
+
+def test_a_command_imports_its_own_module_and_not_the_others():
+    loaded = _modules_after("--db", "sqlite://", "audit", "--help")
+    assert "capa_monitor.cli.store_cmds" in loaded  # (it shares the load options of inspect)
+    assert not {"capa_monitor.cli.review_cmds", "capa_monitor.cli.pack_cmd",
+                "capa_monitor.cli.access_cmd", "capa_monitor.pack"} & loaded
