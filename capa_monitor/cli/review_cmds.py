@@ -12,9 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from capa_monitor.cli.store_cmds import current_user
 from capa_monitor.errors import CapaError
-from capa_monitor.exports import shortfall_csv, shortfall_tables, shortfall_xlsx
 from capa_monitor.metrics import words
 from capa_monitor.metrics.review import Review, stored_review, team_rows
 from capa_monitor.periods import Quarter, as_of_date
@@ -87,6 +85,11 @@ def run_review(args: argparse.Namespace) -> int:
 
 
 def run_shortfalls(args: argparse.Namespace) -> int:
+    # Imported here: the spreadsheet writer and the loader behind store_cmds cost `review` a
+    # quarter of a second of start-up it never uses.
+    from capa_monitor.cli.store_cmds import current_user
+    from capa_monitor.exports import shortfall_csv, shortfall_tables, shortfall_xlsx
+
     out = Path(args.out)
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv"):

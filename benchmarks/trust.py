@@ -1,0 +1,265 @@
+"""The review at trust scale (issue 13): a store of years of many teams, built from the
+package's own generator month by month as uploads, then what a user waits for.
+
+    python -m benchmarks.trust [--rows 1000000] [--teams 40] [--years 5] [--db URL]
+                               [--out benchmarks/_work/trust_1000000.json]
+
+Steps, each in a fresh child process (benchmarks.run.run_step: wall time, own peak RSS):
+- build: the store, one upload a month (every team's rows of that month) and a job plan for
+  every clinician — each upload does its write-time work (store/derived.py) as the app's do;
+- upload: a monthly upload of ~5k rows (the last full month of the first teams, read again
+  with some outcomes changed) as the upload page does it: preview = guarded sandboxed read +
+  normalise + plan_ingest, confirm = ingest (store + derived refresh);
+- cli: `python -m capa_monitor review --team T` and all teams, wall clock, interpreter start
+  included (and `--help`);
+- page: AppTest of the review page: first render with one team chosen after the upload, a
+  quarter switch and a team switch, then all teams; peak RSS of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from benchmarks.run import ROOT, WORK, run_step
+
+MONTHLY_ROWS = 5_000
+
+
+def _frames(rows: int, teams: int, years: int):
+    import math
+
+    from capa_monitor.sample import CLINICIANS_PER_TEAM, SLOTS_PER_CLINICIAN_DAY, generate_activity
+
+    # The generator fills about SLOTS_PER_CLINICIAN_DAY slots per clinician a working day, so
+    # the row count and the years fix the number of teams; --teams is the fallback.
+    if years:
+        per_day = rows / (years * 252)
+        teams = max(1, math.ceil(per_day / (CLINICIANS_PER_TEAM * SLOTS_PER_CLINICIAN_DAY)))
+    first = date(2026, 11, 23).replace(year=2026 - max(years, 1))
+    return generate_activity(rows, teams=teams, seed=13, start=first)
+
+
+def _canonical(frame):
+    """The generator's frame as the loader would hand it to the store (client pseudonyms)."""
+    import hashlib
+
+    import pandas as pd
+
+    from capa_monitor import model
+    from capa_monitor.sample import CLIENT_REF
+
+    refs = frame[CLIENT_REF]
+    codes, uniques = pd.factorize(refs)
+    keys = [hashlib.sha256(f"bench:{u}".encode()).hexdigest() for u in uniques]
+    client_key = pd.Series(pd.array(keys + [None], dtype="str")[codes], index=frame.index)
+    out = frame.assign(**{model.CLIENT_KEY: client_key})
+    return out.loc[:, list(model.ACTIVITY_COLUMNS)].reset_index(drop=True)
+
+
+def _result(frame, name: str):
+    from capa_monitor import model
+    from capa_monitor.loading.report import LoadReport, LoadResult
+
+    dates = frame[model.DATE]
+    report = LoadReport(
+        file_name=name, sha256=f"{abs(hash(name)):064d}"[-64:], sheet="Diary", header_row=4,
+        encoding=None, rows_read=len(frame), accepted=len(frame), rejected=[],
+        columns={"clinician": "Clinician", "date": "Date"},
+        clinicians=sorted(frame[model.CLINICIAN].dropna().unique().tolist()),
+        date_range=(dates.min().date(), dates.max().date()),
+    )
+    return LoadResult(frame=frame, report=report)
+
+
+def step_build(db: str, rows: str, teams: str, years: str) -> dict:
+    import pandas as pd
+
+    from capa_monitor import model
+    from capa_monitor.store import Store
+
+    t0 = time.perf_counter()
+    frame = _frames(int(rows), int(teams), int(years))
+    canonical = _canonical(frame)
+    generated = time.perf_counter() - t0
+    store = Store.open(db)
+    months = canonical[model.DATE].dt.to_period("M")
+    seconds = []
+    for month in sorted(months.unique()):
+        part = canonical[months == month].reset_index(drop=True)
+        t = time.perf_counter()
+        store.ingest(_result(part, f"trust-{month}.xlsx"), user="benchmark")
+        seconds.append(time.perf_counter() - t)
+    staff = canonical[[model.CLINICIAN, model.TEAM]].drop_duplicates(model.CLINICIAN)
+    plans = pd.DataFrame({c: pd.Series(None, index=staff.index, dtype=object)
+                          for c in model.JOBPLAN_COLUMNS})
+    plans["clinician"], plans["team"] = staff[model.CLINICIAN], staff[model.TEAM]
+    plans["fte"], plans["choice_per_week"], plans["core_sessions"] = 1.0, 2.0, 4.0
+    plans["specific_sessions"], plans["nonclinical_sessions"] = 1.0, 2.0
+    store.save_jobplans(plans.reset_index(drop=True), user="benchmark", source="benchmark")
+    return {
+        "rows": len(canonical), "teams": int(canonical[model.TEAM].nunique()),
+        "first": str(canonical[model.DATE].min().date()),
+        "last": str(canonical[model.DATE].max().date()),
+        "uploads": len(seconds), "generate_s": generated, "build_s": sum(seconds),
+        "upload_median_s": sorted(seconds)[len(seconds) // 2],
+    }
+
+
+def _monthly_file(db: str) -> tuple[Path, str, str]:
+    """An xlsx of ~5k rows: the last full month of the first teams, with some outcomes changed
+    (a corrected export of a month already stored)."""
+    import numpy as np
+    import pandas as pd
+
+    from capa_monitor import model
+    from capa_monitor.sample import CLIENT_REF, DETAIL, write_diary_xlsx
+    from capa_monitor.store import Store
+
+    store = Store.open(db)
+    last = store.date_bounds()[1]
+    month = (pd.Timestamp(last).to_period("M") - 2)
+    teams = store.teams()
+    rows = store.activity(teams[:8], month.start_time.date(), (month + 1).start_time.date())
+    per_team = rows.groupby(model.TEAM).size()
+    chosen = list(per_team.index[np.cumsum(per_team.to_numpy()) <= MONTHLY_ROWS]) or teams[:1]
+    rows = rows[rows[model.TEAM].isin(chosen)].reset_index(drop=True)
+    rng = np.random.default_rng(5)
+    flip = rng.random(len(rows)) < 0.05
+    rows.loc[flip & (rows[model.OUTCOME] == "attended"), model.OUTCOME] = "dna"
+    frame = rows.rename(columns={model.CLIENT_KEY: CLIENT_REF}).assign(**{DETAIL: pd.NA})
+    codes, _ = pd.factorize(frame[CLIENT_REF])
+    refs = pd.Series([f"C{10_000_000 + c}" for c in codes], dtype="str", index=frame.index)
+    frame[CLIENT_REF] = refs.where(codes >= 0)
+    path = WORK / f"monthly_{len(frame)}.xlsx"
+    write_diary_xlsx(frame.loc[:, [c for c in frame.columns if c != "upload_id"]], path)
+    return path, chosen[0], str(month)
+
+
+def step_upload(db: str) -> dict:
+    from capa_monitor.loading import load_raw
+    from capa_monitor.loading.read import read_upload, warm_up
+    from capa_monitor.store import Store
+
+    path, team, month = _monthly_file(db)
+    store = Store.open(db)
+    warm_up()
+    time.sleep(5)  # as a running server's reader has settled
+    data = path.read_bytes()
+    t0 = time.perf_counter()
+    workbook = read_upload(data, path.name)
+    result = load_raw(workbook, filename=path.name, pseudonym_key=b"benchmark-key")
+    plan = store.plan_ingest(result)
+    t1 = time.perf_counter()
+    outcome = store.ingest(result, user="benchmark")
+    t2 = time.perf_counter()
+    return {"rows": result.report.accepted, "team": team, "month": month,
+            "superseded": plan.superseded_rows, "status": outcome.status,
+            "preview_s": t1 - t0, "confirm_s": t2 - t1}
+
+
+def step_page(db: str, team: str) -> dict:
+    from streamlit.testing.v1 import AppTest
+
+    from capa_monitor.views.common import PERIOD_KEY
+
+    os.environ["CAPA_DATABASE_URL"] = db
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=300)
+    at.session_state[PERIOD_KEY] = {"quarter": None, "teams": [team], "as_of": None}
+    t0 = time.perf_counter()
+    at.run()
+    t1 = time.perf_counter()
+    quarters = at.selectbox(key="review_quarter").options
+    at.selectbox(key="review_quarter").set_value(quarters[1]).run()
+    t2 = time.perf_counter()
+    teams = at.multiselect(key="review_teams").options
+    other = next(t for t in teams if t != team)
+    at.multiselect(key="review_teams").set_value([other]).run()
+    t3 = time.perf_counter()
+    at.multiselect(key="review_teams").set_value([team]).run()  # back: cached
+    t4 = time.perf_counter()
+    errors = [e.value for e in at.exception]
+    return {"first_team_s": t1 - t0, "quarter_switch_s": t2 - t1, "team_switch_s": t3 - t2,
+            "team_back_s": t4 - t3, "errors": errors}
+
+
+def step_page_all(db: str) -> dict:
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["CAPA_DATABASE_URL"] = db
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
+    t0 = time.perf_counter()
+    at.run()
+    return {"first_all_s": time.perf_counter() - t0, "errors": [e.value for e in at.exception]}
+
+
+def _wall(*argv: str) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "capa_monitor", *argv], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL, env={**os.environ, "CAPA_USER": "benchmark"})
+    return time.perf_counter() - t0
+
+
+STEPS = {"build": step_build, "upload": step_upload, "page": step_page,
+         "page_all": step_page_all}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.trust", description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--teams", type=int, default=40)
+    parser.add_argument("--years", type=int, default=5)
+    parser.add_argument("--db", default=None, help="default: a SQLite file in benchmarks/_work")
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--skip", default="", help="steps to leave out, comma-separated")
+    parser.add_argument("--step", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.step:
+        name, out_path, *rest = args.step
+        Path(out_path).write_text(json.dumps(STEPS[name](*rest)))
+        return 0
+    WORK.mkdir(parents=True, exist_ok=True)
+    db = args.db or f"sqlite:///{WORK / f'trust_{args.rows}.sqlite'}"
+    skip = set(args.skip.split(","))
+    results: dict = {"db": db.split("@")[-1], "rows_asked": args.rows}
+
+    def step(name: str, *rest: str) -> dict:
+        print(f"== {name} …", flush=True)
+        found = run_step(f"trust:{name}", *rest)
+        print(json.dumps(found, default=str), flush=True)
+        return found
+
+    if "build" not in skip:
+        results["build"] = step("build", db, str(args.rows), str(args.teams), str(args.years))
+    if "upload" not in skip:
+        results["upload"] = step("upload", db)
+    team = results.get("upload", {}).get("team")
+    if team is None:
+        from capa_monitor.store import Store
+
+        team = Store.open(db).teams()[0]
+    if "cli" not in skip:
+        results["cli"] = {
+            "help_s": min(_wall("--help") for _ in range(3)),
+            "review_team_s": min(_wall("--db", db, "review", "--team", team) for _ in range(3)),
+            "review_all_s": _wall("--db", db, "review"),
+        }
+        print(json.dumps(results["cli"]), flush=True)
+    if "page" not in skip:
+        results["page"] = step("page", db, team)
+    if "page_all" not in skip:
+        results["page_all"] = step("page_all", db)
+    out = Path(args.out or WORK / f"trust_{args.rows}.json")
+    out.write_text(json.dumps(results, indent=1, default=str))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
