@@ -43,7 +43,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import aliased
 
 from capa_monitor import model
 from capa_monitor.metrics import reoffer
@@ -182,14 +181,31 @@ def active_rows(conn: Connection, settings: Settings, since: date | None) -> pd.
     with the columns the matching reads."""
     conditions = [activity.c.superseded_by.is_(None),
                   activity.c.kind.in_(list(settings.monitored_kinds))]
-    if since is not None:
-        conditions.append(activity.c.date >= since)
     columns = [activity.c.id, *(activity.c[name] for name in _READ)]
-    frame = pd.DataFrame(
-        conn.execute(select(*columns).where(*conditions).order_by(activity.c.id)).all(),
-        columns=["id", *_READ],
-    )
+    if since is None:
+        parts = [select(*columns).where(*conditions)]
+    else:
+        # A date range over every team goes through the (team, date) index one team at a
+        # time: without a team, both databases would scan the whole table.
+        conditions.append(activity.c.date >= since)
+        parts = [select(*columns).where(*conditions, activity.c.team.is_(None))]
+        parts += [select(*columns).where(*conditions, activity.c.team == team)
+                  for team in _teams(conn)]
+    rows = [row for part in parts for row in conn.execute(part).all()]
+    frame = pd.DataFrame(rows, columns=["id", *_READ]).sort_values("id")
     return _typed(frame)
+
+
+def _teams(conn: Connection) -> list[str]:
+    """The distinct teams of activity, hopping along the (team, date) index (a DISTINCT would
+    read every entry)."""
+    return list(conn.exec_driver_sql(
+        "WITH RECURSIVE t(team) AS ("
+        " SELECT min(team) FROM activity"
+        " UNION ALL SELECT (SELECT min(team) FROM activity WHERE team > t.team) FROM t"
+        " WHERE t.team IS NOT NULL)"
+        " SELECT team FROM t WHERE team IS NOT NULL"
+    ).scalars())
 
 
 @dataclass(frozen=True)
@@ -218,7 +234,7 @@ def quarter_lost_slots(
 ) -> QuarterLostSlots:
     """The stored matches of the lost slots dated in [start, last_day] of the teams (None:
     every team), with their rows and their evidence's rows."""
-    lost_row, evidence_row = aliased(activity), aliased(activity)
+    lost_row, evidence_row = activity.alias("lost_row"), activity.alias("evidence_row")
     described = reoffer.DESCRIBED_COLUMNS
     query = (
         select(
