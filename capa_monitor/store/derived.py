@@ -47,6 +47,7 @@ from sqlalchemy import (
 from capa_monitor import model
 from capa_monitor.metrics import reoffer
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
+from capa_monitor.store import hops
 from capa_monitor.store.schema import activity, meta, metadata, settings_table
 
 DIRTY_KEY = "derived_dirty_from"
@@ -190,22 +191,10 @@ def active_rows(conn: Connection, settings: Settings, since: date | None) -> pd.
         conditions.append(activity.c.date >= since)
         parts = [select(*columns).where(*conditions, activity.c.team.is_(None))]
         parts += [select(*columns).where(*conditions, activity.c.team == team)
-                  for team in _teams(conn)]
+                  for team in hops.stored_teams(conn)]
     rows = [row for part in parts for row in conn.execute(part).all()]
     frame = pd.DataFrame(rows, columns=["id", *_READ]).sort_values("id")
     return _typed(frame)
-
-
-def _teams(conn: Connection) -> list[str]:
-    """The distinct teams of activity, hopping along the (team, date) index (a DISTINCT would
-    read every entry)."""
-    return list(conn.exec_driver_sql(
-        "WITH RECURSIVE t(team) AS ("
-        " SELECT min(team) FROM activity"
-        " UNION ALL SELECT (SELECT min(team) FROM activity WHERE team > t.team) FROM t"
-        " WHERE t.team IS NOT NULL)"
-        " SELECT team FROM t WHERE team IS NOT NULL"
-    ).scalars())
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ import pyarrow as pa
 from sqlalchemy import (
     Connection,
     delete,
-    func,
     insert,
     select,
     true,
@@ -42,7 +41,7 @@ from capa_monitor.errors import StoreError
 from capa_monitor.loading.report import LoadResult, MappingProfile
 from capa_monitor.names import clinician_key
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
-from capa_monitor.store import bulk, derived, overlap, upload_ops
+from capa_monitor.store import bulk, derived, hops, overlap, upload_ops
 from capa_monitor.store.database import (
     create_store_engine,
     read_transaction,
@@ -357,24 +356,14 @@ class Store:
     def teams(self) -> list[str]:
         """Teams with active rows or a job plan, sorted."""
         with read_transaction(self.engine) as conn:
-            active = conn.execute(
-                select(activity.c.team)
-                .where(activity.c.superseded_by.is_(None), activity.c.team.is_not(None))
-                .distinct()
-            ).scalars()
             planned = conn.execute(
                 select(jobplans.c.team).where(jobplans.c.team.is_not(None)).distinct()
             ).scalars()
-            return sorted(set(active) | set(planned))
+            return sorted(set(hops.active_teams(conn)) | set(planned))
 
     def date_bounds(self) -> tuple[date, date] | None:
         with read_transaction(self.engine) as conn:
-            low, high = conn.execute(
-                select(func.min(activity.c.date), func.max(activity.c.date)).where(
-                    activity.c.superseded_by.is_(None)
-                )
-            ).one()
-        return None if low is None else (low, high)
+            return hops.date_bounds(conn)
 
     # ---- job plans -------------------------------------------------------------------------
 
