@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / "_work"
 TEAMS_FOR = {5_000: 1, 100_000: 6, 1_000_000: 40}
+TRUST_HEADING = "## Trust scale"
 OPENPYXL_MAX_ROWS = 100_000  # pandas+openpyxl takes minutes and GBs beyond this (measured)
 
 
@@ -317,7 +318,11 @@ def main(argv: list[str] | None = None) -> int:
 
     report = render(rows_out, review_result, page_result, args.runs)
     print(report)
-    Path(args.out).write_text(report)
+    out = Path(args.out)
+    if out.exists() and TRUST_HEADING in (kept := out.read_text()):
+        # the trust-scale section comes from benchmarks/trust.py runs: keep it
+        report += "\n" + TRUST_HEADING + kept.split(TRUST_HEADING, 1)[1]
+    out.write_text(report)
     return 0
 
 

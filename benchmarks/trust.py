@@ -226,6 +226,44 @@ def _wall(*argv: str) -> float:
     return time.perf_counter() - t0
 
 
+# (label, step, key, target seconds or MiB or None): the issue 13 figures, in RESULTS.md order
+FIGURES = (
+    ("review page, first render after an upload (one team, running app)", "page",
+     "after_upload_s", 1.0),
+    ("review page, cold process start (one team)", "page", "cold_start_s", None),
+    ("quarter switch", "page", "quarter_switch_s", 0.3),
+    ("team switch (a team not viewed yet)", "page", "team_switch_s", 0.3),
+    ("`review --team T` CLI, wall, interpreter start included", "cli", "review_team_s", 1.5),
+    ("`review` CLI, all teams", "cli", "review_all_s", None),
+    ("`--help`", "cli", "help_s", 0.3),
+    ("monthly upload: preview (read + normalise + plan)", "upload", "preview_s", 1.0),
+    ("monthly upload: confirm (store + M2 refresh)", "upload", "confirm_s", 2.0),
+    ("app peak memory, MiB (page process, one team)", "page", "peak_mib", 600),
+    ("review page, all teams, first render", "page_all", "first_all_s", None),
+    ("app peak memory, MiB, all teams", "page_all", "peak_mib", None),
+)
+
+
+def report(paths: list[str]) -> str:
+    """A markdown table of trust runs (JSON files, each `LABEL=path` or a path), each target
+    met or missed on every run that measured it."""
+    labelled = [p.split("=", 1) if "=" in p else (Path(p).stem, p) for p in paths]
+    names = [name for name, _ in labelled]
+    runs = [json.loads(Path(p).read_text()) for _, p in labelled]
+    lines = ["| measure | " + " | ".join(names) + " | target | |",
+             "|---|" + "---:|" * len(runs) + "---:|---|"]
+    for label, step, key, target in FIGURES:
+        values = [r.get(step, {}).get(key) for r in runs]
+        cells = ["—" if v is None else (f"{v:.0f}" if key == "peak_mib" else f"{v:.2f}")
+                 for v in values]
+        measured = [v for v in values if v is not None]
+        verdict = "" if target is None or not measured else (
+            "met" if all(v <= target for v in measured) else "missed")
+        lines.append(f"| {label} | " + " | ".join(cells)
+                     + f" | {'—' if target is None else f'≤ {target:g}'} | {verdict} |")
+    return "\n".join(lines) + "\n"
+
+
 STEPS = {"build": step_build, "upload": step_upload, "page": step_page,
          "page_all": step_page_all}
 
@@ -239,7 +277,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None)
     parser.add_argument("--skip", default="", help="steps to leave out, comma-separated")
     parser.add_argument("--step", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--report", nargs="+", metavar="JSON",
+                        help="print the markdown table of these runs (LABEL=file.json) instead")
     args = parser.parse_args(argv)
+    if args.report:
+        print(report(args.report), end="")
+        return 0
     if args.step:
         name, out_path, *rest = args.step
         Path(out_path).write_text(json.dumps(STEPS[name](*rest)))
