@@ -82,7 +82,8 @@ def cached_outlook(url: str, version: int, quarter_label: str, teams: tuple[str,
                    as_of: date | None) -> Outlook:
     """L1–L3 for the review the same selection shows (cached like it, per data version)."""
     result = data.quarterly_review(url, version, quarter_label, teams, as_of)
-    return outlook(data.activity(url, version), data.jobplans(url, version), result)
+    # the teams' own rows, as the review reads them (L1–L3 need nothing of other teams)
+    return outlook(data.team_activity(url, version, teams), data.jobplans(url, version), result)
 
 
 def pack_file_name(result) -> str:
@@ -300,7 +301,7 @@ def whatif_section(user: auth.User, selection: common.Selection, result, look: O
     for note in trial.notes:
         st.info(note)
     quarters = [result.quarter, result.quarter.next(), result.quarter.next().next()]
-    viewed = data.activity(selection.url, selection.version)
+    viewed = data.team_activity(selection.url, selection.version, selection.teams)
     outcome = compare(team_rows(viewed, result.teams), plans, trial, quarters, result.as_of,
                       result.settings, look.conversion)
     st.subheader("Team, before and after")
