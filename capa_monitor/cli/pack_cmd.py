@@ -32,7 +32,9 @@ def run_pack(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".pdf":
         raise CapaError(f"--out must end in .pdf, not {out.name!r}.")
     result, store = _review_from_store(args)
-    look = outlook(store.activity(), store.jobplans(), result)
+    # the teams' own rows, as the review reads them
+    look = outlook(store.activity(list(result.teams) if result.teams else None),
+                   store.jobplans(), result)
     data = pack_pdf(result, look, made_on=date.today())
     try:
         out.write_bytes(data)
