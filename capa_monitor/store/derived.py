@@ -38,6 +38,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
     and_,
     cast,
     delete,
@@ -67,8 +68,24 @@ lost_slot_matches = Table(
     Index("ix_lost_slot_matches_date", "date"),
 )
 
+# Per-team versions (migration 6): a team's review can change only when its rows, the matches
+# of its lost slots, or what every review reads (job plans, settings: `SHARED_KEY`) change,
+# so the app caches a team's review on these rather than on the store-wide data version.
+team_versions = Table(
+    "team_versions",
+    metadata,
+    Column("team", Text, primary_key=True),  # "" for rows without a team
+    Column("version", BigInteger, nullable=False),
+)
+changed_teams = Table(  # teams touched by the write under way (triggers, mark_teams)
+    "changed_teams",
+    metadata,
+    Column("team", Text, primary_key=True),
+)
+SHARED_KEY = "shared_version"
+
 MATCH_COLUMNS = ("activity_id", "date", "found", "evidence_id")
-_READ = (model.SLOT_ID, model.CLINICIAN, model.DATE, model.KIND, model.OUTCOME,
+_READ = (model.SLOT_ID, model.CLINICIAN, model.TEAM, model.DATE, model.KIND, model.OUTCOME,
          model.CLIENT_KEY, model.BOOKED_ON, model.REOFFERED)
 
 _SQLITE_TRIGGERS = (
@@ -109,6 +126,88 @@ _POSTGRES_TRIGGERS = (
 )
 
 
+_SQLITE_TEAM_TRIGGERS = (
+    """CREATE TRIGGER activity_team_update AFTER UPDATE OF superseded_by ON activity
+       WHEN (OLD.superseded_by IS NULL) <> (NEW.superseded_by IS NULL)
+       BEGIN INSERT OR IGNORE INTO changed_teams (team) VALUES (coalesce(NEW.team, '')); END""",
+    """CREATE TRIGGER activity_team_delete AFTER DELETE ON activity
+       WHEN OLD.superseded_by IS NULL
+       BEGIN INSERT OR IGNORE INTO changed_teams (team) VALUES (coalesce(OLD.team, '')); END""",
+)
+_POSTGRES_TEAM_TRIGGERS = (
+    """CREATE FUNCTION activity_team_update() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         INSERT INTO changed_teams (team)
+         SELECT DISTINCT coalesce(n.team, '') FROM m2_new n JOIN m2_old o ON o.id = n.id
+         WHERE (o.superseded_by IS NULL) <> (n.superseded_by IS NULL)
+         ON CONFLICT DO NOTHING;
+         RETURN NULL;
+       END $$""",
+    """CREATE TRIGGER activity_team_update AFTER UPDATE ON activity
+       REFERENCING OLD TABLE AS m2_old NEW TABLE AS m2_new
+       FOR EACH STATEMENT EXECUTE FUNCTION activity_team_update()""",
+    """CREATE FUNCTION activity_team_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         INSERT INTO changed_teams (team)
+         SELECT DISTINCT coalesce(g.team, '') FROM m2_gone g WHERE g.superseded_by IS NULL
+         ON CONFLICT DO NOTHING;
+         RETURN NULL;
+       END $$""",
+    """CREATE TRIGGER activity_team_delete AFTER DELETE ON activity
+       REFERENCING OLD TABLE AS m2_gone
+       FOR EACH STATEMENT EXECUTE FUNCTION activity_team_delete()""",
+)
+
+
+def create_team_versions(conn: Connection) -> None:
+    """Per-team versions, the shared version and their triggers (migration 6)."""
+    team_versions.create(conn)
+    changed_teams.create(conn)
+    conn.execute(insert(meta).values(key=SHARED_KEY, value=0))
+    postgres = conn.dialect.name == "postgresql"
+    for statement in _POSTGRES_TEAM_TRIGGERS if postgres else _SQLITE_TEAM_TRIGGERS:
+        conn.exec_driver_sql(statement)
+
+
+def mark_teams(conn: Connection, teams: Sequence[str | None]) -> None:
+    """Rows of these teams were inserted by the write under way."""
+    names = sorted({"" if pd.isna(team) else str(team) for team in teams})
+    known = set(conn.execute(select(changed_teams.c.team)).scalars())
+    rows = [{"team": name} for name in names if name not in known]
+    if rows:
+        conn.execute(insert(changed_teams), rows)
+
+
+def mark_shared(conn: Connection) -> None:
+    """What every review reads changed (job plans, settings)."""
+    conn.execute(update(meta).where(meta.c.key == SHARED_KEY).values(value=meta.c.value + 1))
+
+
+def review_version(conn: Connection, teams: Sequence[str]) -> tuple[int, ...]:
+    """The versions a review of `teams` depends on: the shared one, then each team's."""
+    shared = conn.execute(select(meta.c.value).where(meta.c.key == SHARED_KEY)).scalar_one()
+    found = dict(conn.execute(
+        select(team_versions.c.team, team_versions.c.version).where(
+            team_versions.c.team.in_(list(teams)))
+    ).all())
+    return (int(shared), *(int(found.get(team, 0)) for team in teams))
+
+
+def _bump_teams(conn: Connection, also: set[str]) -> None:
+    """Raise the version of every team the write touched, then forget them."""
+    teams = set(conn.execute(select(changed_teams.c.team)).scalars()) | also
+    if not teams:
+        return
+    current = dict(conn.execute(
+        select(team_versions.c.team, team_versions.c.version).where(
+            team_versions.c.team.in_(sorted(teams)))
+    ).all())
+    conn.execute(delete(team_versions).where(team_versions.c.team.in_(sorted(current))))
+    conn.execute(insert(team_versions),
+                 [{"team": team, "version": current.get(team, 0) + 1} for team in sorted(teams)])
+    conn.execute(delete(changed_teams))
+
+
 def create(conn: Connection) -> None:
     """The table, the dirty mark (everything, so the first refresh fills it) and the triggers
     (migration 4)."""
@@ -133,20 +232,23 @@ def matching_changed(before: Settings, after: Settings) -> bool:
 
 
 def refresh(conn: Connection) -> int:
-    """Bring the stored matches up to date inside the caller's write; returns lost slots
-    matched again (0 when nothing had changed)."""
+    """Bring the stored matches up to date inside the caller's write and raise the versions
+    of the teams it touched; returns lost slots matched again (0 when nothing had changed)."""
     dirty = conn.execute(select(meta.c.value).where(meta.c.key == DIRTY_KEY)).scalar_one()
     if dirty >= CLEAN:
+        _bump_teams(conn, set())
         return 0
     settings = stored_settings(conn)
     window = int(settings.reoffer_window_days)
     since = None if dirty <= EVERYTHING // 2 else _date(dirty - window)
     table = lost_slot_matches.c
+    redone = [] if since is None else [table.date >= since]
+    before = {row[0]: (row[1], row[2]) for row in conn.execute(
+        select(table.activity_id, table.found, table.evidence_id).where(*redone)).all()}
+    conn.execute(delete(lost_slot_matches).where(*redone))
     if since is None:
-        conn.execute(delete(lost_slot_matches))
         used_ids = np.zeros(0, dtype=np.int64)
     else:
-        conn.execute(delete(lost_slot_matches).where(table.date >= since))
         used_ids = np.fromiter(
             conn.execute(
                 select(table.evidence_id).where(
@@ -160,6 +262,12 @@ def refresh(conn: Connection) -> int:
     if len(matches):
         conn.execute(insert(lost_slot_matches), matches.to_dict("records"))
     conn.execute(update(meta).where(meta.c.key == DIRTY_KEY).values(value=CLEAN))
+    # Teams whose lost slots' matches changed (rows that came or went are the triggers')
+    after = dict(zip(matches["activity_id"].tolist(),
+                     zip(matches["found"], matches["evidence_id"], strict=True), strict=True))
+    changed = [i for i, match in after.items() if i in before and before[i] != match]
+    team_of = dict(zip(rows["id"].tolist(), rows[model.TEAM].fillna("").tolist(), strict=True))
+    _bump_teams(conn, {team_of[i] for i in changed})
     return len(matches)
 
 

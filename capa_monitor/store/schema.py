@@ -333,8 +333,17 @@ def _migration_derived(conn: Connection) -> None:
     derived.create(conn)
 
 
+def _migration_team_versions(conn: Connection) -> None:
+    """Per-team data versions (issue 13), so a cached review is invalidated only by changes
+    that can alter it: store/derived.py."""
+    from capa_monitor.store import derived
+
+    derived.create_team_versions(conn)
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _migration_1, _migration_2, _migration_3, _migration_access_list, _migration_derived,
+    _migration_team_versions,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -174,6 +174,16 @@ class Store:
 
     # ---- version ---------------------------------------------------------------------------
 
+    def review_version(self, teams: Sequence[str]) -> tuple[int, ...]:
+        """What a review of these teams depends on (derived.review_version): unchanged by
+        writes to other teams' rows that match none of these teams' lost slots, and by audit
+        entries. Empty `teams` (every team): the data version."""
+        with read_transaction(self.engine) as conn:
+            if not teams:
+                return (int(conn.execute(
+                    select(meta.c.value).where(meta.c.key == "data_version")).scalar_one()),)
+            return derived.review_version(conn, teams)
+
     def data_version(self) -> int:
         with read_transaction(self.engine) as conn:
             return int(
@@ -226,6 +236,7 @@ class Store:
             )
             if len(result.frame):  # inserted rows: the triggers see only supersedes
                 derived.mark_dirty(conn, result.frame[model.DATE].min().date())
+                derived.mark_teams(conn, result.frame[model.TEAM].unique().tolist())
             return outcome
 
     def plan_restore(self, upload_id: int) -> UploadChange:
@@ -303,6 +314,8 @@ class Store:
                 .where(jobplans.c.source == DEMO_SOURCE)
                 .returning(jobplans.c.clinician)
             ).all()
+            if removed_plans:
+                derived.mark_shared(conn)
             _audit(
                 conn,
                 "demo removed",
@@ -431,6 +444,8 @@ class Store:
                         changed_at=now,
                     )
                 )
+            if changed:
+                derived.mark_shared(conn)
             _audit(conn, "job plans changed", user, source=source, rows=changed)
         return changed
 
@@ -460,6 +475,7 @@ class Store:
                     )
                 )
             if removed:
+                derived.mark_shared(conn)
                 _audit(conn, "job plans changed", user, source=source, rows=removed)
         return removed
 
@@ -488,6 +504,7 @@ class Store:
         with self._write() as conn:
             if derived.matching_changed(derived.stored_settings(conn), settings):
                 derived.mark_dirty(conn, None)
+            derived.mark_shared(conn)
             conn.execute(delete(settings_table))
             conn.execute(
                 insert(settings_table).values(

@@ -79,10 +79,15 @@ def uploads(url: str, version: int) -> pd.DataFrame:
 # cache_resource, not cache_data: a team's rows over the years are ~100k rows; cache_data
 # would keep a pickled copy per entry and unpickle it on every hit. Every reader treats it as
 # read-only (metrics are pure and filter into new frames), so sharing the one object is safe.
-@st.cache_resource(show_spinner=False, max_entries=4)
 def team_activity(url: str, version: int, teams: tuple[str, ...]) -> pd.DataFrame:
     """The viewed teams' stored rows (every team's when `teams` is empty): the review reads
-    other teams' history only through the M2 matches the store keeps (store/derived.py)."""
+    other teams' history only through the M2 matches the store keeps (store/derived.py).
+    Cached on the teams' own versions: another team's upload does not read them again."""
+    return _team_activity(url, _store_for(url).review_version(list(teams)), teams)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _team_activity(url: str, review_version: tuple[int, ...], teams: tuple[str, ...]):
     return _store_for(url).activity(list(teams) or None)
 
 
@@ -125,7 +130,6 @@ def clinician_slots(url: str, version: int, teams: tuple[str, ...], start: date,
     return team_rows(rows, teams)
 
 
-@st.cache_data(show_spinner="Working out the review…", max_entries=16)
 def quarterly_review(
     url: str,
     version: int,
@@ -133,13 +137,27 @@ def quarterly_review(
     teams: tuple[str, ...],
     as_of: date | None,
 ) -> Review:
-    stored_settings = settings(url, version)
+    """The quarter's review of the teams, cached on what it depends on (Store.review_version:
+    the teams' rows and lost-slot matches, job plans, settings), not on every write."""
+    return _quarterly_review(url, _store_for(url).review_version(list(teams)), quarter_label,
+                             teams, as_of)
+
+
+@st.cache_data(show_spinner="Working out the review…", max_entries=16)
+def _quarterly_review(
+    url: str,
+    review_version: tuple[int, ...],
+    quarter_label: str,
+    teams: tuple[str, ...],
+    as_of: date | None,
+) -> Review:
+    store = _store_for(url)
+    stored_settings = store.settings()
     quarter = Quarter.parse(quarter_label, stored_settings.fy_first_month)
     inputs = ReviewInputs(
-        activity=team_activity(url, version, teams),
-        jobplans=jobplans(url, version),
+        activity=_team_activity(url, review_version, teams),
+        jobplans=store.jobplans(),
         settings=stored_settings,
-        lost=_store_for(url).quarter_lost_slots(list(teams) or None, quarter.start,
-                                                quarter.last_day),
+        lost=store.quarter_lost_slots(list(teams) or None, quarter.start, quarter.last_day),
     )
     return stored_review(inputs, quarter, as_of=as_of, teams=list(teams) or None)
