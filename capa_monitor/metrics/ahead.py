@@ -40,6 +40,11 @@ PROJECTION_COLUMNS: tuple[str, ...] = (
     "booked_ahead", "free_ahead", "nonattendance_rate", "rate_basis", "projected", "to_find",
     "projection_words",
 )
+#: L2 per clinician of a review (diary_by_clinician).
+DIARY_BY_CLINICIAN: tuple[str, ...] = ("in_diary", "next_target", "diary_flag", "slots_missing",
+                                      "diary_words")
+#: What `with_outlook` adds to a review's clinicians frame.
+OUTLOOK_COLUMNS: tuple[str, ...] = (*PROJECTION_COLUMNS, *DIARY_BY_CLINICIAN)
 DIARY_COLUMNS: tuple[str, ...] = (
     "clinician", "team", "next_target", "in_diary", "ready_at", "diary_flag", "slots_missing",
     "diary_words",
@@ -250,6 +255,14 @@ def _diary_words(flag: bool, missing: int, in_diary: int, target: float, followi
             return f"no slots in the {following.label} diary yet: {slots_word(missing)} missing"
         return f"{slots_word(missing)} missing ({have})"
     return f"diary ready ({have})"
+
+
+def with_outlook(activity: pd.DataFrame, clinicians: pd.DataFrame, diary: NextDiary | None,
+                 quarter: Quarter, as_of: date, settings: Settings = DEFAULT_SETTINGS
+                 ) -> pd.DataFrame:
+    """A review's clinicians frame with L1 and L2 beside M1 (OUTLOOK_COLUMNS added)."""
+    return clinicians.join(projection(activity, clinicians, quarter, as_of, settings)).join(
+        diary_by_clinician(diary, clinicians))
 
 
 def diary_by_clinician(diary: NextDiary | None, clinicians: pd.DataFrame) -> pd.DataFrame:

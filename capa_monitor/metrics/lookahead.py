@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from capa_monitor.jobplans import canonical_plans
-from capa_monitor.metrics.ahead import NextDiary, diary_by_clinician, next_diary, projection
+from capa_monitor.metrics.ahead import NextDiary
 from capa_monitor.metrics.capacity import Conversion, capacity_by_quarter, conversion
-from capa_monitor.metrics.review import Review, team_rows
-from capa_monitor.metrics.review import _viewed_plans as viewed_plans
+from capa_monitor.metrics.review import Review, team_rows, viewed_plans
 from capa_monitor.periods import Quarter
 
 #: Quarters L3 shows before the reviewed one (the next one is shown too).
@@ -29,9 +28,9 @@ OUTLOOK_FIELDS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Outlook:
-    """L1 and L2 per clinician (`clinicians`: the review's clinicians frame, same rows and
-    order, with ahead.PROJECTION_COLUMNS and in_diary, next_target, diary_flag, slots_missing,
-    diary_words), next quarter's diary (None when there is none to prepare), L3 per quarter."""
+    """L1 and L2 per clinician (`clinicians`: the review's clinicians frame, which carries
+    ahead.OUTLOOK_COLUMNS), next quarter's diary (None when there is none to prepare), L3 per
+    quarter."""
 
     clinicians: pd.DataFrame
     diary: NextDiary | None
@@ -63,12 +62,9 @@ def outlook(activity: pd.DataFrame, plans: pd.DataFrame, result: Review) -> Outl
     viewed = team_rows(activity, result.teams)
     team_plans = viewed_plans(canonical_plans(plans), viewed, result.teams)
     settings, quarter, as_of = result.settings, result.quarter, result.as_of
-    clinicians = result.clinicians
-    diary = next_diary(viewed, team_plans, quarter, as_of, settings)
-    ahead = projection(viewed, clinicians, quarter, as_of, settings)
-    with_outlook = clinicians.join(ahead).join(diary_by_clinician(diary, clinicians))
     measured = conversion(viewed, as_of, settings)
     first = viewed["date"].min()
     quarters = l3_quarters(quarter, None if pd.isna(first) else pd.Timestamp(first).date())
     capacity = capacity_by_quarter(viewed, team_plans, quarters, as_of, settings, measured)
-    return Outlook(with_outlook, diary, capacity, measured, quarters, team_plans)
+    return Outlook(result.clinicians, result.next_diary, capacity, measured, quarters,
+                   team_plans)

@@ -35,6 +35,16 @@ as_of, sorted by team then clinician (M1 + M2):
     leaving_date                        = available_to (shown to explain a drop-off)
     available_days, quarter_days        working days the expectation was scaled by
 
+    booked_ahead, free_ahead, nonattendance_rate, rate_basis, projected, to_find,
+    projection_words                    §8 L1, the quarter's projected end: missing unless the
+                                        quarter is under way (metrics/ahead.py)
+    in_diary, next_target, diary_flag, slots_missing, diary_words
+                                        §8 L2, next quarter's diary: missing for a clinician
+                                        not planned next quarter (`next_diary` has them all)
+
+`next_diary` — §8 L2, ahead.NextDiary (None once the next quarter has started): every
+clinician planned for the next quarter, a starter not yet in this quarter's list too.
+
 `lost_slots` — M2, lost slots dated in the quarter up to as_of, in matching order:
     slot_id, clinician, team, date, start, kind, outcome
                                         slot_id may be derived by the loader (a hash): never
@@ -69,7 +79,7 @@ import numpy as np
 import pandas as pd
 
 from capa_monitor.jobplans import canonical_plans, quarterly_targets
-from capa_monitor.metrics import balance, drift, dropoff, flow, reoffer, spc
+from capa_monitor.metrics import ahead, balance, drift, dropoff, flow, reoffer, spc
 from capa_monitor.metrics.targets import TARGET_COLUMNS, against_target
 from capa_monitor.model import CLINICIAN, DATE, TEAM
 from capa_monitor.names import clinician_keys
@@ -79,7 +89,7 @@ from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 if TYPE_CHECKING:  # the store imports this module's callers, not the other way round
     from capa_monitor.store.derived import QuarterLostSlots, ReviewInputs
 
-CLINICIAN_COLUMNS: tuple[str, ...] = (
+_M1_M2_COLUMNS: tuple[str, ...] = (
     *TARGET_COLUMNS[: TARGET_COLUMNS.index("available_from")],
     *reoffer.SUMMARY_COLUMNS,
     "available_from",
@@ -89,6 +99,7 @@ CLINICIAN_COLUMNS: tuple[str, ...] = (
     "available_days",
     "quarter_days",
 )
+CLINICIAN_COLUMNS: tuple[str, ...] = (*_M1_M2_COLUMNS, *ahead.OUTLOOK_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,7 @@ class Review:
     dropoff: pd.DataFrame
     spc_weekly: pd.DataFrame
     spc_dna: pd.DataFrame
+    next_diary: ahead.NextDiary | None = None
 
     @property
     def teams_label(self) -> str:
@@ -223,7 +235,7 @@ def _review(
     teams = tuple(teams) if teams else None
     in_teams = _in_teams(activity[TEAM], teams).to_numpy() if teams is not None else None
     viewed = activity[in_teams] if in_teams is not None else activity
-    jobplans = _viewed_plans(canonical_plans(jobplans), viewed, teams)
+    jobplans = viewed_plans(canonical_plans(jobplans), viewed, teams)
     if as_of is not None:
         as_of_source = "given"
     else:
@@ -251,6 +263,9 @@ def _review(
                                 as_of, settings)
     lost = lost.reset_index(drop=True)
     clinicians = _with_lost_counts(clinicians, lost)
+    # §8 L1, L2: where the quarter is heading on the slots in the diary, and next quarter's
+    diary = ahead.next_diary(viewed, jobplans, quarter, as_of, settings)
+    clinicians = ahead.with_outlook(viewed, clinicians, diary, quarter, as_of, settings)
 
     extras = _other_metrics(viewed, jobplans, targets, quarter, as_of, settings)
     return Review(
@@ -262,6 +277,7 @@ def _review(
         clinicians=clinicians,
         lost_slots=lost,
         **extras,
+        next_diary=diary,
     )
 
 
@@ -278,7 +294,7 @@ def _in_teams(values: pd.Series, teams: tuple[str, ...]) -> pd.Series:
     return pd.Series(matches[codes], index=values.index)
 
 
-def _viewed_plans(
+def viewed_plans(
     plans: pd.DataFrame, viewed: pd.DataFrame, teams: tuple[str, ...] | None
 ) -> pd.DataFrame:
     """Plans of the viewed teams, and blank-team plans of clinicians who work in them."""
@@ -299,7 +315,7 @@ def _with_lost_counts(clinicians: pd.DataFrame, lost: pd.DataFrame) -> pd.DataFr
     for column in reoffer.SUMMARY_COLUMNS:
         keyed[column] = keyed[column].fillna(0).astype("int64")
     keyed["leaving_date"] = keyed["available_to"]
-    return keyed.reset_index(drop=True).reindex(columns=list(CLINICIAN_COLUMNS))
+    return keyed.reset_index(drop=True).reindex(columns=list(_M1_M2_COLUMNS))
 
 
 def _other_metrics(
