@@ -10,7 +10,9 @@ kinds and outcomes are in the same words as on the pages (metrics.words).
 
 CSV layout (one file, so it opens with a double click): a short "about" block, a blank line,
 then "Part 1" — a title row, its header row and the clinicians; a blank line; "Part 2" — a
-title row, its header row and the slots. UTF-8 with a byte-order mark so Excel shows accents.
+title row, its header row and the slots; a blank line; "Part 3" (§8 L2) — the clinicians short
+of next quarter's new Core Partnership slots in the diary. UTF-8 with a byte-order mark so
+Excel shows accents.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 PART1_TITLE = "Part 1: clinicians behind, slightly behind or with no target"
 PART2_TITLE = "Part 2: lost slots not re-offered"
+PART3_TITLE = "Part 3: next quarter's diary: clinicians short of new Core Partnership slots"
 
 #: Part 1 columns: header -> clinicians-frame column.
 CLINICIAN_HEADERS: dict[str, str] = {
@@ -66,9 +69,19 @@ SLOT_HEADERS: dict[str, str] = {
     "Slot id (export)": "export_slot_id",
     "Evidence": "evidence",
 }
+#: Part 3 columns: header -> next_diary.clinicians column.
+DIARY_HEADERS: dict[str, str] = {
+    "Team": "team",
+    "Clinician": "clinician",
+    "Target (next quarter)": "next_target",
+    "In the diary": "in_diary",
+    "Slots missing": "slots_missing",
+    "Diary": "diary_words",
+}
 FLAGGED_STATUSES = ("red", "amber", "no_target")
 #: Numbers shown rounded (they stay exact in the workbook cell; only the format rounds).
-DECIMAL_HEADERS = ("Target (quarter)", "Expected to date", "Shortfall")
+DECIMAL_HEADERS = ("Target (quarter)", "Expected to date", "Shortfall",
+                   "Target (next quarter)")
 
 AS_OF_SOURCES = {
     "given": "chosen by the user",
@@ -116,6 +129,24 @@ def shortfall_tables(review: Review) -> tuple[pd.DataFrame, pd.DataFrame]:
     return part1.reset_index(drop=True), part2.reset_index(drop=True)
 
 
+def diary_table(review: Review) -> pd.DataFrame:
+    """Part 3 (§8 L2): the clinicians flagged short of next quarter's slots, with the headers
+    of the download; empty before the diary is checked or once the next quarter has begun."""
+    diary = review.next_diary
+    flagged = diary.flagged if diary is not None else pd.DataFrame(columns=list(DIARY_HEADERS.values()))
+    return pd.DataFrame({header: flagged[column] for header, column in DIARY_HEADERS.items()}
+                        ).reset_index(drop=True)
+
+
+def _diary_about(review: Review) -> str:
+    diary = review.next_diary
+    if diary is None:
+        return "none: the next quarter has begun"
+    if diary.checked:
+        return f"{diary.quarter.label}, checked from {diary.ready_at:%d %b %Y}"
+    return f"{diary.quarter.label}, not checked yet: from {diary.ready_at:%d %b %Y}"
+
+
 def about_rows(review: Review, generated_at: datetime) -> list[tuple[str, Any]]:
     """What produced the list: quarter, as-of date, teams, when, and every rule setting."""
     rows: list[tuple[str, Any]] = [
@@ -128,6 +159,7 @@ def about_rows(review: Review, generated_at: datetime) -> list[tuple[str, Any]]:
          + ", ".join(words.STATUS_WORDS[s] for s in FLAGGED_STATUSES[:-1])
          + f" or {words.STATUS_WORDS[FLAGGED_STATUSES[-1]]}"),
         ("Slots listed", "lost in the quarter up to the as-of date and not re-offered"),
+        ("Next quarter's diary", _diary_about(review)),
     ]
     for name, value in review.settings.to_dict().items():
         if name == "limits":
@@ -141,12 +173,13 @@ def shortfall_csv(review: Review, *, generated_at: datetime | None = None) -> by
     """Both parts in one CSV, one after the other (see the module docstring)."""
     generated_at = generated_at or datetime.now()
     part1, part2 = shortfall_tables(review)
+    part3 = diary_table(review)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([safe_text("CAPA Monitor shortfall list")])
     for label, value in about_rows(review, generated_at):
         writer.writerow([safe_text(label), _csv_value(value)])
-    for title, table in ((PART1_TITLE, part1), (PART2_TITLE, part2)):
+    for title, table in ((PART1_TITLE, part1), (PART2_TITLE, part2), (PART3_TITLE, part3)):
         writer.writerow([])
         writer.writerow([safe_text(title)])
         writer.writerow([safe_text(h) for h in table.columns])
@@ -161,6 +194,7 @@ def shortfall_xlsx(review: Review, *, generated_at: datetime | None = None) -> b
     """Front sheet "About", then a sheet per part, styled for reading and printing."""
     generated_at = generated_at or datetime.now()
     part1, part2 = shortfall_tables(review)
+    part3 = diary_table(review)
     book = Workbook()
     about = book.active
     about.title = "About"
@@ -176,6 +210,7 @@ def shortfall_xlsx(review: Review, *, generated_at: datetime | None = None) -> b
     for title, table, sheet_name in (
         (PART1_TITLE, part1, "Below target"),
         (PART2_TITLE, part2, "Not re-offered"),
+        (PART3_TITLE, part3, "Next quarter diary"),
     ):
         sheet = book.create_sheet(sheet_name)
         sheet.sheet_properties.tabColor = "005EB8"

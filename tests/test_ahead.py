@@ -198,3 +198,53 @@ def test_the_ready_share_is_a_setting():
 
 def test_no_next_diary_once_the_next_quarter_has_started():
     assert next_diary(ACTIVITY, PLANS, Q2, AS_OF) is None
+
+
+def test_the_shortfall_download_lists_next_quarters_diary_as_a_third_part():
+    import csv
+    import io
+
+    from capa_monitor.exports import PART3_TITLE, shortfall_csv
+    from capa_monitor.metrics.review import review
+
+    result = review(ACTIVITY, PLANS, Q3, as_of=AS_OF)
+    # the review's clinicians carry L1 and L2 beside M1; the starter is in next_diary only
+    assert result.clinicians.set_index("clinician").loc["Ben Cole", "diary_words"] == (
+        "no slots in the 2026/27 Q4 diary yet: 9 slots missing")
+    assert "Fay Green" not in set(result.clinicians["clinician"])
+    rows = list(csv.reader(io.StringIO(shortfall_csv(result).decode("utf-8-sig"))))
+    assert ["Next quarter's diary", "2026/27 Q4, checked from 20 Nov 2026"] in rows
+    part3 = rows.index([PART3_TITLE])
+    assert rows[part3 + 1] == ["Team", "Clinician", "Target (next quarter)", "In the diary",
+                               "Slots missing", "Diary"]
+    assert rows[part3 + 2:] == [
+        ["North", "Ben Cole", "9.0", "0", "9",
+         "no slots in the 2026/27 Q4 diary yet: 9 slots missing"],
+        ["North", "Fay Green", "8.1", "3", "6", "6 slots missing (3 of 8 in the 2026/27 Q4 diary)"],
+    ]
+
+
+def test_the_json_review_carries_l1_and_l2_named_as_in_the_spec():
+    import json
+
+    from capa_monitor.cli.review_cmds import review_json, review_table
+    from capa_monitor.metrics.review import review
+
+    result = review(ACTIVITY, PLANS, Q3, as_of=AS_OF)
+    document = json.loads(json.dumps(review_json(result), allow_nan=False))
+    people = {c["clinician"]: c for c in document["clinicians"]}
+    aisha, ben, dev = people["Aisha Khan"], people["Ben Cole"], people["Dev Patel"]
+    assert (aisha["booked_ahead"], aisha["free_ahead"], aisha["to_find"]) == (8, 0, 0)
+    assert aisha["projected"] == pytest.approx(10 + 8 * 11 / 13)
+    assert (aisha["in_diary"], aisha["next_target"], aisha["diary_flag"]) == (13, 15, False)
+    assert (ben["booked_ahead"], ben["free_ahead"], ben["in_diary"], ben["slots_missing"]) == (
+        5, 2, 0, 9)
+    assert ben["to_find"] == pytest.approx(9 - 2 - 5 * 19 / 22)
+    assert ben["projection_words"] == "needs 3 more slots"
+    assert (dev["to_find"], dev["in_diary"], dev["next_target"]) == (None, None, None)
+    assert document["next_diary"] == {"quarter": "2026/27 Q4", "ready_at": "2026-11-20",
+                                      "checked": True, "clinicians_short": 2,
+                                      "slots_missing": 15}  # Ben 9 + Fay 6
+    table = review_table(result)
+    assert ("  Ben Cole: needs 3 more slots (projected 6.3: 5 booked, 2 free ahead); next "
+            "quarter: no slots in the 2026/27 Q4 diary yet: 9 slots missing") in table

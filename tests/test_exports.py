@@ -113,7 +113,7 @@ def _workbook(result):
 
 def test_xlsx_has_front_sheet_and_a_sheet_per_part(result):
     book = _workbook(result)
-    assert book.sheetnames == ["About", "Below target", "Not re-offered"]
+    assert book.sheetnames == ["About", "Below target", "Not re-offered", "Next quarter diary"]
     about = {row[0]: row[1] for row in book["About"].iter_rows(min_row=3, values_only=True)}
     assert about["Quarter"] == "2026/27 Q2"
     assert about["As of"] == datetime(2026, 7, 31)  # a real date cell
@@ -121,6 +121,9 @@ def test_xlsx_has_front_sheet_and_a_sheet_per_part(result):
     assert about["Generated at"] == GENERATED
     assert about["Setting: reoffer_window_days"] == 28
     assert about["Setting: monitored_kinds"] == "core_new, choice"
+    # §8 L2: Q3's diary is checked from 1 Oct − 6 weeks = 20 Aug, after this 31 Jul as-of date
+    assert about["Next quarter's diary"] == "2026/27 Q3, not checked yet: from 20 Aug 2026"
+    assert book["Next quarter diary"].max_row == 1  # the header row alone: nobody flagged yet
     sheet = book["Below target"]
     assert sheet.freeze_panes == "A2"
     assert sheet["A1"].value == "Team" and sheet["A1"].font.bold
@@ -163,7 +166,10 @@ def test_csv_has_both_parts_one_after_the_other(result):
     assert rows[part1 + 4][:4] == ["'-North", "'@Bob Ray", "no target", "no job plan"]
     assert rows[part2 + 1] == ["Team", "Clinician", "Date", "Time", "Type", "Outcome",
                                "Slot id (export)", "Evidence"]
-    assert [row[6] for row in rows[part2 + 2:]] == ["'+S4", "'" + HOSTILE_SLOT]
+    part3 = rows.index(["Part 3: next quarter's diary: clinicians short of new Core "
+                        "Partnership slots"])
+    assert [row[6] for row in rows[part2 + 2:part3 - 1]] == ["'+S4", "'" + HOSTILE_SLOT]
+    assert rows[part3 + 2:] == [["(none)"]]  # Q3's diary is not checked before 20 Aug
     assert rows[part2 + 2][2] == "2026-07-02"
     every_cell = [cell for row in rows for cell in row]
     assert not [c for c in every_cell if c[:1] in ("=", "+", "-", "@", "\t", "\r")]

@@ -179,7 +179,7 @@ def test_shortfalls_xlsx_and_csv(run, tmp_path):
     # Jane and Ann red, Bob without a plan; L3 not re-offered.
     assert "3 clinician(s) behind or with no target, 1 slot(s) not re-offered" in out
     book = openpyxl.load_workbook(xlsx)
-    assert book.sheetnames == ["About", "Below target", "Not re-offered"]
+    assert book.sheetnames == ["About", "Below target", "Not re-offered", "Next quarter diary"]
     assert book["Not re-offered"]["G2"].value == "L3"
     csv_path = tmp_path / "short.csv"
     assert run("shortfalls", "--quarter", "2026/27 Q2", "--out", str(csv_path))[0] == 0

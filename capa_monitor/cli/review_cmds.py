@@ -25,6 +25,10 @@ CLINICIAN_FIELDS: tuple[str, ...] = (
     "choice_expected_to_date", "choice_delivered", "choice_offered", "choice_shortfall",
     "choice_status", "lost", "reoffered", "pending", "not_reoffered", "available_from",
     "leaving_date", "availability",
+    # §8 looking ahead, named as in the spec: L1 the quarter's projected end, L2 next quarter's
+    # diary (null outside a quarter under way / for a clinician not planned next quarter)
+    "booked_ahead", "free_ahead", "projected", "to_find", "projection_words", "in_diary",
+    "next_target", "diary_flag", "slots_missing", "diary_words",
 )
 #: Per-lost-slot JSON fields (issue 4), in order. `slot_id` is the export's own id (null when
 #: the export had none: the id the loader derives is nowhere in the clinician's system);
@@ -181,6 +185,22 @@ def review_json(result: Review) -> dict[str, Any]:
             ),
             SLOT_FIELDS,
         ),
+        "next_diary": _diary_json(result),
+    }
+
+
+def _diary_json(result: Review) -> dict[str, Any] | None:
+    """L2's quarter and whether its diary is checked yet; None once it has started."""
+    diary = result.next_diary
+    if diary is None:
+        return None
+    flagged = diary.flagged
+    return {
+        "quarter": diary.quarter.label,
+        "ready_at": diary.ready_at.isoformat(),
+        "checked": diary.checked,
+        "clinicians_short": len(flagged),
+        "slots_missing": int(flagged["slots_missing"].sum()),
     }
 
 
@@ -265,6 +285,7 @@ def review_table(result: Review) -> str:
     lines.append("")
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
               for row in rows]
+    lines += _ahead_lines(result)
     lost = result.lost_slots
     statuses = words.words(lost["status"], words.SLOT_STATUS_WORDS).value_counts(sort=False)
     missed = lost[lost["status"] == "not_reoffered"]
@@ -283,6 +304,27 @@ def review_table(result: Review) -> str:
         "and no target in the plan: no target.",
     ]
     return "\n".join(lines)
+
+
+def _ahead_lines(result: Review) -> list[str]:
+    """§8 L1 and L2 in the pages' words, a line per clinician who has either."""
+    c = result.clinicians
+    shown = c[c["projection_words"].notna() | c["diary_words"].notna()]
+    if shown.empty:
+        return []
+    diary = result.next_diary
+    lines = ["", "Looking ahead (projected on the slots booked"
+             + (f"; {diary.quarter.label} diary from {diary.ready_at:%d %b}" if diary else "")
+             + "):"]
+    for row in shown.itertuples(index=False):
+        parts = []
+        if isinstance(row.projection_words, str):
+            parts.append(f"{row.projection_words} (projected {row.projected:.1f}: "
+                         f"{row.booked_ahead} booked, {row.free_ahead} free ahead)")
+        if isinstance(row.diary_words, str):
+            parts.append(f"next quarter: {row.diary_words}")
+        lines.append(f"  {row.clinician}: {'; '.join(parts)}")
+    return lines
 
 
 def _num(value: float) -> str:
