@@ -134,3 +134,15 @@ def test_the_review_pack_is_made_when_asked_for_and_audited(filled):
     assert "review pack" in str(download["details"])
     assert hashlib.sha256(pdf).hexdigest() in str(download["details"]) + str(
         download["file_sha256"])
+
+
+def test_the_review_page_shows_l1_and_l2_per_clinician_and_offers_the_pack(filled):
+    at = AppTest.from_file(str(DASHBOARD), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Looking ahead" in [s.value for s in at.subheader]
+    ahead_rows = table_with(at, "diary_word").set_index("clinician")
+    assert ahead_rows.loc["Ben Cole", "end_word"] == "⚠️ needs 3 more slots"
+    assert ahead_rows.loc["Ben Cole", "diary_word"] == (
+        "⚠️ no slots in the 2026/27 Q4 diary yet: 9 slots missing")
+    assert ahead_rows.loc["Aisha Khan", "projected"] == pytest.approx(10 + 8 * 5 / 6)
+    assert [b.proto.label for b in at.get("download_button")] == ["Download the review pack (PDF)"]

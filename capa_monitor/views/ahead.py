@@ -152,8 +152,12 @@ def _whole(value) -> int:
 
 
 def diary_words(frame: pd.DataFrame, checked: bool) -> pd.Series:
-    icons = frame["diary_flag"].map({True: "⚠️", False: "✅"}) if checked else "⏳"
-    return (icons + " " + frame["diary_words"].astype("str")).astype("str")
+    """L2's words with an icon before them; missing where a clinician has none."""
+    cells = [None if not isinstance(text, str)
+             else f"{'⏳' if not checked else '⚠️' if flag is True else '✅'} {text}"
+             for flag, text in zip(frame["diary_flag"].astype("object"),
+                                   frame["diary_words"].astype("object"), strict=True)]
+    return pd.Series(cells, index=frame.index, dtype="str")
 
 
 def diary_section(result, look: Outlook) -> None:

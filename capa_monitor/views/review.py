@@ -7,13 +7,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from capa_monitor import access, auth
 from capa_monitor.charts import delivery_chart
 from capa_monitor.metrics import words as vocabulary
 from capa_monitor.metrics.flow import ALL_TEAMS
 from capa_monitor.metrics.words import words
 from capa_monitor.model import Kind
 from capa_monitor.names import clinician_key
-from capa_monitor.views import common, data
+from capa_monitor.views import ahead, common, data
 
 #: The clinicians' figures against target; offers and lost slots are a second table, so that
 #: each fits the screen without scrolling sideways.
@@ -50,6 +51,19 @@ OFFERS_TABLE = {
     "reoffered": st.column_config.NumberColumn("Re-offered"),
     "pending": st.column_config.NumberColumn("Pending"),
     "not_reoffered": st.column_config.NumberColumn("Not re-offered"),
+}
+#: §8 L1 and L2 per clinician (the Looking ahead page has L3, the what-if and the pack too).
+AHEAD_TABLE = {
+    "clinician": st.column_config.TextColumn("Clinician"),
+    "booked_ahead": st.column_config.NumberColumn(
+        "Booked ahead", help="New Core Partnership slots booked after the as-of date, this quarter"),
+    "free_ahead": st.column_config.NumberColumn(
+        "Free ahead", help="New Core Partnership slots in the diary nobody is booked into yet"),
+    "projected": st.column_config.NumberColumn(
+        "Projected", format="%.1f",
+        help="Delivered + booked ahead × (1 − the non-attendance rate)"),
+    "end_word": st.column_config.TextColumn("Quarter end"),
+    "diary_word": st.column_config.TextColumn("Next quarter's diary", width="large"),
 }
 LOST_SLOT_TABLE = {
     "date": st.column_config.DateColumn("Date", format="ddd DD/MM/YYYY"),
@@ -141,6 +155,31 @@ def headline(result) -> None:
         st.caption(f"{line[0].upper()}{line[1:]}.")
 
 
+def looking_ahead(selection: common.Selection, result) -> None:
+    """L1 and L2 per clinician, with the way to the rest and the review pack."""
+    c = result.clinicians
+    diary = result.next_diary
+    if c["projection_words"].isna().all() and c["diary_words"].isna().all():
+        return
+    st.subheader("Looking ahead")
+    st.caption("Where the quarter ends on the new Core Partnership slots booked ahead (less the "
+               "clinician's non-attendance), and next quarter's slots in the diary"
+               + (f" (checked from {diary.ready_at:%d %b %Y})" if diary else "") + ".")
+    table = c.assign(end_word=ahead.end_words(c["projection_words"]),
+                     diary_word=ahead.diary_words(c, diary is not None and diary.checked))
+    st.dataframe(table[list(AHEAD_TABLE)], column_config=AHEAD_TABLE, hide_index=True,
+                 placeholder="—", key="review_ahead")
+    link_col, pack_col = st.columns(2)
+    link_col.page_link("capa_monitor/views/ahead.py", icon="🔭",
+                       label="Looking ahead: capacity against demand, and what-if")
+    user = auth.current_user()
+    if user is not None and user.scope.can(access.DOWNLOAD):  # not a team member's (issue 14)
+        with pack_col:
+            look = ahead.cached_outlook(selection.url, selection.version,
+                                        selection.quarter.label, selection.teams, selection.as_of)
+            ahead.pack_button(result, look, user, "review_pack")
+
+
 def drill_down(selection: common.Selection, result) -> None:
     names = sorted(result.clinicians["clinician"].astype(str))
     if not names:
@@ -229,6 +268,7 @@ def render() -> None:
         placeholder="—",
         key="review_offers",
     )
+    looking_ahead(selection, result)
     st.plotly_chart(delivery_chart(result.clinicians), key="review_delivery_chart")
     drill_down(selection, result)
 

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from capa_monitor import access
-from capa_monitor.exports import shortfall_csv, shortfall_tables, shortfall_xlsx
+from capa_monitor.exports import diary_table, shortfall_csv, shortfall_tables, shortfall_xlsx
 from capa_monitor.metrics import words
 from capa_monitor.views import common
 
@@ -90,6 +90,19 @@ def render() -> None:
                            "Evidence": st.column_config.TextColumn("Evidence", width=320)},
             hide_index=True, key="shortfalls_slots", placeholder="—",
         )
+    diary = result.next_diary  # §8 L2, the download's Part 3
+    if diary is not None:
+        short = diary_table(result)
+        st.subheader(f"{diary.quarter.label} diary: clinicians short ({len(short)})")
+        if not diary.checked:
+            st.info(f"Checked from {diary.ready_at:%d %b %Y}, {result.settings.diary_lead_weeks} "
+                    "weeks before the quarter starts.")
+        elif short.empty:
+            st.success(f"Every planned clinician has their {diary.quarter.label} slots in the diary.")
+        else:
+            shown = _one_team(short)
+            st.dataframe(shown, column_config=common.readable_columns(shown), hide_index=True,
+                         key="shortfalls_diary", placeholder="—")
 
     stem = f"shortfalls {result.quarter.label.replace('/', '-')}"
     # The bytes are made once per run and the same object is served and hashed: each one
