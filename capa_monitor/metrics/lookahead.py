@@ -1,8 +1,10 @@
-"""Looking ahead for one quarterly review (domain spec §8 L1–L3), assembled once for the pages,
-the CLI, the shortfall download and the review pack, so they all say the same thing.
+"""Looking ahead for one quarterly review (domain spec §8 L1–L3), assembled once for the
+Looking ahead page, the review pack and its command, so they all say the same thing.
 
-`outlook` takes the whole store (as `review` does) and the review it goes with, and works on
-the same teams' rows and plans as the review.
+L1 and L2 come with the review itself (metrics.review calls ahead.with_outlook); this adds L3
+per quarter, which needs the quarters around the reviewed one, and the viewed teams' plans a
+what-if starts from. `outlook` takes the stored rows and plans (every team's or the viewed
+teams') and the review, and works on the same teams' rows and plans as the review.
 """
 
 from __future__ import annotations
@@ -19,11 +21,6 @@ from capa_monitor.periods import Quarter
 
 #: Quarters L3 shows before the reviewed one (the next one is shown too).
 QUARTERS_BEFORE = 3
-#: Per-clinician fields of the JSON review, named as in the spec (§8 L1, L2).
-OUTLOOK_FIELDS: tuple[str, ...] = (
-    "booked_ahead", "free_ahead", "projected", "to_find", "projection_words", "in_diary",
-    "next_target", "diary_flag", "slots_missing", "diary_words",
-)
 
 
 @dataclass(frozen=True)
