@@ -92,7 +92,7 @@ def run_shortfalls(args: argparse.Namespace) -> int:
     # Imported here: the spreadsheet writer and the loader behind store_cmds cost `review` a
     # quarter of a second of start-up it never uses.
     from capa_monitor.cli.store_cmds import current_user
-    from capa_monitor.exports import shortfall_csv, shortfall_tables, shortfall_xlsx
+    from capa_monitor.exports import diary_table, shortfall_csv, shortfall_tables, shortfall_xlsx
 
     out = Path(args.out)
     suffix = out.suffix.lower()
@@ -105,6 +105,7 @@ def run_shortfalls(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CapaError(f"Could not write {out}: {exc.strerror}.") from exc
     part1, part2 = shortfall_tables(result)
+    part3 = diary_table(result)
     store.record(
         "download",
         user=current_user(),
@@ -114,13 +115,15 @@ def run_shortfalls(args: argparse.Namespace) -> int:
         as_of=result.as_of.isoformat(),
         teams=list(result.teams) if result.teams else None,
         file_sha256=hashlib.sha256(data).hexdigest(),
-        rows=len(part1) + len(part2),
+        rows=len(part1) + len(part2) + len(part3),
         clinicians=len(part1),
         slots=len(part2),
+        diary_short=len(part3),
     )
     print(
         f"Wrote {out}: {len(part1)} clinician(s) behind or with no target, "
-        f"{len(part2)} slot(s) not re-offered ({result.quarter.label}, as of {result.as_of:%d %b %Y})."
+        f"{len(part2)} slot(s) not re-offered, {len(part3)} clinician(s) short of next quarter's "
+        f"diary ({result.quarter.label}, as of {result.as_of:%d %b %Y})."
     )
     return 0
 
