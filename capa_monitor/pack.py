@@ -15,7 +15,6 @@ accented names print everywhere.
 from __future__ import annotations
 
 import io
-import math
 from datetime import date
 from pathlib import Path
 
@@ -41,6 +40,7 @@ from reportlab.platypus.flowables import Flowable
 
 from capa_monitor import pack_charts
 from capa_monitor.metrics import words
+from capa_monitor.metrics.ahead import whole_slots
 from capa_monitor.metrics.capacity import rule_of_thumb
 from capa_monitor.metrics.flow import ALL_TEAMS
 from capa_monitor.metrics.lookahead import Outlook
@@ -184,7 +184,7 @@ class _Pack:
             lines.append(f"Projected quarter end: {len(projected) - len(short)} of "
                          f"{len(projected)} clinicians on course"
                          + (f"; {len(short)} need{'s' if len(short) == 1 else ''} more slots "
-                            f"({int(clinicians.loc[short.index, 'to_find'].apply(_ceil).sum())}"
+                            f"({sum(map(whole_slots, clinicians.loc[short.index, 'to_find']))}"
                             " in all)." if len(short) else "."))
         if look.diary is not None:
             diary = look.diary
@@ -356,10 +356,6 @@ class _Pack:
                 self.s["body"]))
         self.heading("Trend", [*lines, self.image(pack_charts.xmr_png(
             weekly, "New Core Partnerships per week", "New Core Partnerships"))])
-
-
-def _ceil(value) -> int:
-    return 0 if pd.isna(value) else math.ceil(float(value) - 1e-9)
 
 
 def pack_pdf(result: Review, look: Outlook, *, made_on: date | None = None) -> bytes:

@@ -61,11 +61,17 @@ def slots_word(count: int) -> str:
     return f"{count} slot{'' if count == 1 else 's'}"
 
 
+def whole_slots(count) -> int:
+    """Slots to find, rounded up (a slot is whole; 2.0000000001 is 2); missing counts 0."""
+    return 0 if pd.isna(count) else max(0, math.ceil(float(count) - _SLACK))
+
+
 def needs_words(to_find: float) -> str:
     """L1's words: "on course", or "needs N more slots" with N rounded up (slots are whole)."""
-    if to_find <= _SLACK:
+    needed = whole_slots(to_find)
+    if not needed:
         return ON_COURSE
-    return f"needs {slots_word(math.ceil(to_find - _SLACK)).replace(' slot', ' more slot')}"
+    return f"needs {needed} more slot{'' if needed == 1 else 's'}"
 
 
 def under_way(quarter: Quarter, as_of: date) -> bool:

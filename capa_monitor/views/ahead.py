@@ -6,7 +6,6 @@ capacity against demand (L3), and trying job-plan changes before saving them (L4
 from __future__ import annotations
 
 import hashlib
-import math
 from datetime import date
 
 import pandas as pd
@@ -15,7 +14,7 @@ import streamlit as st
 from capa_monitor import access, auth
 from capa_monitor.charts import capacity_chart
 from capa_monitor.errors import CapaError
-from capa_monitor.metrics.ahead import ON_COURSE, under_way
+from capa_monitor.metrics.ahead import ON_COURSE, under_way, whole_slots
 from capa_monitor.metrics.capacity import rule_of_thumb
 from capa_monitor.metrics.lookahead import Outlook, outlook
 from capa_monitor.metrics.review import team_rows
@@ -138,17 +137,13 @@ def projection_section(result, look: Outlook) -> None:
     first, second = st.columns(2)
     first.metric("On course", f"{len(with_target) - len(short)} of {len(with_target)}",
                  help="Clinicians with a target whose projection reaches it", border=True)
-    second.metric("Slots still to find", f"{int(short['to_find'].apply(_whole).sum())}",
+    second.metric("Slots still to find", f"{sum(map(whole_slots, short['to_find']))}",
                   help="New Core Partnership slots the clinicians short of target need",
                   border=True)
     table = c.assign(status_word=words(c["status"], common.CLINICIAN_STATUS_WORDS),
                      end_word=end_words(c["projection_words"]))
     st.dataframe(table[list(PROJECTION_TABLE)], column_config=PROJECTION_TABLE,
                  hide_index=True, placeholder="—", key="ahead_projection")
-
-
-def _whole(value) -> int:
-    return 0 if pd.isna(value) else math.ceil(float(value) - 1e-9)
 
 
 def diary_words(frame: pd.DataFrame, checked: bool) -> pd.Series:
