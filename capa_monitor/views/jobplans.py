@@ -499,6 +499,12 @@ def render() -> None:
         )
     edit_tab, import_tab, history_tab = st.tabs(["Plans and targets", "Import / export", "History"])
     with edit_tab:
+        st.page_link(
+            "capa_monitor/views/ahead.py", icon=":material/science:",
+            label="Try a change first (a leaving date, a leave, sessions moved, a new starter): "
+            "What if… on Looking ahead shows capacity, balance and targets before and after, "
+            "without saving",
+        )
         editor(user.email, plans, settings)
     with import_tab:
         importer(user.email, settings)
