@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 from datetime import date
 from pathlib import Path
 
-from capa_monitor.cli.review_cmds import _period_arguments, _review_from_store
-from capa_monitor.cli.store_cmds import current_user
+from capa_monitor.cli.review_cmds import _period_arguments, _review_from_store, review_details
+from capa_monitor.cli.store_cmds import write_download
 from capa_monitor.errors import CapaError
 from capa_monitor.metrics.lookahead import outlook
 from capa_monitor.pack import pack_pdf
@@ -35,21 +34,9 @@ def run_pack(args: argparse.Namespace) -> int:
     # the teams' own rows, as the review reads them
     look = outlook(store.activity(list(result.teams) if result.teams else None),
                    store.jobplans(), result)
-    data = pack_pdf(result, look, made_on=date.today())
-    try:
-        out.write_bytes(data)
-    except OSError as exc:
-        raise CapaError(f"Could not write {out}: {exc.strerror}.") from exc
-    store.record(
-        "download",
-        user=current_user(),
-        what="review pack",
-        file=out.name,
-        quarter=result.quarter.label,
-        as_of=result.as_of.isoformat(),
-        teams=list(result.teams) if result.teams else None,
-        file_sha256=hashlib.sha256(data).hexdigest(),
-        clinicians=len(result.clinicians),
+    write_download(
+        store, out, pack_pdf(result, look, made_on=date.today()), what="review pack",
+        **review_details(result), clinicians=len(result.clinicians),
     )
     print(f"Wrote {out}: the {result.quarter.label} review pack for {result.teams_label}, as of "
           f"{result.as_of:%d %b %Y} ({len(result.clinicians)} clinicians).")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 from datetime import date
@@ -91,7 +90,7 @@ def run_review(args: argparse.Namespace) -> int:
 def run_shortfalls(args: argparse.Namespace) -> int:
     # Imported here: the spreadsheet writer and the loader behind store_cmds cost `review` a
     # quarter of a second of start-up it never uses.
-    from capa_monitor.cli.store_cmds import current_user
+    from capa_monitor.cli.store_cmds import write_download
     from capa_monitor.exports import diary_table, shortfall_csv, shortfall_tables, shortfall_xlsx
 
     out = Path(args.out)
@@ -100,21 +99,10 @@ def run_shortfalls(args: argparse.Namespace) -> int:
         raise CapaError(f"--out must end in .xlsx or .csv, not {out.name!r}.")
     result, store = _review_from_store(args)
     data = shortfall_xlsx(result) if suffix == ".xlsx" else shortfall_csv(result)
-    try:
-        out.write_bytes(data)
-    except OSError as exc:
-        raise CapaError(f"Could not write {out}: {exc.strerror}.") from exc
     part1, part2 = shortfall_tables(result)
     part3 = diary_table(result)
-    store.record(
-        "download",
-        user=current_user(),
-        what="shortfall list",
-        file=out.name,
-        quarter=result.quarter.label,
-        as_of=result.as_of.isoformat(),
-        teams=list(result.teams) if result.teams else None,
-        file_sha256=hashlib.sha256(data).hexdigest(),
+    write_download(
+        store, out, data, what="shortfall list", **review_details(result),
         rows=len(part1) + len(part2) + len(part3),
         clinicians=len(part1),
         slots=len(part2),
@@ -126,6 +114,15 @@ def run_shortfalls(args: argparse.Namespace) -> int:
         f"diary ({result.quarter.label}, as of {result.as_of:%d %b %Y})."
     )
     return 0
+
+
+def review_details(result: Review) -> dict[str, Any]:
+    """What a download's audit entry says of the review it came from."""
+    return {
+        "quarter": result.quarter.label,
+        "as_of": result.as_of.isoformat(),
+        "teams": list(result.teams) if result.teams else None,
+    }
 
 
 def _review_from_store(args: argparse.Namespace):

@@ -129,6 +129,17 @@ def current_user() -> str:
     return os.environ.get("CAPA_USER") or getpass.getuser()
 
 
+def write_download(store, out: Path, data: bytes, *, what: str, **details: Any) -> None:
+    """Write a file the command line hands out, then audit it as a download (§7) under
+    $CAPA_USER with its hash; nothing is recorded when the file cannot be written."""
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise CapaError(f"Could not write {out}: {exc.strerror or exc}.") from None
+    store.record("download", user=current_user(), what=what, file=out.name,
+                 file_sha256=hashlib.sha256(data).hexdigest(), **details)
+
+
 def parse_period(text: str) -> tuple[date, date]:
     """`2026-07` → 1–31 July 2026; `2026-07:2026-09` → 1 July – 30 September 2026."""
     first, _, last = text.partition(":")
@@ -421,19 +432,7 @@ def run_jobplans_export(args: argparse.Namespace) -> int:
     store = _open_store(args)
     plans = store.jobplans()
     target = Path(args.file)
-    exported = jobplans_xlsx(plans)
-    try:
-        target.write_bytes(exported)
-    except OSError as exc:
-        raise CapaError(f"Cannot write {target}: {exc.strerror or exc}.") from None
-    store.record(
-        "download",
-        user=current_user(),
-        what="job plans xlsx",
-        file_name=target.name,
-        file_sha256=hashlib.sha256(exported).hexdigest(),
-        rows=len(plans),
-    )
+    write_download(store, target, jobplans_xlsx(plans), what="job plans xlsx", rows=len(plans))
     print(f"Wrote {len(plans)} job plans to {target}.")
     return 0
 
