@@ -69,7 +69,7 @@ FLAGGED = {
 }
 NOT_REOFFERED_SLOT = "04101482"
 
-SHORTFALL_SHEETS = ["About", "Below target", "Not re-offered"]
+SHORTFALL_SHEETS = ["About", "Below target", "Not re-offered", "Next quarter diary"]
 PART1_HEADERS = ("Team", "Clinician", "Status", "Why", "Target (quarter)", "Expected to date",
                  "Delivered", "Shortfall", "Lost slots", "Not re-offered", "Pending",
                  "Start / leaving", "Leaving date")
@@ -121,7 +121,7 @@ def test_manager_uploads_reviews_and_downloads_the_shortfall_list(local_app, tmp
         page.get_by_text(UNKNOWN_TYPES_DOUBT, exact=False).first.wait_for()
         page.get_by_text("I have checked").click()
         page.get_by_role("button", name="Confirm and store").click()
-        page.get_by_text("Stored as upload 1").wait_for()
+        page.get_by_test_id("stAlertContentSuccess").get_by_text("Stored as upload 1").wait_for()
         screenshot(page, "flow-03-upload-stored")
 
         open_page(page, app, "Job plans")

@@ -117,6 +117,12 @@ def headline(page) -> str:
     return tile.get_by_test_id("stMetricValue").inner_text().strip()
 
 
+def stored(page, upload_id: int) -> None:
+    """Wait for the success line of a confirmed upload (the preview also says "stored as")."""
+    page.get_by_test_id("stAlertContentSuccess").get_by_text(
+        f"Stored as upload {upload_id}", exact=False).wait_for()
+
+
 def upload_file(page, app, path: Path) -> None:
     open_page(page, app, "Upload")
     choose_file(page, "Activity exports", path)
@@ -131,11 +137,13 @@ def test_an_overlapping_upload_replaces_instead_of_doubling_and_removing_it_brin
     rio, mhsds = write(tmp_path / "rio_north.csv", RIO), write(tmp_path / "mhsds_north.csv", MHSDS)
     with browser_page(browser, "overlap") as page:
         page.goto(app.url)
+        # The root forwards to the first page (job plans are stored: the review).
+        page.get_by_role("heading", name="Quarterly review", level=1).wait_for()
         wait_for_app(page)
 
         upload_file(page, app, rio)
         page.get_by_role("button", name=CONFIRM).click()
-        page.get_by_text("Stored as upload 1").wait_for()
+        stored(page, 1)
         open_page(page, app, "Quarterly review")
         assert headline(page) == HEADLINE_UPLOAD_1
         screenshot(page, "overlap-01-review-after-upload-1")
@@ -152,7 +160,7 @@ def test_an_overlapping_upload_replaces_instead_of_doubling_and_removing_it_brin
         screenshot(page, "overlap-02-preview")
         # Replace is the default choice.
         page.get_by_role("button", name=CONFIRM).click()
-        page.get_by_text("Stored as upload 2").wait_for()
+        stored(page, 2)
         expect_no_app_error(page, app.log)
 
         open_page(page, app, "Quarterly review")
@@ -182,6 +190,7 @@ def test_a_doubtful_reading_cannot_be_stored_without_i_have_checked(local_app, t
     doubtful = write(tmp_path / "Appointments.csv", DOUBTFUL)
     with browser_page(browser, "doubt") as page:
         page.goto(app.url)
+        page.get_by_role("heading", name="Welcome to CAPA Monitor").wait_for()
         wait_for_app(page)
         upload_file(page, app, doubtful)
         team = page.get_by_role("textbox", name="Team for rows that have none")
@@ -196,7 +205,7 @@ def test_a_doubtful_reading_cannot_be_stored_without_i_have_checked(local_app, t
             "name => [...document.querySelectorAll('button')].some("
             "b => b.innerText.includes(name) && !b.disabled)", arg=CONFIRM)
         confirm.click()
-        page.get_by_text("Stored as upload 1").wait_for()
+        stored(page, 1)
         screenshot(page, "doubt-02-stored-after-checking")
     assert len(Store.open(app.database_url).uploads()) == 1
 
