@@ -331,3 +331,27 @@ def test_session_and_widget_state_naming_another_team_change_nothing(db_url):
                                                 strict=True) if a == "review viewed"]
     assert (viewed["page"], viewed["teams"], viewed["quarter"]) == ("review", ["North"],
                                                                    "2026/27 Q2")
+
+
+def test_a_team_less_file_is_never_offered_another_teams_name(two_teams):
+    # Ben Baker's rows are all South's: the store alone would suggest South for a team-less
+    # file of his. North's manager is offered North (his one team), never South.
+    team_less = load([{"slot_id": "t1", "clinician": "Ben Baker", "team": None,
+                       "date": "2026-08-03"}], "baker-august.xlsx")
+    assert two_teams.plan_ingest(team_less).suggested_team == "South"
+    plan = ScopedStore(two_teams, MANAGER_NORTH, LEE).plan_ingest(team_less)
+    assert plan.team_needed
+    assert (plan.suggested_team, plan.team_evidence) == ("North", "the one team you manage")
+    two_managers = Scope(LEE, TEAM_MANAGER, frozenset({"North", "East"}))
+    plan = ScopedStore(two_teams, two_managers, LEE).plan_ingest(team_less)
+    assert (plan.suggested_team, plan.team_evidence) == (None, "")
+
+
+def test_a_team_managers_team_less_file_into_an_empty_store_still_needs_their_team(store):
+    # With no teams stored the store itself would not ask; a manager's rows may only go to
+    # his own teams, so the file needs one, and his one team is offered.
+    team_less = load([{"slot_id": "t1", "clinician": "Ann Able", "team": None,
+                       "date": "2026-08-03"}], "able-august.xlsx")
+    assert not store.plan_ingest(team_less).team_needed
+    plan = ScopedStore(store, MANAGER_NORTH, LEE).plan_ingest(team_less)
+    assert (plan.team_needed, plan.suggested_team) == (True, "North")

@@ -148,7 +148,25 @@ class ScopedStore:
         return replace(result, frame=result.frame[keep.astype(bool)].reset_index(drop=True))
 
     def plan_ingest(self, result: LoadResult, **options: Any) -> IngestPlan:
-        return self.store.plan_ingest(self.within_scope(result), **options)
+        """The store's plan. A team-less file always needs one of this person's teams (its
+        rows may only go there), and the team suggested for it is only ever one of theirs:
+        the suggestion reads every team's rows and must not name another."""
+        team_less = bool(len(result.frame)) and bool(result.frame[TEAM].isna().all())
+        if not team_less or self.scope.every_team:
+            return self._own_suggestion(
+                self.store.plan_ingest(self.within_scope(result), **options))
+        self.check(UPLOAD, what="upload")
+        plan = replace(self.store.plan_ingest(result, **options), team_needed=True)
+        return self._own_suggestion(plan)
+
+    def _own_suggestion(self, plan: IngestPlan) -> IngestPlan:
+        if not plan.team_needed or (
+                plan.suggested_team and self.scope.allows(UPLOAD, plan.suggested_team)):
+            return plan
+        own = sorted(self.scope.teams or ())
+        if len(own) == 1:
+            return replace(plan, suggested_team=own[0], team_evidence="the one team you manage")
+        return replace(plan, suggested_team=None, team_evidence="")
 
     def ingest(self, result: LoadResult, *, user: str, **options: Any) -> IngestOutcome:
         """Store the rows of this person's teams; the rows of other teams are refused (one

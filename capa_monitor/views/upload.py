@@ -367,7 +367,11 @@ def render() -> None:
         store = common.scoped_store(user)
         version = store.data_version()
         settings = data.settings(data.database_url(), version)
-        plans = tuple(data.jobplans(data.database_url(), version)["clinician"].dropna().tolist())
+        # Names are checked against the plans of this manager's teams only (never another
+        # team's clinicians in the preview).
+        own_plans = user.scope.filter_teams(data.jobplans(data.database_url(), version),
+                                            "team", access.UPLOAD)
+        plans = tuple(own_plans["clinician"].dropna().tolist())
         # Job-plan mappings share the profile table; only activity ones fit an export.
         profiles = [p for p in store.profiles() if not is_jobplan_profile(p)]
         for digest, upload in digests:
