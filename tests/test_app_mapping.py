@@ -106,8 +106,7 @@ def counts_shown(at: AppTest) -> pd.DataFrame:
 def test_a_systmone_report_as_printed_reads_with_nothing_to_settle(db_url):
     at = team(upload(upload_page(), ("Appointments.csv", SYSTMONE)), SYSTMONE)
     assert editor(at).label == "Columns and values: nothing left to settle"
-    found = next(t.value for t in at.dataframe if "Found by" in t.value.columns)
-    by_field = found.set_index("Field")
+    by_field = next(t.value for t in at.table if "Found by" in t.value.columns)
     # Required fields are marked, named as a manager says them, with the column and why.
     assert by_field.loc["Appointment type", "Column in the file"] == "Rota type"
     assert by_field.loc["Appointment type", "Found by"].startswith("its header and its values: ")
@@ -231,3 +230,13 @@ def test_rows_that_do_not_say_new_or_follow_up_are_a_problem_naming_the_field_to
         "2 rows (“Core Partnership” ×2) do not say whether they are new or follow-up, so they "
         "are read as follow-up: choose the column for “New or follow-up” if the file has one.")
     assert len(found) == 2 and "no new Core Partnership" in found[1]
+
+
+def test_rows_not_marked_new_in_a_flags_column_name_that_column():
+    # The SystmOne report with no "Initial Appointment" anywhere: the 5 Core rows read as
+    # follow-up, and the problem names the flags column the loader read.
+    unmarked = SYSTMONE.replace(b"Initial Appointment", b"Has QOF Alerts")
+    found = problems(read_of(unmarked))
+    assert found[0] == (
+        "5 rows (“CAMHS Core” ×5) are not marked new in “Appointment flags”, so they are read "
+        "as follow-up: check that column is the one that says it.")

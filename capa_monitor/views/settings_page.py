@@ -213,7 +213,9 @@ def problems(candidate: Settings) -> list[str]:
 
 def _label(name: str) -> str:
     rule = RULES[name]
-    return f"{rule.label} ({rule.unit})" if rule.unit else rule.label
+    if not rule.unit:
+        return rule.label
+    return f"{rule.label}: {rule.unit}" if "(" in rule.label else f"{rule.label} ({rule.unit})"
 
 
 def field_input(name: str, current, default):
@@ -307,7 +309,8 @@ def render() -> None:
                 current = candidate
     with summary:
         st.subheader("The rules in use")
-        st.dataframe(describe(current), hide_index=True, key="settings_summary")
+        # A static table: every rule shown whole, with no scrolling inside it.
+        st.table(describe(current).set_index("Rule"))
     with st.expander("Upload limits (set by the administrator)"):
         limits = dataclasses.asdict(current.limits)
         st.markdown("\n".join(f"- {limit_text(name, value)}" for name, value in limits.items()))

@@ -149,10 +149,14 @@ def problems(read: ReadFile, fields: Sequence[FieldSpec] = ACTIVITY_FIELDS) -> l
             found.append(f"{label}: {len(counts)} value{'s' if len(counts) > 1 else ''} no rule "
                          f"knows ({_count_words(counts)}): say what each means below.")
         elif field_name.startswith(ASSUMED_FOLLOWUP):
+            rows = f"{sum(counts.values()):,} rows ({_count_words(counts)})"
+            flags = report.columns.get(NEW_FOLLOWUP)
             found.append(
-                f"{sum(counts.values()):,} rows ({_count_words(counts)}) do not say whether they "
-                f"are new or follow-up, so they are read as follow-up: choose the column for "
-                f"“{labels.get(NEW_FOLLOWUP, 'New or follow-up')}” if the file has one."
+                f"{rows} are not marked new in “{flags}”, so they are read as follow-up: check "
+                "that column is the one that says it." if flags else
+                f"{rows} do not say whether they are new or follow-up, so they are read as "
+                f"follow-up: choose the column for “{labels.get(NEW_FOLLOWUP, 'New or follow-up')}” "
+                "if the file has one."
             )
     return found + [str(doubt) for doubt in report.doubts]
 
@@ -198,8 +202,8 @@ def mapping_form(key: str, file_name: str, read: ReadFile,
             st.markdown("**Nothing left to settle**: every required field has a column and "
                         "every value a meaning.")
         if report is not None:
-            st.dataframe(found_table(report, fields), hide_index=True,
-                         key=f"{key}_found_fields")
+            # A static table: its reasons wrap instead of running off to the right.
+            st.table(found_table(report, fields).set_index("Field"))
             if report.unused_columns:
                 st.caption("Columns not used: "
                            + ", ".join(f"“{text}”" for text in report.unused_columns))
@@ -286,7 +290,7 @@ def report_summary(result: LoadResult) -> None:
             f"; dates {report.date_range[0]:%d/%m/%Y} to {report.date_range[1]:%d/%m/%Y}"
             if report.date_range else ""
         )
-        + f"; {len(report.clinicians)} clinicians."
+        + f"; {len(report.clinicians)} clinician{'' if len(report.clinicians) == 1 else 's'}."
     )
     read_sheets = report.sheets.get("read", [])
     if len(read_sheets) > 1 or report.sheets.get("skipped"):
