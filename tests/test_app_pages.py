@@ -233,6 +233,8 @@ def test_audit_details_of_an_overlapping_upload_and_a_removal_are_words():
                           "back": {"1": 5}, "demo": False})
     assert details_text("upload removed", removed) == (
         "file mhsds_north.csv; upload 2; teams North; counting again: 5 rows of upload 1")
+    viewed = json.dumps({"as_of": "2026-11-20", "page": "review", "quarter": "2026/27 Q3"})
+    assert details_text("review viewed", viewed) == "as of 20 Nov 2026; page review; quarter 2026/27 Q3"
     assert action_words("supersede") == "Rows replaced by a later upload"
     assert action_words("upload removed") == "Upload removed"
 

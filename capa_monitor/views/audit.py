@@ -106,6 +106,9 @@ def details_text(action: str, details: str | None) -> str:
             continue
         if key == "demo":
             parts.append("demo data")
+        elif key == "as_of" and isinstance(value, str):
+            day = pd.to_datetime(value, errors="coerce")
+            parts.append(f"as of {day.day} {day:%b %Y}" if not pd.isna(day) else f"as of {value}")
         elif key in COUNT_WORDS:
             parts.append(f"{row_count(value)} {COUNT_WORDS[key]}")
         elif key in PER_UPLOAD_WORDS and isinstance(value, dict):
