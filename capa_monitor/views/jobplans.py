@@ -38,40 +38,58 @@ from capa_monitor.store.jobplan_export import jobplans_xlsx
 from capa_monitor.views import common, data
 
 SESSIONS_HELP = "Half-day sessions per week"
+#: Widths in pixels that fit the page's 938 px with the row selector (no sideways scrolling).
+NUMBER_WIDTH, DATE_WIDTH = 72, 100
 EDITOR_COLUMNS = {
-    "clinician": st.column_config.TextColumn("Clinician", required=True),
-    "team": st.column_config.TextColumn("Team"),
-    "fte": st.column_config.NumberColumn("FTE", min_value=0.0, max_value=2.0, step=0.05),
-    "choice_per_week": st.column_config.NumberColumn(
-        "Choice per week", min_value=0.0, help="Choice appointments per week"
+    "clinician": st.column_config.TextColumn("Clinician", required=True, width=160),
+    "team": st.column_config.TextColumn("Team", width=150),
+    "fte": st.column_config.NumberColumn(
+        "FTE", min_value=0.0, max_value=2.0, step=0.05, width=56, help="Whole-time equivalent"
     ),
-    "core_sessions": st.column_config.NumberColumn("Core sessions", min_value=0.0, help=SESSIONS_HELP),
+    "choice_per_week": st.column_config.NumberColumn(
+        "Choice", min_value=0.0, width=NUMBER_WIDTH, help="Choice appointments per week"
+    ),
+    "core_sessions": st.column_config.NumberColumn(
+        "Core", min_value=0.0, width=NUMBER_WIDTH, help="Core: " + SESSIONS_HELP
+    ),
     "specific_sessions": st.column_config.NumberColumn(
-        "Specific sessions", min_value=0.0, help=SESSIONS_HELP
+        "Specific", min_value=0.0, width=NUMBER_WIDTH, help="Specific: " + SESSIONS_HELP
     ),
     "nonclinical_sessions": st.column_config.NumberColumn(
-        "Non-clinical sessions", min_value=0.0, help=SESSIONS_HELP
+        "Non-clin.", min_value=0.0, width=NUMBER_WIDTH, help="Non-clinical: " + SESSIONS_HELP
     ),
     **{
         f"q{n}_target": st.column_config.NumberColumn(
-            f"Q{n} target", min_value=0.0,
+            f"Q{n} target", min_value=0.0, width=NUMBER_WIDTH + 8,
             help=f"Explicit Q{n} new Core Partnerships; blank = worked out from Core sessions",
         )
         for n in range(1, 5)
     },
-    "available_from": st.column_config.DateColumn("Available from", format="DD/MM/YYYY"),
-    "available_to": st.column_config.DateColumn(
-        "Available to", format="DD/MM/YYYY", help="Leaving date, or start of a long leave"
+    "available_from": st.column_config.DateColumn(
+        "From", format="DD/MM/YYYY", width=DATE_WIDTH, help="Available from (a start date)"
     ),
+    "available_to": st.column_config.DateColumn(
+        "To", format="DD/MM/YYYY", width=DATE_WIDTH,
+        help="Available to: a leaving date, or the start of a long leave",
+    ),
+}
+#: The editor shows one group of plan fields at a time beside the name and team (all of them
+#: at once need sideways scrolling); the hidden ones keep their values.
+WEEKLY_VIEW, TARGETS_VIEW = "Weekly time", "Explicit quarter targets"
+EDITOR_VIEWS = {
+    WEEKLY_VIEW: ("fte", "choice_per_week", "core_sessions", "specific_sessions",
+                  "nonclinical_sessions"),
+    TARGETS_VIEW: tuple(f"q{n}_target" for n in range(1, 5)),
 }
 
 
-#: Computed columns shown beside the inputs (read-only).
+#: Computed targets, shown in their own read-only table below the editor.
 TARGET_COLUMNS = ("core_target", "choice_target", "target_source")
 
 
 def target_columns(quarter: Quarter) -> dict[str, object]:
     return {
+        "clinician": st.column_config.TextColumn("Clinician"),
         "core_target": st.column_config.NumberColumn(
             f"{quarter.label} new Core Partnerships", format="%.1f"
         ),
@@ -132,23 +150,38 @@ def targets_quarter(settings) -> Quarter:
     return Quarter.containing(latest, settings.fy_first_month)
 
 
-def editor(user_email: str, plans: pd.DataFrame, settings) -> None:
-    quarter = targets_quarter(settings)
+def targets(plans: pd.DataFrame, quarter: Quarter, settings) -> None:
+    """The quarter's full-quarter targets the saved plans give, read-only below the editor."""
+    if plans.empty:
+        return
     st.caption(
-        "Add a row at the bottom; select rows and press Delete to remove them. The grey columns "
-        f"are the full-quarter targets for {quarter.label} these plans give: core sessions × "
+        f"Full-quarter targets for {quarter.label} these plans give: core sessions × "
         f"{settings.appointments_per_half_day:g} × {settings.usable_weeks_per_quarter:g} ÷ "
         f"{settings.appointments_per_core_partnership:g} unless the plan states the quarter's "
         "target (they update when saved)."
     )
+    shown = quarterly_targets(plans, quarter, settings)[["clinician", *TARGET_COLUMNS]]
+    st.dataframe(shown, column_config=target_columns(quarter), hide_index=True,
+                 key="jobplans_targets")
+
+
+def editor(user_email: str, plans: pd.DataFrame, settings) -> None:
+    quarter = targets_quarter(settings)
+    st.caption(
+        "Add a row at the bottom; select rows and press Delete to remove them. Choice is in "
+        "appointments a week; Core, Specific and non-clinical time in half-day sessions a week."
+    )
+    view = st.segmented_control(
+        "Columns", list(EDITOR_VIEWS), default=WEEKLY_VIEW, key="jobplans_editor_view",
+        label_visibility="collapsed",
+    ) or WEEKLY_VIEW
     inputs = plans[list(JOBPLAN_COLUMNS)].astype(
         {"available_from": "datetime64[ns]", "available_to": "datetime64[ns]"}
     ).reset_index(drop=True)
-    targets = quarterly_targets(inputs, quarter, settings)[list(TARGET_COLUMNS)]
     edited = st.data_editor(
-        pd.concat([inputs, targets], axis=1),
-        column_config={**EDITOR_COLUMNS, **target_columns(quarter)},
-        disabled=list(TARGET_COLUMNS),
+        inputs,
+        column_config=EDITOR_COLUMNS,
+        column_order=["clinician", "team", *EDITOR_VIEWS[view], "available_from", "available_to"],
         num_rows="dynamic",
         hide_index=True,
         key="jobplans_editor",
@@ -168,6 +201,7 @@ def editor(user_email: str, plans: pd.DataFrame, settings) -> None:
         saved = store.save_jobplans(edited, user=user_email, source="edited in the app")
         st.success(f"Saved {saved} job plans" + (f", removed {len(gone)}." if gone else "."))
         st.rerun()
+    targets(inputs, quarter, settings)
 
 
 #: How a field's column was found, in words (infer.FieldChoice.by).
@@ -501,9 +535,9 @@ def render() -> None:
     with edit_tab:
         st.page_link(
             "capa_monitor/views/ahead.py", icon=":material/science:",
-            label="Try a change first (a leaving date, a leave, sessions moved, a new starter): "
-            "What if… on Looking ahead shows capacity, balance and targets before and after, "
-            "without saving",
+            label="Try a change before saving it: What if… on Looking ahead",
+            help="A leaving date, a leave, sessions moved, a new starter: capacity, balance "
+            "and targets before and after, without saving",
         )
         editor(user.email, plans, settings)
     with import_tab:
