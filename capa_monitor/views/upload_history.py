@@ -12,8 +12,40 @@ import streamlit as st
 from capa_monitor.errors import CapaError
 from capa_monitor.store.previews import change_lines
 from capa_monitor.views import common
+from capa_monitor.views.audit import viewer_zone, when_text
 
 FLASH_KEY = "upload_history_flash"
+#: The history's columns: short labels (with help) and widths that fit the page unscrolled.
+HISTORY_COLUMNS = {
+    "upload_id": st.column_config.NumberColumn("Upload", width=56),
+    "file_name": st.column_config.TextColumn("File", width=150),
+    "teams": st.column_config.TextColumn("Teams", width=115),
+    "period_start": st.column_config.DateColumn("From", format="DD/MM/YYYY", width=86,
+                                                help="First activity date in the file"),
+    "period_end": st.column_config.DateColumn("To", format="DD/MM/YYYY", width=86,
+                                              help="Last activity date in the file"),
+    "uploaded_by": st.column_config.TextColumn("By", width=100),
+    "uploaded_at": st.column_config.TextColumn("Uploaded at", width=140,
+                                               help="In your time zone"),
+    "rows_accepted": st.column_config.NumberColumn("Rows", width=58, help="Rows accepted"),
+    "rows_rejected": st.column_config.NumberColumn("Rejected", width=64,
+                                                   help="Rows that could not be used"),
+    "rows_active": st.column_config.NumberColumn(
+        "Counting", width=66, help="Accepted rows that count now (later uploads replace some)"
+    ),
+}
+
+
+def history_table(uploads: pd.DataFrame) -> pd.DataFrame:
+    """The uploads as the table shows them: the upload time in the viewer's zone, a demo
+    upload's file marked, the status left to Counting (hashes and mappings stay in the store)."""
+    zone = viewer_zone()
+    shown = uploads[list(HISTORY_COLUMNS)].copy()
+    shown["uploaded_at"] = [when_text(at, zone) for at in uploads["uploaded_at"]]
+    if "demo" in uploads:
+        shown["file_name"] = shown["file_name"].where(~uploads["demo"].astype(bool),
+                                                      shown["file_name"] + " (demo)")
+    return shown
 
 
 def history(user_email: str) -> None:
@@ -26,8 +58,8 @@ def history(user_email: str) -> None:
     if uploads.empty:
         st.info("Nothing stored yet.")
         return
-    shown = uploads.drop(columns=["sha256", "mapping"], errors="ignore")
-    common.table(shown, "upload_history")
+    st.dataframe(history_table(uploads), column_config=HISTORY_COLUMNS, hide_index=True,
+                 key="upload_history", placeholder="—")
     names = uploads.set_index("upload_id")["file_name"]
     restore_col, remove_col = st.columns(2)
     with restore_col:
