@@ -36,20 +36,24 @@ SAVED_KEY = "ahead_saved_message"
 CHANGE_KINDS = ("Leaving date", "Leave", "Move sessions", "New starter")
 ACTIVITY_NAMES = {"choice": "Choice", "core": "Core", "specific": "Specific"}
 
+#: Widths that fit the page unscrolled and leave "Start / leaving" its sentence.
 PROJECTION_TABLE = {
-    "clinician": st.column_config.TextColumn("Clinician"),
-    "status_word": st.column_config.TextColumn("Status now"),
-    "delivered": st.column_config.NumberColumn("Delivered", width="small"),
+    "clinician": st.column_config.TextColumn("Clinician", width=130),
+    "status_word": st.column_config.TextColumn("Status now", width=112),
+    "delivered": st.column_config.NumberColumn(
+        "Delivered", width=70, help="New Core Partnerships delivered by the as-of date"),
     "booked_ahead": st.column_config.NumberColumn(
-        "Booked ahead", help="New Core Partnership slots booked after the as-of date, this quarter"),
+        "Booked", width=62,
+        help="Booked ahead: new Core Partnership slots booked after the as-of date, this quarter"),
     "free_ahead": st.column_config.NumberColumn(
-        "Free ahead", help="New Core Partnership slots in the diary nobody is booked into yet"),
+        "Free", width=50,
+        help="Free ahead: new Core Partnership slots in the diary nobody is booked into yet"),
     "projected": st.column_config.NumberColumn(
-        "Projected", format="%.1f",
+        "Projected", format="%.1f", width=72,
         help="Delivered + booked ahead × (1 − the non-attendance rate)"),
-    "target": st.column_config.NumberColumn("Target", format="%.1f", width="small"),
-    "end_word": st.column_config.TextColumn("Quarter end"),
-    "availability": st.column_config.TextColumn("Start / leaving"),
+    "target": st.column_config.NumberColumn("Target", format="%.1f", width=58),
+    "end_word": st.column_config.TextColumn("Quarter end", width=150),
+    "availability": st.column_config.TextColumn("Start / leaving", width=226),
 }
 DIARY_TABLE = {
     "clinician": st.column_config.TextColumn("Clinician"),

@@ -19,24 +19,25 @@ from capa_monitor.views import ahead, common, data
 #: The clinicians' figures against target; offers and lost slots are a second table, so that
 #: each fits the screen without scrolling sideways.
 CLINICIAN_TABLE = {
-    "clinician": st.column_config.TextColumn("Clinician"),
-    "team": st.column_config.TextColumn("Team"),
+    "clinician": st.column_config.TextColumn("Clinician", width=135),
+    "team": st.column_config.TextColumn("Team", width=120),
     "status_word": st.column_config.TextColumn(
-        "Status", help="On track: delivered ≥ expected to date. Slightly behind: ≥ the amber "
+        "Status", width=120, help="On track: delivered ≥ expected to date. Slightly behind: ≥ the amber "
         "share. No target: no job plan, or a plan giving no Core time or target."
     ),
     "delivered": st.column_config.NumberColumn(
-        "Delivered", help="New Core Partnerships attended", width="small"
+        "Delivered", help="New Core Partnerships attended", width=68
     ),
     "expected_to_date": st.column_config.NumberColumn(
-        "Expected", format="%.1f", help="Expected to the as-of date", width="small"
+        "Expected", format="%.1f", help="Expected to the as-of date", width=68
     ),
     "target": st.column_config.NumberColumn(
-        "Target", format="%.1f", help="Full-quarter target", width="small"
+        "Target", format="%.1f", help="Full-quarter target", width=68
     ),
-    "shortfall": st.column_config.NumberColumn("Shortfall", format="%.1f", width="small"),
+    "shortfall": st.column_config.NumberColumn("Shortfall", format="%.1f", width=68),
     "note": st.column_config.TextColumn(
-        "Note", help="Why there is no target (or a target of 0), and start or leaving dates",
+        "Note", width=280,
+        help="Why there is no target (or a target of 0), and start or leaving dates",
     ),
 }
 OFFERS_TABLE = {

@@ -30,7 +30,7 @@ from capa_monitor.loading import (
 )
 from capa_monitor.loading.plan_names import against_plans
 from capa_monitor.loading.read import read_upload
-from capa_monitor.model import CLIENT_KEY
+from capa_monitor.metrics.words import DERIVED_SLOT_ID, KIND_WORDS, OUTCOME_WORDS, words
 from capa_monitor.periods import month_end
 from capa_monitor.store import ON_OVERLAP, REPLACE
 from capa_monitor.store.previews import CHOICE_LABELS, choice_sentence, overlap_sentences
@@ -59,6 +59,34 @@ class ReadFile:
     headers: tuple[str, ...]  # header texts of the sheet used, for the mapping editor
     profile: MappingProfile | None  # the mapping applied: the manager's, or a saved one
     profile_saved: bool  # the mapping is a saved profile that fits this file's columns
+
+
+#: The preview's columns, in words and widths that fit the file's box unscrolled.
+PREVIEW_COLUMNS = {
+    "slot_id": st.column_config.TextColumn("Id", width=80, help="The appointment's id in "
+                                           "the export (— : the export gives none)"),
+    "clinician": st.column_config.TextColumn("Clinician", width=125),
+    "team": st.column_config.TextColumn("Team", width=125),
+    "date": st.column_config.DateColumn("Date", format="DD/MM/YYYY", width=84),
+    "start": st.column_config.TextColumn("Start", width=52),
+    "kind": st.column_config.TextColumn("Type", width=130),
+    "outcome": st.column_config.TextColumn("Outcome", width=100),
+    "booked_on": st.column_config.DateColumn("Booked", format="DD/MM/YYYY", width=84),
+    "duration_min": st.column_config.NumberColumn("Mins", width=50, help="Duration in minutes"),
+    "reoffered": st.column_config.CheckboxColumn("Re-offered", width=60,
+                                                 help="The export marks the slot re-offered"),
+}
+
+
+def preview_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The first rows as a reader checks them: types and outcomes in words, ids the loader
+    made up left blank (they are nowhere in the clinician's system)."""
+    shown = frame.head(10)[[c for c in PREVIEW_COLUMNS if c in frame]].copy()
+    shown["kind"] = words(shown["kind"], KIND_WORDS)
+    shown["outcome"] = words(shown["outcome"], OUTCOME_WORDS)
+    made_up = shown["slot_id"].map(lambda v: isinstance(v, str) and bool(DERIVED_SLOT_ID.fullmatch(v)))
+    shown["slot_id"] = shown["slot_id"].where(~made_up.astype(bool))
+    return shown
 
 
 def read_file(content: bytes, digest: str, name: str, team: str | None, sheet: str | None,
@@ -306,7 +334,8 @@ def one_file(user_email: str, upload, digest: str, settings,
         report_summary(result)
         st.markdown("**Preview** — the first rows as they will be stored")
         # Client pseudonyms are left out of the screen: nothing a reader needs to check.
-        common.table(result.frame.head(10).drop(columns=[CLIENT_KEY]), f"{key}_preview")
+        st.dataframe(preview_frame(result.frame), column_config=PREVIEW_COLUMNS,
+                     hide_index=True, key=f"{key}_preview", placeholder="—")
         unknown = {c: v for c, v in result.report.unmapped_values.items() if v}
         if unknown:
             st.warning(
