@@ -66,12 +66,14 @@ def whole_slots(count) -> int:
     return 0 if pd.isna(count) else max(0, math.ceil(float(count) - _SLACK))
 
 
-def needs_words(to_find: float) -> str:
-    """L1's words: "on course", or "needs N more slots" with N rounded up (slots are whole)."""
+def needs_words(to_find: float, *, gone: bool = False) -> str:
+    """L1's words: "on course", or "needs N more slots" with N rounded up (slots are whole);
+    for a clinician who has left, "left: N slots for the team to find"."""
     needed = whole_slots(to_find)
     if not needed:
         return ON_COURSE
-    return f"needs {needed} more slot{'' if needed == 1 else 's'}"
+    slots = f"{needed} more slot{'' if needed == 1 else 's'}"
+    return f"left: {slots} for the team to find" if gone else f"needs {slots}"
 
 
 def under_way(quarter: Quarter, as_of: date) -> bool:
@@ -112,8 +114,15 @@ def projection(
     to_find = np.maximum(0.0, target - projected)  # NaN without a target
     result["projected"] = projected
     result["to_find"] = to_find
+    # A clinician who has left cannot book more: the slots are the team's to find (§8 L1 keeps
+    # the full target; the words say who has to act on it).
+    left = pd.Series(False, index=clinicians.index)
+    if "available_to" in clinicians:
+        left = (clinicians["available_to"] < pd.Timestamp(as_of)).fillna(False)
     result["projection_words"] = pd.array(
-        [None if np.isnan(n) else needs_words(n) for n in to_find], dtype="str"
+        [None if np.isnan(n) else needs_words(n, gone=bool(g))
+         for n, g in zip(to_find, left.to_numpy(), strict=True)],
+        dtype="str",
     )
     return result
 
