@@ -38,22 +38,22 @@ ACTIVITY_NAMES = {"choice": "Choice", "core": "Core", "specific": "Specific"}
 
 #: Widths that fit the page unscrolled and leave "Start / leaving" its sentence.
 PROJECTION_TABLE = {
-    "clinician": st.column_config.TextColumn("Clinician", width=130),
-    "status_word": st.column_config.TextColumn("Status now", width=112),
+    "clinician": st.column_config.TextColumn("Clinician", width=118),
+    "status_word": st.column_config.TextColumn("Status now", width=118),
     "delivered": st.column_config.NumberColumn(
-        "Delivered", width=70, help="New Core Partnerships delivered by the as-of date"),
+        "Delivered", width=64, help="New Core Partnerships delivered by the as-of date"),
     "booked_ahead": st.column_config.NumberColumn(
-        "Booked", width=62,
+        "Booked", width=56,
         help="Booked ahead: new Core Partnership slots booked after the as-of date, this quarter"),
     "free_ahead": st.column_config.NumberColumn(
-        "Free", width=50,
+        "Free", width=44,
         help="Free ahead: new Core Partnership slots in the diary nobody is booked into yet"),
     "projected": st.column_config.NumberColumn(
-        "Projected", format="%.1f", width=72,
+        "Projected", format="%.1f", width=65,
         help="Delivered + booked ahead × (1 − the non-attendance rate)"),
-    "target": st.column_config.NumberColumn("Target", format="%.1f", width=58),
-    "end_word": st.column_config.TextColumn("Quarter end", width=150),
-    "availability": st.column_config.TextColumn("Start / leaving", width=226),
+    "target": st.column_config.NumberColumn("Target", format="%.1f", width=54),
+    "end_word": st.column_config.TextColumn("Quarter end", width=200),
+    "availability": st.column_config.TextColumn("Start / leaving", width=215),
 }
 DIARY_TABLE = {
     "clinician": st.column_config.TextColumn("Clinician"),
@@ -64,20 +64,27 @@ DIARY_TABLE = {
         "Target", format="%.1f", help="Next quarter's target, pro rata to availability"),
     "diary_word": st.column_config.TextColumn("Diary", width="large"),
 }
+#: The capacity table's columns and how each is written: a static table, so the balance and
+#: wait sentences wrap instead of the table scrolling sideways.
 CAPACITY_TABLE = {
-    "quarter": st.column_config.TextColumn("Quarter"),
-    "basis": st.column_config.TextColumn(
-        "Choice counted", help="measured: the quarter is over; so far: scaled to the quarter by "
-        "working days; forecast: at the rate of the conversion window"),
-    "choice": st.column_config.NumberColumn("Choice seen", format="%.0f"),
-    "demand": st.column_config.NumberColumn(
-        "Demand", format="%.1f", help="Choice seen × the Choice → Core conversion"),
-    "capacity": st.column_config.NumberColumn(
-        "Capacity", format="%.1f", help="The job plans' targets, clipped to availability"),
-    "balance": st.column_config.NumberColumn("Capacity ÷ demand", format="%.2f"),
-    "balance_words": st.column_config.TextColumn("Balance", width="large"),
-    "wait_words": st.column_config.TextColumn("Internal wait", width="large"),
+    "quarter": ("Quarter", str),
+    "basis": ("Choice counted", str),
+    "choice": ("Choice seen", "{:.0f}".format),
+    "demand": ("Demand", "{:.1f}".format),
+    "capacity": ("Capacity", "{:.1f}".format),
+    "balance": ("Capacity ÷ demand", "{:.2f}".format),
+    "balance_words": ("Balance", str),
+    "wait_words": ("Internal wait", str),
 }
+
+
+def capacity_table(capacity: pd.DataFrame) -> pd.DataFrame:
+    """The quarters' capacity against demand as text, a missing figure as "—"."""
+    shown = pd.DataFrame({
+        label: [("—" if pd.isna(value) else write(value)) for value in capacity[name]]
+        for name, (label, write) in CAPACITY_TABLE.items()
+    })
+    return shown.set_index("Quarter")
 
 
 @st.cache_data(show_spinner="Looking ahead…", max_entries=16)
@@ -205,8 +212,11 @@ def capacity_section(result, look: Outlook) -> None:
               "Partnerships a quarter", border=True)
     st.plotly_chart(capacity_chart(look.capacity), key="ahead_capacity_chart")
     st.caption(f"{look.conversion.words(s)}. {rule_of_thumb(now['choice'])}")
-    st.dataframe(look.capacity[list(CAPACITY_TABLE)], column_config=CAPACITY_TABLE,
-                 hide_index=True, placeholder="—", key="ahead_capacity")
+    st.caption("Choice counted — measured: the quarter is over; so far: scaled to the quarter by "
+               "working days; forecast: at the rate of the conversion window. Demand = Choice "
+               "seen × the Choice → Core conversion; capacity = the job plans' targets, "
+               "clipped to availability.")
+    st.table(capacity_table(look.capacity))
 
 
 # -- L4: what-if ------------------------------------------------------------------------------

@@ -39,10 +39,10 @@ from capa_monitor.views import common, data
 
 SESSIONS_HELP = "Half-day sessions per week"
 #: Widths in pixels that fit the page's 938 px with the row selector (no sideways scrolling).
-NUMBER_WIDTH, DATE_WIDTH = 72, 100
+NUMBER_WIDTH, DATE_WIDTH = 86, 100
 EDITOR_COLUMNS = {
-    "clinician": st.column_config.TextColumn("Clinician", required=True, width=160),
-    "team": st.column_config.TextColumn("Team", width=150),
+    "clinician": st.column_config.TextColumn("Clinician", required=True, width=140),
+    "team": st.column_config.TextColumn("Team", width=130),
     "fte": st.column_config.NumberColumn(
         "FTE", min_value=0.0, max_value=2.0, step=0.05, width=56, help="Whole-time equivalent"
     ),
@@ -60,7 +60,7 @@ EDITOR_COLUMNS = {
     ),
     **{
         f"q{n}_target": st.column_config.NumberColumn(
-            f"Q{n} target", min_value=0.0, width=NUMBER_WIDTH + 8,
+            f"Q{n} target", min_value=0.0, width=NUMBER_WIDTH,
             help=f"Explicit Q{n} new Core Partnerships; blank = worked out from Core sessions",
         )
         for n in range(1, 5)
@@ -184,6 +184,7 @@ def editor(user_email: str, plans: pd.DataFrame, settings) -> None:
         column_order=["clinician", "team", *EDITOR_VIEWS[view], "available_from", "available_to"],
         num_rows="dynamic",
         hide_index=True,
+        placeholder="—",
         key="jobplans_editor",
     )[list(JOBPLAN_COLUMNS)]
     typed, edited = edited, tidy_plans(edited)

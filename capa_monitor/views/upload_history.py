@@ -17,21 +17,21 @@ from capa_monitor.views.audit import viewer_zone, when_text
 FLASH_KEY = "upload_history_flash"
 #: The history's columns: short labels (with help) and widths that fit the page unscrolled.
 HISTORY_COLUMNS = {
-    "upload_id": st.column_config.NumberColumn("Upload", width=56),
-    "file_name": st.column_config.TextColumn("File", width=150),
-    "teams": st.column_config.TextColumn("Teams", width=115),
-    "period_start": st.column_config.DateColumn("From", format="DD/MM/YYYY", width=86,
+    "upload_id": st.column_config.NumberColumn("Upload", width=52),
+    "file_name": st.column_config.TextColumn("File", width=180),
+    "teams": st.column_config.TextColumn("Teams", width=110),
+    "period_start": st.column_config.DateColumn("From", format="DD/MM/YYYY", width=82,
                                                 help="First activity date in the file"),
-    "period_end": st.column_config.DateColumn("To", format="DD/MM/YYYY", width=86,
+    "period_end": st.column_config.DateColumn("To", format="DD/MM/YYYY", width=82,
                                               help="Last activity date in the file"),
-    "uploaded_by": st.column_config.TextColumn("By", width=100),
-    "uploaded_at": st.column_config.TextColumn("Uploaded at", width=140,
+    "uploaded_by": st.column_config.TextColumn("By", width=106),
+    "uploaded_at": st.column_config.TextColumn("Uploaded at", width=136,
                                                help="In your time zone"),
-    "rows_accepted": st.column_config.NumberColumn("Rows", width=58, help="Rows accepted"),
-    "rows_rejected": st.column_config.NumberColumn("Rejected", width=64,
+    "rows_accepted": st.column_config.NumberColumn("Rows", width=54, help="Rows accepted"),
+    "rows_rejected": st.column_config.NumberColumn("Rejected", width=62,
                                                    help="Rows that could not be used"),
     "rows_active": st.column_config.NumberColumn(
-        "Counting", width=66, help="Accepted rows that count now (later uploads replace some)"
+        "Counting", width=64, help="Accepted rows that count now (later uploads replace some)"
     ),
 }
 
