@@ -91,6 +91,13 @@ def test_report_is_shown_before_anything_is_stored_then_confirm_stores(db_url):
         "Rows read": "5", "Accepted": "4", "Rejected": "1", "Blank or totals rows dropped": "0",
     }
     assert "“Mystery outcome” ×1" in shown
+    # The preview in words, never codes: "Core Partnership New" is a new Core Partnership,
+    # "Seen" is attended, the unknown outcome is kept as booked; the team typed in full.
+    preview = table_with(at, "kind").set_index("slot_id")
+    assert preview.loc["X1", ["kind", "outcome", "team"]].tolist() == [
+        "new Core Partnership", "attended", "North"]
+    assert preview.loc["X3", ["kind", "outcome"]].tolist() == ["Choice", "attended"]
+    assert preview.loc["X5", "outcome"] == "booked"
     assert "Storing will keep **4** rows for **North** covering 01/07/2026 to 10/07/2026." in shown
     assert Store.open(db_url).uploads().empty  # nothing stored yet
 

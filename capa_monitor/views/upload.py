@@ -61,19 +61,19 @@ class ReadFile:
     profile_saved: bool  # the mapping is a saved profile that fits this file's columns
 
 
-#: The preview's columns, in words and widths that fit the file's box unscrolled.
+#: The preview's columns, in words and widths that fit the file's box (904 px) unscrolled.
 PREVIEW_COLUMNS = {
-    "slot_id": st.column_config.TextColumn("Id", width=80, help="The appointment's id in "
+    "slot_id": st.column_config.TextColumn("Id", width=70, help="The appointment's id in "
                                            "the export (— : the export gives none)"),
-    "clinician": st.column_config.TextColumn("Clinician", width=125),
-    "team": st.column_config.TextColumn("Team", width=125),
-    "date": st.column_config.DateColumn("Date", format="DD/MM/YYYY", width=84),
-    "start": st.column_config.TextColumn("Start", width=52),
-    "kind": st.column_config.TextColumn("Type", width=130),
-    "outcome": st.column_config.TextColumn("Outcome", width=100),
-    "booked_on": st.column_config.DateColumn("Booked", format="DD/MM/YYYY", width=84),
-    "duration_min": st.column_config.NumberColumn("Mins", width=50, help="Duration in minutes"),
-    "reoffered": st.column_config.CheckboxColumn("Re-offered", width=60,
+    "clinician": st.column_config.TextColumn("Clinician", width=112),
+    "team": st.column_config.TextColumn("Team", width=118),
+    "date": st.column_config.DateColumn("Date", format="DD/MM/YYYY", width=80),
+    "start": st.column_config.TextColumn("Start", width=46),
+    "kind": st.column_config.TextColumn("Type", width=146),
+    "outcome": st.column_config.TextColumn("Outcome", width=130),
+    "booked_on": st.column_config.DateColumn("Booked", format="DD/MM/YYYY", width=80),
+    "duration_min": st.column_config.NumberColumn("Mins", width=42, help="Duration in minutes"),
+    "reoffered": st.column_config.CheckboxColumn("Re-offered", width=68,
                                                  help="The export marks the slot re-offered"),
 }
 

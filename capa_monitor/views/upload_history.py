@@ -18,13 +18,13 @@ FLASH_KEY = "upload_history_flash"
 #: The history's columns: short labels (with help) and widths that fit the page unscrolled.
 HISTORY_COLUMNS = {
     "upload_id": st.column_config.NumberColumn("Upload", width=52),
-    "file_name": st.column_config.TextColumn("File", width=180),
-    "teams": st.column_config.TextColumn("Teams", width=110),
+    "file_name": st.column_config.TextColumn("File", width=174),
+    "teams": st.column_config.TextColumn("Teams", width=118),
     "period_start": st.column_config.DateColumn("From", format="DD/MM/YYYY", width=82,
                                                 help="First activity date in the file"),
     "period_end": st.column_config.DateColumn("To", format="DD/MM/YYYY", width=82,
                                               help="Last activity date in the file"),
-    "uploaded_by": st.column_config.TextColumn("By", width=106),
+    "uploaded_by": st.column_config.TextColumn("By", width=104),
     "uploaded_at": st.column_config.TextColumn("Uploaded at", width=136,
                                                help="In your time zone"),
     "rows_accepted": st.column_config.NumberColumn("Rows", width=54, help="Rows accepted"),
