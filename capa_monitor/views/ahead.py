@@ -213,9 +213,7 @@ def capacity_section(result, look: Outlook) -> None:
     st.plotly_chart(capacity_chart(look.capacity), key="ahead_capacity_chart")
     st.caption(f"{look.conversion.words(s)}. {rule_of_thumb(now['choice'])}")
     st.caption("Choice counted — measured: the quarter is over; so far: scaled to the quarter by "
-               "working days; forecast: at the rate of the conversion window. Demand = Choice "
-               "seen × the Choice → Core conversion; capacity = the job plans' targets, "
-               "clipped to availability.")
+               "working days; forecast: at the rate of the conversion window.")
     st.table(capacity_table(look.capacity))
 
 
