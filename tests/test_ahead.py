@@ -107,7 +107,7 @@ def test_a_leaver_is_projected_against_the_full_target():
     assert (row["booked_ahead"], row["projected"]) == (0, 6)
     assert row["to_find"] == 6  # 12 − 6: the team still has to find them
     # she cannot book them: the words say who has to
-    assert row["projection_words"] == "left: 6 more slots for the team to find"
+    assert row["projection_words"] == "left: 6 for the team to find"
 
 
 def test_no_target_gets_a_projection_but_no_words():

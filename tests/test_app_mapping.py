@@ -100,7 +100,8 @@ def editor(at: AppTest):
 
 
 def counts_shown(at: AppTest) -> pd.DataFrame:
-    return next(t.value for t in at.dataframe if "Appointment type" in t.value.columns)
+    shown = next(t.value for t in at.table if t.value.index.name == "Appointment type")
+    return shown.reset_index()
 
 
 def test_a_systmone_report_as_printed_reads_with_nothing_to_settle(db_url):

@@ -68,12 +68,12 @@ def whole_slots(count) -> int:
 
 def needs_words(to_find: float, *, gone: bool = False) -> str:
     """L1's words: "on course", or "needs N more slots" with N rounded up (slots are whole);
-    for a clinician who has left, "left: N slots for the team to find"."""
+    for a clinician who has left, "left: N for the team to find"."""
     needed = whole_slots(to_find)
     if not needed:
         return ON_COURSE
     slots = f"{needed} more slot{'' if needed == 1 else 's'}"
-    return f"left: {slots} for the team to find" if gone else f"needs {slots}"
+    return f"left: {needed} for the team to find" if gone else f"needs {slots}"
 
 
 def under_way(quarter: Quarter, as_of: date) -> bool:

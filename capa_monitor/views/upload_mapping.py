@@ -310,8 +310,8 @@ def report_summary(result: LoadResult) -> None:
     )
     if not result.frame.empty:
         st.markdown("**Rows by appointment type and outcome**, as they will be counted")
-        st.dataframe(counts_table(result.frame), hide_index=True,
-                     key=f"counts_{report.sha256[:12]}")
+        # a static table: outcome words wrap instead of pushing the table past the screen
+        st.table(counts_table(result.frame).set_index("Appointment type"))
     if report.blank_past_outcomes:
         st.warning(
             f"{len(report.blank_past_outcomes)} past appointments have no outcome; they count as "
