@@ -48,7 +48,7 @@ def against_plans(result: LoadResult, plan_names: Iterable[str]) -> LoadResult:
         result.report,
         clinicians=sorted(rows.index.tolist(), key=clinician_key),
         plan_matches=listed,
-        warnings=[*result.report.warnings, *_warnings(listed, changed)],
+        warnings=[*result.report.warnings, *_respelt(changed)],
     )
     return LoadResult(frame=frame, report=report)
 
@@ -74,12 +74,9 @@ def _likely(item: dict) -> str:
     return f": perhaps one of {', '.join(likely)} ({item['reason']})?"
 
 
-def _warnings(listed: dict, changed: dict[str, str]) -> list[str]:
-    notes = []
-    if changed:
-        notes.append(
-            "Names spelt as the job plans spell them: "
-            + ", ".join(f"{old!r} → {new!r}" for old, new in sorted(changed.items()))
-            + "."
-        )
-    return notes
+def _respelt(changed: dict[str, str]) -> list[str]:
+    """The warning naming the names re-spelt from the plans (none when nothing changed)."""
+    if not changed:
+        return []
+    pairs = ", ".join(f"{old!r} → {new!r}" for old, new in sorted(changed.items()))
+    return [f"Names spelt as the job plans spell them: {pairs}."]
