@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import io
 import json
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -66,9 +68,60 @@ def insert_activity(
     # In (team, date) order the index grows at a few points instead of at random ones:
     # measured about twice as fast on a million rows.
     order = _team_date_order(frame)
+    last_id = conn.execute(select(func.max(activity.c.id))).scalar() or 0
     if conn.dialect.name == "postgresql":
         _copy_activity(conn, frame, upload_id, order, extra)
-        return
+    else:
+        _insert_sqlite_indexed(conn, frame, upload_id, order, extra)
+    _note_inserted(conn, frame, order, extra["superseded_by"], last_id)
+
+
+@dataclass(frozen=True)
+class Inserted:
+    """Rows the write under way has just inserted: the frame's rows in `order` have the ids
+    first_id, first_id + 1, …; `superseded_by` says which are kept only as history. The M2
+    refresh (derived.py) reads these rather than reading a million rows back."""
+
+    frame: pd.DataFrame
+    order: np.ndarray
+    superseded_by: pd.Series
+    first_id: int
+
+
+_inserted: weakref.WeakKeyDictionary[Connection, Inserted] = weakref.WeakKeyDictionary()
+
+
+def take_inserted(conn: Connection) -> Inserted | None:
+    """The rows this connection's write inserted last (once: the next call returns None)."""
+    return _inserted.pop(conn, None)
+
+
+def _note_inserted(
+    conn: Connection, frame: pd.DataFrame, order: np.ndarray, superseded_by: pd.Series,
+    last_id: int,
+) -> None:
+    """Remember the inserted rows when their ids are known for sure: exactly len(frame) rows
+    above the previous highest id, and consecutive (both databases number a multi-row insert
+    or a COPY in row order; writers are serialised, so no other row is among them). Nothing
+    may change these rows after the insert in the same write (an ingest inserts last)."""
+    count, low, high = conn.execute(
+        select(func.count(), func.min(activity.c.id), func.max(activity.c.id)).where(
+            activity.c.id > last_id
+        )
+    ).one()
+    if count == len(frame) and high - low + 1 == len(frame):
+        _inserted[conn] = Inserted(frame, order, superseded_by, int(low))
+    else:
+        _inserted.pop(conn, None)
+
+
+def _insert_sqlite_indexed(
+    conn: Connection,
+    frame: pd.DataFrame,
+    upload_id: int,
+    order: np.ndarray,
+    extra: dict[str, pd.Series],
+) -> None:
     # Identity keys are hashes, in no useful order: SQLite spent seconds on a million of them
     # entering their indexes one by one, against about a second to build both afresh. So a
     # large upload (as large as what is stored) rebuilds them; readers keep their snapshot.
