@@ -1,6 +1,7 @@
 """Issue 13: the M2 matches the store keeps at write time (store/derived.py) always equal a
 recompute from scratch over the whole stored history, whatever sequence of uploads,
-supersedes, restores, removals and settings changes led there; the review read from the
+supersedes, restores, removals and settings changes led there (and so do the per-day counts,
+store/counts.py); the review read from the
 store (Store.review_inputs + stored_review) equals the pure review() over the whole store;
 and a team whose review version did not change has the same review as before (the app's
 cache key, Store.review_version).
@@ -18,10 +19,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
+from capa_monitor.metrics import daily
 from capa_monitor.metrics.review import review, stored_review
 from capa_monitor.periods import Quarter
 from capa_monitor.settings import Settings
-from capa_monitor.store import Store, derived
+from capa_monitor.store import Store, counts, derived
 from capa_monitor.store.database import read_transaction
 
 USER = "manager@example.org"
@@ -96,7 +98,10 @@ def _assert_stored_equals_scratch(store: Store) -> None:
         settings = derived.stored_settings(conn)
         stored = derived.stored_matches(conn)
         scratch = derived.matches_from_scratch(derived.active_rows(conn, settings, None), settings)
+        kept_counts = counts.stored(conn)
     assert_frame_equal(stored, scratch)
+    # the per-day counts (store/counts.py) too
+    assert_frame_equal(kept_counts, daily.daily_counts(store.activity()))
 
 
 def _assert_reviews_equal(store: Store) -> None:
@@ -105,7 +110,7 @@ def _assert_reviews_equal(store: Store) -> None:
         quarter = Quarter.parse(label, settings.fy_first_month)
         teams = None if team is None else [team]
         whole = review(store.activity(), store.jobplans(), quarter, settings=settings, teams=teams)
-        inputs = store.review_inputs(teams, quarter.start, quarter.last_day)
+        inputs = store.review_inputs(teams, quarter)
         kept = stored_review(inputs, quarter, teams=teams)
         assert kept.as_of == whole.as_of
         assert_frame_equal(kept.lost_slots, whole.lost_slots)
@@ -118,7 +123,7 @@ def _team_reviews(store: Store) -> dict[str, tuple[tuple[int, ...], object]]:
     quarter = Quarter.parse("2026/27 Q2", settings.fy_first_month)
     reviews = {}
     for team in ("North", "South"):
-        kept = stored_review(store.review_inputs([team], quarter.start, quarter.last_day),
+        kept = stored_review(store.review_inputs([team], quarter),
                              quarter, teams=[team])
         reviews[team] = (store.review_version([team]), kept)
     return reviews
@@ -224,6 +229,6 @@ def test_another_teams_upload_changes_a_teams_version_only_when_it_changes_its_m
     store.record("download", user=USER)  # an audit entry changes no review
     assert store.review_version(["North"]) == second
     quarter = Quarter.parse("2026/27 Q2", 4)
-    kept = stored_review(store.review_inputs(["North"], quarter.start, quarter.last_day),
+    kept = stored_review(store.review_inputs(["North"], quarter),
                          quarter, teams=["North"])
     assert kept.lost_slots["status"].tolist() == ["reoffered_client"]

@@ -10,9 +10,11 @@ import pytest
 
 import capa_monitor.cli as cli
 import capa_monitor.store
+from capa_monitor.metrics import daily
 from capa_monitor.model import ACTIVITY_COLUMNS
 from capa_monitor.settings import Settings
 from capa_monitor.store import derived
+from capa_monitor.store.review_reads import ReviewInputs
 
 # (slot, clinician, date, kind, outcome, client, booked_on)
 ROWS = [
@@ -67,8 +69,19 @@ class StandInStore:
         frame["source_row"] = range(2, len(frame) + 2)
         return frame.reindex(columns=list(ACTIVITY_COLUMNS))
 
-    def quarter_lost_slots(self, teams, start, last_day):
-        return derived.lost_slots_of(self.activity(), self.settings(), teams, start, last_day)
+    def review_inputs(self, teams, quarter, as_of=None, *, looking_ahead=False):
+        rows = self.activity(teams)
+        dates = daily.by_date(daily.daily_counts(rows))
+        return ReviewInputs(
+            activity=rows, jobplans=self.jobplans(), settings=self.settings(),
+            lost=derived.lost_slots_of(self.activity(), self.settings(), teams, quarter.start,
+                                       quarter.last_day),
+            dates=dates, clinicians=tuple(pd.unique(rows["clinician"])),
+            as_of=daily.latest_happened(dates),
+        )
+
+    def latest_as_of(self, teams):
+        return daily.latest_happened(daily.by_date(daily.daily_counts(self.activity(teams))))
 
     def jobplans(self, teams=None):
         return self.plans if teams is None else self.plans[self.plans["team"].isin(teams)]

@@ -9,6 +9,7 @@ from pathlib import Path
 from capa_monitor.cli.review_cmds import _period_arguments, _review_from_store, review_details
 from capa_monitor.cli.store_cmds import write_download
 from capa_monitor.errors import CapaError
+from capa_monitor.metrics import daily
 from capa_monitor.metrics.lookahead import outlook
 from capa_monitor.pack import pack_pdf
 
@@ -31,9 +32,11 @@ def run_pack(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".pdf":
         raise CapaError(f"--out must end in .pdf, not {out.name!r}.")
     result, store = _review_from_store(args)
-    # the teams' own rows, as the review reads them
-    look = outlook(store.activity(list(result.teams) if result.teams else None),
-                   store.jobplans(), result)
+    # the part of the teams' own rows L1–L3 look at, and what the store keeps for them
+    inputs = store.review_inputs(list(result.teams) if result.teams else None, result.quarter,
+                                 args.as_of, looking_ahead=True)
+    look = outlook(inputs.activity, inputs.jobplans, result, working=inputs.clinicians,
+                   first_day=daily.first_date(inputs.dates))
     write_download(
         store, out, pack_pdf(result, look, made_on=date.today()), what="review pack",
         **review_details(result), clinicians=len(result.clinicians),

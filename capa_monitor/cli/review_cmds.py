@@ -13,8 +13,8 @@ import pandas as pd
 
 from capa_monitor.errors import CapaError
 from capa_monitor.metrics import words
-from capa_monitor.metrics.review import Review, stored_review, team_rows
-from capa_monitor.periods import Quarter, as_of_date
+from capa_monitor.metrics.review import Review, stored_review
+from capa_monitor.periods import Quarter
 
 #: Per-clinician JSON fields (issue 4), in order. `status` is the code for machines,
 #: `status_words` what the pages and downloads say.
@@ -127,26 +127,20 @@ def review_details(result: Review) -> dict[str, Any]:
 
 def _review_from_store(args: argparse.Namespace):
     from capa_monitor.store import Store
-    from capa_monitor.store.derived import ReviewInputs
 
     store = Store.open(args.db)
     settings = store.settings()
     teams = _known_teams(args.team, store.teams())
-    # The teams' own rows, and the M2 matches the store keeps (re-offer matching runs over
-    # every team's history at write time); a plan with a blank team goes with its clinician's
-    # team, so every plan is read and stored_review picks the teams' own.
-    activity = store.activity(teams)
     if args.quarter:
         quarter = Quarter.parse(args.quarter, settings.fy_first_month)
     else:
-        latest = args.as_of or as_of_date(team_rows(activity, teams))
+        latest = args.as_of or store.latest_as_of(teams)
         if latest is None:
             raise CapaError("There is no attended or missed appointment stored yet; give --quarter.")
         quarter = Quarter.containing(latest, settings.fy_first_month)
-    inputs = ReviewInputs(
-        activity=activity, jobplans=store.jobplans(), settings=settings,
-        lost=store.quarter_lost_slots(teams, quarter.start, quarter.last_day),
-    )
+    # The part of the teams' rows the quarter needs and what the store keeps at write time
+    # (M2 matches, per-day counts): store/review_reads.py
+    inputs = store.review_inputs(teams, quarter, args.as_of)
     result = stored_review(inputs, quarter, as_of=args.as_of, teams=teams)
     return result, store
 

@@ -107,10 +107,21 @@ def specific_drift(
     episodes["flagged"] = episodes["open"] & (too_many | too_long)
     episodes["reason"] = _reasons(episodes, too_many, too_long, settings)
 
+    # ties (one clinician, two clients, the same first day) by the client's reference, so
+    # the order never depends on the order the rows came in
     flagged_first = np.lexsort(
-        (episodes["first_date"].to_numpy(), clinician_of_episode, ~episodes["flagged"].to_numpy())
+        (episodes["client_ref"].to_numpy(dtype=object), episodes["first_date"].to_numpy(),
+         clinician_of_episode, ~episodes["flagged"].to_numpy())
     )
     return episodes.iloc[flagged_first][list(DRIFT_COLUMNS)].reset_index(drop=True)
+
+
+def open_episodes(
+    activity: pd.DataFrame, as_of: date, settings: Settings = DEFAULT_SETTINGS
+) -> pd.DataFrame:
+    """The episodes open at `as_of` (what the review shows and flags; closed ones are history)."""
+    episodes = specific_drift(activity, as_of, settings)
+    return episodes[episodes["open"].to_numpy(dtype=bool)].reset_index(drop=True)
 
 
 _EMPTY_DTYPES = {

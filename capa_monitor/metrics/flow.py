@@ -54,10 +54,13 @@ def internal_waits(activity: pd.DataFrame, start: date, end: date, as_of: date) 
         ["client_key", "clinician", "team", "date", "kind"],
     ]
     # order on integer codes: sorting long pseudonym strings is the slow part on big exports
-    client_code, _ = pd.factorize(events["client_key"])
+    client_code, _ = pd.factorize(events["client_key"], sort=True)
+    clinician_code, _ = pd.factorize(events["clinician"], sort=True)
     is_core = (events["kind"] == Kind.CORE_NEW).to_numpy()
     dates = events["date"].to_numpy()
-    order = np.lexsort((is_core, dates, client_code))  # Choice before Core on the same day
+    # Choice before Core on the same day; two alike on one day by clinician, so the order
+    # never depends on the order the rows came in
+    order = np.lexsort((clinician_code, is_core, dates, client_code))
     client_code, is_core, dates = client_code[order], is_core[order], dates[order]
     same_client_prev = np.zeros(len(order), dtype=bool)
     same_client_prev[1:] = client_code[1:] == client_code[:-1]

@@ -9,7 +9,9 @@ teams') and the review, and works on the same teams' rows and plans as the revie
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
 
@@ -54,14 +56,27 @@ def l3_quarters(quarter: Quarter, first_day=None) -> tuple[Quarter, ...]:
     return (*quarters, quarter.next())
 
 
-def outlook(activity: pd.DataFrame, plans: pd.DataFrame, result: Review) -> Outlook:
-    """L1–L3 for `result`, from everything stored (`activity`, `plans`: every team)."""
+def outlook(
+    activity: pd.DataFrame,
+    plans: pd.DataFrame,
+    result: Review,
+    *,
+    working: Sequence[str] | None = None,
+    first_day: date | None = None,
+) -> Outlook:
+    """L1–L3 for `result`, from the stored rows (`activity`: every team's, or the viewed
+    teams' part Store.review_inputs(…, looking_ahead=True) reads) and every plan. `working`
+    and `first_day`: the viewed teams' clinicians and first stored date when `activity` is
+    not their whole history (store/counts.py keeps them)."""
     viewed = team_rows(activity, result.teams)
-    team_plans = viewed_plans(canonical_plans(plans), viewed, result.teams)
+    if working is None:
+        working = tuple(pd.unique(viewed["clinician"].dropna()))
+    if first_day is None and len(viewed):
+        first_day = pd.Timestamp(viewed["date"].min()).date()
+    team_plans = viewed_plans(canonical_plans(plans), working, result.teams)
     settings, quarter, as_of = result.settings, result.quarter, result.as_of
     measured = conversion(viewed, as_of, settings)
-    first = viewed["date"].min()
-    quarters = l3_quarters(quarter, None if pd.isna(first) else pd.Timestamp(first).date())
+    quarters = l3_quarters(quarter, first_day)
     capacity = capacity_by_quarter(viewed, team_plans, quarters, as_of, settings, measured)
     return Outlook(result.clinicians, result.next_diary, capacity, measured, quarters,
                    team_plans)

@@ -60,7 +60,8 @@ clinician planned for the next quarter, a starter not yet in this quarter's list
     window_end                          lost date + the re-offer window
 
 `balance`, `balance_teams` — M3 per clinician / per team (metrics/balance.py documents them).
-`drift` — M4 open Specific episodes over the limits (metrics/drift.py).
+`drift` — M4 the Specific episodes open at as_of, flagged ones over the limits first
+(metrics/drift.py).
 `waits` — M5 one row per client's Choice → Core wait; `flow_summary` one row per team + "All"
 (metrics/flow.py).
 `dropoff` — M6 clinicians whose offers fell below half their planned rate (metrics/dropoff.py).
@@ -79,7 +80,7 @@ import numpy as np
 import pandas as pd
 
 from capa_monitor.jobplans import canonical_plans, quarterly_targets
-from capa_monitor.metrics import ahead, balance, drift, dropoff, flow, reoffer, spc
+from capa_monitor.metrics import ahead, balance, daily, drift, dropoff, flow, reoffer, spc
 from capa_monitor.metrics.targets import TARGET_COLUMNS, against_target
 from capa_monitor.model import CLINICIAN, DATE, TEAM
 from capa_monitor.names import clinician_keys
@@ -87,7 +88,7 @@ from capa_monitor.periods import Quarter, as_of_date
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
 if TYPE_CHECKING:  # the store imports this module's callers, not the other way round
-    from capa_monitor.store.derived import QuarterLostSlots, ReviewInputs
+    from capa_monitor.store.review_reads import ReviewInputs
 
 _M1_M2_COLUMNS: tuple[str, ...] = (
     *TARGET_COLUMNS[: TARGET_COLUMNS.index("available_from")],
@@ -206,7 +207,20 @@ def review(
     with a blank team belongs to whichever team its clinician works in. Everything else is
     worked out from the viewed teams' rows alone.
     """
-    return _review(activity, jobplans, quarter, as_of, settings, teams, None)
+    teams = tuple(teams) if teams else None
+    in_teams = _in_teams(activity[TEAM], teams).to_numpy() if teams is not None else None
+    viewed = activity[in_teams] if in_teams is not None else activity
+    as_of, as_of_source = _as_of(as_of, as_of_date(viewed), quarter)
+    until = pd.Timestamp(min(as_of, quarter.last_day))
+    dates = activity[DATE]
+    reported = ((dates >= pd.Timestamp(quarter.start)) & (dates <= until)).to_numpy()
+    if in_teams is not None:
+        reported = reported & in_teams
+    lost = reoffer.lost_slots(activity, as_of, settings, reported=reported)
+    history = _History(daily.by_date(daily.daily_counts(viewed)),
+                       tuple(pd.unique(viewed[CLINICIAN].dropna())))
+    return _assemble(viewed, jobplans, quarter, as_of, as_of_source, settings, teams, lost,
+                     history)
 
 
 def stored_review(
@@ -216,58 +230,62 @@ def stored_review(
     as_of: date | None = None,
     teams: Sequence[str] | None = None,
 ) -> Review:
-    """The same Review from what the store keeps (Store.review_inputs): the viewed teams' rows
-    and the stored M2 matches of their lost slots in the quarter, so neither the read nor the
-    work grows with other teams' data. Equal to review() over the whole store."""
-    return _review(inputs.activity, inputs.jobplans, quarter, as_of, inputs.settings, teams,
-                   inputs.lost)
+    """The same Review from what the store keeps (Store.review_inputs): a bounded part of the
+    viewed teams' rows, the stored M2 matches of their lost slots in the quarter and their
+    per-day counts, so neither the read nor the work grows with years of history or with
+    other teams' data. Equal to review() over the whole store (tests/test_bounded_review.py)."""
+    teams = tuple(teams) if teams else None
+    as_of, as_of_source = _as_of(as_of, inputs.as_of, quarter)
+    matched = inputs.lost
+    until = pd.Timestamp(min(as_of, quarter.last_day))
+    dates = matched.lost[DATE]
+    keep = ((dates >= pd.Timestamp(quarter.start)) & (dates <= until)).to_numpy()
+    if teams is not None:
+        keep = keep & _in_teams(matched.lost[TEAM], teams).to_numpy()
+    lost = reoffer.describe(matched.lost[keep], matched.evidence[keep], matched.found[keep],
+                            as_of, inputs.settings)
+    return _assemble(inputs.activity, inputs.jobplans, quarter, as_of, as_of_source,
+                     inputs.settings, teams, lost, _History(inputs.dates, inputs.clinicians))
 
 
-def _review(
-    activity: pd.DataFrame,
+@dataclass(frozen=True)
+class _History:
+    """What the review needs of the viewed teams' whole history besides M2: their rows'
+    counts per date (metrics.daily.by_date) and every clinician who has worked in them."""
+
+    dates: pd.DataFrame
+    clinicians: tuple[str, ...]
+
+
+def _as_of(given: date | None, from_data: date | None, quarter: Quarter) -> tuple[date, str]:
+    if given is not None:
+        return given, "given"
+    if from_data is not None:
+        return from_data, "data"
+    return quarter.last_day, "no data"
+
+
+def _assemble(
+    viewed: pd.DataFrame,
     jobplans: pd.DataFrame,
     quarter: Quarter,
-    as_of: date | None,
+    as_of: date,
+    as_of_source: str,
     settings: Settings,
-    teams: Sequence[str] | None,
-    matched: QuarterLostSlots | None,
+    teams: tuple[str, ...] | None,
+    lost: pd.DataFrame,
+    history: _History,
 ) -> Review:
-    teams = tuple(teams) if teams else None
-    in_teams = _in_teams(activity[TEAM], teams).to_numpy() if teams is not None else None
-    viewed = activity[in_teams] if in_teams is not None else activity
-    jobplans = viewed_plans(canonical_plans(jobplans), viewed, teams)
-    if as_of is not None:
-        as_of_source = "given"
-    else:
-        as_of = as_of_date(viewed)
-        as_of_source = "data" if as_of is not None else "no data"
-        if as_of is None:
-            as_of = quarter.last_day
-
+    jobplans = viewed_plans(canonical_plans(jobplans), history.clinicians, teams)
     targets = quarterly_targets(jobplans, quarter, settings)
     clinicians = against_target(viewed, targets, quarter, as_of, settings)
-
-    until = pd.Timestamp(min(as_of, quarter.last_day))
-    if matched is None:
-        dates = activity[DATE]
-        reported = ((dates >= pd.Timestamp(quarter.start)) & (dates <= until)).to_numpy()
-        if in_teams is not None:
-            reported = reported & in_teams
-        lost = reoffer.lost_slots(activity, as_of, settings, reported=reported)
-    else:
-        dates = matched.lost[DATE]
-        keep = ((dates >= pd.Timestamp(quarter.start)) & (dates <= until)).to_numpy()
-        if teams is not None:
-            keep = keep & _in_teams(matched.lost[TEAM], teams).to_numpy()
-        lost = reoffer.describe(matched.lost[keep], matched.evidence[keep], matched.found[keep],
-                                as_of, settings)
     lost = lost.reset_index(drop=True)
     clinicians = _with_lost_counts(clinicians, lost)
     # §8 L1, L2: where the quarter is heading on the slots in the diary, and next quarter's
     diary = ahead.next_diary(viewed, jobplans, quarter, as_of, settings)
     clinicians = ahead.with_outlook(viewed, clinicians, diary, quarter, as_of, settings)
 
-    extras = _other_metrics(viewed, jobplans, targets, quarter, as_of, settings)
+    extras = _other_metrics(viewed, jobplans, targets, quarter, as_of, settings, history.dates)
     return Review(
         quarter=quarter,
         as_of=as_of,
@@ -295,13 +313,14 @@ def _in_teams(values: pd.Series, teams: tuple[str, ...]) -> pd.Series:
 
 
 def viewed_plans(
-    plans: pd.DataFrame, viewed: pd.DataFrame, teams: tuple[str, ...] | None
+    plans: pd.DataFrame, working: Sequence[str], teams: tuple[str, ...] | None
 ) -> pd.DataFrame:
-    """Plans of the viewed teams, and blank-team plans of clinicians who work in them."""
+    """Plans of the viewed teams, and blank-team plans of clinicians who have worked in them
+    (`working`: every clinician name in the teams' stored rows)."""
     if teams is None:
         return plans
     blank_team = plans["team"].isna() | (plans["team"].str.strip() == "")
-    working_here = clinician_keys(pd.Series(pd.unique(viewed[CLINICIAN].dropna()), dtype="str"))
+    working_here = clinician_keys(pd.Series(list(working), dtype="str"))
     works_here = clinician_keys(plans["clinician"]).isin(working_here)
     return plans[_in_teams(plans["team"], teams) | (blank_team & works_here)]
 
@@ -325,8 +344,9 @@ def _other_metrics(
     quarter: Quarter,
     as_of: date,
     settings: Settings,
+    dates: pd.DataFrame,
 ) -> dict[str, pd.DataFrame]:
-    """M3–M7."""
+    """M3–M7 (M7 from the counts per date, `dates`: metrics.daily.by_date)."""
     start, end = quarter.start, quarter.end
     # Drop-offs are judged against the plan of the quarter containing as_of.
     current = Quarter.containing(as_of, settings.fy_first_month)
@@ -336,11 +356,11 @@ def _other_metrics(
     return {
         "balance": by_clinician,
         "balance_teams": by_team,
-        "drift": drift.specific_drift(activity, as_of, settings),
+        "drift": drift.open_episodes(activity, as_of, settings),
         "waits": waits,
         "flow_summary": flow.summarise_waits(waits, settings),
         "dropoff": dropoff.dropoff_alerts(activity, current_targets, as_of, settings),
-        "spc_weekly": spc.weekly_core_new(activity, as_of, settings),
-        "spc_dna": spc.monthly_dna_rate(activity, as_of, settings),
+        "spc_weekly": spc.weekly_from_counts(dates, as_of, settings),
+        "spc_dna": spc.monthly_from_counts(dates, as_of, settings),
     }
 

@@ -26,7 +26,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from capa_monitor.model import CORE_KINDS, SPECIFIC_KINDS, Kind, Outcome
+from capa_monitor.metrics import daily
 from capa_monitor.periods import sunday_on_or_before
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
@@ -57,9 +57,6 @@ PERCENT_BOUNDS: tuple[float | None, float | None] = (0.0, 100.0)
 MR_SCREEN_FACTOR = 3.267
 LIMIT_FACTOR = 2.66
 RUN_LENGTH = 7
-
-_DNA_KINDS = frozenset({Kind.CHOICE}) | CORE_KINDS | SPECIFIC_KINDS
-
 
 def xmr(
     values: pd.Series,
@@ -134,15 +131,22 @@ def weekly_core_new(
     date) to the last week ending on or before `as_of`; weeks with none are zero. `period`
     is the Monday the week commences.
     """
-    first = _first_boundary(activity, _monday_on_or_after)
+    return weekly_from_counts(daily.by_date(daily.daily_counts(activity)), as_of, settings)
+
+
+def weekly_from_counts(
+    dates: pd.DataFrame, as_of: date, settings: Settings = DEFAULT_SETTINGS
+) -> pd.DataFrame:
+    """weekly_core_new from the counts per date (metrics.daily.by_date) the store keeps."""
+    earliest = daily.first_date(dates)
+    first = None if earliest is None else _monday_on_or_after(earliest)
     last_end = sunday_on_or_before(as_of)
     if first is None or first > last_end:
         return xmr(pd.Series([], dtype="float64"), settings)
     weeks = pd.period_range(first, last_end, freq="W-SUN")
-    delivered = activity.loc[
-        (activity["kind"] == Kind.CORE_NEW) & (activity["outcome"] == Outcome.ATTENDED), "date"
-    ]
-    counts = delivered.dt.to_period("W-SUN").value_counts().reindex(weeks, fill_value=0)
+    delivered = dates["core_new_attended"]
+    counts = delivered.groupby(delivered.index.to_period("W-SUN")).sum()
+    counts = counts.reindex(weeks, fill_value=0)
     counts.index = counts.index.start_time.rename("period")
     return xmr(counts.astype("float64"), settings, bounds=COUNT_BOUNDS)
 
@@ -159,24 +163,28 @@ def monthly_dna_rate(
     month of the data to the last month ending on or before `as_of`; a month
     with no such appointments has no rate and is left out rather than shown as 0 %.
     """
-    first = _first_boundary(activity, _month_start_on_or_after)
+    return monthly_from_counts(daily.by_date(daily.daily_counts(activity)), as_of, settings)
+
+
+def monthly_from_counts(
+    dates: pd.DataFrame, as_of: date, settings: Settings = DEFAULT_SETTINGS
+) -> pd.DataFrame:
+    """monthly_dna_rate from the counts per date (metrics.daily.by_date) the store keeps."""
+    earliest = daily.first_date(dates)
+    first = None if earliest is None else _month_start_on_or_after(earliest)
     last_month = pd.Timestamp(as_of + timedelta(days=1)).to_period("M") - 1
     if first is None or pd.Timestamp(first).to_period("M") > last_month:
         return xmr(pd.Series([], dtype="float64"), settings)
     months = pd.period_range(pd.Timestamp(first).to_period("M"), last_month, freq="M")
-    seen = activity.loc[
-        activity["outcome"].isin([Outcome.ATTENDED, Outcome.DNA, Outcome.LATE_NOT_SEEN])
-        & activity["kind"].isin(_DNA_KINDS),
-        ["date", "outcome"],
-    ]
     # months since 1970 as integers: a bincount is far cheaper than grouping Periods
-    month_number = seen["date"].to_numpy().astype("datetime64[M]").astype("int64")
+    month_number = dates.index.to_numpy().astype("datetime64[M]").astype("int64")
     first_number = months[0].ordinal
     in_range = (month_number >= first_number) & (month_number <= months[-1].ordinal)
     slot = month_number[in_range] - first_number
-    denominator = np.bincount(slot, minlength=len(months))
-    is_dna = (seen["outcome"] == Outcome.DNA).to_numpy()[in_range]
-    numerator = np.bincount(slot[is_dna], minlength=len(months))
+    denominator = np.bincount(slot, weights=dates["dna_seen"].to_numpy()[in_range],
+                              minlength=len(months))
+    numerator = np.bincount(slot, weights=dates["dna"].to_numpy()[in_range],
+                            minlength=len(months))
     has_rate = denominator > 0
     rate = pd.Series(
         100.0 * numerator[has_rate] / denominator[has_rate],
@@ -237,9 +245,3 @@ def _month_start_on_or_after(day: date) -> date:
     if day.day == 1:
         return day
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
-def _first_boundary(activity: pd.DataFrame, boundary) -> date | None:
-    if activity.empty:
-        return None
-    return boundary(activity["date"].min().date())

@@ -341,9 +341,17 @@ def _migration_team_versions(conn: Connection) -> None:
     derived.create_team_versions(conn)
 
 
+def _migration_daily_counts(conn: Connection) -> None:
+    """Per team, clinician and day counts kept at write time (issue 13), so a review reads
+    no more than its quarter's rows: store/counts.py."""
+    from capa_monitor.store import counts
+
+    counts.create(conn)
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _migration_1, _migration_2, _migration_3, _migration_access_list, _migration_derived,
-    _migration_team_versions,
+    _migration_team_versions, _migration_daily_counts,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -23,7 +23,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -39,9 +39,10 @@ from sqlalchemy import (
 from capa_monitor import model
 from capa_monitor.errors import StoreError
 from capa_monitor.loading.report import LoadResult, MappingProfile
+from capa_monitor.metrics import daily
 from capa_monitor.names import clinician_key
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
-from capa_monitor.store import bulk, derived, hops, overlap, upload_ops
+from capa_monitor.store import bulk, counts, derived, hops, overlap, review_reads, upload_ops
 from capa_monitor.store.database import (
     create_store_engine,
     read_transaction,
@@ -49,6 +50,7 @@ from capa_monitor.store.database import (
     write_transaction,
 )
 from capa_monitor.store.overlap import REPLACE, UploadChange, UploadRows, teams_label
+from capa_monitor.store.review_reads import ReviewInputs
 from capa_monitor.store.schema import (
     LATEST_VERSION,
     activity,
@@ -65,6 +67,9 @@ from capa_monitor.store.schema import (
 )
 from capa_monitor.store.upload_ops import IngestOutcome, IngestPlan
 from capa_monitor.store.upload_ops import audit as _audit
+
+if TYPE_CHECKING:
+    from capa_monitor.periods import Quarter
 
 __all__ = [
     "DEMO_SOURCE",
@@ -196,6 +201,7 @@ class Store:
         bumps the data version before it commits."""
         with write_transaction(self.engine) as conn:
             yield conn
+            counts.refresh(conn)  # before derived.refresh, which forgets the teams touched
             derived.refresh(conn)
             conn.execute(
                 update(meta).where(meta.c.key == "data_version").values(value=meta.c.value + 1)
@@ -343,21 +349,51 @@ class Store:
             return bulk.read_activity(conn, conditions, None if teams is None else list(teams))
 
     def review_inputs(
-        self, teams: Sequence[str] | None, quarter_start: date, quarter_last_day: date
-    ) -> derived.ReviewInputs:
-        """What metrics.review.stored_review needs for a quarter, read in one snapshot: the
-        teams' active rows, every job plan, the settings, and the stored M2 matches of the
-        teams' lost slots in the quarter (derived.py) instead of the whole store's history."""
-        conditions = [activity.c.superseded_by.is_(None)]
+        self,
+        teams: Sequence[str] | None,
+        quarter: Quarter,
+        as_of: date | None = None,
+        *,
+        looking_ahead: bool = False,
+    ) -> ReviewInputs:
+        """What metrics.review.stored_review needs for a quarter, read in one snapshot
+        (store/review_reads.py): the part of the teams' rows the quarter's metrics look at,
+        the stored M2 matches of their lost slots in it and their per-day counts, every job
+        plan and the settings; never the teams' whole history nor other teams' rows.
+        `looking_ahead`: the rows the looking-ahead page needs too."""
         with read_transaction(self.engine) as conn:
-            return derived.ReviewInputs(
-                activity=bulk.read_activity(
-                    conn, conditions, None if teams is None else list(teams)
-                ),
-                jobplans=self._jobplans(conn, None),
-                settings=derived.stored_settings(conn),
-                lost=derived.quarter_lost_slots(conn, teams, quarter_start, quarter_last_day),
+            return review_reads.read_inputs(
+                conn, teams, quarter, as_of, self._jobplans(conn, None),
+                looking_ahead=looking_ahead,
             )
+
+    def latest_as_of(self, teams: Sequence[str] | None) -> date | None:
+        """The teams' as-of date (§2: the latest date attended or missed), from the kept counts."""
+        with read_transaction(self.engine) as conn:
+            names = review_reads.team_names(conn, teams)
+            return daily.latest_happened(counts.by_date(conn, names))
+
+    def slots(
+        self,
+        teams: Sequence[str] | None,
+        start: date,
+        end: date,
+        *,
+        clinician: str | None = None,
+        kinds: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Active rows of the teams with start <= date < end, of one clinician and some kinds
+        (the drill-down's slots): read through the (team, date) index."""
+        rows = activity.c
+        conditions = [rows.superseded_by.is_(None), rows.date >= start, rows.date < end]
+        if clinician is not None:
+            conditions.append(rows.clinician == clinician)
+        if kinds is not None:
+            conditions.append(rows.kind.in_(list(kinds)))
+        with read_transaction(self.engine) as conn:
+            names = review_reads.team_names(conn, teams)
+            return bulk.read_activity(
+                conn, conditions, hops.stored_teams(conn) if names is None else names)
 
     def quarter_lost_slots(
         self, teams: Sequence[str] | None, start: date, last_day: date

@@ -14,6 +14,7 @@ import streamlit as st
 from capa_monitor import access, auth
 from capa_monitor.charts import capacity_chart
 from capa_monitor.errors import CapaError
+from capa_monitor.metrics import daily
 from capa_monitor.metrics.ahead import ON_COURSE, under_way, whole_slots
 from capa_monitor.metrics.capacity import rule_of_thumb
 from capa_monitor.metrics.lookahead import Outlook, outlook
@@ -92,8 +93,11 @@ def cached_outlook(url: str, version: int, quarter_label: str, teams: tuple[str,
                    as_of: date | None) -> Outlook:
     """L1–L3 for the review the same selection shows (cached like it, per data version)."""
     result = data.quarterly_review(url, version, quarter_label, teams, as_of)
-    # the teams' own rows, as the review reads them (L1–L3 need nothing of other teams)
-    return outlook(data.team_activity(url, version, teams), data.jobplans(url, version), result)
+    # the teams' own rows L1–L3 look at (they need nothing of other teams), and the
+    # clinicians and first date the store keeps for them
+    inputs = data.review_inputs(url, quarter_label, teams, as_of, looking_ahead=True)
+    return outlook(inputs.activity, inputs.jobplans, result, working=inputs.clinicians,
+                   first_day=daily.first_date(inputs.dates))
 
 
 def pack_file_name(result) -> str:
@@ -312,7 +316,8 @@ def whatif_section(user: auth.User, selection: common.Selection, result, look: O
     for note in trial.notes:
         st.info(note)
     quarters = [result.quarter, result.quarter.next(), result.quarter.next().next()]
-    viewed = data.team_activity(selection.url, selection.version, selection.teams)
+    viewed = data.review_inputs(selection.url, selection.quarter.label, selection.teams,
+                                selection.as_of, looking_ahead=True).activity
     outcome = compare(team_rows(viewed, result.teams), plans, trial, quarters, result.as_of,
                       result.settings, look.conversion)
     st.subheader("Team, before and after")

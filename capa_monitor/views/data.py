@@ -1,7 +1,8 @@
 """The app's only way to the store: one Store per database URL, and cached reads keyed on
 (database URL, data version, …) so a page change or filter change never re-reads or recomputes
 what has not changed, and every write (which bumps the data version) is seen at once. The
-review pages read only the viewed teams' rows and the stored M2 matches (issue 13).
+review pages read a bounded part of the viewed teams' rows and what the store keeps at write
+time (store/review_reads.py, issue 13): no page holds the whole store.
 
 Caches are never keyed on uploaded files or frames (Streamlit hashes large frames by sample).
 """
@@ -18,11 +19,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from capa_monitor.errors import CapaError
-from capa_monitor.metrics.review import Review, stored_review, team_rows
-from capa_monitor.periods import Quarter, as_of_date
+from capa_monitor.metrics.review import Review, stored_review
+from capa_monitor.periods import Quarter
 from capa_monitor.settings import Settings
 from capa_monitor.store import Store
-from capa_monitor.store.derived import ReviewInputs
+from capa_monitor.store.review_reads import ReviewInputs
 
 DATABASE_URL_ENV = "CAPA_DATABASE_URL"
 
@@ -76,28 +77,6 @@ def uploads(url: str, version: int) -> pd.DataFrame:
     return _store_for(url).uploads()
 
 
-# cache_resource, not cache_data: a team's rows over the years are ~100k rows; cache_data
-# would keep a pickled copy per entry and unpickle it on every hit. Every reader treats it as
-# read-only (metrics are pure and filter into new frames), so sharing the one object is safe.
-def team_activity(url: str, version: int, teams: tuple[str, ...]) -> pd.DataFrame:
-    """The viewed teams' stored rows (every team's when `teams` is empty): the review reads
-    other teams' history only through the M2 matches the store keeps (store/derived.py).
-    Cached on the teams' own versions: another team's upload does not read them again."""
-    return _team_activity(url, _store_for(url).review_version(list(teams)), teams)
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _team_activity(url: str, review_version: tuple[int, ...], teams: tuple[str, ...]):
-    return _store_for(url).activity(list(teams) or None)
-
-
-@st.cache_resource(show_spinner=False, max_entries=1)
-def activity(url: str, version: int) -> pd.DataFrame:
-    """Every stored activity row of every team (the looking-ahead page's history; the review
-    pages read team_activity)."""
-    return _store_for(url).activity()
-
-
 @st.cache_data(show_spinner=False, max_entries=4)
 def jobplans(url: str, version: int) -> pd.DataFrame:
     """Every current plan; review() picks the viewed teams' (a blank team goes with the
@@ -110,24 +89,44 @@ def settings(url: str, version: int) -> Settings:
     return _store_for(url).settings()
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
 def latest_as_of(url: str, version: int, teams: tuple[str, ...]) -> date | None:
-    return as_of_date(team_rows(team_activity(url, version, teams), teams))
+    """The teams' as-of date, from the counts the store keeps (cached on the teams' versions)."""
+    return _latest_as_of(url, _store_for(url).review_version(list(teams)), teams)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _latest_as_of(url: str, review_version: tuple[int, ...], teams: tuple[str, ...]
+                  ) -> date | None:
+    return _store_for(url).latest_as_of(list(teams) or None)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def clinician_slots(url: str, version: int, teams: tuple[str, ...], start: date, end: date,
                     clinician: str, kinds: tuple[str, ...]) -> pd.DataFrame:
     """One clinician's slots of `kinds` in the teams and [start, end), for the drill-down
-    (small, so a clinician change never copies the whole activity frame out of the cache)."""
-    rows = team_activity(url, version, teams)
-    rows = rows[
-        (rows["clinician"] == clinician)
-        & (rows["date"] >= pd.Timestamp(start))
-        & (rows["date"] < pd.Timestamp(end))
-        & rows["kind"].isin(kinds)
-    ]
-    return team_rows(rows, teams)
+    (a store query through the (team, date) index: small, whatever the store's size)."""
+    return _store_for(url).slots(list(teams) or None, start, end, clinician=clinician,
+                                 kinds=kinds)
+
+
+def review_inputs(url: str, quarter_label: str, teams: tuple[str, ...], as_of: date | None,
+                  *, looking_ahead: bool = False) -> ReviewInputs:
+    """What the quarter's review (and with `looking_ahead`, the looking-ahead page) reads
+    from the store, cached on the teams' versions (Store.review_version)."""
+    return _review_inputs(url, _store_for(url).review_version(list(teams)), quarter_label,
+                          teams, as_of, looking_ahead)
+
+
+# cache_resource, not cache_data: the rows read are a quarter and more of every viewed team;
+# cache_data would keep a pickled copy per entry and unpickle it on every hit. Every reader
+# treats them as read-only (metrics are pure and filter into new frames), so sharing is safe.
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _review_inputs(url: str, review_version: tuple[int, ...], quarter_label: str,
+                   teams: tuple[str, ...], as_of: date | None, looking_ahead: bool
+                   ) -> ReviewInputs:
+    store = _store_for(url)
+    quarter = Quarter.parse(quarter_label, store.settings().fy_first_month)
+    return store.review_inputs(list(teams) or None, quarter, as_of, looking_ahead=looking_ahead)
 
 
 def quarterly_review(
@@ -151,13 +150,6 @@ def _quarterly_review(
     teams: tuple[str, ...],
     as_of: date | None,
 ) -> Review:
-    store = _store_for(url)
-    stored_settings = store.settings()
-    quarter = Quarter.parse(quarter_label, stored_settings.fy_first_month)
-    inputs = ReviewInputs(
-        activity=_team_activity(url, review_version, teams),
-        jobplans=store.jobplans(),
-        settings=stored_settings,
-        lost=store.quarter_lost_slots(list(teams) or None, quarter.start, quarter.last_day),
-    )
-    return stored_review(inputs, quarter, as_of=as_of, teams=list(teams) or None)
+    inputs = _review_inputs(url, review_version, quarter_label, teams, as_of, False)
+    return stored_review(inputs, Quarter.parse(quarter_label, inputs.settings.fy_first_month),
+                         as_of=as_of, teams=list(teams) or None)

@@ -1,0 +1,148 @@
+"""Per team, clinician and day counts of the active rows (metrics/daily.py defines them),
+kept at write time so a review never reads years of rows for the trend charts, the as-of date
+or the list of clinicians who have worked in a team.
+
+Which part a write can alter: the rows of the teams it touched (`derived.changed_teams`,
+filled by the triggers and `derived.mark_teams`) dated on or after the earliest changed date
+(`derived.DIRTY_KEY`). `refresh` recounts exactly that, in SQL, before derived.refresh
+forgets the touched teams; the migration counts everything once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    Integer,
+    Table,
+    Text,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+)
+
+from capa_monitor import model
+from capa_monitor.metrics import daily
+from capa_monitor.store import derived, hops
+from capa_monitor.store.schema import activity, meta, metadata
+
+_EPOCH = date(1970, 1, 1)  # derived.DIRTY_KEY holds days since then
+
+daily_counts = Table(
+    "daily_counts",
+    metadata,
+    Column("team", Text, primary_key=True),  # "" for rows without a team
+    Column("date", Date, primary_key=True),
+    Column("clinician", Text, primary_key=True),
+    *(Column(name, Integer, nullable=False) for name in daily.COUNT_COLUMNS),
+)
+
+
+def _flag(condition) -> object:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _counted(team: str, since: date | None):
+    """SELECT of the counts of one team's active rows dated `since` or later."""
+    rows = activity.c
+    kind, outcome = rows.kind, rows.outcome
+    dna_kind = kind.in_([str(k) for k in daily.DNA_KINDS])
+    conditions = [rows.superseded_by.is_(None),
+                  rows.team.is_(None) if team == "" else rows.team == team]
+    if since is not None:
+        conditions.append(rows.date >= since)
+    return (
+        select(
+            literal(team).label("team"), rows.date, rows.clinician,
+            func.count().label("rows"),
+            _flag(outcome.in_([str(o) for o in model.HAPPENED_OUTCOMES])).label("happened"),
+            _flag(and_(kind == model.Kind.CORE_NEW.value,
+                       outcome == model.Outcome.ATTENDED.value)).label("core_new_attended"),
+            _flag(and_(dna_kind, outcome == model.Outcome.DNA.value)).label("dna"),
+            _flag(and_(dna_kind, outcome.in_([str(o) for o in daily.DNA_SEEN_OUTCOMES]))
+                  ).label("dna_seen"),
+        )
+        .where(*conditions)
+        .group_by(rows.date, rows.clinician)
+    )
+
+
+def _recount(conn: Connection, teams: Sequence[str], since: date | None) -> None:
+    names = ["team", "date", "clinician", *daily.COUNT_COLUMNS]
+    for team in teams:
+        gone = [daily_counts.c.team == team]
+        if since is not None:
+            gone.append(daily_counts.c.date >= since)
+        conn.execute(delete(daily_counts).where(*gone))
+        conn.execute(insert(daily_counts).from_select(names, _counted(team, since)))
+
+
+def create(conn: Connection) -> None:
+    """The table, filled from every active row (migration 7)."""
+    daily_counts.create(conn)
+    has_blank = conn.execute(
+        select(activity.c.id).where(activity.c.team.is_(None)).limit(1)).first() is not None
+    _recount(conn, [*([""] if has_blank else []), *hops.stored_teams(conn)], None)
+
+
+def refresh(conn: Connection) -> None:
+    """Recount the rows of the teams the write under way touched, from its earliest changed
+    date on (inside the write's transaction, before derived.refresh)."""
+    teams = sorted(conn.execute(select(derived.changed_teams.c.team)).scalars())
+    if not teams:
+        return
+    dirty = conn.execute(select(meta.c.value).where(meta.c.key == derived.DIRTY_KEY)).scalar_one()
+    unknown = dirty <= derived.EVERYTHING // 2 or dirty >= derived.CLEAN
+    since = None if unknown else _EPOCH + timedelta(days=int(dirty))
+    _recount(conn, teams, since)
+
+
+def stored(conn: Connection, teams: Sequence[str] | None = None) -> pd.DataFrame:
+    """The kept counts of `teams` (stored names; None: every team), metrics.daily.DAILY_COLUMNS
+    sorted as daily.daily_counts sorts them."""
+    table = daily_counts.c
+    query = select(*(table[name] for name in daily.DAILY_COLUMNS))
+    if teams is not None:
+        query = query.where(table.team.in_(list(teams)))
+    frame = pd.DataFrame(conn.execute(query).all(), columns=list(daily.DAILY_COLUMNS))
+    return _typed(frame).sort_values(["team", "clinician", "date"], ignore_index=True)
+
+
+def by_date(conn: Connection, teams: Sequence[str] | None) -> pd.DataFrame:
+    """The counts of `teams` summed per date (metrics.daily.by_date), summed by the database."""
+    table = daily_counts.c
+    query = select(table.date, *(func.sum(table[name]).label(name)
+                                 for name in daily.COUNT_COLUMNS)).group_by(table.date)
+    if teams is not None:
+        query = query.where(table.team.in_(list(teams)))
+    frame = pd.DataFrame(conn.execute(query).all(), columns=["date", *daily.COUNT_COLUMNS])
+    frame = _typed(frame)
+    return daily.by_date(frame.assign(team="", clinician=""))
+
+
+def clinicians(conn: Connection, teams: Sequence[str] | None) -> list[str]:
+    """Every clinician name with an active row in `teams`, as stored."""
+    query = select(daily_counts.c.clinician).distinct()
+    if teams is not None:
+        query = query.where(daily_counts.c.team.in_(list(teams)))
+    return sorted(conn.execute(query).scalars())
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out["date"] = pd.to_datetime(out["date"]).astype("datetime64[us]")
+    for name in daily.COUNT_COLUMNS:
+        out[name] = out[name].astype("int64")
+    for name in ("team", "clinician"):
+        if name in out:
+            out[name] = out[name].astype("str")
+    return out
