@@ -182,7 +182,9 @@ def run_ingest(args: argparse.Namespace) -> int:
     )
     from capa_monitor.loading import load_activity
     from capa_monitor.loading.plan_names import against_plans
+    from capa_monitor.loading.read import warm_up
 
+    warm_up()  # the reader starts (a quarter of a second) while the store opens
     path = Path(args.file)
     data = read_bytes(path, "file")
     store = _open_store(args)

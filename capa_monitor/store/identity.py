@@ -58,7 +58,7 @@ def slot_keys(frame: pd.DataFrame, system: str | None) -> np.ndarray | None:
     if system is None:
         return None
     system_hash = np.full(len(frame), _text_hashes(pd.Series([system], dtype="str"))[0])
-    return _numbered(_mix([system_hash, _column_hashes(frame[model.SLOT_ID])]), frame)
+    return _numbered(_mix([system_hash, _distinct_hashes(frame[model.SLOT_ID])]), frame)
 
 
 def content_keys(frame: pd.DataFrame) -> np.ndarray:
@@ -71,7 +71,7 @@ def content_keys(frame: pd.DataFrame) -> np.ndarray:
         _column_hashes(clinician_keys(frame[model.CLINICIAN])),
         _column_hashes(frame[model.DATE], dates=True),
         _column_hashes(frame[model.START]),
-        _column_hashes(frame[model.KIND].map(KIND_FAMILY).fillna(frame[model.KIND])),
+        _family_hashes(frame[model.KIND]),
         _column_hashes(frame[model.CLIENT_KEY]),
     ]
     hashed = _numbered(_mix(parts), frame).view(np.uint64)
@@ -88,6 +88,25 @@ def _column_hashes(values: pd.Series, *, dates: bool = False) -> np.ndarray:
     else:
         texts = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
     return np.append(_text_hashes(texts), _MISSING)[codes]
+
+
+def _family_hashes(kinds: pd.Series) -> np.ndarray:
+    """The hash of each row's kind family (KIND_FAMILY; a kind not listed is its own family),
+    worked out once per distinct kind."""
+    codes, uniques = pd.factorize(kinds)
+    texts = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
+    families = texts.map(KIND_FAMILY).fillna(texts).astype("str")
+    return np.append(_text_hashes(families), _MISSING)[codes]
+
+
+def _distinct_hashes(values: pd.Series) -> np.ndarray:
+    """_column_hashes for a column of (nearly) all distinct values: each hashed directly, as
+    factorising first would find nothing to share."""
+    texts = values.astype("str")
+    missing = texts.isna().to_numpy()
+    hashed = np.full(len(texts), _MISSING, dtype=np.uint64)
+    hashed[~missing] = _text_hashes(texts[~missing]) if missing.any() else _text_hashes(texts)
+    return hashed
 
 
 def _text_hashes(texts: pd.Series) -> np.ndarray:
