@@ -260,7 +260,7 @@ def refresh(conn: Connection) -> int:
     rows = active_rows(conn, settings, since, bulk.take_inserted(conn))
     matches = _matches(rows, settings, used=np.isin(rows["id"].to_numpy(), used_ids))
     if len(matches):
-        conn.execute(insert(lost_slot_matches), matches.to_dict("records"))
+        bulk.insert_rows(conn, lost_slot_matches, matches)
     conn.execute(update(meta).where(meta.c.key == DIRTY_KEY).values(value=CLEAN))
     # Teams whose lost slots' matches changed (rows that came or went are the triggers')
     after = dict(zip(matches["activity_id"].tolist(),
@@ -335,7 +335,7 @@ def _inserted_rows(inserted: bulk.Inserted, settings: Settings, since: date | No
         elif name == model.REOFFERED:
             columns[name] = pd.array(values.to_numpy(dtype=object), dtype="boolean")
         else:
-            columns[name] = pd.Series(values.to_numpy(dtype=object), dtype="str")
+            columns[name] = values.astype("str").reset_index(drop=True)
     return pd.DataFrame(columns)
 
 
