@@ -10,10 +10,13 @@ Both run on the caller's connection, so they are part of its transaction (never
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import queue
+import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +56,8 @@ _INTEGER_COLUMNS = (model.DURATION_MIN, model.REOFFERED, model.SOURCE_ROW, "uplo
 # driver's per-statement work; 100 rows a statement measured about a third faster, and more
 # rows a statement gained nothing (13 values a row stays far below SQLite's variable limit).
 _SQLITE_ROWS_PER_INSERT = 100
+# Rows whose values one step of the insert's value builder makes (a multiple of the above).
+_ROWS_PER_CHUNK = 20_000
 # Row ids per SQLite read query: its JSON text (~250 bytes a row) stays far below SQLite's 1 GB
 # string limit, and the transient memory small.
 _SQLITE_IDS_PER_QUERY = 1 << 18
@@ -103,16 +108,24 @@ def _note_inserted(
     conn: Connection, frame: pd.DataFrame, order: np.ndarray, superseded_by: pd.Series,
     last_id: int,
 ) -> None:
-    """Remember the inserted rows when their ids are known for sure: exactly len(frame) rows
-    above the previous highest id, and consecutive (both databases number a multi-row insert
-    or a COPY in row order; writers are serialised, so no other row is among them). Nothing
-    may change these rows after the insert in the same write (an ingest inserts last)."""
-    count, low, high = conn.execute(
-        select(func.count(), func.min(activity.c.id), func.max(activity.c.id)).where(
-            activity.c.id > last_id
-        )
-    ).one()
-    if count == len(frame) and high - low + 1 == len(frame):
+    """Remember the inserted rows when their ids are known for sure. SQLite gives a new row
+    the highest id + 1 (any other id only once that is 2^63 - 1): the rows are last_id + 1 …
+    exactly when the highest id is now last_id + len(frame). PostgreSQL numbers a COPY's rows
+    from its sequence in row order, and writers are serialised: exactly len(frame) rows above
+    last_id, consecutive. Nothing may change these rows later in the same write (an ingest
+    inserts last)."""
+    if conn.dialect.name == "sqlite":
+        high = conn.execute(select(func.max(activity.c.id))).scalar()
+        known = high == last_id + len(frame)
+        low = last_id + 1
+    else:
+        count, low, high = conn.execute(
+            select(func.count(), func.min(activity.c.id), func.max(activity.c.id)).where(
+                activity.c.id > last_id
+            )
+        ).one()
+        known = count == len(frame) and high - low + 1 == len(frame)
+    if known:
         _inserted[conn] = Inserted(frame, order, superseded_by, int(low))
     else:
         _inserted.pop(conn, None)
@@ -151,15 +164,14 @@ def _team_date_order(frame: pd.DataFrame) -> np.ndarray:
     return np.lexsort((frame[model.DATE].to_numpy(dtype="datetime64[us]"), team_codes))
 
 
-def _stored_objects(values: pd.Series, column: str, order: np.ndarray) -> np.ndarray:
-    """The column in `order` as the Python objects SQLite stores (None for missing), as an
-    object array.
+def _stored_objects(values: pd.Series, column: str) -> np.ndarray:
+    """The column as the Python objects SQLite stores (None for missing), as an object array.
 
     Each distinct value is converted once and shared by its rows: most columns hold a few
     hundred distinct values (clinicians, dates, kinds), so this skips a million conversions.
     """
     if column == model.SLOT_ID:  # nearly every value distinct: nothing to share
-        return values.to_numpy(dtype=object, na_value=None)[order]
+        return values.to_numpy(dtype=object, na_value=None)
     codes, uniques = pd.factorize(values)
     if column in _DATE_COLUMNS:
         # SQLAlchemy's storage format for Date on SQLite, so its queries compare correctly.
@@ -169,7 +181,7 @@ def _stored_objects(values: pd.Series, column: str, order: np.ndarray) -> np.nda
     else:
         distinct = np.asarray(uniques, dtype=object)
     # Code -1 (missing) picks the None appended last.
-    return np.append(distinct, None)[codes[order]]
+    return np.append(distinct, None)[codes]
 
 
 def _insert_sqlite(
@@ -183,14 +195,6 @@ def _insert_sqlite(
     # written as a literal NULL rather than bound a million times.
     bound_extra = [column for column in EXTRA_COLUMNS if extra[column].notna().any()]
     columns = (*model.ACTIVITY_COLUMNS, *bound_extra)
-    width = len(columns)
-    rows = len(frame)
-    # Row-major flat list of every value: each statement's parameters are one slice of it.
-    flat = np.empty(rows * width, dtype=object)
-    for position, column in enumerate(model.ACTIVITY_COLUMNS):
-        flat[position::width] = _stored_objects(frame[column], column, order)
-    for position, column in enumerate(bound_extra, start=len(model.ACTIVITY_COLUMNS)):
-        flat[position::width] = extra[column].to_numpy(dtype=object, na_value=None)[order]
     # upload_id is our own integer, written as a literal rather than bound a million times.
     values = [
         "?" if column in columns else "NULL" for column in (*model.ACTIVITY_COLUMNS, *EXTRA_COLUMNS)
@@ -204,13 +208,79 @@ def _insert_sqlite(
 
     driver = conn.connection.driver_connection
     per = _SQLITE_ROWS_PER_INSERT
-    full = rows - rows % per
-    step = per * width
-    driver.executemany(
-        statement(per), (flat[at : at + step].tolist() for at in range(0, full * width, step))
-    )
-    if full < rows:
-        driver.execute(statement(rows - full), flat[full * width :].tolist())
+    width = len(columns)
+    # The statements' values are built on a second thread while SQLite writes (it lets go of
+    # the GIL inside each statement): a million rows' Python objects cost most of a second.
+    with _Values(frame, extra, bound_extra, order, per * width) as built:
+        driver.executemany(statement(per), built.statements())
+        if len(built.remainder):
+            driver.execute(statement(len(built.remainder) // width), built.remainder.tolist())
+
+
+class _Values(threading.Thread):
+    """The insert's values, built chunk by chunk on a thread ahead of the writer (at most two
+    chunks waiting); each statement's parameters are one slice of a chunk's row-major values."""
+
+    def __init__(self, frame, extra, bound_extra, order: np.ndarray, step: int) -> None:
+        super().__init__(name="capa-insert-values", daemon=True)
+        self.frame, self.extra, self.bound_extra = frame, extra, bound_extra
+        self.order, self.step = order, step
+        self.remainder = np.empty(0, dtype=object)  # the last statement's, fewer rows
+        self._ready: queue.Queue = queue.Queue(maxsize=2)
+        self._done = threading.Event()
+
+    def __enter__(self) -> _Values:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._done.set()
+        with contextlib.suppress(queue.Empty):
+            while True:  # unblock a builder waiting on a full queue
+                self._ready.get_nowait()
+        self.join()
+
+    def run(self) -> None:
+        try:
+            for at in range(0, len(self.order), _ROWS_PER_CHUNK):
+                chunk = self._values(self.order[at : at + _ROWS_PER_CHUNK])
+                if not self._put(chunk):
+                    return
+        except BaseException as exc:  # raised again on the writer's thread
+            self._put(exc)
+
+    def _put(self, item) -> bool:
+        while not self._done.is_set():
+            try:
+                self._ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _values(self, rows: np.ndarray) -> np.ndarray:
+        """Row-major values of the frame's rows at `rows`, as the objects SQLite stores."""
+        width = len(model.ACTIVITY_COLUMNS) + len(self.bound_extra)
+        flat = np.empty(len(rows) * width, dtype=object)
+        for position, column in enumerate(model.ACTIVITY_COLUMNS):
+            flat[position::width] = _stored_objects(self.frame[column].take(rows), column)
+        for position, column in enumerate(self.bound_extra, start=len(model.ACTIVITY_COLUMNS)):
+            flat[position::width] = self.extra[column].take(rows).to_numpy(
+                dtype=object, na_value=None
+            )
+        return flat
+
+    def statements(self) -> Iterator[list]:
+        """The parameters of each statement of _SQLITE_ROWS_PER_INSERT rows; what is left
+        over at the end (fewer rows) is in `remainder` once this is exhausted."""
+        for _ in range(0, len(self.order), _ROWS_PER_CHUNK):
+            chunk = self._ready.get()
+            if isinstance(chunk, BaseException):
+                raise chunk
+            whole = len(chunk) - len(chunk) % self.step
+            for at in range(0, whole, self.step):
+                yield chunk[at : at + self.step].tolist()
+            self.remainder = chunk[whole:]
 
 
 def insert_rows(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
