@@ -150,9 +150,11 @@ def plan(
         "period": (first, last),
         "on_overlap": on_overlap,
     }
-    if repeat is not None and touched <= {repeat.id}:
-        return IngestPlan(status="unchanged", unchanged_upload_id=repeat.id, **common), None
+    # A team-less file into a store that keeps teams is refused even when it repeats an upload
+    # stored before the store had teams (the property test's model found that case).
     team_needed = bool(frame[model.TEAM].isna().all()) and _store_has_teams(conn)
+    if repeat is not None and touched <= {repeat.id} and not team_needed:
+        return IngestPlan(status="unchanged", unchanged_upload_id=repeat.id, **common), None
     suggested, evidence = (
         team_suggestion(conn, frame[model.CLINICIAN].dropna().unique().tolist())
         if team_needed
