@@ -86,6 +86,12 @@ def header_words(text: object) -> tuple[str, ...]:
     duration, minutes); `N/FU` → (new, followup). Lower-case, in order, duplicates kept."""
     if text is None or (isinstance(text, float) and pd.isna(text)):
         return ()
+    return _header_words(str(text))
+
+
+@lru_cache(maxsize=16384)
+def _header_words(text: str) -> tuple[str, ...]:
+    # Once per distinct text: the header search asks for every cell of the top rows and field.
     plural_acronyms = _PLURAL_ACRONYM.sub(lambda m: m[1] + "S", str(text))  # PAs, not P As
     raw = _WORD.findall(_CAMEL.sub(" ", plural_acronyms).lower())
     joined: list[str] = []
@@ -440,8 +446,8 @@ def header_score(spec: FieldSpec, text: str) -> tuple[float, str]:
     key = header_key(text)
     if not key:
         return 0.0, ""
-    for priority, synonym in enumerate((*spec.synonyms, spec.name)):
-        if header_key(synonym) == key:
+    for priority, synonym_key in enumerate(_synonym_keys(spec)):
+        if synonym_key == key:
             return 1.0 - 0.001 * priority, f"the header {text!r} is a known name for it"
     found = set(header_words(text))
     if found & spec.excludes:
@@ -454,6 +460,12 @@ def header_score(spec: FieldSpec, text: str) -> tuple[float, str]:
     if not best:
         return 0.0, ""
     return round(best, 3), f"the header {text!r} has the words for it"
+
+
+@lru_cache(maxsize=256)
+def _synonym_keys(spec: FieldSpec) -> tuple[str, ...]:
+    """header_key of the field's synonyms and then its name, in priority order."""
+    return tuple(header_key(synonym) for synonym in (*spec.synonyms, spec.name))
 
 
 def header_matcher(specs: Sequence[FieldSpec]) -> Matcher:
