@@ -241,20 +241,23 @@ def test_a_team_filter_matches_across_teams_reading_only_that_teams_rows(team_st
                             "date": "2026-07-15", "client_key": "c4"}])
     store.ingest(make_load_result(south, file_name="south.xlsx"), user="setup@example.org")
     store.close()
-    reads = []
-    read_activity = Store.activity
+    reads, whole = [], []
+    read_inputs = Store.review_inputs
 
-    def counted(self, *args, **kwargs):
-        reads.append((args, kwargs))
-        return read_activity(self, *args, **kwargs)
+    def counted(self, teams, *args, **kwargs):
+        reads.append(teams)
+        return read_inputs(self, teams, *args, **kwargs)
 
-    monkeypatch.setattr(Store, "activity", counted)
+    monkeypatch.setattr(Store, "review_inputs", counted)
+    monkeypatch.setattr(Store, "activity", lambda self, *a, **k: whole.append(a) or 1 / 0)
     at = open_page()
-    assert len(reads) == 1  # every team's rows (all teams viewed), once per data version
+    assert reads == [None]  # every team (all teams viewed), once per data version
     at.multiselect(key="review_teams").set_value(["North"]).run()
     assert not at.exception, [e.value for e in at.exception]
-    # North's rows alone: South's history reaches the review only through the stored matches
-    assert [args for args, _ in reads] == [(None,), (["North"],)]
+    # North's rows alone: South's history reaches the review only through the stored
+    # matches; no page ever reads every stored row
+    assert reads == [None, ["North"]]
+    assert whole == []
     assert "as of **31 Jul 2026**" in at.caption[0].value
     table = table_with(at, "not_reoffered").set_index("clinician")
     assert sorted(table.index) == ["Ann Able", "Ben Baker", "Cara Cole"]

@@ -6,6 +6,7 @@ capacity against demand (L3), and trying job-plan changes before saving them (L4
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import date
 
 import pandas as pd
@@ -116,11 +117,12 @@ def made_pack(result, look: Outlook, user_email: str) -> bytes:
     return pdf
 
 
-def pack_button(result, look: Outlook, user: auth.User, key: str) -> None:
+def pack_button(result, look: Callable[[], Outlook], user: auth.User, key: str) -> None:
     """The quarterly review pack (PDF, A4): made only when asked for (about a second), so a
-    page change never waits for it."""
+    page change never waits for it; `look` gives the outlook then (the review page has not
+    read the earlier quarters it needs)."""
     st.download_button(
-        "Download the review pack (PDF)", data=lambda: made_pack(result, look, user.email),
+        "Download the review pack (PDF)", data=lambda: made_pack(result, look(), user.email),
         file_name=pack_file_name(result), mime="application/pdf", key=key,
         icon=":material/picture_as_pdf:", on_click="ignore",
         help="One A4 document for the quarterly review meeting: totals, each clinician in "
@@ -375,7 +377,7 @@ def render() -> None:
                           selection.teams, selection.as_of)
     user = auth.current_user()
     if user is not None and user.scope.can(access.DOWNLOAD):  # not a team member's (issue 14)
-        pack_button(result, look, user, "ahead_pack")
+        pack_button(result, lambda: look, user, "ahead_pack")
     projection_section(result, look)
     diary_section(result, look)
     capacity_section(result, look)

@@ -176,9 +176,9 @@ def looking_ahead(selection: common.Selection, result) -> None:
     user = auth.current_user()
     if user is not None and user.scope.can(access.DOWNLOAD):  # not a team member's (issue 14)
         with pack_col:
-            look = ahead.cached_outlook(selection.url, selection.version,
-                                        selection.quarter.label, selection.teams, selection.as_of)
-            ahead.pack_button(result, look, user, "review_pack")
+            ahead.pack_button(result, lambda: ahead.cached_outlook(
+                selection.url, selection.version, selection.quarter.label, selection.teams,
+                selection.as_of), user, "review_pack")
 
 
 def drill_down(selection: common.Selection, result) -> None:
