@@ -102,12 +102,13 @@ def step_openpyxl(file: str) -> dict:
 
 
 def step_fastexcel(file: str) -> dict:
+    """The fastest bare fastexcel read of the first sheet as text: eager, straight to Arrow
+    (the reader's own way; a lazy sheet's to_arrow is about 10 % slower)."""
     import fastexcel
 
     t0 = time.perf_counter()
     reader = fastexcel.read_excel(Path(file).read_bytes())
-    sheet = reader.load_sheet(0, header_row=None, dtypes="string")
-    table = sheet.to_arrow()
+    table = reader.load_sheet(0, header_row=None, dtypes="string", eager=True)
     return {"seconds": time.perf_counter() - t0, "rows": table.num_rows}
 
 

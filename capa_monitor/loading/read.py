@@ -409,14 +409,22 @@ def read_xlsx_tables(data: bytes, sheet: str | None) -> list[tuple[str, pa.Table
 def _xlsx_sheet_table(reader, name: str) -> pa.Table:
     # dtypes="string" for ALL columns: fastexcel otherwise guesses a column's type from its first
     # 1,000 rows and silently blanks later values that do not fit. skip_rows=0 keeps leading blank
-    # rows so that the row number stays "sheet row - 1".
-    loaded = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
-    columns = loaded.available_columns()
-    if not columns:
+    # rows so that the row number stays "sheet row - 1". Loaded eagerly (straight to Arrow: a
+    # million rows 0.5 s sooner than a lazy sheet's to_arrow); the column filter, which keeps
+    # every column, is how the eager load tells where the sheet's columns start.
+    positions: list[int] = []
+
+    def every_column(column) -> bool:
+        positions.append(column.absolute_index)
+        return True
+
+    batch = reader.load_sheet(
+        name, header_row=None, skip_rows=0, dtypes="string", eager=True, use_columns=every_column
+    )
+    if not positions:
         return pa.table({"0": pa.array([], pa.large_string())})
-    batch = loaded.to_arrow()
     # calamine starts the table at the first used column; pad so that column 0 is sheet column A.
-    first_column = columns[0].absolute_index
+    first_column = min(positions)
     blank = pa.nulls(batch.num_rows, pa.string())
     arrays = [blank] * first_column + [_excel_text(column) for column in batch.columns]
     return pa.table(arrays, names=[str(i) for i in range(len(arrays))])
