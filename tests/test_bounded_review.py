@@ -25,7 +25,7 @@ from capa_monitor.metrics import daily
 from capa_monitor.metrics.lookahead import outlook
 from capa_monitor.metrics.review import review, stored_review
 from capa_monitor.periods import Quarter
-from capa_monitor.store import Store, counts
+from capa_monitor.store import Store, counts, firsts
 from capa_monitor.store.database import read_transaction
 
 USER = "manager@example.org"
@@ -150,6 +150,7 @@ def _check(url: str, seed: int) -> None:
         everything, plans, settings = store.activity(), store.jobplans(), store.settings()
         with read_transaction(store.engine) as conn:
             assert_frame_equal(counts.stored(conn), daily.daily_counts(everything))
+            assert_frame_equal(firsts.stored(conn), firsts.first_dates(everything))
         for label, as_of, teams in CASES:
             quarter = Quarter.parse(label, settings.fy_first_month)
             whole = review(everything, plans, quarter, as_of=as_of, settings=settings,

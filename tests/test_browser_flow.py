@@ -177,6 +177,17 @@ def test_manager_uploads_reviews_and_downloads_the_shortfall_list(local_app, tmp
         assert okafor_slot["Outcome"] == "cancelled by family"
         assert download_audited(app.database_url) == [LOCAL_EMAIL]
 
+        # The review page's pack: made when clicked, with the earlier quarters it needs read
+        # then (the page itself reads only its quarter's window).
+        open_page(page, app, "Quarterly review")
+        with page.expect_download(timeout=60_000) as pack_info:
+            page.get_by_role("button", name="Download the review pack (PDF)").click()
+        pack = tmp_path / pack_info.value.suggested_filename
+        pack_info.value.save_as(pack)
+        assert pack.name == "review pack 2026-27 Q3.pdf"
+        assert pack.read_bytes().startswith(b"%PDF")
+        assert download_audited(app.database_url) == [LOCAL_EMAIL, LOCAL_EMAIL]
+
         # Every other page opens on this data without an error, with a picture of each.
         for number, title in enumerate(OTHER_PAGES, start=6):
             open_page(page, app, title)

@@ -1,6 +1,7 @@
 """Per team, clinician and day counts of the active rows (metrics/daily.py defines them),
 kept at write time so a review never reads years of rows for the trend charts, the as-of date
-or the list of clinicians who have worked in a team.
+or the list of clinicians who have worked in a team; the refresh brings store/firsts.py's
+families' first dates up to date too.
 
 Which part a write can alter: the rows of the teams it touched (`derived.changed_teams`,
 filled by the triggers and `derived.mark_teams`) dated on or after the earliest changed date
@@ -32,7 +33,7 @@ from sqlalchemy import (
 
 from capa_monitor import model
 from capa_monitor.metrics import daily
-from capa_monitor.store import derived, hops
+from capa_monitor.store import derived, firsts, hops
 from capa_monitor.store.schema import activity, meta, metadata
 
 _EPOCH = date(1970, 1, 1)  # derived.DIRTY_KEY holds days since then
@@ -86,12 +87,17 @@ def _recount(conn: Connection, teams: Sequence[str], since: date | None) -> None
         conn.execute(insert(daily_counts).from_select(names, _counted(team, since)))
 
 
+def every_team(conn: Connection) -> list[str]:
+    """Every stored team name, "" first when rows without a team are stored."""
+    has_blank = conn.execute(
+        select(activity.c.id).where(activity.c.team.is_(None)).limit(1)).first() is not None
+    return [*([""] if has_blank else []), *hops.stored_teams(conn)]
+
+
 def create(conn: Connection) -> None:
     """The table, filled from every active row (migration 7)."""
     daily_counts.create(conn)
-    has_blank = conn.execute(
-        select(activity.c.id).where(activity.c.team.is_(None)).limit(1)).first() is not None
-    _recount(conn, [*([""] if has_blank else []), *hops.stored_teams(conn)], None)
+    _recount(conn, every_team(conn), None)
 
 
 def refresh(conn: Connection) -> None:
@@ -104,6 +110,7 @@ def refresh(conn: Connection) -> None:
     unknown = dirty <= derived.EVERYTHING // 2 or dirty >= derived.CLEAN
     since = None if unknown else _EPOCH + timedelta(days=int(dirty))
     _recount(conn, teams, since)
+    firsts.refresh(conn, teams, since)
 
 
 def stored(conn: Connection, teams: Sequence[str] | None = None) -> pd.DataFrame:

@@ -20,6 +20,7 @@ review from these equals the review over every stored row.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -27,13 +28,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, bindparam, func, or_, select
 
 from capa_monitor import model
 from capa_monitor.metrics import daily
 from capa_monitor.model import SPECIFIC_KINDS, Kind, Outcome
 from capa_monitor.settings import Settings
-from capa_monitor.store import bulk, counts, derived, hops
+from capa_monitor.store import bulk, counts, derived, firsts, hops
 from capa_monitor.store.schema import activity
 
 if TYPE_CHECKING:  # periods brings the holiday calendars, which reading rows does not need
@@ -44,8 +45,9 @@ if TYPE_CHECKING:  # periods brings the holiday calendars, which reading rows do
 LOOKBACK_WEEKS = 13
 #: Quarters before the reviewed one the looking-ahead page shows (metrics.lookahead).
 L3_QUARTERS_BEFORE = 3
-#: Keys per IN list of a look-up.
-_KEYS_PER_QUERY = 500
+#: Keys per IN list of a PostgreSQL look-up: each query walks the teams' rows in its date
+#: range once (there is no index by family), so as few as the parameter limit allows.
+_KEYS_PER_QUERY = 20_000
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ def recent_weeks(settings: Settings, *, looking_ahead: bool = False) -> int:
 def read_rows(
     conn: Connection,
     teams: _Teams,
+    names: list[str] | None,
     first_quarter: Quarter,
     quarter: Quarter,
     as_of: date,
@@ -94,8 +97,8 @@ def read_rows(
     windows = _windows(first_quarter, quarter, as_of, recent)
     rows = pd.concat([_read(conn, teams, [_in(window)]) for window in windows],
                      ignore_index=True)
-    extra = [*_earlier_appointments(conn, teams, rows, windows, as_of),
-             *_earlier_specific(conn, teams, rows, windows, as_of, settings)]
+    extra = [*_earlier_appointments(conn, teams, names, rows, windows, as_of),
+             *_earlier_specific(conn, teams, names, rows, windows, as_of, settings)]
     return pd.concat([rows, *extra], ignore_index=True) if extra else rows
 
 
@@ -154,7 +157,16 @@ def _read(conn: Connection, teams: _Teams, conditions: list) -> pd.DataFrame:
 
 def _by_keys(conn: Connection, teams: _Teams, keys: Sequence[str], conditions: list
              ) -> list[pd.DataFrame]:
+    """The teams' active rows of these families matching `conditions`."""
     keys = sorted(keys)
+    if not keys:
+        return []
+    if conn.dialect.name == "sqlite":
+        # the keys as one JSON parameter: binding thousands of parameters to every team's
+        # query cost more than the query
+        listed = func.json_each(bindparam("family_keys", json.dumps(keys))).table_valued("value")
+        return [_read(conn, teams, [*conditions,
+                                    activity.c.client_key.in_(select(listed.c.value))])]
     return [
         _read(conn, teams, [*conditions, activity.c.client_key.in_(keys[i:i + _KEYS_PER_QUERY])])
         for i in range(0, len(keys), _KEYS_PER_QUERY)
@@ -162,11 +174,25 @@ def _by_keys(conn: Connection, teams: _Teams, keys: Sequence[str], conditions: l
 
 
 _WAIT_KINDS = (Kind.CHOICE.value, Kind.CORE_NEW.value)
+_SPECIFIC = [str(k) for k in SPECIFIC_KINDS]
 
 
-def _earlier_appointments(conn, teams, rows, windows, as_of) -> list[pd.DataFrame]:
+def _steps_back(high: date):
+    """Ever longer date ranges [low, high) going back from `high`: a look-up finds most
+    families in the first and stops as soon as it has what it needs."""
+    weeks = LOOKBACK_WEEKS
+    while True:
+        low = high - timedelta(weeks=weeks)
+        yield low, high
+        high, weeks = low, weeks * 2
+
+
+def _earlier_appointments(conn, teams, names, rows, windows, as_of) -> list[pd.DataFrame]:
     """M5 (metrics/flow.py): the attended Choice and new Core Partnership appointments a
-    wait needs from outside the windows."""
+    wait needs from outside the windows: the one before a family's first appointment read
+    when that is a new Core Partnership (found going back from the windows, only for
+    families that have one: store/firsts.py), and for families who look still waiting after
+    a Choice in the quarter window, those between the windows."""
     events = rows[rows[model.KIND].isin(_WAIT_KINDS) & (rows[model.OUTCOME] == Outcome.ATTENDED)
                   & rows[model.CLIENT_KEY].notna() & (rows[model.DATE] <= pd.Timestamp(as_of))]
     if events.empty:
@@ -176,13 +202,20 @@ def _earlier_appointments(conn, teams, rows, windows, as_of) -> list[pd.DataFram
                         events[model.DATE].to_numpy()))
     ordered = events.iloc[order]
     first = ordered.drop_duplicates(model.CLIENT_KEY, keep="first")
-    # whose first appointment read is a new Core Partnership: the one before it is older
-    starts_with_core = first.loc[first[model.KIND] == Kind.CORE_NEW, model.CLIENT_KEY]
-    found = _by_keys(conn, teams, starts_with_core.tolist(),
-                     [*attended, activity.c.date < windows[0][0]])
+    starts_with_core = first.loc[first[model.KIND] == Kind.CORE_NEW, model.CLIENT_KEY].tolist()
+    earliest = firsts.of_families(conn, starts_with_core, names)["first_wait"]
+    found: list[pd.DataFrame] = []
+    pending = earliest[earliest < pd.Timestamp(windows[0][0])]
+    for low, high in _steps_back(windows[0][0]):
+        if pending.empty:
+            break
+        part = pd.concat(_by_keys(conn, teams, pending.index.tolist(),
+                                  [*attended, activity.c.date >= low, activity.c.date < high]),
+                         ignore_index=True)
+        found.append(part)
+        pending = pending[~pending.index.isin(part[model.CLIENT_KEY])]
+        pending = pending[pending < pd.Timestamp(low)]
     if len(windows) > 1:
-        # who looks still waiting after a Choice in the quarter window: a later appointment
-        # between the windows would end the wait
         last = ordered.drop_duplicates(model.CLIENT_KEY, keep="last")
         waiting = last.loc[(last[model.KIND] == Kind.CHOICE)
                            & (last[model.DATE] < pd.Timestamp(windows[0][1])), model.CLIENT_KEY]
@@ -192,27 +225,55 @@ def _earlier_appointments(conn, teams, rows, windows, as_of) -> list[pd.DataFram
     return found
 
 
-def _earlier_specific(conn, teams, rows, windows, as_of, settings) -> list[pd.DataFrame]:
-    """M4 (metrics/drift.py): the attended Specific sessions before the recent window of the
-    clients whose open episode may have begun before it: a session in the window's first gap
-    weeks (an episode reaching back must have one), or a Specific slot booked from the as-of
-    date on (their latest episode is open however old)."""
+def _earlier_specific(conn, teams, names, rows, windows, as_of, settings) -> list[pd.DataFrame]:
+    """M4 (metrics/drift.py): the attended Specific sessions from before the recent window
+    that an episode open at the as-of date may hold. Going back from the window, a family is
+    looked up while a session it is known to have lies less than the episode gap after the
+    range's start (its episode may reach further back), or while one of its
+    clinician's Specific slots is booked from the as-of date on and no session of that pair
+    is known yet (their latest episode is open however old) — never before its first
+    Specific session (store/firsts.py)."""
     recent_low = windows[-1][0]
-    specific = rows[rows[model.KIND].isin([str(k) for k in SPECIFIC_KINDS])
-                    & rows[model.CLIENT_KEY].notna()]
-    day, outcome = specific[model.DATE], specific[model.OUTCOME]
-    gap_end = pd.Timestamp(recent_low + timedelta(weeks=settings.drift_gap_weeks))
-    reaching = specific[((outcome == Outcome.ATTENDED) & (day >= pd.Timestamp(recent_low))
-                         & (day < gap_end))
-                        | ((outcome == Outcome.BOOKED) & (day >= pd.Timestamp(as_of)))]
-    keys = pd.unique(reaching[model.CLIENT_KEY]).tolist()
-    if not keys:
+    specific = rows[rows[model.KIND].isin(_SPECIFIC) & rows[model.CLIENT_KEY].notna()]
+    sessions = specific.loc[(specific[model.OUTCOME] == Outcome.ATTENDED)
+                            & (specific[model.DATE] <= pd.Timestamp(as_of)),
+                            [model.CLIENT_KEY, model.CLINICIAN, model.DATE]]
+    booked = specific.loc[(specific[model.OUTCOME] == Outcome.BOOKED)
+                          & (specific[model.DATE] >= pd.Timestamp(as_of)),
+                          [model.CLIENT_KEY, model.CLINICIAN]].drop_duplicates()
+    gap = pd.Timedelta(weeks=settings.drift_gap_weeks)
+    keys = pd.unique(pd.concat([sessions[model.CLIENT_KEY], booked[model.CLIENT_KEY]]))
+    if len(keys) == 0:
         return []
-    return _by_keys(conn, teams, keys, [
-        activity.c.kind.in_([str(k) for k in SPECIFIC_KINDS]),
-        activity.c.outcome == Outcome.ATTENDED.value,
-        _outside(windows, recent_low),
-    ])
+    earliest = firsts.of_families(conn, keys.tolist(), names)["first_specific"]
+    found: list[pd.DataFrame] = []
+    for low, high in _steps_back(recent_low):
+        start = pd.Timestamp(high)
+        reaching = sessions.loc[(sessions[model.DATE] >= start)
+                                & (sessions[model.DATE] < start + gap), model.CLIENT_KEY]
+        # a pair's latest session is the first found going back: one dated from `high` on
+        latest_known = sessions.loc[sessions[model.DATE] >= start,
+                                    [model.CLIENT_KEY, model.CLINICIAN]].drop_duplicates()
+        pairs = booked.merge(latest_known, how="left", indicator=True)
+        unseen = pairs.loc[pairs["_merge"] == "left_only", model.CLIENT_KEY]
+        wanted = pd.Index(pd.unique(pd.concat([reaching, unseen])))
+        wanted = wanted[earliest.reindex(wanted).to_numpy() < start.to_datetime64()]
+        if wanted.empty:
+            break
+        part = pd.concat(_by_keys(conn, teams, wanted.tolist(), [
+            activity.c.kind.in_(_SPECIFIC), activity.c.outcome == Outcome.ATTENDED.value,
+            activity.c.date >= low, activity.c.date < high, _outside(windows, recent_low),
+        ]), ignore_index=True)
+        found.append(part)
+        # what is known now: the rows read in the windows and every part found so far
+        in_window = rows[rows[model.KIND].isin(_SPECIFIC) & rows[model.CLIENT_KEY].notna()
+                         & (rows[model.OUTCOME] == Outcome.ATTENDED)
+                         & (rows[model.DATE] >= pd.Timestamp(low))
+                         & (rows[model.DATE] < pd.Timestamp(high))]
+        sessions = pd.concat([sessions, part[[model.CLIENT_KEY, model.CLINICIAN, model.DATE]],
+                              in_window[[model.CLIENT_KEY, model.CLINICIAN, model.DATE]]],
+                             ignore_index=True)
+    return found
 
 
 def read_inputs(
@@ -235,7 +296,8 @@ def read_inputs(
     first_quarter = quarter
     for _ in range(L3_QUARTERS_BEFORE if looking_ahead else 0):
         first_quarter = first_quarter.previous()
-    rows = read_rows(conn, _viewed(conn, names), first_quarter, quarter, used_as_of, settings,
+    rows = read_rows(conn, _viewed(conn, names), names, first_quarter, quarter, used_as_of,
+                     settings,
                      recent=recent_weeks(settings, looking_ahead=looking_ahead))
     return ReviewInputs(
         activity=rows,

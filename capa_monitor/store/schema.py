@@ -349,9 +349,17 @@ def _migration_daily_counts(conn: Connection) -> None:
     counts.create(conn)
 
 
+def _migration_family_firsts(conn: Connection) -> None:
+    """Each family's first Choice / Core and Specific dates per team (issue 13), so the
+    bounded review looks a family up in older rows only as far as it must: store/firsts.py."""
+    from capa_monitor.store import counts, firsts
+
+    firsts.create(conn, counts.every_team(conn))
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _migration_1, _migration_2, _migration_3, _migration_access_list, _migration_derived,
-    _migration_team_versions, _migration_daily_counts,
+    _migration_team_versions, _migration_daily_counts, _migration_family_firsts,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

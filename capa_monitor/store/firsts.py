@@ -1,0 +1,183 @@
+"""Each family's first attended Choice / new Core Partnership and first attended Specific
+session per team, kept at write time so the bounded review (store/review_reads.py) knows how
+far back a family's history goes without reading it.
+
+The review looks a family up in older rows only when its wait (M5) or its open Specific
+episode (M4) may have begun before the windows it read; with the first dates kept, it asks
+only for families that do have older appointments and stops going back once it has found
+them, so a look-up costs the family's own gap, never the years of the store.
+
+Kept exact under every write: a write touching a team's rows dated D or later (the dirty
+date, store/derived.py) can change a family's first date only if that date is D or later (or
+the family had none): those are worked out again from the team's active rows dated D or
+later; earlier first dates stay as they are.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    Index,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+)
+
+from capa_monitor.model import SPECIFIC_KINDS, Kind, Outcome
+from capa_monitor.store.schema import activity, metadata
+
+WAIT_KINDS = (Kind.CHOICE.value, Kind.CORE_NEW.value)
+SPECIFIC = tuple(str(k) for k in SPECIFIC_KINDS)
+FIRST_COLUMNS = ("first_wait", "first_specific")
+
+family_firsts = Table(
+    "family_firsts",
+    metadata,
+    Column("client_key", Text, primary_key=True),
+    Column("team", Text, primary_key=True),  # "" for rows without a team
+    Column("first_wait", Date, nullable=True),  # attended choice / core_new
+    Column("first_specific", Date, nullable=True),  # attended specific_new / _followup
+    Index("ix_family_firsts_team", "team"),
+)
+
+
+def first_dates(activity_rows: pd.DataFrame) -> pd.DataFrame:
+    """What the table holds, from rows (the definition the refresh keeps): client_key, team,
+    first_wait, first_specific, sorted by client_key and team."""
+    rows = activity_rows[activity_rows["client_key"].notna()
+                         & (activity_rows["outcome"] == Outcome.ATTENDED)]
+    frame = pd.DataFrame({
+        "client_key": rows["client_key"].astype("str"),
+        "team": rows["team"].fillna("").astype("str"),
+        "first_wait": rows["date"].where(rows["kind"].isin(WAIT_KINDS)),
+        "first_specific": rows["date"].where(rows["kind"].isin(SPECIFIC)),
+    })
+    firsts = frame.groupby(["client_key", "team"], sort=True, as_index=False).min()
+    firsts = firsts[firsts[list(FIRST_COLUMNS)].notna().any(axis=1)]
+    return firsts.reset_index(drop=True)
+
+
+def _team_condition(team: str):
+    return activity.c.team.is_(None) if team == "" else activity.c.team == team
+
+
+def _mins(conn: Connection, team: str, since: date | None) -> pd.DataFrame:
+    rows = activity.c
+    conditions = [rows.superseded_by.is_(None), _team_condition(team),
+                  rows.client_key.is_not(None), rows.outcome == Outcome.ATTENDED.value,
+                  rows.kind.in_([*WAIT_KINDS, *SPECIFIC])]
+    if since is not None:
+        conditions.append(rows.date >= since)
+    query = select(
+        rows.client_key,
+        func.min(case((rows.kind.in_(WAIT_KINDS), rows.date))).label("first_wait"),
+        func.min(case((rows.kind.in_(SPECIFIC), rows.date))).label("first_specific"),
+    ).where(*conditions).group_by(rows.client_key)
+    return _typed(pd.DataFrame(conn.execute(query).all(),
+                               columns=["client_key", *FIRST_COLUMNS]))
+
+
+def refresh_team(conn: Connection, team: str, since: date | None) -> None:
+    """Bring the team's first dates up to date after a write touching its rows dated `since`
+    or later (None: anything)."""
+    table = family_firsts.c
+    mins = _mins(conn, team, since).set_index("client_key")
+    if since is None:
+        conn.execute(delete(family_firsts).where(table.team == team))
+        new = mins
+        changed = new
+    else:
+        stored = _typed(pd.DataFrame(
+            conn.execute(select(table.client_key, table.first_wait, table.first_specific)
+                         .where(table.team == team)).all(),
+            columns=["client_key", *FIRST_COLUMNS])).set_index("client_key")
+        both = stored.add_suffix("_stored").join(mins, how="outer")
+        cut = pd.Timestamp(since)
+        new = pd.DataFrame({
+            name: both[f"{name}_stored"].where(both[f"{name}_stored"] < cut, both[name])
+            for name in FIRST_COLUMNS
+        })
+        old = both[[f"{name}_stored" for name in FIRST_COLUMNS]].set_axis(
+            list(FIRST_COLUMNS), axis=1)
+        same = ((new == old) | (new.isna() & old.isna())).all(axis=1)
+        changed = new[~same]
+        gone = changed.index[changed.index.isin(stored.index)].tolist()
+        for start in range(0, len(gone), 10_000):
+            conn.execute(delete(family_firsts).where(
+                and_(table.team == team, table.client_key.in_(gone[start:start + 10_000]))))
+    kept = changed[changed.notna().any(axis=1)]
+    if len(kept):
+        conn.execute(insert(family_firsts), [
+            {"client_key": key, "team": team,
+             **{name: (None if pd.isna(value) else value.date()) for name, value in row.items()}}
+            for key, row in kept.iterrows()
+        ])
+
+
+def refresh(conn: Connection, teams: Sequence[str], since: date | None) -> None:
+    """After a write touching the teams' rows dated `since` or later (store/counts.refresh)."""
+    for team in teams:
+        refresh_team(conn, team, since)
+
+
+def create(conn: Connection, teams: Sequence[str]) -> None:
+    """The table, filled from every active row of the teams (migration 8)."""
+    family_firsts.create(conn)
+    refresh(conn, teams, None)
+
+
+def stored(conn: Connection) -> pd.DataFrame:
+    """The table as first_dates gives it."""
+    table = family_firsts.c
+    frame = _typed(pd.DataFrame(
+        conn.execute(select(table.client_key, table.team, *(table[n] for n in FIRST_COLUMNS))
+                     ).all(), columns=["client_key", "team", *FIRST_COLUMNS]))
+    return frame.sort_values(["client_key", "team"], ignore_index=True)
+
+
+def of_families(conn: Connection, keys: Sequence[str], teams: Sequence[str] | None
+                ) -> pd.DataFrame:
+    """The earliest first dates of `keys` over `teams` (stored names; None: every team):
+    index client_key, FIRST_COLUMNS."""
+    table = family_firsts.c
+    keys = sorted(keys)
+    dates = [cast(func.min(table[n]), String).label(n) for n in FIRST_COLUMNS]
+    if conn.dialect.name == "sqlite":  # the keys as one JSON parameter, not thousands
+        listed = func.json_each(bindparam("family_keys", json.dumps(keys))).table_valued("value")
+        chunks = [table.client_key.in_(select(listed.c.value))] if keys else []
+    else:
+        chunks = [table.client_key.in_(keys[i:i + 20_000]) for i in range(0, len(keys), 20_000)]
+    rows = []
+    for chunk in chunks:
+        query = select(table.client_key, *dates).where(chunk)
+        if teams is not None:
+            query = query.where(table.team.in_(list(teams)))
+        rows += conn.execute(query.group_by(table.client_key)).all()
+    columns = list(zip(*rows, strict=True)) if rows else [(), (), ()]
+    frame = pd.DataFrame(dict(zip(["client_key", *FIRST_COLUMNS], columns, strict=True)))
+    return _typed(frame).set_index("client_key")
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for name in FIRST_COLUMNS:
+        out[name] = pd.to_datetime(out[name]).astype("datetime64[us]")
+    for name in ("client_key", "team"):
+        if name in out:
+            out[name] = out[name].astype("str")
+    return out
