@@ -35,6 +35,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
 )
 
@@ -102,10 +103,14 @@ def refresh_team(conn: Connection, team: str, since: date | None) -> None:
         new = mins
         changed = new
     else:
-        stored = _typed(pd.DataFrame(
-            conn.execute(select(table.client_key, table.first_wait, table.first_specific)
-                         .where(table.team == team)).all(),
-            columns=["client_key", *FIRST_COLUMNS])).set_index("client_key")
+        # the stored dates that can change: from `since` on, and the families written
+        columns = [table.client_key, *(cast(table[n], String).label(n) for n in FIRST_COLUMNS)]
+        later = or_(table.first_wait >= since, table.first_specific >= since)
+        found = conn.execute(select(*columns).where(table.team == team, later)).all()
+        for chunk in key_chunks(conn, mins.index.tolist(), table.client_key):
+            found += conn.execute(select(*columns).where(table.team == team, chunk)).all()
+        stored = _typed(pd.DataFrame(found, columns=["client_key", *FIRST_COLUMNS])
+                        ).drop_duplicates("client_key").set_index("client_key")
         both = stored.add_suffix("_stored").join(mins, how="outer")
         cut = pd.Timestamp(since)
         new = pd.DataFrame({
@@ -122,10 +127,12 @@ def refresh_team(conn: Connection, team: str, since: date | None) -> None:
                 and_(table.team == team, table.client_key.in_(gone[start:start + 10_000]))))
     kept = changed[changed.notna().any(axis=1)]
     if len(kept):
+        values = {name: [None if pd.isna(v) else v.date() for v in kept[name]]
+                  for name in FIRST_COLUMNS}
         conn.execute(insert(family_firsts), [
-            {"client_key": key, "team": team,
-             **{name: (None if pd.isna(value) else value.date()) for name, value in row.items()}}
-            for key, row in kept.iterrows()
+            {"client_key": key, "team": team, "first_wait": wait, "first_specific": specific}
+            for key, wait, specific in zip(kept.index, values["first_wait"],
+                                           values["first_specific"], strict=True)
         ])
 
 
@@ -155,15 +162,9 @@ def of_families(conn: Connection, keys: Sequence[str], teams: Sequence[str] | No
     """The earliest first dates of `keys` over `teams` (stored names; None: every team):
     index client_key, FIRST_COLUMNS."""
     table = family_firsts.c
-    keys = sorted(keys)
     dates = [cast(func.min(table[n]), String).label(n) for n in FIRST_COLUMNS]
-    if conn.dialect.name == "sqlite":  # the keys as one JSON parameter, not thousands
-        listed = func.json_each(bindparam("family_keys", json.dumps(keys))).table_valued("value")
-        chunks = [table.client_key.in_(select(listed.c.value))] if keys else []
-    else:
-        chunks = [table.client_key.in_(keys[i:i + 20_000]) for i in range(0, len(keys), 20_000)]
     rows = []
-    for chunk in chunks:
+    for chunk in key_chunks(conn, keys, table.client_key):
         query = select(table.client_key, *dates).where(chunk)
         if teams is not None:
             query = query.where(table.team.in_(list(teams)))
@@ -171,6 +172,18 @@ def of_families(conn: Connection, keys: Sequence[str], teams: Sequence[str] | No
     columns = list(zip(*rows, strict=True)) if rows else [(), (), ()]
     frame = pd.DataFrame(dict(zip(["client_key", *FIRST_COLUMNS], columns, strict=True)))
     return _typed(frame).set_index("client_key")
+
+
+def key_chunks(conn: Connection, keys: Sequence[str], column) -> list:
+    """`column IN keys` as few conditions as the database takes: on SQLite one JSON
+    parameter (binding thousands of parameters cost more than the query), else IN lists."""
+    keys = sorted(keys)
+    if not keys:
+        return []
+    if conn.dialect.name == "sqlite":
+        listed = func.json_each(bindparam("family_keys", json.dumps(keys))).table_valued("value")
+        return [column.in_(select(listed.c.value))]
+    return [column.in_(keys[i:i + 20_000]) for i in range(0, len(keys), 20_000)]
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:

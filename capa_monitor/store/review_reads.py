@@ -20,7 +20,6 @@ review from these equals the review over every stored row.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, bindparam, func, or_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from capa_monitor import model
 from capa_monitor.metrics import daily
@@ -45,9 +44,6 @@ if TYPE_CHECKING:  # periods brings the holiday calendars, which reading rows do
 LOOKBACK_WEEKS = 13
 #: Quarters before the reviewed one the looking-ahead page shows (metrics.lookahead).
 L3_QUARTERS_BEFORE = 3
-#: Keys per IN list of a PostgreSQL look-up: each query walks the teams' rows in its date
-#: range once (there is no index by family), so as few as the parameter limit allows.
-_KEYS_PER_QUERY = 20_000
 
 
 @dataclass(frozen=True)
@@ -158,19 +154,8 @@ def _read(conn: Connection, teams: _Teams, conditions: list) -> pd.DataFrame:
 def _by_keys(conn: Connection, teams: _Teams, keys: Sequence[str], conditions: list
              ) -> list[pd.DataFrame]:
     """The teams' active rows of these families matching `conditions`."""
-    keys = sorted(keys)
-    if not keys:
-        return []
-    if conn.dialect.name == "sqlite":
-        # the keys as one JSON parameter: binding thousands of parameters to every team's
-        # query cost more than the query
-        listed = func.json_each(bindparam("family_keys", json.dumps(keys))).table_valued("value")
-        return [_read(conn, teams, [*conditions,
-                                    activity.c.client_key.in_(select(listed.c.value))])]
-    return [
-        _read(conn, teams, [*conditions, activity.c.client_key.in_(keys[i:i + _KEYS_PER_QUERY])])
-        for i in range(0, len(keys), _KEYS_PER_QUERY)
-    ]
+    return [_read(conn, teams, [*conditions, chunk])
+            for chunk in firsts.key_chunks(conn, keys, activity.c.client_key)]
 
 
 _WAIT_KINDS = (Kind.CHOICE.value, Kind.CORE_NEW.value)
