@@ -367,16 +367,6 @@ class QuarterLostSlots:
     found: np.ndarray
 
 
-@dataclass(frozen=True)
-class ReviewInputs:
-    """A quarter's review from the store (Store.review_inputs, metrics.review.stored_review)."""
-
-    activity: pd.DataFrame  # the viewed teams' active rows
-    jobplans: pd.DataFrame  # every current plan
-    settings: Settings
-    lost: QuarterLostSlots
-
-
 def quarter_lost_slots(
     conn: Connection, teams: Sequence[str] | None, start: date, last_day: date
 ) -> QuarterLostSlots:

@@ -395,13 +395,6 @@ class Store:
             return bulk.read_activity(
                 conn, conditions, hops.stored_teams(conn) if names is None else names)
 
-    def quarter_lost_slots(
-        self, teams: Sequence[str] | None, start: date, last_day: date
-    ) -> derived.QuarterLostSlots:
-        """The stored M2 matches of the teams' lost slots dated in [start, last_day]."""
-        with read_transaction(self.engine) as conn:
-            return derived.quarter_lost_slots(conn, teams, start, last_day)
-
     def teams(self) -> list[str]:
         """Teams with active rows or a job plan, sorted."""
         with read_transaction(self.engine) as conn:
