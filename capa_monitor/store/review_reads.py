@@ -220,44 +220,55 @@ def _earlier_specific(conn, teams, names, rows, windows, as_of, settings) -> lis
     Specific session (store/firsts.py)."""
     recent_low = windows[-1][0]
     specific = rows[rows[model.KIND].isin(_SPECIFIC) & rows[model.CLIENT_KEY].notna()]
-    sessions = specific.loc[(specific[model.OUTCOME] == Outcome.ATTENDED)
-                            & (specific[model.DATE] <= pd.Timestamp(as_of)),
-                            [model.CLIENT_KEY, model.CLINICIAN, model.DATE]]
-    booked = specific.loc[(specific[model.OUTCOME] == Outcome.BOOKED)
-                          & (specific[model.DATE] >= pd.Timestamp(as_of)),
-                          [model.CLIENT_KEY, model.CLINICIAN]].drop_duplicates()
-    gap = pd.Timedelta(weeks=settings.drift_gap_weeks)
-    keys = pd.unique(pd.concat([sessions[model.CLIENT_KEY], booked[model.CLIENT_KEY]]))
-    if len(keys) == 0:
+    attended = (specific[model.OUTCOME] == Outcome.ATTENDED).to_numpy()
+    day = specific[model.DATE].to_numpy()
+    booked = specific[(specific[model.OUTCOME] == Outcome.BOOKED).to_numpy()
+                      & (day >= np.datetime64(as_of))]
+    keys = pd.Index(pd.unique(specific.loc[attended | (day >= np.datetime64(as_of)),
+                                           model.CLIENT_KEY]))
+    if keys.empty:
         return []
-    earliest = firsts.of_families(conn, keys.tolist(), names)["first_specific"]
+    earliest = firsts.of_families(conn, keys.tolist(), names)["first_specific"].reindex(keys)
+    earliest = earliest.to_numpy(dtype="datetime64[us]")
+    clinicians: dict[str, int] = {}
+
+    def coded(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(family code, family × clinician pair code, date) of attended sessions."""
+        family = keys.get_indexer(frame[model.CLIENT_KEY])
+        clinician = np.array([clinicians.setdefault(name, len(clinicians))
+                              for name in frame[model.CLINICIAN]], dtype=np.int64)
+        return family, family * 1_000_003 + clinician, frame[model.DATE].to_numpy()
+
+    def sessions_of(frame: pd.DataFrame, low=None, high=None):
+        keep = ((frame[model.OUTCOME] == Outcome.ATTENDED).to_numpy()
+                & (frame[model.DATE].to_numpy() <= np.datetime64(as_of)))
+        if low is not None:
+            dates = frame[model.DATE].to_numpy()
+            keep &= (dates >= np.datetime64(low)) & (dates < np.datetime64(high))
+        return coded(frame[keep])
+
+    family, pair, dates = sessions_of(specific)
+    booked_pairs = np.unique(coded(booked)[1])
+    gap = np.timedelta64(settings.drift_gap_weeks * 7, "D")
     found: list[pd.DataFrame] = []
     for low, high in _steps_back(recent_low):
-        start = pd.Timestamp(high)
-        reaching = sessions.loc[(sessions[model.DATE] >= start)
-                                & (sessions[model.DATE] < start + gap), model.CLIENT_KEY]
+        start = np.datetime64(high)
+        reaching = family[(dates >= start) & (dates < start + gap)]
         # a pair's latest session is the first found going back: one dated from `high` on
-        latest_known = sessions.loc[sessions[model.DATE] >= start,
-                                    [model.CLIENT_KEY, model.CLINICIAN]].drop_duplicates()
-        pairs = booked.merge(latest_known, how="left", indicator=True)
-        unseen = pairs.loc[pairs["_merge"] == "left_only", model.CLIENT_KEY]
-        wanted = pd.Index(pd.unique(pd.concat([reaching, unseen])))
-        wanted = wanted[earliest.reindex(wanted).to_numpy() < start.to_datetime64()]
-        if wanted.empty:
+        unseen = booked_pairs[~np.isin(booked_pairs, pair[dates >= start])] // 1_000_003
+        wanted = np.unique(np.concatenate([reaching, unseen]))
+        wanted = wanted[earliest[wanted] < start]
+        if len(wanted) == 0:
             break
-        part = pd.concat(_by_keys(conn, teams, wanted.tolist(), [
+        part = pd.concat(_by_keys(conn, teams, keys[wanted].tolist(), [
             activity.c.kind.in_(_SPECIFIC), activity.c.outcome == Outcome.ATTENDED.value,
             activity.c.date >= low, activity.c.date < high, _outside(windows, recent_low),
         ]), ignore_index=True)
         found.append(part)
-        # what is known now: the rows read in the windows and every part found so far
-        in_window = rows[rows[model.KIND].isin(_SPECIFIC) & rows[model.CLIENT_KEY].notna()
-                         & (rows[model.OUTCOME] == Outcome.ATTENDED)
-                         & (rows[model.DATE] >= pd.Timestamp(low))
-                         & (rows[model.DATE] < pd.Timestamp(high))]
-        sessions = pd.concat([sessions, part[[model.CLIENT_KEY, model.CLINICIAN, model.DATE]],
-                              in_window[[model.CLIENT_KEY, model.CLINICIAN, model.DATE]]],
-                             ignore_index=True)
+        # what is known now: the sessions read in the windows, and every part found so far
+        older = [sessions_of(part), sessions_of(specific, low, high)]
+        family, pair, dates = (np.concatenate([old, *(new[i] for new in older)])
+                               for i, old in enumerate((family, pair, dates)))
     return found
 
 
