@@ -195,3 +195,24 @@ def test_a_blank_team_plan_goes_with_a_clinician_who_worked_in_the_team_long_ago
         assert (bool(zoe["planned"]), int(zoe["delivered"])) == (True, 0)
     finally:
         store.close()
+
+
+def test_a_store_without_teams_reads_the_same_bounded_review(tmp_path):
+    """A service that keeps no team column: every row's team is missing, and the bounded
+    read (rows without a team) still equals the whole-store review, and reads fewer rows."""
+    store = Store.open(f"sqlite:///{tmp_path / 'capa.sqlite'}")
+    try:
+        frame = _frame([{**r, "team": None} for r in _rows(7)], 7)
+        store.ingest(make_load_result(frame, file_name="service.xlsx"), user=USER)
+        everything, plans, settings = store.activity(), store.jobplans(), store.settings()
+        with read_transaction(store.engine) as conn:
+            assert_frame_equal(counts.stored(conn), daily.daily_counts(everything))
+            assert_frame_equal(firsts.stored(conn), firsts.first_dates(everything))
+        for label in ("2026/27 Q3", "2024/25 Q2"):
+            quarter = Quarter.parse(label, settings.fy_first_month)
+            inputs = store.review_inputs(None, quarter)
+            assert len(inputs.activity) < len(everything)
+            _assert_same_review(stored_review(inputs, quarter),
+                                review(everything, plans, quarter, settings=settings))
+    finally:
+        store.close()

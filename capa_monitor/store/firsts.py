@@ -34,12 +34,12 @@ from sqlalchemy import (
     cast,
     delete,
     func,
-    insert,
     or_,
     select,
 )
 
 from capa_monitor.model import SPECIFIC_KINDS, Kind, Outcome
+from capa_monitor.store import bulk
 from capa_monitor.store.schema import activity, metadata
 
 WAIT_KINDS = (Kind.CHOICE.value, Kind.CORE_NEW.value)
@@ -86,11 +86,18 @@ def _mins(conn: Connection, team: str, since: date | None) -> pd.DataFrame:
         conditions.append(rows.date >= since)
     query = select(
         rows.client_key,
-        func.min(case((rows.kind.in_(WAIT_KINDS), rows.date))).label("first_wait"),
-        func.min(case((rows.kind.in_(SPECIFIC), rows.date))).label("first_specific"),
+        cast(func.min(case((rows.kind.in_(WAIT_KINDS), rows.date))), String).label("first_wait"),
+        cast(func.min(case((rows.kind.in_(SPECIFIC), rows.date))), String
+             ).label("first_specific"),
     ).where(*conditions).group_by(rows.client_key)
-    return _typed(pd.DataFrame(conn.execute(query).all(),
-                               columns=["client_key", *FIRST_COLUMNS]))
+    return _typed(_frame(conn.execute(query).all(), ["client_key", *FIRST_COLUMNS]))
+
+
+def _frame(rows: list, names: list[str]) -> pd.DataFrame:
+    """Fetched rows as a frame built column by column (from row objects: far slower)."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    return pd.DataFrame({name: pd.Series(values, dtype=object)
+                         for name, values in zip(names, columns, strict=True)})
 
 
 def refresh_team(conn: Connection, team: str, since: date | None) -> None:
@@ -107,7 +114,9 @@ def refresh_team(conn: Connection, team: str, since: date | None) -> None:
         columns = [table.client_key, *(cast(table[n], String).label(n) for n in FIRST_COLUMNS)]
         later = or_(table.first_wait >= since, table.first_specific >= since)
         found = conn.execute(select(*columns).where(table.team == team, later)).all()
-        for chunk in key_chunks(conn, mins.index.tolist(), table.client_key):
+        has_any = conn.execute(select(table.client_key).where(table.team == team).limit(1)
+                               ).first() is not None
+        for chunk in key_chunks(conn, mins.index.tolist() if has_any else [], table.client_key):
             found += conn.execute(select(*columns).where(table.team == team, chunk)).all()
         stored = _typed(pd.DataFrame(found, columns=["client_key", *FIRST_COLUMNS])
                         ).drop_duplicates("client_key").set_index("client_key")
@@ -127,13 +136,12 @@ def refresh_team(conn: Connection, team: str, since: date | None) -> None:
                 and_(table.team == team, table.client_key.in_(gone[start:start + 10_000]))))
     kept = changed[changed.notna().any(axis=1)]
     if len(kept):
-        values = {name: [None if pd.isna(v) else v.date() for v in kept[name]]
-                  for name in FIRST_COLUMNS}
-        conn.execute(insert(family_firsts), [
-            {"client_key": key, "team": team, "first_wait": wait, "first_specific": specific}
-            for key, wait, specific in zip(kept.index, values["first_wait"],
-                                           values["first_specific"], strict=True)
-        ])
+        bulk.insert_rows(conn, family_firsts, pd.DataFrame({
+            "client_key": kept.index.astype(object),
+            "team": team,
+            **{name: kept[name].dt.date.astype(object).where(kept[name].notna(), None)
+               for name in FIRST_COLUMNS},
+        }).reset_index(drop=True))
 
 
 def refresh(conn: Connection, teams: Sequence[str], since: date | None) -> None:
