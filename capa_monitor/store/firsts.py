@@ -28,7 +28,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
     bindparam,
     case,
     cast,
@@ -73,24 +72,33 @@ def first_dates(activity_rows: pd.DataFrame) -> pd.DataFrame:
     return firsts.reset_index(drop=True)
 
 
-def _team_condition(team: str):
-    return activity.c.team.is_(None) if team == "" else activity.c.team == team
+def _teams_condition(teams: Sequence[str]):
+    named = [team for team in teams if team != ""]
+    either = [activity.c.team.in_(named)] if named else []
+    if "" in teams:
+        either.append(activity.c.team.is_(None))
+    return or_(*either)
 
 
-def _mins(conn: Connection, team: str, since: date | None) -> pd.DataFrame:
+_KEY = ["client_key", "team"]
+
+
+def _mins(conn: Connection, teams: Sequence[str], since: date | None) -> pd.DataFrame:
+    """The first dates of the teams' active rows dated `since` or later (None: all)."""
     rows = activity.c
-    conditions = [rows.superseded_by.is_(None), _team_condition(team),
+    conditions = [rows.superseded_by.is_(None), _teams_condition(teams),
                   rows.client_key.is_not(None), rows.outcome == Outcome.ATTENDED.value,
                   rows.kind.in_([*WAIT_KINDS, *SPECIFIC])]
     if since is not None:
         conditions.append(rows.date >= since)
+    team = func.coalesce(rows.team, "")
     query = select(
-        rows.client_key,
+        rows.client_key, team.label("team"),
         cast(func.min(case((rows.kind.in_(WAIT_KINDS), rows.date))), String).label("first_wait"),
         cast(func.min(case((rows.kind.in_(SPECIFIC), rows.date))), String
              ).label("first_specific"),
-    ).where(*conditions).group_by(rows.client_key)
-    return _typed(_frame(conn.execute(query).all(), ["client_key", *FIRST_COLUMNS]))
+    ).where(*conditions).group_by(team, rows.client_key)
+    return _typed(_frame(conn.execute(query).all(), [*_KEY, *FIRST_COLUMNS]))
 
 
 def _frame(rows: list, names: list[str]) -> pd.DataFrame:
@@ -100,54 +108,51 @@ def _frame(rows: list, names: list[str]) -> pd.DataFrame:
                          for name, values in zip(names, columns, strict=True)})
 
 
-def refresh_team(conn: Connection, team: str, since: date | None) -> None:
-    """Bring the team's first dates up to date after a write touching its rows dated `since`
-    or later (None: anything)."""
+def refresh(conn: Connection, teams: Sequence[str], since: date | None) -> None:
+    """Bring the teams' first dates up to date after a write touching their rows dated
+    `since` or later (None: anything), all teams at once (store/counts.refresh)."""
+    teams = sorted(set(teams))
+    if not teams:
+        return
     table = family_firsts.c
-    mins = _mins(conn, team, since).set_index("client_key")
+    mins = _mins(conn, teams, since)
     if since is None:
-        conn.execute(delete(family_firsts).where(table.team == team))
-        new = mins
-        changed = new
+        conn.execute(delete(family_firsts).where(table.team.in_(teams)))
+        changed = mins
     else:
         # the stored dates that can change: from `since` on, and the families written
-        columns = [table.client_key, *(cast(table[n], String).label(n) for n in FIRST_COLUMNS)]
+        columns = [table.client_key, table.team,
+                   *(cast(table[n], String).label(n) for n in FIRST_COLUMNS)]
+        mine = table.team.in_(teams)
         later = or_(table.first_wait >= since, table.first_specific >= since)
-        found = conn.execute(select(*columns).where(table.team == team, later)).all()
-        has_any = conn.execute(select(table.client_key).where(table.team == team).limit(1)
-                               ).first() is not None
-        for chunk in key_chunks(conn, mins.index.tolist() if has_any else [], table.client_key):
-            found += conn.execute(select(*columns).where(table.team == team, chunk)).all()
-        stored = _typed(pd.DataFrame(found, columns=["client_key", *FIRST_COLUMNS])
-                        ).drop_duplicates("client_key").set_index("client_key")
-        both = stored.add_suffix("_stored").join(mins, how="outer")
+        found = conn.execute(select(*columns).where(mine, later)).all()
+        for chunk in key_chunks(conn, pd.unique(mins["client_key"]).tolist(), table.client_key):
+            found += conn.execute(select(*columns).where(mine, chunk)).all()
+        stored = _typed(_frame(found, [*_KEY, *FIRST_COLUMNS])).drop_duplicates(_KEY)
+        both = stored.merge(mins, on=_KEY, how="outer", suffixes=("_stored", ""),
+                            indicator=True)
         cut = pd.Timestamp(since)
-        new = pd.DataFrame({
+        new = both[_KEY].assign(**{
             name: both[f"{name}_stored"].where(both[f"{name}_stored"] < cut, both[name])
             for name in FIRST_COLUMNS
         })
-        old = both[[f"{name}_stored" for name in FIRST_COLUMNS]].set_axis(
-            list(FIRST_COLUMNS), axis=1)
-        same = ((new == old) | (new.isna() & old.isna())).all(axis=1)
-        changed = new[~same]
-        gone = changed.index[changed.index.isin(stored.index)].tolist()
-        for start in range(0, len(gone), 10_000):
-            conn.execute(delete(family_firsts).where(
-                and_(table.team == team, table.client_key.in_(gone[start:start + 10_000]))))
-    kept = changed[changed.notna().any(axis=1)]
+        same = pd.Series(True, index=both.index)
+        for name in FIRST_COLUMNS:
+            old = both[f"{name}_stored"]
+            same &= (new[name] == old) | (new[name].isna() & old.isna())
+        changed = new[~same.to_numpy()]
+        was_stored = both["_merge"].to_numpy()[~same.to_numpy()] != "right_only"
+        for team, gone in changed[was_stored].groupby("team")["client_key"]:
+            for chunk in key_chunks(conn, gone.tolist(), table.client_key):
+                conn.execute(delete(family_firsts).where(table.team == team, chunk))
+    kept = changed[changed[list(FIRST_COLUMNS)].notna().any(axis=1).to_numpy()]
     if len(kept):
         bulk.insert_rows(conn, family_firsts, pd.DataFrame({
-            "client_key": kept.index.astype(object),
-            "team": team,
+            "client_key": kept["client_key"].astype(object),
+            "team": kept["team"].astype(object),
             **{name: kept[name].dt.date.astype(object).where(kept[name].notna(), None)
                for name in FIRST_COLUMNS},
         }).reset_index(drop=True))
-
-
-def refresh(conn: Connection, teams: Sequence[str], since: date | None) -> None:
-    """After a write touching the teams' rows dated `since` or later (store/counts.refresh)."""
-    for team in teams:
-        refresh_team(conn, team, since)
 
 
 def create(conn: Connection, teams: Sequence[str]) -> None:
