@@ -12,7 +12,7 @@ forgets the touched teams; the migration counts everything once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 from sqlalchemy import (
@@ -34,9 +34,7 @@ from sqlalchemy import (
 from capa_monitor import model
 from capa_monitor.metrics import daily
 from capa_monitor.store import derived, firsts, hops
-from capa_monitor.store.schema import activity, meta, metadata
-
-_EPOCH = date(1970, 1, 1)  # derived.DIRTY_KEY holds days since then
+from capa_monitor.store.schema import activity, metadata
 
 daily_counts = Table(
     "daily_counts",
@@ -106,9 +104,7 @@ def refresh(conn: Connection) -> None:
     teams = sorted(conn.execute(select(derived.changed_teams.c.team)).scalars())
     if not teams:
         return
-    dirty = conn.execute(select(meta.c.value).where(meta.c.key == derived.DIRTY_KEY)).scalar_one()
-    unknown = dirty <= derived.EVERYTHING // 2 or dirty >= derived.CLEAN
-    since = None if unknown else _EPOCH + timedelta(days=int(dirty))
+    since = derived.earliest_change(conn)
     _recount(conn, teams, since)
     firsts.refresh(conn, teams, since)
 

@@ -226,6 +226,13 @@ def mark_dirty(conn: Connection, since: date | None) -> None:
         conn.execute(update(meta).where(meta.c.key == DIRTY_KEY).values(value=day))
 
 
+def earliest_change(conn: Connection) -> date | None:
+    """The earliest date the write under way changed rows on (`DIRTY_KEY`); None when it
+    cannot say (everything to redo, or nothing marked)."""
+    dirty = conn.execute(select(meta.c.value).where(meta.c.key == DIRTY_KEY)).scalar_one()
+    return None if dirty <= EVERYTHING // 2 or dirty >= CLEAN else _date(dirty)
+
+
 def matching_changed(before: Settings, after: Settings) -> bool:
     return (before.reoffer_window_days != after.reoffer_window_days
             or set(before.monitored_kinds) != set(after.monitored_kinds))

@@ -182,9 +182,7 @@ def of_families(conn: Connection, keys: Sequence[str], teams: Sequence[str] | No
         if teams is not None:
             query = query.where(table.team.in_(list(teams)))
         rows += conn.execute(query.group_by(table.client_key)).all()
-    columns = list(zip(*rows, strict=True)) if rows else [(), (), ()]
-    frame = pd.DataFrame(dict(zip(["client_key", *FIRST_COLUMNS], columns, strict=True)))
-    return _typed(frame).set_index("client_key")
+    return _typed(_frame(rows, ["client_key", *FIRST_COLUMNS])).set_index("client_key")
 
 
 def key_chunks(conn: Connection, keys: Sequence[str], column) -> list:

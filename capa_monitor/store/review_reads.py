@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, or_
 
 from capa_monitor import model
 from capa_monitor.metrics import daily
@@ -69,9 +69,11 @@ def team_names(conn: Connection, teams: Sequence[str] | None) -> list[str] | Non
 
 
 def recent_weeks(settings: Settings, *, looking_ahead: bool = False) -> int:
-    """Weeks before the as-of date the metrics look back: L1's rate (13), M4's episode gap,
-    M6's four complete weeks, and on the looking-ahead page L3's conversion window."""
-    weeks = max(13, settings.drift_gap_weeks, 5)
+    """Weeks before the as-of date the metrics look back: L1's non-attendance rate, M4's
+    episode gap, M6's complete weeks (the last may end up to six days before the as-of date),
+    and on the looking-ahead page L3's conversion window."""
+    weeks = max(settings.nonattendance_weeks, settings.drift_gap_weeks,
+                settings.dropoff_weeks + 1)
     if looking_ahead:
         weeks = max(weeks, settings.conversion_weeks)
     return weeks + 1
@@ -135,9 +137,8 @@ class _Teams:
 def _viewed(conn: Connection, names: list[str] | None) -> _Teams:
     if names is not None:
         return _Teams(names, False)
-    blank = conn.execute(select(activity.c.id).where(activity.c.team.is_(None)).limit(1)
-                         ).first() is not None
-    return _Teams(hops.stored_teams(conn), blank)
+    every = counts.every_team(conn)
+    return _Teams([team for team in every if team], "" in every)
 
 
 def _read(conn: Connection, teams: _Teams, conditions: list) -> pd.DataFrame:
