@@ -22,7 +22,7 @@ from conftest import make_activity, make_load_result, plans_frame
 from pandas.testing import assert_frame_equal
 
 from capa_monitor.metrics import daily
-from capa_monitor.metrics.lookahead import outlook
+from capa_monitor.metrics.lookahead import outlook, stored_outlook
 from capa_monitor.metrics.review import review, stored_review
 from capa_monitor.periods import Quarter
 from capa_monitor.store import Store, counts, firsts
@@ -159,8 +159,7 @@ def _check(url: str, seed: int) -> None:
             assert len(inputs.activity) < len(everything)
             _assert_same_review(stored_review(inputs, quarter, as_of=as_of, teams=teams), whole)
             ahead = store.review_inputs(teams, quarter, as_of, looking_ahead=True)
-            kept_look = outlook(ahead.activity, ahead.jobplans, whole,
-                                working=ahead.clinicians, first_day=daily.first_date(ahead.dates))
+            kept_look = stored_outlook(ahead, whole)
             whole_look = outlook(everything, plans, whole)
             assert_frame_equal(kept_look.capacity, whole_look.capacity)
             assert kept_look.conversion == whole_look.conversion

@@ -9,8 +9,7 @@ from pathlib import Path
 from capa_monitor.cli.review_cmds import _period_arguments, _review_from_store, review_details
 from capa_monitor.cli.store_cmds import write_download
 from capa_monitor.errors import CapaError
-from capa_monitor.metrics import daily
-from capa_monitor.metrics.lookahead import outlook
+from capa_monitor.metrics.lookahead import stored_outlook
 from capa_monitor.pack import pack_pdf
 
 
@@ -35,8 +34,7 @@ def run_pack(args: argparse.Namespace) -> int:
     # the part of the teams' own rows L1–L3 look at, and what the store keeps for them
     inputs = store.review_inputs(list(result.teams) if result.teams else None, result.quarter,
                                  args.as_of, looking_ahead=True)
-    look = outlook(inputs.activity, inputs.jobplans, result, working=inputs.clinicians,
-                   first_day=daily.first_date(inputs.dates))
+    look = stored_outlook(inputs, result)
     write_download(
         store, out, pack_pdf(result, look, made_on=date.today()), what="review pack",
         **review_details(result), clinicians=len(result.clinicians),

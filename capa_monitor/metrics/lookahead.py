@@ -12,14 +12,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from capa_monitor.jobplans import canonical_plans
+from capa_monitor.metrics import daily
 from capa_monitor.metrics.ahead import NextDiary
 from capa_monitor.metrics.capacity import Conversion, capacity_by_quarter, conversion
 from capa_monitor.metrics.review import Review, team_rows, viewed_plans
 from capa_monitor.periods import Quarter
+
+if TYPE_CHECKING:  # the store imports this module's callers, not the other way round
+    from capa_monitor.store.review_reads import ReviewInputs
 
 #: Quarters L3 shows before the reviewed one (the next one is shown too).
 QUARTERS_BEFORE = 3
@@ -80,3 +85,11 @@ def outlook(
     capacity = capacity_by_quarter(viewed, team_plans, quarters, as_of, settings, measured)
     return Outlook(result.clinicians, result.next_diary, capacity, measured, quarters,
                    team_plans)
+
+
+def stored_outlook(inputs: ReviewInputs, result: Review) -> Outlook:
+    """outlook() from what Store.review_inputs(…, looking_ahead=True) reads (like
+    metrics.review.stored_review): the teams' rows L1–L3 look at, their clinicians and first
+    stored date from the counts the store keeps."""
+    return outlook(inputs.activity, inputs.jobplans, result, working=inputs.clinicians,
+                   first_day=daily.first_date(inputs.dates))

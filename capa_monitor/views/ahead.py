@@ -15,10 +15,9 @@ import streamlit as st
 from capa_monitor import access, auth
 from capa_monitor.charts import capacity_chart
 from capa_monitor.errors import CapaError
-from capa_monitor.metrics import daily
 from capa_monitor.metrics.ahead import ON_COURSE, under_way, whole_slots
 from capa_monitor.metrics.capacity import rule_of_thumb
-from capa_monitor.metrics.lookahead import Outlook, outlook
+from capa_monitor.metrics.lookahead import Outlook, stored_outlook
 from capa_monitor.metrics.review import team_rows
 from capa_monitor.metrics.words import words
 from capa_monitor.pack import pack_pdf
@@ -96,9 +95,8 @@ def cached_outlook(url: str, version: int, quarter_label: str, teams: tuple[str,
     result = data.quarterly_review(url, version, quarter_label, teams, as_of)
     # the teams' own rows L1–L3 look at (they need nothing of other teams), and the
     # clinicians and first date the store keeps for them
-    inputs = data.review_inputs(url, quarter_label, teams, as_of, looking_ahead=True)
-    return outlook(inputs.activity, inputs.jobplans, result, working=inputs.clinicians,
-                   first_day=daily.first_date(inputs.dates))
+    return stored_outlook(data.review_inputs(url, quarter_label, teams, as_of,
+                                             looking_ahead=True), result)
 
 
 def pack_file_name(result) -> str:
