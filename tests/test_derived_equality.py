@@ -23,7 +23,7 @@ from capa_monitor.metrics import daily
 from capa_monitor.metrics.review import review, stored_review
 from capa_monitor.periods import Quarter
 from capa_monitor.settings import Settings
-from capa_monitor.store import Store, counts, derived, firsts
+from capa_monitor.store import Store, counts, derived
 from capa_monitor.store.database import read_transaction
 
 USER = "manager@example.org"
@@ -99,11 +99,9 @@ def _assert_stored_equals_scratch(store: Store) -> None:
         stored = derived.stored_matches(conn)
         scratch = derived.matches_from_scratch(derived.active_rows(conn, settings, None), settings)
         kept_counts = counts.stored(conn)
-        kept_firsts = firsts.stored(conn)
     assert_frame_equal(stored, scratch)
     # the per-day counts (store/counts.py) too
     assert_frame_equal(kept_counts, daily.daily_counts(store.activity()))
-    assert_frame_equal(kept_firsts, firsts.first_dates(store.activity()))
 
 
 def _assert_reviews_equal(store: Store) -> None:

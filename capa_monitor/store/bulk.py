@@ -36,10 +36,11 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    true,
 )
 
 from capa_monitor import model
-from capa_monitor.store.schema import activity
+from capa_monitor.store.schema import KEYED_INDEXES, activity
 
 # Columns of `activity` written beside a canonical frame's: identity keys and, for a row stored
 # only as history (a duplicate the manager chose not to count), the upload that counts instead.
@@ -138,10 +139,11 @@ def _insert_sqlite_indexed(
     order: np.ndarray,
     extra: dict[str, pd.Series],
 ) -> None:
-    # Identity keys are hashes, in no useful order: SQLite spent seconds on a million of them
-    # entering their indexes one by one, against about a second to build both afresh. So a
-    # large upload (as large as what is stored) rebuilds them; readers keep their snapshot.
-    keyed = [i for i in activity.indexes if i.name in _KEY_INDEXES]
+    # Identity keys and family pseudonyms are hashes, in no useful order: SQLite spent seconds
+    # on a million of them entering their indexes one by one, against about a second to build
+    # them afresh. So a large upload (as large as what is stored) rebuilds them; readers keep
+    # their snapshot.
+    keyed = [i for i in activity.indexes if i.name in KEYED_INDEXES]
     rebuild = len(frame) >= conn.execute(select(func.count()).select_from(activity)).scalar_one()
     if rebuild:
         for index in keyed:
@@ -151,8 +153,6 @@ def _insert_sqlite_indexed(
         for index in keyed:
             index.create(conn)
 
-
-_KEY_INDEXES = ("ix_activity_content_key", "ix_activity_slot_key")
 
 
 def _team_date_order(frame: pd.DataFrame) -> np.ndarray:
@@ -347,10 +347,13 @@ def _copy_activity(
 
 
 def read_activity(
-    conn: Connection, conditions: Sequence[ColumnElement], teams: Sequence[str] | None
+    conn: Connection, conditions: Sequence[ColumnElement], teams: Sequence[str] | None,
+    *, at_once: bool = False,
 ) -> pd.DataFrame:
     """Activity rows matching `conditions` and of `teams` (None: every team), in insertion
-    order, typed as model.py documents (ACTIVITY_COLUMNS + upload_id)."""
+    order, typed as model.py documents (ACTIVITY_COLUMNS + upload_id). `at_once`: every team
+    in one query, for a look-up whose conditions pick an index of their own (SQLite reads
+    every team by row-id ranges otherwise, and `teams` a team at a time)."""
     postgres = conn.dialect.name == "postgresql"
     columns = [_read_expression(name, postgres) for name in READ_COLUMNS]
     if postgres:
@@ -358,7 +361,11 @@ def read_activity(
             conditions = [*conditions, activity.c.team.in_(list(teams))]
         query = select(*columns).where(*conditions).order_by(activity.c.id)
         return _typed_frame(_copy_rows(conn, query))
-    if teams is None:
+    if at_once:
+        if teams is not None:
+            raise ValueError("read_activity(at_once=True) reads every team")
+        parts = [true()]
+    elif teams is None:
         parts = _id_ranges(conn)
     else:
         # One team a query, through the (team, date) index; each stays a team's size.

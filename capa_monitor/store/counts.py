@@ -1,7 +1,6 @@
 """Per team, clinician and day counts of the active rows (metrics/daily.py defines them),
 kept at write time so a review never reads years of rows for the trend charts, the as-of date
-or the list of clinicians who have worked in a team; the refresh brings store/firsts.py's
-families' first dates up to date too.
+or the list of clinicians who have worked in a team.
 
 Which part a write can alter: the rows of the teams it touched (`derived.changed_teams`,
 filled by the triggers and `derived.mark_teams`) dated on or after the earliest changed date
@@ -33,7 +32,7 @@ from sqlalchemy import (
 
 from capa_monitor import model
 from capa_monitor.metrics import daily
-from capa_monitor.store import derived, firsts, hops
+from capa_monitor.store import derived, hops
 from capa_monitor.store.schema import activity, metadata
 
 daily_counts = Table(
@@ -104,9 +103,7 @@ def refresh(conn: Connection) -> None:
     teams = sorted(conn.execute(select(derived.changed_teams.c.team)).scalars())
     if not teams:
         return
-    since = derived.earliest_change(conn)
-    _recount(conn, teams, since)
-    firsts.refresh(conn, teams, since)
+    _recount(conn, teams, derived.earliest_change(conn))
 
 
 def stored(conn: Connection, teams: Sequence[str] | None = None) -> pd.DataFrame:

@@ -11,7 +11,8 @@ The rows read are the union of
   whose first appointment in the windows is a new Core Partnership (their wait may have
   begun long before), and the appointments between the windows of clients who look still
   waiting; M4's earlier Specific sessions of clients whose open episode may have begun
-  before the recent window.
+  before the recent window. These look-ups go by family key through partial indexes of
+  their own (store/schema.py), so they cost the families' own rows, not the teams' years.
 Everything else the review needs from the whole history is kept: M2's matches
 (store/derived.py) and the per-day counts (store/counts.py) behind M7's charts, the as-of
 date and the clinicians who have worked in the teams. tests/test_bounded_review.py checks the
@@ -20,6 +21,7 @@ review from these equals the review over every stored row.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -27,14 +29,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, or_
+from sqlalchemy import Connection, String, and_, bindparam, cast, func, or_, select, text, tuple_
 
 from capa_monitor import model
 from capa_monitor.metrics import daily
 from capa_monitor.model import SPECIFIC_KINDS, Kind, Outcome
 from capa_monitor.settings import Settings
-from capa_monitor.store import bulk, counts, derived, firsts, hops
-from capa_monitor.store.schema import activity
+from capa_monitor.store import bulk, counts, derived, hops
+from capa_monitor.store.schema import SPECIFIC_SESSIONS, WAIT_EVENTS, activity
 
 if TYPE_CHECKING:  # periods brings the holiday calendars, which reading rows does not need
     from capa_monitor.periods import Quarter
@@ -82,7 +84,6 @@ def recent_weeks(settings: Settings, *, looking_ahead: bool = False) -> int:
 def read_rows(
     conn: Connection,
     teams: _Teams,
-    names: list[str] | None,
     first_quarter: Quarter,
     quarter: Quarter,
     as_of: date,
@@ -95,8 +96,8 @@ def read_rows(
     windows = _windows(first_quarter, quarter, as_of, recent)
     rows = pd.concat([_read(conn, teams, [_in(window)]) for window in windows],
                      ignore_index=True)
-    extra = [*_earlier_appointments(conn, teams, names, rows, windows, as_of),
-             *_earlier_specific(conn, teams, names, rows, windows, as_of, settings)]
+    extra = [*_earlier_appointments(conn, teams, rows, windows, as_of),
+             *_earlier_specific(conn, teams, rows, windows, as_of, settings)]
     return pd.concat([rows, *extra], ignore_index=True) if extra else rows
 
 
@@ -152,11 +153,64 @@ def _read(conn: Connection, teams: _Teams, conditions: list) -> pd.DataFrame:
     return rows
 
 
-def _by_keys(conn: Connection, teams: _Teams, keys: Sequence[str], conditions: list
-             ) -> list[pd.DataFrame]:
-    """The teams' active rows of these families matching `conditions`."""
-    return [_read(conn, teams, [*conditions, chunk])
-            for chunk in firsts.key_chunks(conn, keys, activity.c.client_key)]
+def _by_keys(conn: Connection, teams: _Teams, keys: Sequence[str], rows: str,
+             conditions: list) -> list[pd.DataFrame]:
+    """The teams' active rows of these families matching `conditions`, `rows` one of the
+    look-up predicates (schema.WAIT_EVENTS, SPECIFIC_SESSIONS), read through its partial
+    index on (client_key, date)."""
+    conditions = [*_look_up(teams, rows), *conditions]
+    return [bulk.read_activity(conn, [*conditions, chunk], None, at_once=True)
+            for chunk in _key_chunks(conn, keys)]
+
+
+def _look_up(teams: _Teams, rows: str) -> list:
+    """The conditions every family look-up starts from: active rows of the teams that `rows`
+    (a look-up predicate) holds. The team test is kept off the (team, date) index (`|| ''`):
+    through it a look-up would read each team's whole date range."""
+    in_teams = activity.c.team.concat("").in_(teams.names)
+    if teams.blank:
+        in_teams = or_(in_teams, activity.c.team.is_(None))
+    return [activity.c.superseded_by.is_(None), text(rows), in_teams]
+
+
+def _key_chunks(conn: Connection, keys: Sequence[str]) -> list:
+    """`client_key IN keys` as few conditions as the database takes: on SQLite one JSON
+    parameter (binding thousands of parameters cost more than the query), else IN lists."""
+    keys = sorted(keys)
+    if not keys:
+        return []
+    if conn.dialect.name == "sqlite":
+        listed = func.json_each(bindparam("family_keys", json.dumps(keys))).table_valued("value")
+        return [activity.c.client_key.in_(select(listed.c.value))]
+    return [activity.c.client_key.in_(keys[i:i + 20_000]) for i in range(0, len(keys), 20_000)]
+
+
+def _latest_before(conn: Connection, teams: _Teams, keys: Sequence[str], before: date
+                   ) -> list[pd.DataFrame]:
+    """Each family's attended Choice and new Core Partnership rows on the latest day it had
+    any before `before`: one look-up through the index, however long ago that day was."""
+    found = []
+    for chunk in _key_chunks(conn, keys):
+        latest = select(activity.c.client_key, func.max(activity.c.date)).where(
+            *_look_up(teams, WAIT_EVENTS), chunk, activity.c.date < before,
+        ).group_by(activity.c.client_key)
+        found.append(bulk.read_activity(conn, [
+            *_look_up(teams, WAIT_EVENTS),
+            tuple_(activity.c.client_key, activity.c.date).in_(latest),
+        ], None, at_once=True))
+    return found
+
+
+def _first_sessions(conn: Connection, teams: _Teams, keys: Sequence[str]) -> pd.Series:
+    """Each family's first attended Specific session in the teams (index: client_key; none:
+    missing), through the index."""
+    first = cast(func.min(activity.c.date), String)
+    found = []
+    for chunk in _key_chunks(conn, keys):
+        found += conn.execute(select(activity.c.client_key, first).where(
+            *_look_up(teams, SPECIFIC_SESSIONS), chunk).group_by(activity.c.client_key)).all()
+    dates = pd.Series([day for _, day in found], index=[key for key, _ in found], dtype=object)
+    return pd.to_datetime(dates).astype("datetime64[us]").reindex(keys)
 
 
 _WAIT_KINDS = (Kind.CHOICE.value, Kind.CORE_NEW.value)
@@ -173,104 +227,117 @@ def _steps_back(high: date):
         high, weeks = low, weeks * 2
 
 
-def _earlier_appointments(conn, teams, names, rows, windows, as_of) -> list[pd.DataFrame]:
+def _earlier_appointments(conn, teams, rows, windows, as_of) -> list[pd.DataFrame]:
     """M5 (metrics/flow.py): the attended Choice and new Core Partnership appointments a
-    wait needs from outside the windows: the one before a family's first appointment read
-    when that is a new Core Partnership (found going back from the windows, only for
-    families that have one: store/firsts.py), and for families who look still waiting after
-    a Choice in the quarter window, those between the windows."""
+    wait needs from outside the windows: those on the latest day before the windows of a
+    family whose first appointment read is a new Core Partnership (the wait, if any, began
+    then), and for families who look still waiting after a Choice in the quarter window,
+    those between the windows."""
     events = rows[rows[model.KIND].isin(_WAIT_KINDS) & (rows[model.OUTCOME] == Outcome.ATTENDED)
                   & rows[model.CLIENT_KEY].notna() & (rows[model.DATE] <= pd.Timestamp(as_of))]
     if events.empty:
         return []
-    attended = [activity.c.kind.in_(_WAIT_KINDS), activity.c.outcome == Outcome.ATTENDED.value]
     order = np.lexsort(((events[model.KIND] == Kind.CORE_NEW).to_numpy(),
                         events[model.DATE].to_numpy()))
     ordered = events.iloc[order]
     first = ordered.drop_duplicates(model.CLIENT_KEY, keep="first")
     starts_with_core = first.loc[first[model.KIND] == Kind.CORE_NEW, model.CLIENT_KEY].tolist()
-    earliest = firsts.of_families(conn, starts_with_core, names)["first_wait"]
-    found: list[pd.DataFrame] = []
-    pending = earliest[earliest < pd.Timestamp(windows[0][0])]
-    for low, high in _steps_back(windows[0][0]):
-        if pending.empty:
-            break
-        part = pd.concat(_by_keys(conn, teams, pending.index.tolist(),
-                                  [*attended, activity.c.date >= low, activity.c.date < high]),
-                         ignore_index=True)
-        found.append(part)
-        pending = pending[~pending.index.isin(part[model.CLIENT_KEY])]
-        pending = pending[pending < pd.Timestamp(low)]
+    found = _latest_before(conn, teams, starts_with_core, windows[0][0])
     if len(windows) > 1:
         last = ordered.drop_duplicates(model.CLIENT_KEY, keep="last")
         waiting = last.loc[(last[model.KIND] == Kind.CHOICE)
                            & (last[model.DATE] < pd.Timestamp(windows[0][1])), model.CLIENT_KEY]
-        found += _by_keys(conn, teams, waiting.tolist(),
-                          [*attended, activity.c.date >= windows[0][1],
-                           activity.c.date < windows[1][0]])
+        found += _by_keys(conn, teams, waiting.tolist(), WAIT_EVENTS,
+                          [activity.c.date >= windows[0][1], activity.c.date < windows[1][0]])
     return found
 
 
-def _earlier_specific(conn, teams, names, rows, windows, as_of, settings) -> list[pd.DataFrame]:
+def _earlier_specific(conn, teams, rows, windows, as_of, settings) -> list[pd.DataFrame]:
     """M4 (metrics/drift.py): the attended Specific sessions from before the recent window
     that an episode open at the as-of date may hold. Going back from the window, a family is
-    looked up while a session it is known to have lies less than the episode gap after the
-    range's start (its episode may reach further back), or while one of its
-    clinician's Specific slots is booked from the as-of date on and no session of that pair
-    is known yet (their latest episode is open however old) — never before its first
-    Specific session (store/firsts.py)."""
+    looked up while one of its (family, clinician) pairs has a latest episode that is open
+    and whose first known session lies less than the episode gap after the range's start (it
+    may reach further back), or while a pair's Specific slot is booked from the as-of date
+    on and no session of that pair is known yet (their latest episode is open however old) —
+    never before the family's first Specific session."""
     recent_low = windows[-1][0]
     specific = rows[rows[model.KIND].isin(_SPECIFIC) & rows[model.CLIENT_KEY].notna()]
-    attended = (specific[model.OUTCOME] == Outcome.ATTENDED).to_numpy()
     day = specific[model.DATE].to_numpy()
     booked = specific[(specific[model.OUTCOME] == Outcome.BOOKED).to_numpy()
                       & (day >= np.datetime64(as_of))]
-    keys = pd.Index(pd.unique(specific.loc[attended | (day >= np.datetime64(as_of)),
-                                           model.CLIENT_KEY]))
-    if keys.empty:
+    attended = specific[(specific[model.OUTCOME] == Outcome.ATTENDED).to_numpy()
+                        & (day <= np.datetime64(as_of))]
+    if booked.empty and attended.empty:
         return []
-    earliest = firsts.of_families(conn, keys.tolist(), names)["first_specific"].reindex(keys)
-    earliest = earliest.to_numpy(dtype="datetime64[us]")
+    families: dict[str, int] = {}
     clinicians: dict[str, int] = {}
 
-    def coded(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(family code, family × clinician pair code, date) of attended sessions."""
-        family = keys.get_indexer(frame[model.CLIENT_KEY])
-        clinician = np.array([clinicians.setdefault(name, len(clinicians))
-                              for name in frame[model.CLINICIAN]], dtype=np.int64)
-        return family, family * 1_000_003 + clinician, frame[model.DATE].to_numpy()
+    def pairs_of(frame: pd.DataFrame) -> np.ndarray:
+        """Each row's (family, clinician) pair as one integer: family code × _PAIRS + clinician."""
+        family = [families.setdefault(key, len(families)) for key in frame[model.CLIENT_KEY]]
+        clinician = [clinicians.setdefault(name, len(clinicians))
+                     for name in frame[model.CLINICIAN]]
+        return np.array(family, dtype=np.int64) * _PAIRS + np.array(clinician, dtype=np.int64)
 
-    def sessions_of(frame: pd.DataFrame, low=None, high=None):
+    def sessions_of(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         keep = ((frame[model.OUTCOME] == Outcome.ATTENDED).to_numpy()
                 & (frame[model.DATE].to_numpy() <= np.datetime64(as_of)))
-        if low is not None:
-            dates = frame[model.DATE].to_numpy()
-            keep &= (dates >= np.datetime64(low)) & (dates < np.datetime64(high))
-        return coded(frame[keep])
+        return pairs_of(frame[keep]), frame[model.DATE].to_numpy()[keep]
 
-    family, pair, dates = sessions_of(specific)
-    booked_pairs = np.unique(coded(booked)[1])
+    pair, dates = pairs_of(attended), attended[model.DATE].to_numpy()
+    booked_pairs = np.unique(pairs_of(booked))
     gap = np.timedelta64(settings.drift_gap_weeks * 7, "D")
+    first_specific: dict[int, np.datetime64] = {}  # family code → its first session
     found: list[pd.DataFrame] = []
     for low, high in _steps_back(recent_low):
         start = np.datetime64(high)
-        reaching = family[(dates >= start) & (dates < start + gap)]
-        # a pair's latest session is the first found going back: one dated from `high` on
-        unseen = booked_pairs[~np.isin(booked_pairs, pair[dates >= start])] // 1_000_003
-        wanted = np.unique(np.concatenate([reaching, unseen]))
-        wanted = wanted[earliest[wanted] < start]
-        if len(wanted) == 0:
+        wanted = np.unique(_open_reaching_back(pair, dates, start, booked_pairs, gap,
+                                               np.datetime64(as_of)) // _PAIRS)
+        keys = pd.Index(list(families)).take(wanted)
+        unknown = [key for code, key in zip(wanted, keys, strict=True)
+                   if code not in first_specific]
+        if unknown:
+            looked_up = _first_sessions(conn, teams, unknown).to_numpy("datetime64[us]")
+            first_specific.update(zip((families[key] for key in unknown), looked_up,
+                                      strict=True))
+        before = np.array([first_specific[code] < start for code in wanted], dtype=bool)
+        if not before.any():
             break
-        part = pd.concat(_by_keys(conn, teams, keys[wanted].tolist(), [
-            activity.c.kind.in_(_SPECIFIC), activity.c.outcome == Outcome.ATTENDED.value,
+        part = pd.concat(_by_keys(conn, teams, keys[before].tolist(), SPECIFIC_SESSIONS, [
             activity.c.date >= low, activity.c.date < high, _outside(windows, recent_low),
         ]), ignore_index=True)
         found.append(part)
-        # what is known now: the sessions read in the windows, and every part found so far
-        older = [sessions_of(part), sessions_of(specific, low, high)]
-        family, pair, dates = (np.concatenate([old, *(new[i] for new in older)])
-                               for i, old in enumerate((family, pair, dates)))
+        more_pair, more_dates = sessions_of(part)
+        pair, dates = np.concatenate([pair, more_pair]), np.concatenate([dates, more_dates])
     return found
+
+
+#: Clinician codes per family code in a pair code (far more clinicians than any store has).
+_PAIRS = 1_000_003
+
+
+def _open_reaching_back(pair: np.ndarray, dates: np.ndarray, start: np.datetime64,
+                        booked_pairs: np.ndarray, gap: np.timedelta64, as_of: np.datetime64
+                        ) -> np.ndarray:
+    """The pairs whose earlier sessions, from before `start`, may belong to an episode open
+    at `as_of`, knowing every session of theirs from `start` on: the pairs whose latest
+    episode is open (its last session less than `gap` before `as_of`, or a slot booked) and
+    begins less than `gap` after `start`, and the booked pairs with no session known."""
+    known = dates >= start
+    pair, dates = pair[known], dates[known]
+    order = np.lexsort((dates, pair))
+    pair, dates = pair[order], dates[order]
+    begins = np.ones(len(pair), dtype=bool)  # a session that begins an episode
+    begins[1:] = (pair[1:] != pair[:-1]) | (dates[1:] - dates[:-1] >= gap)
+    episode_start = np.maximum.accumulate(np.where(begins, np.arange(len(pair)), 0))
+    last = np.ones(len(pair), dtype=bool)
+    last[:-1] = pair[1:] != pair[:-1]
+    latest, last_date = pair[last], dates[last]
+    first_date = dates[episode_start[last]]
+    is_open = (as_of - last_date < gap) | np.isin(latest, booked_pairs)
+    reaching = latest[is_open & (first_date < start + gap)]
+    unseen = booked_pairs[~np.isin(booked_pairs, latest)]
+    return np.concatenate([reaching, unseen])
 
 
 def read_inputs(
@@ -293,7 +360,7 @@ def read_inputs(
     first_quarter = quarter
     for _ in range(L3_QUARTERS_BEFORE if looking_ahead else 0):
         first_quarter = first_quarter.previous()
-    rows = read_rows(conn, _viewed(conn, names), names, first_quarter, quarter, used_as_of,
+    rows = read_rows(conn, _viewed(conn, names), first_quarter, quarter, used_as_of,
                      settings,
                      recent=recent_weeks(settings, looking_ahead=looking_ahead))
     return ReviewInputs(

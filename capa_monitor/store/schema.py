@@ -32,6 +32,8 @@ from sqlalchemy import (
     text,
 )
 
+from capa_monitor.model import Kind, Outcome
+
 metadata = MetaData()
 
 # A 64-bit key on PostgreSQL, SQLite's rowid alias on SQLite (fast appends).
@@ -115,6 +117,20 @@ def _activity_columns() -> list[Column]:
 # million-row ingest (an all-teams date range scans the active rows either way), and one on
 # upload_id cost a fifth more for the rare restore / removal.
 _TEAM_DATE = ("ix_activity_team_date", "team", "date")
+# The bounded review looks families up by key in older rows (store/review_reads.py): their
+# attended Choice and new Core Partnership appointments (M5's waits) and their attended
+# Specific sessions (M4's episodes). Partial indexes hold only those rows, about 30 % of a
+# store, so an upload pays for a third of a key index; a look-up names the same predicate
+# text, which is what lets SQLite use a partial index (it matches terms, it does no algebra).
+WAIT_EVENTS = (f"kind IN ('{Kind.CHOICE}', '{Kind.CORE_NEW}') "
+               f"AND outcome = '{Outcome.ATTENDED}'")
+SPECIFIC_SESSIONS = (f"kind IN ('{Kind.SPECIFIC_NEW}', '{Kind.SPECIFIC_FOLLOWUP}') "
+                     f"AND outcome = '{Outcome.ATTENDED}'")
+_LOOKUP_INDEXES = {"ix_activity_wait_events": WAIT_EVENTS,
+                   "ix_activity_specific_sessions": SPECIFIC_SESSIONS}
+_SLOT_INDEXES = ("ix_activity_content_key", "ix_activity_slot_key")
+#: Indexes on hashed keys (slot identity, family pseudonyms): in no useful order for an insert.
+KEYED_INDEXES = (*_SLOT_INDEXES, *_LOOKUP_INDEXES)
 
 activity = Table(
     "activity",
@@ -133,6 +149,8 @@ activity = Table(
         sqlite_where=text("slot_key IS NOT NULL"),
         postgresql_where=text("slot_key IS NOT NULL"),
     ),
+    *(Index(name, "client_key", "date", sqlite_where=text(where), postgresql_where=text(where))
+      for name, where in _LOOKUP_INDEXES.items()),
 )
 
 audit_log = Table(
@@ -304,7 +322,7 @@ def _migration_3(conn: Connection) -> None:
             ],
         )
     for index in activity.indexes:
-        if index.name != _TEAM_DATE[0]:
+        if index.name in _SLOT_INDEXES:
             index.create(conn)
 
 
@@ -350,16 +368,24 @@ def _migration_daily_counts(conn: Connection) -> None:
 
 
 def _migration_family_firsts(conn: Connection) -> None:
-    """Each family's first Choice / Core and Specific dates per team (issue 13), so the
-    bounded review looks a family up in older rows only as far as it must: store/firsts.py."""
-    from capa_monitor.store import counts, firsts
+    """Was each family's first dates per team (issue 13, `family_firsts`), kept at write time
+    to bound the review's look-ups; migration 9's indexes answer those look-ups instead and
+    drop the table, so a store not yet at 8 skips filling it."""
 
-    firsts.create(conn, counts.every_team(conn))
+
+def _migration_lookup_indexes(conn: Connection) -> None:
+    """The partial indexes the bounded review's family look-ups read through (issue 13), in
+    place of migration 8's table of first dates."""
+    conn.exec_driver_sql("DROP TABLE IF EXISTS family_firsts")
+    for index in activity.indexes:
+        if index.name in _LOOKUP_INDEXES:
+            index.create(conn)
 
 
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _migration_1, _migration_2, _migration_3, _migration_access_list, _migration_derived,
     _migration_team_versions, _migration_daily_counts, _migration_family_firsts,
+    _migration_lookup_indexes,
 )
 LATEST_VERSION = len(MIGRATIONS)
 
