@@ -348,12 +348,14 @@ def _copy_activity(
 
 def read_activity(
     conn: Connection, conditions: Sequence[ColumnElement], teams: Sequence[str] | None,
-    *, at_once: bool = False,
+    *, at_once: bool = False, ordered: bool = True,
 ) -> pd.DataFrame:
     """Activity rows matching `conditions` and of `teams` (None: every team), in insertion
     order, typed as model.py documents (ACTIVITY_COLUMNS + upload_id). `at_once`: every team
     in one query, for a look-up whose conditions pick an index of their own (SQLite reads
-    every team by row-id ranges otherwise, and `teams` a team at a time)."""
+    every team by row-id ranges otherwise, and `teams` a team at a time). `ordered` False:
+    any order (SQLite's team by team), for a reader whose result does not depend on it: the
+    sort back to insertion order copies every column."""
     postgres = conn.dialect.name == "postgresql"
     columns = [_read_expression(name, postgres) for name in READ_COLUMNS]
     if postgres:
@@ -370,7 +372,7 @@ def read_activity(
     else:
         # One team a query, through the (team, date) index; each stays a team's size.
         parts = [activity.c.team == team for team in dict.fromkeys(teams)]
-    return _typed_frame(_sqlite_rows(conn, columns, conditions, parts))
+    return _typed_frame(_sqlite_rows(conn, columns, conditions, parts, ordered=ordered))
 
 
 def _read_expression(name: str, postgres: bool) -> ColumnElement:
@@ -421,9 +423,11 @@ def _sqlite_rows(
     columns: Sequence[ColumnElement],
     conditions: Sequence[ColumnElement],
     parts: Sequence[ColumnElement],
+    *,
+    ordered: bool = True,
 ) -> pa.Table:
     """The READ_COLUMNS of the rows matching `conditions` in any of the disjoint `parts`, in
-    insertion order, through SQLite's JSON functions (one query a part).
+    insertion order (`ordered`), through SQLite's JSON functions (one query a part).
 
     SQLite renders each row as a JSON array and joins them in C, so a million rows cross into
     Python as a few long strings rather than thirteen million objects, and Arrow parses those.
@@ -441,7 +445,7 @@ def _sqlite_rows(
         return pa.schema(list(_SQLITE_ROW_TYPES.items())).empty_table().drop_columns(["id"])
     table = pa.concat_tables(tables)
     ids = table.column("id").to_numpy()
-    if not np.all(ids[1:] > ids[:-1]):
+    if ordered and not np.all(ids[1:] > ids[:-1]):
         # Teams' rows come team by team in (team, date) order: back to insertion order.
         table = table.take(np.argsort(ids, kind="stable"))
     return table.drop_columns(["id"])

@@ -94,8 +94,8 @@ def read_rows(
     """The viewed teams' rows the review of `quarter` needs (module docstring), as
     bulk.read_activity types them (window by window: not in insertion order)."""
     windows = _windows(first_quarter, quarter, as_of, recent)
-    rows = pd.concat([_read(conn, teams, [_in(window)]) for window in windows],
-                     ignore_index=True)
+    read = [_read(conn, teams, [_in(window)]) for window in windows]
+    rows = read[0] if len(read) == 1 else pd.concat(read, ignore_index=True)
     extra = [*_earlier_appointments(conn, teams, rows, windows, as_of),
              *_earlier_specific(conn, teams, rows, windows, as_of, settings)]
     return pd.concat([rows, *extra], ignore_index=True) if extra else rows
@@ -146,9 +146,10 @@ def _read(conn: Connection, teams: _Teams, conditions: list) -> pd.DataFrame:
     """Active rows of the teams matching `conditions`, a team at a time through the (team,
     date) index (a date range over every team without one would scan the table)."""
     conditions = [activity.c.superseded_by.is_(None), *conditions]
-    rows = bulk.read_activity(conn, conditions, teams.names)
+    rows = bulk.read_activity(conn, conditions, teams.names, ordered=False)
     if teams.blank:  # a store without teams: its rows are the only team's
-        blank = bulk.read_activity(conn, [*conditions, activity.c.team.is_(None)], None)
+        blank = bulk.read_activity(conn, [*conditions, activity.c.team.is_(None)], None,
+                                   ordered=False)
         rows = pd.concat([rows, blank], ignore_index=True)
     return rows
 
@@ -269,15 +270,18 @@ def _earlier_specific(conn, teams, rows, windows, as_of, settings) -> list[pd.Da
                         & (day <= np.datetime64(as_of))]
     if booked.empty and attended.empty:
         return []
-    families: dict[str, int] = {}
-    clinicians: dict[str, int] = {}
+    families = pd.Index(pd.unique(specific[model.CLIENT_KEY]))  # a look-up finds no others
+    clinicians = [pd.Index(pd.unique(specific[model.CLINICIAN]))]  # grows as parts come in
 
     def pairs_of(frame: pd.DataFrame) -> np.ndarray:
         """Each row's (family, clinician) pair as one integer: family code × _PAIRS + clinician."""
-        family = [families.setdefault(key, len(families)) for key in frame[model.CLIENT_KEY]]
-        clinician = [clinicians.setdefault(name, len(clinicians))
-                     for name in frame[model.CLINICIAN]]
-        return np.array(family, dtype=np.int64) * _PAIRS + np.array(clinician, dtype=np.int64)
+        names = frame[model.CLINICIAN]
+        clinician = clinicians[0].get_indexer(names)
+        if (clinician < 0).any():
+            clinicians[0] = clinicians[0].append(pd.Index(pd.unique(names[clinician < 0])))
+            clinician = clinicians[0].get_indexer(names)
+        family = families.get_indexer(frame[model.CLIENT_KEY])
+        return family.astype(np.int64) * _PAIRS + clinician
 
     def sessions_of(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         keep = ((frame[model.OUTCOME] == Outcome.ATTENDED).to_numpy()
@@ -287,23 +291,23 @@ def _earlier_specific(conn, teams, rows, windows, as_of, settings) -> list[pd.Da
     pair, dates = pairs_of(attended), attended[model.DATE].to_numpy()
     booked_pairs = np.unique(pairs_of(booked))
     gap = np.timedelta64(settings.drift_gap_weeks * 7, "D")
-    first_specific: dict[int, np.datetime64] = {}  # family code → its first session
+    # each family's first session, looked up the first time it is wanted
+    first_session = np.full(len(families), np.datetime64("NaT"), dtype="datetime64[us]")
+    looked_up = np.zeros(len(families), dtype=bool)
     found: list[pd.DataFrame] = []
     for low, high in _steps_back(recent_low):
         start = np.datetime64(high)
         wanted = np.unique(_open_reaching_back(pair, dates, start, booked_pairs, gap,
                                                np.datetime64(as_of)) // _PAIRS)
-        keys = pd.Index(list(families)).take(wanted)
-        unknown = [key for code, key in zip(wanted, keys, strict=True)
-                   if code not in first_specific]
-        if unknown:
-            looked_up = _first_sessions(conn, teams, unknown).to_numpy("datetime64[us]")
-            first_specific.update(zip((families[key] for key in unknown), looked_up,
-                                      strict=True))
-        before = np.array([first_specific[code] < start for code in wanted], dtype=bool)
-        if not before.any():
+        unknown = wanted[~looked_up[wanted]]
+        if len(unknown):
+            first_session[unknown] = _first_sessions(conn, teams, families[unknown].tolist()
+                                                     ).to_numpy("datetime64[us]")
+            looked_up[unknown] = True
+        wanted = wanted[first_session[wanted] < start]
+        if len(wanted) == 0:
             break
-        part = pd.concat(_by_keys(conn, teams, keys[before].tolist(), SPECIFIC_SESSIONS, [
+        part = pd.concat(_by_keys(conn, teams, families[wanted].tolist(), SPECIFIC_SESSIONS, [
             activity.c.date >= low, activity.c.date < high, _outside(windows, recent_low),
         ]), ignore_index=True)
         found.append(part)
