@@ -29,7 +29,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, String, and_, bindparam, cast, func, or_, select, text, tuple_
+from sqlalchemy import (
+    Connection,
+    String,
+    and_,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 
 from capa_monitor import model
 from capa_monitor.metrics import daily
@@ -164,6 +175,18 @@ def _by_keys(conn: Connection, teams: _Teams, keys: Sequence[str], rows: str,
             for chunk in _key_chunks(conn, keys)]
 
 
+def _first_sessions(conn: Connection, teams: _Teams, keys: Sequence[str]) -> pd.Series:
+    """Each family's first attended Specific session in the teams (index: client_key; none:
+    missing), through the index."""
+    first = cast(func.min(activity.c.date), String)
+    found = []
+    for chunk in _key_chunks(conn, keys):
+        found += conn.execute(select(activity.c.client_key, first).where(
+            *_look_up(teams, SPECIFIC_SESSIONS), chunk).group_by(activity.c.client_key)).all()
+    dates = pd.Series([day for _, day in found], index=[key for key, _ in found], dtype=object)
+    return pd.to_datetime(dates).astype("datetime64[us]").reindex(keys)
+
+
 def _look_up(teams: _Teams, rows: str) -> list:
     """The conditions every family look-up starts from: active rows of the teams that `rows`
     (a look-up predicate) holds. The team test is kept off the (team, date) index (`|| ''`):
@@ -202,30 +225,8 @@ def _latest_before(conn: Connection, teams: _Teams, keys: Sequence[str], before:
     return found
 
 
-def _first_sessions(conn: Connection, teams: _Teams, keys: Sequence[str]) -> pd.Series:
-    """Each family's first attended Specific session in the teams (index: client_key; none:
-    missing), through the index."""
-    first = cast(func.min(activity.c.date), String)
-    found = []
-    for chunk in _key_chunks(conn, keys):
-        found += conn.execute(select(activity.c.client_key, first).where(
-            *_look_up(teams, SPECIFIC_SESSIONS), chunk).group_by(activity.c.client_key)).all()
-    dates = pd.Series([day for _, day in found], index=[key for key, _ in found], dtype=object)
-    return pd.to_datetime(dates).astype("datetime64[us]").reindex(keys)
-
-
 _WAIT_KINDS = (Kind.CHOICE.value, Kind.CORE_NEW.value)
 _SPECIFIC = [str(k) for k in SPECIFIC_KINDS]
-
-
-def _steps_back(high: date):
-    """Ever longer date ranges [low, high) going back from `high`: a look-up finds most
-    families in the first and stops as soon as it has what it needs."""
-    weeks = LOOKBACK_WEEKS
-    while True:
-        low = high - timedelta(weeks=weeks)
-        yield low, high
-        high, weeks = low, weeks * 2
 
 
 def _earlier_appointments(conn, teams, rows, windows, as_of) -> list[pd.DataFrame]:
@@ -259,8 +260,7 @@ def _earlier_specific(conn, teams, rows, windows, as_of, settings) -> list[pd.Da
     looked up while one of its (family, clinician) pairs has a latest episode that is open
     and whose first known session lies less than the episode gap after the range's start (it
     may reach further back), or while a pair's Specific slot is booked from the as-of date
-    on and no session of that pair is known yet (their latest episode is open however old) —
-    never before the family's first Specific session."""
+    on and no session of that pair is known yet (their latest episode is open however old)."""
     recent_low = windows[-1][0]
     specific = rows[rows[model.KIND].isin(_SPECIFIC) & rows[model.CLIENT_KEY].notna()]
     day = specific[model.DATE].to_numpy()
@@ -295,7 +295,11 @@ def _earlier_specific(conn, teams, rows, windows, as_of, settings) -> list[pd.Da
     first_session = np.full(len(families), np.datetime64("NaT"), dtype="datetime64[us]")
     looked_up = np.zeros(len(families), dtype=bool)
     found: list[pd.DataFrame] = []
-    for low, high in _steps_back(recent_low):
+    # Two steps back: the weeks just before the window, where most episodes that reach back
+    # begin, then everything earlier for the families still wanted (through the index, a
+    # family's whole history is a few rows; each step more costs a round trip).
+    near = recent_low - timedelta(weeks=LOOKBACK_WEEKS)
+    for low, high in ((near, recent_low), (None, near)):
         start = np.datetime64(high)
         wanted = np.unique(_open_reaching_back(pair, dates, start, booked_pairs, gap,
                                                np.datetime64(as_of)) // _PAIRS)
@@ -304,12 +308,14 @@ def _earlier_specific(conn, teams, rows, windows, as_of, settings) -> list[pd.Da
             first_session[unknown] = _first_sessions(conn, teams, families[unknown].tolist()
                                                      ).to_numpy("datetime64[us]")
             looked_up[unknown] = True
-        wanted = wanted[first_session[wanted] < start]
+        wanted = wanted[first_session[wanted] < start]  # no session before: nothing to find
         if len(wanted) == 0:
             break
-        part = pd.concat(_by_keys(conn, teams, families[wanted].tolist(), SPECIFIC_SESSIONS, [
-            activity.c.date >= low, activity.c.date < high, _outside(windows, recent_low),
-        ]), ignore_index=True)
+        dated = [activity.c.date < high, _outside(windows, recent_low)]
+        if low is not None:
+            dated.append(activity.c.date >= low)
+        part = pd.concat(_by_keys(conn, teams, families[wanted].tolist(), SPECIFIC_SESSIONS,
+                                  dated), ignore_index=True)
         found.append(part)
         more_pair, more_dates = sessions_of(part)
         pair, dates = np.concatenate([pair, more_pair]), np.concatenate([dates, more_dates])
