@@ -120,7 +120,9 @@ def review_inputs(url: str, quarter_label: str, teams: tuple[str, ...], as_of: d
 # cache_resource, not cache_data: the rows read are a quarter and more of every viewed team;
 # cache_data would keep a pickled copy per entry and unpickle it on every hit. Every reader
 # treats them as read-only (metrics are pure and filter into new frames), so sharing is safe.
-@st.cache_resource(show_spinner=False, max_entries=4)
+# Two entries: the looking-ahead page and its what-if reread them on every change; all teams
+# of a 5M-row store are ~250 MB an entry.
+@st.cache_resource(show_spinner=False, max_entries=2)
 def _review_inputs(url: str, review_version: tuple[int, ...], quarter_label: str,
                    teams: tuple[str, ...], as_of: date | None, looking_ahead: bool
                    ) -> ReviewInputs:
@@ -150,6 +152,9 @@ def _quarterly_review(
     teams: tuple[str, ...],
     as_of: date | None,
 ) -> Review:
-    inputs = _review_inputs(url, review_version, quarter_label, teams, as_of, False)
-    return stored_review(inputs, Quarter.parse(quarter_label, inputs.settings.fy_first_month),
-                         as_of=as_of, teams=list(teams) or None)
+    # read for this review only (not kept: the review is what the page shows, and kept rows
+    # of every team viewed would make the process grow with each selection)
+    store = _store_for(url)
+    quarter = Quarter.parse(quarter_label, store.settings().fy_first_month)
+    inputs = store.review_inputs(list(teams) or None, quarter, as_of)
+    return stored_review(inputs, quarter, as_of=as_of, teams=list(teams) or None)
