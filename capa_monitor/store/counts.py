@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import (
     Column,
@@ -124,9 +125,17 @@ def by_date(conn: Connection, teams: Sequence[str] | None) -> pd.DataFrame:
                                  for name in daily.COUNT_COLUMNS)).group_by(table.date)
     if teams is not None:
         query = query.where(table.team.in_(list(teams)))
-    frame = pd.DataFrame(conn.execute(query).all(), columns=["date", *daily.COUNT_COLUMNS])
-    frame = _typed(frame)
-    return daily.by_date(frame.assign(team="", clinician=""))
+    rows = conn.execute(query.order_by(table.date)).all()
+    if not rows:
+        return daily.by_date(pd.DataFrame(columns=list(daily.DAILY_COLUMNS)))
+    # built column by column: a frame from row objects, then a second grouping, cost a
+    # switch of team 20 ms for five years of days
+    days, *sums = zip(*rows, strict=True)
+    index = pd.DatetimeIndex(np.array(days, dtype="datetime64[D]").astype("datetime64[us]"),
+                             name="date")
+    return pd.DataFrame({name: np.array(values, dtype="int64")
+                         for name, values in zip(daily.COUNT_COLUMNS, sums, strict=True)},
+                        index=index)
 
 
 def clinicians(conn: Connection, teams: Sequence[str] | None) -> list[str]:

@@ -394,7 +394,11 @@ def quarter_lost_slots(
         .where(and_(lost_slot_matches.c.date >= start, lost_slot_matches.c.date <= last_day))
     )
     if teams is not None:
-        query = query.where(lost_row.c.team.in_(list(teams)))
+        # the lost row's own date too, so the teams' rows are found through the (team, date)
+        # index in the quarter alone, not over their whole history (a match's date is its
+        # lost row's)
+        query = query.where(lost_row.c.team.in_(list(teams)),
+                            lost_row.c.date >= start, lost_row.c.date <= last_day)
     names = ["found", "id", *described, *(f"e_{name}" for name in described)]
     frame = _columns(conn.execute(query).all(), names).sort_values("id")
     lost = _typed(frame[["id", *described]])

@@ -31,10 +31,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import (
     Connection,
-    String,
     and_,
     bindparam,
-    cast,
     func,
     or_,
     select,
@@ -175,18 +173,6 @@ def _by_keys(conn: Connection, teams: _Teams, keys: Sequence[str], rows: str,
             for chunk in _key_chunks(conn, keys)]
 
 
-def _first_sessions(conn: Connection, teams: _Teams, keys: Sequence[str]) -> pd.Series:
-    """Each family's first attended Specific session in the teams (index: client_key; none:
-    missing), through the index."""
-    first = cast(func.min(activity.c.date), String)
-    found = []
-    for chunk in _key_chunks(conn, keys):
-        found += conn.execute(select(activity.c.client_key, first).where(
-            *_look_up(teams, SPECIFIC_SESSIONS), chunk).group_by(activity.c.client_key)).all()
-    dates = pd.Series([day for _, day in found], index=[key for key, _ in found], dtype=object)
-    return pd.to_datetime(dates).astype("datetime64[us]").reindex(keys)
-
-
 def _look_up(teams: _Teams, rows: str) -> list:
     """The conditions every family look-up starts from: active rows of the teams that `rows`
     (a look-up predicate) holds. The team test is kept off the (team, date) index (`|| ''`):
@@ -291,24 +277,16 @@ def _earlier_specific(conn, teams, rows, windows, as_of, settings) -> list[pd.Da
     pair, dates = pairs_of(attended), attended[model.DATE].to_numpy()
     booked_pairs = np.unique(pairs_of(booked))
     gap = np.timedelta64(settings.drift_gap_weeks * 7, "D")
-    # each family's first session, looked up the first time it is wanted
-    first_session = np.full(len(families), np.datetime64("NaT"), dtype="datetime64[us]")
-    looked_up = np.zeros(len(families), dtype=bool)
     found: list[pd.DataFrame] = []
     # Two steps back: the weeks just before the window, where most episodes that reach back
     # begin, then everything earlier for the families still wanted (through the index, a
-    # family's whole history is a few rows; each step more costs a round trip).
+    # family's whole history is a few rows, and a family with none costs one index seek;
+    # each step more costs a round trip).
     near = recent_low - timedelta(weeks=LOOKBACK_WEEKS)
     for low, high in ((near, recent_low), (None, near)):
         start = np.datetime64(high)
         wanted = np.unique(_open_reaching_back(pair, dates, start, booked_pairs, gap,
                                                np.datetime64(as_of)) // _PAIRS)
-        unknown = wanted[~looked_up[wanted]]
-        if len(unknown):
-            first_session[unknown] = _first_sessions(conn, teams, families[unknown].tolist()
-                                                     ).to_numpy("datetime64[us]")
-            looked_up[unknown] = True
-        wanted = wanted[first_session[wanted] < start]  # no session before: nothing to find
         if len(wanted) == 0:
             break
         dated = [activity.c.date < high, _outside(windows, recent_low)]
