@@ -246,11 +246,11 @@ def _earlier_appointments(conn, teams, rows, windows, as_of) -> list[pd.DataFram
 
 def _earlier_specific(conn, teams, rows, windows, as_of, settings) -> list[pd.DataFrame]:
     """M4 (metrics/drift.py): the attended Specific sessions from before the recent window
-    that an episode open at the as-of date may hold. Going back from the window, a family is
-    looked up while one of its (family, clinician) pairs has a latest episode that is open
-    and whose first known session lies less than the episode gap after the range's start (it
-    may reach further back), or while a pair's Specific slot is booked from the as-of date
-    on and no session of that pair is known yet (their latest episode is open however old)."""
+    that an episode open at the as-of date may hold: every earlier session of the families
+    with a (family, clinician) pair whose latest episode is open and begins less than the
+    episode gap after the window's start (it may reach further back), or whose Specific slot
+    is booked from the as-of date on with no session of that pair in the window (their
+    latest episode is open however old)."""
     recent_low = windows[-1][0]
     specific = rows[rows[model.KIND].isin(_SPECIFIC) & rows[model.CLIENT_KEY].notna()]
     day = specific[model.DATE].to_numpy()
@@ -260,48 +260,26 @@ def _earlier_specific(conn, teams, rows, windows, as_of, settings) -> list[pd.Da
                         & (day <= np.datetime64(as_of))]
     if booked.empty and attended.empty:
         return []
-    families = pd.Index(pd.unique(specific[model.CLIENT_KEY]))  # a look-up finds no others
-    clinicians = [pd.Index(pd.unique(specific[model.CLINICIAN]))]  # grows as parts come in
+    families = pd.Index(pd.unique(specific[model.CLIENT_KEY]))
+    clinicians = pd.Index(pd.unique(specific[model.CLINICIAN]))
 
     def pairs_of(frame: pd.DataFrame) -> np.ndarray:
         """Each row's (family, clinician) pair as one integer: family code × _PAIRS + clinician."""
-        names = frame[model.CLINICIAN]
-        clinician = clinicians[0].get_indexer(names)
-        if (clinician < 0).any():
-            clinicians[0] = clinicians[0].append(pd.Index(pd.unique(names[clinician < 0])))
-            clinician = clinicians[0].get_indexer(names)
-        family = families.get_indexer(frame[model.CLIENT_KEY])
-        return family.astype(np.int64) * _PAIRS + clinician
-
-    def sessions_of(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        keep = ((frame[model.OUTCOME] == Outcome.ATTENDED).to_numpy()
-                & (frame[model.DATE].to_numpy() <= np.datetime64(as_of)))
-        return pairs_of(frame[keep]), frame[model.DATE].to_numpy()[keep]
+        family = families.get_indexer(frame[model.CLIENT_KEY]).astype(np.int64)
+        return family * _PAIRS + clinicians.get_indexer(frame[model.CLINICIAN])
 
     pair, dates = pairs_of(attended), attended[model.DATE].to_numpy()
     booked_pairs = np.unique(pairs_of(booked))
     gap = np.timedelta64(settings.drift_gap_weeks * 7, "D")
-    found: list[pd.DataFrame] = []
-    # Two steps back: the weeks just before the window, where most episodes that reach back
-    # begin, then everything earlier for the families still wanted (through the index, a
-    # family's whole history is a few rows, and a family with none costs one index seek;
-    # each step more costs a round trip).
-    near = recent_low - timedelta(weeks=LOOKBACK_WEEKS)
-    for low, high in ((near, recent_low), (None, near)):
-        start = np.datetime64(high)
-        wanted = np.unique(_open_reaching_back(pair, dates, start, booked_pairs, gap,
-                                               np.datetime64(as_of)) // _PAIRS)
-        if len(wanted) == 0:
-            break
-        dated = [activity.c.date < high, _outside(windows, recent_low)]
-        if low is not None:
-            dated.append(activity.c.date >= low)
-        part = pd.concat(_by_keys(conn, teams, families[wanted].tolist(), SPECIFIC_SESSIONS,
-                                  dated), ignore_index=True)
-        found.append(part)
-        more_pair, more_dates = sessions_of(part)
-        pair, dates = np.concatenate([pair, more_pair]), np.concatenate([dates, more_dates])
-    return found
+    wanted = np.unique(_open_reaching_back(pair, dates, np.datetime64(recent_low), booked_pairs,
+                                           gap, np.datetime64(as_of)) // _PAIRS)
+    if len(wanted) == 0:
+        return []
+    # Every earlier session of those families at once: through the index a family's whole
+    # history is a few rows, and one with none costs one index seek. Going back in steps
+    # (the weeks just before the window first) read as many rows at 5M, one round trip more.
+    return _by_keys(conn, teams, families[wanted].tolist(), SPECIFIC_SESSIONS,
+                    [activity.c.date < recent_low, _outside(windows, recent_low)])
 
 
 #: Clinician codes per family code in a pair code (far more clinicians than any store has).
