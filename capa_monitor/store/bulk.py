@@ -445,11 +445,14 @@ def _sqlite_rows(
     if not tables:
         return pa.schema(list(_SQLITE_ROW_TYPES.items())).empty_table().drop_columns(["id"])
     table = pa.concat_tables(tables)
+    tables.clear()
     ids = table.column("id").to_numpy()
     if ordered and not np.all(ids[1:] > ids[:-1]):
         # Teams' rows come team by team in (team, date) order: back to insertion order.
-        table = table.take(np.argsort(ids, kind="stable"))
-    return table.drop_columns(["id"])
+        return table.take(np.argsort(ids, kind="stable")).drop_columns(["id"])
+    # One chunk per column (see _typed_frame), combined here so the parts are freed before
+    # the frame is built: a quarter of every team at 5M peaked ~0.1 GB higher otherwise.
+    return table.drop_columns(["id"]).combine_chunks()
 
 
 def _json_rows_table(data: bytes) -> pa.Table:
