@@ -10,7 +10,7 @@ from datetime import date
 import pandas as pd
 import pytest
 from conftest import make_activity, make_load_result
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from capa_monitor import model
 from capa_monitor.errors import StoreError
@@ -87,6 +87,29 @@ def test_store_written_at_migration_1_opens_and_upgrades(store_url):
     assert upgraded.jobplans().empty  # a table migration 2 created
     upgraded.close()
 
+
+
+def test_a_store_at_migration_8_drops_its_first_dates_and_gains_the_look_up_indexes(store_url):
+    """Session 4's stores kept each family's first dates (`family_firsts`, migration 8); the
+    partial indexes of migration 9 answer the review's look-ups instead, so opening such a
+    store drops the table and builds the indexes over the rows it already holds."""
+    engine = Store(store_url).engine
+    with write_transaction(engine) as conn:
+        assert migrate(conn, target=8) == list(range(1, 9))
+        conn.execute(text(
+            "CREATE TABLE family_firsts (client_key TEXT, team TEXT, first_wait DATE,"
+            " first_specific DATE, PRIMARY KEY (client_key, team))"))
+    engine.dispose()
+    upgraded = Store.open(store_url)
+    try:
+        with upgraded.engine.connect() as conn:
+            assert current_version(conn) == LATEST_VERSION
+            found = inspect(conn)
+            assert not found.has_table("family_firsts")
+            indexes = {index["name"] for index in found.get_indexes("activity")}
+        assert {"ix_activity_wait_events", "ix_activity_specific_sessions"} <= indexes
+    finally:
+        upgraded.close()
 
 def test_same_file_again_is_unchanged_and_audited(store):
     first = upload(store, JULY_A, "july.xlsx")
