@@ -154,7 +154,6 @@ def _insert_sqlite_indexed(
             index.create(conn)
 
 
-
 def _team_date_order(frame: pd.DataFrame) -> np.ndarray:
     """Row positions in (team, date) order, rows without a team last; stable.
 

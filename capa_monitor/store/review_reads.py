@@ -171,9 +171,10 @@ def _by_keys(conn: Connection, teams: _Teams, keys: Sequence[str], rows: str,
     """The teams' active rows of these families matching `conditions`, `rows` one of the
     look-up predicates (schema.WAIT_EVENTS, SPECIFIC_SESSIONS), read through its partial
     index on (client_key, date)."""
-    conditions = [*_look_up(teams, rows), *conditions]
-    return [bulk.read_activity(conn, [*conditions, chunk], None, at_once=True)
-            for chunk in _key_chunks(conn, keys)]
+    if not keys:
+        return []
+    return [bulk.read_activity(conn, [*_look_up(teams, rows), *conditions,
+                                      _keys_in(conn, keys)], None, at_once=True)]
 
 
 def _look_up(teams: _Teams, rows: str) -> list:
@@ -186,33 +187,29 @@ def _look_up(teams: _Teams, rows: str) -> list:
     return [activity.c.superseded_by.is_(None), text(rows), in_teams]
 
 
-def _key_chunks(conn: Connection, keys: Sequence[str]) -> list:
-    """`client_key IN keys` as one condition with one parameter: on SQLite a JSON list
-    (binding thousands of parameters cost more than the query), on PostgreSQL an array
-    (`= ANY`: 70k keys as IN lists took 2.6–3.0 s to render and plan, as an array 0.8–1.1)."""
+def _keys_in(conn: Connection, keys: Sequence[str]):
+    """`client_key IN keys` with one parameter: on SQLite a JSON list (binding thousands of
+    parameters cost more than the query), on PostgreSQL an array (`= ANY`: 70k keys as IN
+    lists took 2.6–3.0 s to render and plan, as an array 0.8–1.1)."""
     keys = sorted(keys)
-    if not keys:
-        return []
     if conn.dialect.name == "sqlite":
         listed = func.json_each(bindparam("family_keys", json.dumps(keys))).table_valued("value")
-        return [activity.c.client_key.in_(select(listed.c.value))]
-    return [activity.c.client_key == any_(bindparam("family_keys", keys, type_=ARRAY(Text)))]
+        return activity.c.client_key.in_(select(listed.c.value))
+    return activity.c.client_key == any_(bindparam("family_keys", keys, type_=ARRAY(Text)))
 
 
 def _latest_before(conn: Connection, teams: _Teams, keys: Sequence[str], before: date
                    ) -> list[pd.DataFrame]:
     """Each family's attended Choice and new Core Partnership rows on the latest day it had
     any before `before`: one look-up through the index, however long ago that day was."""
-    found = []
-    for chunk in _key_chunks(conn, keys):
-        latest = select(activity.c.client_key, func.max(activity.c.date)).where(
-            *_look_up(teams, WAIT_EVENTS), chunk, activity.c.date < before,
-        ).group_by(activity.c.client_key)
-        found.append(bulk.read_activity(conn, [
-            *_look_up(teams, WAIT_EVENTS),
-            tuple_(activity.c.client_key, activity.c.date).in_(latest),
-        ], None, at_once=True))
-    return found
+    if not keys:
+        return []
+    latest = select(activity.c.client_key, func.max(activity.c.date)).where(
+        *_look_up(teams, WAIT_EVENTS), _keys_in(conn, keys), activity.c.date < before,
+    ).group_by(activity.c.client_key)
+    return [bulk.read_activity(conn, [
+        *_look_up(teams, WAIT_EVENTS), tuple_(activity.c.client_key, activity.c.date).in_(latest),
+    ], None, at_once=True)]
 
 
 _WAIT_KINDS = (Kind.CHOICE.value, Kind.CORE_NEW.value)

@@ -368,9 +368,9 @@ def _migration_daily_counts(conn: Connection) -> None:
 
 
 def _migration_family_firsts(conn: Connection) -> None:
-    """Was each family's first dates per team (issue 13, `family_firsts`), kept at write time
-    to bound the review's look-ups; migration 9's indexes answer those look-ups instead and
-    drop the table, so a store not yet at 8 skips filling it."""
+    """Kept each family's first dates per team (issue 13, `family_firsts`) at write time, to
+    bound the review's look-ups. Migration 9's indexes answer those look-ups and drop the
+    table, so this step now does nothing: a store not yet at 8 never fills it."""
 
 
 def _migration_lookup_indexes(conn: Connection) -> None:
