@@ -111,8 +111,8 @@ def clinician_slots(url: str, version: int, teams: tuple[str, ...], start: date,
 
 def review_inputs(url: str, quarter_label: str, teams: tuple[str, ...], as_of: date | None,
                   *, looking_ahead: bool = False) -> ReviewInputs:
-    """What the quarter's review (and with `looking_ahead`, the looking-ahead page) reads
-    from the store, cached on the teams' versions (Store.review_version)."""
+    """What the looking-ahead page (`looking_ahead`) and its what-if read from the store,
+    cached on the teams' versions (Store.review_version)."""
     return _review_inputs(url, _store_for(url).review_version(list(teams)), quarter_label,
                           teams, as_of, looking_ahead)
 
@@ -126,6 +126,11 @@ def review_inputs(url: str, quarter_label: str, teams: tuple[str, ...], as_of: d
 def _review_inputs(url: str, review_version: tuple[int, ...], quarter_label: str,
                    teams: tuple[str, ...], as_of: date | None, looking_ahead: bool
                    ) -> ReviewInputs:
+    return _read_inputs(url, quarter_label, teams, as_of, looking_ahead)
+
+
+def _read_inputs(url: str, quarter_label: str, teams: tuple[str, ...], as_of: date | None,
+                 looking_ahead: bool) -> ReviewInputs:
     store = _store_for(url)
     quarter = Quarter.parse(quarter_label, store.settings().fy_first_month)
     return store.review_inputs(list(teams) or None, quarter, as_of, looking_ahead=looking_ahead)
@@ -154,7 +159,6 @@ def _quarterly_review(
 ) -> Review:
     # read for this review only (not kept: the review is what the page shows, and kept rows
     # of every team viewed would make the process grow with each selection)
-    store = _store_for(url)
-    quarter = Quarter.parse(quarter_label, store.settings().fy_first_month)
-    inputs = store.review_inputs(list(teams) or None, quarter, as_of)
-    return stored_review(inputs, quarter, as_of=as_of, teams=list(teams) or None)
+    inputs = _read_inputs(url, quarter_label, teams, as_of, False)
+    return stored_review(inputs, Quarter.parse(quarter_label, inputs.settings.fy_first_month),
+                         as_of=as_of, teams=list(teams) or None)
