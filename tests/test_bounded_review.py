@@ -24,8 +24,8 @@ from sqlalchemy import event
 
 from capa_monitor.metrics import daily
 from capa_monitor.metrics.lookahead import outlook, stored_outlook
-from capa_monitor.metrics.review import review, stored_review
-from capa_monitor.periods import Quarter
+from capa_monitor.metrics.review import review, stored_review, team_rows
+from capa_monitor.periods import Quarter, as_of_date
 from capa_monitor.store import Store, counts, schema
 from capa_monitor.store.database import read_transaction
 
@@ -157,6 +157,7 @@ def _check(url: str, seed: int) -> None:
                            teams=teams)
             inputs = store.review_inputs(teams, quarter, as_of)
             assert len(inputs.activity) < len(everything)
+            assert store.latest_as_of(teams) == as_of_date(team_rows(everything, teams))
             _assert_same_review(stored_review(inputs, quarter, as_of=as_of, teams=teams), whole)
             ahead = store.review_inputs(teams, quarter, as_of, looking_ahead=True)
             kept_look = stored_outlook(ahead, whole)
@@ -214,6 +215,26 @@ def test_a_store_without_teams_reads_the_same_bounded_review(tmp_path):
                                 review(everything, plans, quarter, settings=settings))
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("teams, expected", [
+    (["North"], date(2026, 3, 2)),  # its booked slot of 20 March has not happened
+    (["south "], date(2026, 3, 5)),  # the DNA counts; the service's cancellation does not
+    (None, date(2026, 3, 5)),
+    (["West"], None),  # no such team
+])
+def test_the_as_of_date_is_the_latest_attended_or_missed_day_of_the_teams(store, teams,
+                                                                        expected):
+    """§2 as-of date from the kept counts (Store.latest_as_of), hand-worked."""
+    frame = make_activity([
+        {"clinician": "Jane Smith", "team": "North", "date": "2026-03-02"},
+        {"clinician": "Jane Smith", "team": "North", "date": "2026-03-20", "outcome": "booked"},
+        {"clinician": "Ravi Raman", "team": "South", "date": "2026-03-05", "outcome": "dna"},
+        {"clinician": "Ravi Raman", "team": "South", "date": "2026-03-09",
+         "outcome": "cancelled_by_service"},
+    ])
+    store.ingest(make_load_result(frame, file_name="march.xlsx"), user=USER)
+    assert store.latest_as_of(teams) == expected
 
 
 def _look_up_plans(store: Store, teams) -> list[str]:

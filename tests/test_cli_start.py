@@ -45,3 +45,15 @@ def test_a_command_imports_its_own_module_and_not_the_others():
     assert "capa_monitor.cli.store_cmds" in loaded  # (it shares the load options of inspect)
     assert not {"capa_monitor.cli.review_cmds", "capa_monitor.cli.pack_cmd",
                 "capa_monitor.cli.access_cmd", "capa_monitor.pack"} & loaded
+
+
+def test_the_review_pages_leave_the_pack_makers_unloaded_until_a_pack_is_made():
+    """The review page imports the looking-ahead page's helpers; matplotlib and reportlab
+    (the PDF pack's) would add 0.6 s to a server's first render."""
+    code = ("import sys\nimport capa_monitor.views.ahead\n"
+            "print(' '.join(sorted(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    loaded = set(done.stdout.split())
+    assert "capa_monitor.views.ahead" in loaded
+    assert not {"matplotlib", "reportlab", "capa_monitor.pack"} & loaded

@@ -138,6 +138,16 @@ def by_date(conn: Connection, teams: Sequence[str] | None) -> pd.DataFrame:
                         index=index)
 
 
+def latest_happened(conn: Connection, teams: Sequence[str] | None) -> date | None:
+    """metrics.daily.latest_happened of `teams`' counts, found by the database: the latest
+    date something was attended or missed (the as-of date, §2); None when nothing was.
+    Summing every team's counts per date first cost the page's period picker 0.4 s at 5M."""
+    query = select(func.max(daily_counts.c.date)).where(daily_counts.c.happened > 0)
+    if teams is not None:
+        query = query.where(daily_counts.c.team.in_(list(teams)))
+    return conn.execute(query).scalar()
+
+
 def clinicians(conn: Connection, teams: Sequence[str] | None) -> list[str]:
     """Every clinician name with an active row in `teams`, as stored."""
     query = select(daily_counts.c.clinician).distinct()

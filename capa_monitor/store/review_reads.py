@@ -58,13 +58,19 @@ if TYPE_CHECKING:  # periods brings the holiday calendars, which reading rows do
 LOOKBACK_WEEKS = 13
 #: Quarters before the reviewed one the looking-ahead page shows (metrics.lookahead).
 L3_QUARTERS_BEFORE = 3
+#: The activity columns the review's metrics and the looking-ahead page read (M2, which also
+#: reads slot ids, times and booking dates, is worked out at write time): the rest are not
+#: read, a third of the rows' text.
+REVIEW_COLUMNS: tuple[str, ...] = (model.CLINICIAN, model.TEAM, model.DATE, model.KIND,
+                                   model.OUTCOME, model.CLIENT_KEY, model.DURATION_MIN)
 
 
 @dataclass(frozen=True)
 class ReviewInputs:
     """A quarter's review from the store (Store.review_inputs, metrics.review.stored_review)."""
 
-    activity: pd.DataFrame  # the viewed teams' rows the review needs (see the module docstring)
+    activity: pd.DataFrame  # the viewed teams' rows the review needs (see the module
+    #                         docstring), their REVIEW_COLUMNS only
     jobplans: pd.DataFrame  # every current plan
     settings: Settings
     lost: derived.QuarterLostSlots
@@ -103,8 +109,9 @@ def read_rows(
     *,
     recent: int,
 ) -> pd.DataFrame:
-    """The viewed teams' rows the review of `quarter` needs (module docstring), as
-    bulk.read_activity types them (window by window: not in insertion order)."""
+    """The viewed teams' rows the review of `quarter` needs (module docstring), their
+    REVIEW_COLUMNS as bulk.read_activity types them (window by window: not in insertion
+    order)."""
     windows = _windows(first_quarter, quarter, as_of, recent)
     read = [_read(conn, teams, [_in(window)]) for window in windows]
     rows = read[0] if len(read) == 1 else pd.concat(read, ignore_index=True)
@@ -158,10 +165,11 @@ def _read(conn: Connection, teams: _Teams, conditions: list) -> pd.DataFrame:
     """Active rows of the teams matching `conditions`, a team at a time through the (team,
     date) index (a date range over every team without one would scan the table)."""
     conditions = [activity.c.superseded_by.is_(None), *conditions]
-    rows = bulk.read_activity(conn, conditions, teams.names, ordered=False)
+    rows = bulk.read_activity(conn, conditions, teams.names, ordered=False,
+                              columns=REVIEW_COLUMNS)
     if teams.blank:  # a store without teams: its rows are the only team's
         blank = bulk.read_activity(conn, [*conditions, activity.c.team.is_(None)], None,
-                                   ordered=False)
+                                   ordered=False, columns=REVIEW_COLUMNS)
         rows = pd.concat([rows, blank], ignore_index=True)
     return rows
 
@@ -174,7 +182,8 @@ def _by_keys(conn: Connection, teams: _Teams, keys: Sequence[str], rows: str,
     if not keys:
         return []
     return [bulk.read_activity(conn, [*_look_up(teams, rows), *conditions,
-                                      _keys_in(conn, keys)], None, at_once=True)]
+                                      _keys_in(conn, keys)], None, at_once=True,
+                               columns=REVIEW_COLUMNS)]
 
 
 def _look_up(teams: _Teams, rows: str) -> list:
@@ -209,7 +218,7 @@ def _latest_before(conn: Connection, teams: _Teams, keys: Sequence[str], before:
     ).group_by(activity.c.client_key)
     return [bulk.read_activity(conn, [
         *_look_up(teams, WAIT_EVENTS), tuple_(activity.c.client_key, activity.c.date).in_(latest),
-    ], None, at_once=True)]
+    ], None, at_once=True, columns=REVIEW_COLUMNS)]
 
 
 _WAIT_KINDS = (Kind.CHOICE.value, Kind.CORE_NEW.value)

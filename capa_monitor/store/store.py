@@ -39,7 +39,6 @@ from sqlalchemy import (
 from capa_monitor import model
 from capa_monitor.errors import StoreError
 from capa_monitor.loading.report import LoadResult, MappingProfile
-from capa_monitor.metrics import daily
 from capa_monitor.names import clinician_key
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 from capa_monitor.store import bulk, counts, derived, hops, overlap, review_reads, upload_ops
@@ -371,7 +370,7 @@ class Store:
         """The teams' as-of date (§2: the latest date attended or missed), from the kept counts."""
         with read_transaction(self.engine) as conn:
             names = review_reads.team_names(conn, teams)
-            return daily.latest_happened(counts.by_date(conn, names))
+            return counts.latest_happened(conn, names)
 
     def slots(
         self,

@@ -20,7 +20,6 @@ from capa_monitor.metrics.capacity import rule_of_thumb
 from capa_monitor.metrics.lookahead import Outlook, stored_outlook
 from capa_monitor.metrics.review import team_rows
 from capa_monitor.metrics.words import words
-from capa_monitor.pack import pack_pdf
 from capa_monitor.views import common, data
 from capa_monitor.whatif import (
     ACTIVITIES,
@@ -105,6 +104,10 @@ def pack_file_name(result) -> str:
 
 def made_pack(result, look: Outlook, user_email: str) -> bytes:
     """The review pack, audited (§7) as served: its hash is of the bytes returned."""
+    # imported when a pack is made: matplotlib and reportlab cost the first render of the
+    # review page, which imports this module, 0.6 s otherwise
+    from capa_monitor.pack import pack_pdf
+
     pdf = pack_pdf(result, look, made_on=date.today())
     data.store().record(
         "download", user=user_email, what="review pack", file=pack_file_name(result),
