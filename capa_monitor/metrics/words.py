@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 #: M1 statuses (metrics.targets.STATUSES) in words.
@@ -103,7 +104,10 @@ def slot_references(days: pd.Series, starts: pd.Series, clinicians: pd.Series,
                     kinds: pd.Series, export_ids: pd.Series) -> pd.Series:
     """A slot as the clinician can look it up in the diary: "Thu 2 Jul 2026 09:30, Jane Smith,
     new Core Partnership (slot A17)" (no time when the export had none, no id when it had none)."""
-    when = pd.to_datetime(days).map(lambda d: f"{d:%a} {d.day} {d:%b %Y}", na_action="ignore")
+    # few distinct days among many slots: each day written once
+    codes, distinct = pd.factorize(pd.to_datetime(days))
+    written = np.array([f"{d:%a} {d.day} {d:%b %Y}" for d in distinct] + [None], dtype=object)
+    when = pd.Series(written[codes], index=days.index, dtype="str")
     time = (" " + starts.astype("str")).fillna("")
     ident = (" (slot " + export_ids.astype("str") + ")").fillna("")
     kind = words(kinds, KIND_WORDS)

@@ -52,7 +52,8 @@ PROJECTION_TABLE = {
         "Projected", format="%.1f", width=65,
         help="Delivered + booked ahead × (1 − the non-attendance rate)"),
     "target": st.column_config.NumberColumn("Target", format="%.1f", width=54),
-    "end_word": st.column_config.TextColumn("Quarter end", width=200),
+    # wide enough for "⚠️ left: 11 for the team to find" (200 cut it off)
+    "end_word": st.column_config.TextColumn("Quarter end", width=245),
     "availability": st.column_config.TextColumn("Start / leaving", width=215),
 }
 DIARY_TABLE = {
