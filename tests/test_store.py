@@ -490,6 +490,38 @@ def test_reimporting_replaces_each_clinicians_plan_case_insensitively_with_histo
     assert store.save_jobplans(revised, user=USER, source="july.xlsx") == 0
 
 
+def test_a_review_read_sees_every_job_plan_change_at_once(store):
+    """Store.review_inputs keeps the plans it read while the shared version stands: a save,
+    a removal or another process's save is read at the next review, an upload is not a
+    reason to read them again."""
+    from capa_monitor.periods import Quarter
+
+    quarter = Quarter.parse("2026/27 Q2", 4)
+    upload(store, [{"clinician": "Jane Smith", "team": "North", "date": "2026-07-01"}],
+           "july.xlsx")
+
+    def planned() -> list[tuple[str, float]]:
+        plans = store.review_inputs(None, quarter).jobplans
+        return sorted(zip(plans["clinician"], plans["core_sessions"], strict=True))
+
+    assert planned() == []
+    store.save_jobplans(PLANS, user=USER, source="april.xlsx")
+    assert planned() == [("Ben Baker", 2.0), ("Jane Smith", 4.0)]
+    first = store.review_inputs(None, quarter).jobplans
+    upload(store, [{"clinician": "Jane Smith", "team": "North", "date": "2026-07-02"}],
+           "july-2.xlsx")
+    assert store.review_inputs(None, quarter).jobplans is first  # kept: no plan changed
+    other = Store.open(store.url)  # another process of the same store
+    try:
+        other.save_jobplans(pd.DataFrame([{"clinician": "Jane Smith", "team": "North",
+                                           "core_sessions": 3.0}]), user=USER, source="x.xlsx")
+    finally:
+        other.close()
+    assert planned() == [("Ben Baker", 2.0), ("Jane Smith", 3.0)]
+    store.remove_jobplans(["Ben Baker"], user=USER, source="job-plan editor")
+    assert planned() == [("Jane Smith", 3.0)]
+
+
 def test_removing_a_plan_deletes_it_with_history_and_audit(store):
     store.save_jobplans(PLANS, user=USER, source="april.xlsx")
     # Names match case- and space-insensitively; an unknown name removes nothing.

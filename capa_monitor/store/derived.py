@@ -183,9 +183,14 @@ def mark_shared(conn: Connection) -> None:
     conn.execute(update(meta).where(meta.c.key == SHARED_KEY).values(value=meta.c.value + 1))
 
 
+def shared_version(conn: Connection) -> int:
+    """The version of what every review reads (job plans, settings: mark_shared)."""
+    return int(conn.execute(select(meta.c.value).where(meta.c.key == SHARED_KEY)).scalar_one())
+
+
 def review_version(conn: Connection, teams: Sequence[str]) -> tuple[int, ...]:
     """The versions a review of `teams` depends on: the shared one, then each team's."""
-    shared = conn.execute(select(meta.c.value).where(meta.c.key == SHARED_KEY)).scalar_one()
+    shared = shared_version(conn)
     found = dict(conn.execute(
         select(team_versions.c.team, team_versions.c.version).where(
             team_versions.c.team.in_(list(teams)))
