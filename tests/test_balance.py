@@ -140,3 +140,105 @@ def test_margin_and_default_length_are_settings():
     assert (ann["core_minutes"], ann["specific_minutes"], ann["clinical_minutes"]) == (480, 150, 730)
     assert ann["specific_excess_points"] == pytest.approx(100 * 150 / 730 - 20)
     assert ann["flagged"]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_spellings_and_teams_of_one_clinician_whatever_the_row_order(reverse):
+    """Hand-worked: Ann Bell's plan (North) names her; her activity spells her "ann bell"
+    (North, 60 min Core) and "ANN BELL" (South, 120 min Specific): 180 minutes, shown as the
+    plan spells her, in South (most of her time). Zoë Ár has no plan: "zoë ár" 30 min in
+    East, "Zoë Ár" 30 min in West and 45 min with no team: shown as "Zoë Ár" (first
+    alphabetically), in East (a tie of 30 and 30, alphabetical; minutes with no team are
+    nobody's team)."""
+    rows = (slots("ann bell", "core_new", 1, duration=60)
+            + slots("ANN BELL", "specific_new", 1, duration=120, team="South")
+            + slots("zoë ár", "choice", 1, duration=30, team="East")
+            + slots("Zoë Ár", "choice", 1, duration=30, team="West")
+            + slots("Zoë Ár", "core_new", 1, duration=45, team=None))
+    plan = plans([{"clinician": "Ann Bell", "team": "North", "core_sessions": 2}])
+    per_clinician, per_team = balance(make_activity(rows[::-1] if reverse else rows), plan,
+                                      START, END, Settings())
+    shown = per_clinician[["clinician", "team", "core_minutes", "specific_minutes",
+                           "clinical_minutes"]]
+    assert shown.values.tolist() == [["Zoë Ár", "East", 45.0, 0.0, 105.0],
+                                     ["Ann Bell", "South", 60.0, 120.0, 180.0]]
+    assert per_team["team"].tolist() == ["East", "South"]
+
+
+def _reference_balance(activity, plans_frame, start, end, settings):
+    """M3 written plainly with pandas (the implementation before issue 13's rewrite), the
+    oracle for the randomised test below."""
+    from capa_monitor.metrics.balance import _GROUP_OF_KIND, GROUPS, _with_shares
+    from capa_monitor.metrics.targets import available_in
+    from capa_monitor.names import clinician_keys
+
+    in_period = activity[(activity["date"] >= pd.Timestamp(start))
+                         & (activity["date"] < pd.Timestamp(end))]
+    clinical = in_period[(in_period["outcome"] == "attended")
+                         & in_period["kind"].isin(_GROUP_OF_KIND.keys())]
+    spent = pd.DataFrame({
+        "clinician": clinical["clinician"], "team": clinical["team"],
+        "group": clinical["kind"].map(_GROUP_OF_KIND),
+        "minutes": clinical["duration_min"].fillna(settings.default_slot_minutes)
+        .astype("float64"),
+    }).groupby(["clinician", "team", "group"], dropna=False, observed=True)["minutes"].sum()
+    spent = spent.reset_index()
+    spent["name_key"] = clinician_keys(spent["clinician"])
+    by_clinician = (spent.groupby(["name_key", "group"])["minutes"].sum()
+                    .unstack("group", fill_value=0.0).reindex(columns=list(GROUPS), fill_value=0.0)
+                    .add_suffix("_minutes"))
+    per_team = spent.groupby(["name_key", "team"], as_index=False)["minutes"].sum()
+    main_team = (per_team.sort_values(["name_key", "minutes", "team"],
+                                      ascending=[True, False, True], kind="stable")
+                 .drop_duplicates("name_key").set_index("name_key")["team"])
+    display_name = spent.groupby("name_key")["clinician"].first()
+    chosen = plans_frame[available_in(plans_frame, start, end)]
+    planned = pd.DataFrame({
+        "name_key": clinician_keys(chosen["clinician"]), "clinician": chosen["clinician"],
+        "team": chosen["team"],
+        "plan_choice_half_days": chosen["choice_per_week"].astype("float64")
+        / settings.appointments_per_half_day,
+        "plan_core_half_days": chosen["core_sessions"].astype("float64"),
+        "plan_specific_half_days": chosen["specific_sessions"].astype("float64"),
+    }).drop_duplicates("name_key", keep="last").set_index("name_key")
+    people = by_clinician.join(planned, how="outer")
+    minutes = [f"{g}_minutes" for g in GROUPS]
+    people[minutes] = people[minutes].fillna(0.0)
+    people["clinician"] = planned["clinician"].reindex(people.index).fillna(display_name)
+    people["team"] = main_team.reindex(people.index).fillna(planned["team"])
+    clinicians = _with_shares(people, settings.specific_margin_points).sort_values(
+        ["team", "clinician"], kind="stable")
+    teams = people.groupby("team", dropna=False)[
+        minutes + [f"plan_{g}_half_days" for g in GROUPS]].sum(min_count=1)
+    return (clinicians[list(CLINICIAN_BALANCE_COLUMNS)].reset_index(drop=True),
+            _with_shares(teams, settings.specific_margin_points).reset_index()[
+                list(TEAM_BALANCE_COLUMNS)].reset_index(drop=True))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_balance_equals_the_plain_pandas_reference_on_random_diaries(seed):
+    """Spellings, teams (blank and missing among them), lengths, outcomes and plans at
+    random: the same frames as the reference above, to the last float."""
+    rng = np.random.default_rng(seed)
+    names = ["Ann Bell", "ann  bell", "ANN BELL", "Cal Dee", "cal dee", "Zoë Ár", "zoë ár"]
+    teams = ["North", "South", None, "", "Éast"]
+    kinds = ["choice", "core_new", "core_followup", "specific_new", "specific_followup", "other"]
+    for _ in range(60):
+        rows = [{"clinician": rng.choice(names), "team": teams[rng.integers(len(teams))],
+                 "date": str(date(2026, 3, 20) + pd.Timedelta(days=int(rng.integers(0, 120)))),
+                 "kind": rng.choice(kinds),
+                 "outcome": rng.choice(["attended"] * 5 + ["dna", "booked"]),
+                 "duration_min": [None, 30, 45, 60, 90][rng.integers(5)]}
+                for _ in range(rng.integers(1, 40))]
+        plan = plans([{"clinician": rng.choice(names), "team": teams[rng.integers(len(teams))],
+                       "choice_per_week": [None, 2, 4][rng.integers(3)],
+                       "core_sessions": [None, 0, 3][rng.integers(3)],
+                       "specific_sessions": [None, 1, 2][rng.integers(3)],
+                       "available_to": [None, "2026-03-31", "2026-05-01"][rng.integers(3)]}
+                      for _ in range(rng.integers(0, 6))]
+                     or [{"clinician": "Nobody Here", "available_to": "2020-01-01"}])
+        activity = make_activity(rows)
+        for got, expected in zip(balance(activity, plan, START, END, Settings()),
+                                 _reference_balance(activity, plan, START, END, Settings()),
+                                 strict=True):
+            pd.testing.assert_frame_equal(got, expected)

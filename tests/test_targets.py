@@ -208,6 +208,25 @@ def test_names_match_case_insensitively_and_plan_spelling_is_shown():
     assert result.loc["Jane Smith", "delivered"] == 1
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_clinician_without_a_plan_in_two_teams_shows_one_team_whatever_the_row_order(reverse):
+    """Hand-worked: Ravi Raman has no plan; 2 of his quarter's rows are South's, 1 North's
+    (North first in the export). He is shown in South, spelled as his first spelling
+    alphabetically, with all 3 offers and 2 delivered counted; the order rows are read in
+    (a store reads them team by team) changes nothing."""
+    rows = [("ravi raman", "North", "2026-07-01", "attended"),
+            ("Ravi Raman", "South", "2026-07-02", "attended"),
+            ("Ravi Raman", "South", "2026-07-03", "dna")]
+    activity = make_activity([
+        {"clinician": name, "team": team, "date": day, "kind": "core_new", "outcome": outcome}
+        for name, team, day, outcome in (reversed(rows) if reverse else rows)])
+    result = m1(activity, plans(), Q2, date(2026, 7, 17))
+    assert result.index.tolist() == ["Ravi Raman"]
+    ravi = result.loc["Ravi Raman"]
+    assert (ravi["team"], ravi["delivered"], ravi["offered"], ravi["status"]) == (
+        "South", 2, 3, "no_target")
+
+
 def test_a_plan_that_ended_before_the_quarter_is_left_out_unless_they_worked():
     result = m1(slots(), plans(("Old Leaver", 4, None, None, None, "2026-05-29")), Q2,
                 date(2026, 7, 17))

@@ -132,8 +132,10 @@ def _reasons(merged: pd.DataFrame, planned: np.ndarray) -> pd.Series:
 
 
 def _quarter_counts(activity: pd.DataFrame, start: date, until: date) -> pd.DataFrame:
-    """Per clinician key (in order of their first row): the first row's spelling, the first
-    team given, and core_new / choice slots delivered and offered."""
+    """Per clinician key (sorted): the name and team shown for them, and core_new / choice
+    slots delivered and offered. Whatever order the rows come in (a store reads them team by
+    team): the alphabetically first of their spellings, as M3 shows it, and the team of most
+    of their rows in the quarter (ties: alphabetical; none when no row names one)."""
     dates = activity[DATE]
     rows = activity[((dates >= pd.Timestamp(start)) & (dates <= pd.Timestamp(until))).to_numpy()]
     kind, outcome = rows[KIND], rows[OUTCOME]
@@ -141,39 +143,42 @@ def _quarter_counts(activity: pd.DataFrame, start: date, until: date) -> pd.Data
     offered = (outcome != Outcome.CANCELLED_BY_SERVICE.value).to_numpy()
     core = (kind == Kind.CORE_NEW.value).to_numpy()
     choice = (kind == Kind.CHOICE.value).to_numpy()
-    # counted per spelling, then the few spellings matched by name key in Python (grouping
-    # every row by its key cost a team's review 5 ms)
+    # counted per spelling and team, then the few spellings matched by name key in Python
+    # (grouping every row by its key cost a team's review 5 ms)
     spelling, spellings = pd.factorize(rows[CLINICIAN])
+    team = rows[TEAM] if TEAM in rows else pd.Series(pd.NA, index=rows.index, dtype="str")
+    team_code, teams = pd.factorize(team)
     named = spelling >= 0
     n = len(spellings)
     flags = (core & attended, core & offered, choice & attended, choice & offered)
-    tallies = [np.bincount(spelling[named], weights=flag[named], minlength=n) for flag in flags]
-    first_row = np.full(n, len(rows))
-    np.minimum.at(first_row, spelling[named], np.flatnonzero(named))
-    team = rows[TEAM] if TEAM in rows else pd.Series(pd.NA, index=rows.index, dtype="str")
-    has_team = named & team.notna().to_numpy()
-    first_team_row = np.full(n, len(rows))
-    np.minimum.at(first_team_row, spelling[has_team], np.flatnonzero(has_team))
+    tallies = [np.bincount(spelling[named], weights=flag[named], minlength=n).astype("int64")
+               for flag in flags]
+    in_team = named & (team_code >= 0)
+    cell = spelling[in_team] * max(len(teams), 1) + team_code[in_team]
+    cells, rows_in = np.unique(cell, return_counts=True)
     keys = clinician_keys(pd.Series(spellings, dtype="str")).tolist()
-    found: dict[str, list] = {}  # key → [first row, first team row, four counts]
-    for s in np.argsort(first_row, kind="stable").tolist():
-        entry = found.setdefault(keys[s], [first_row[s], first_team_row[s], 0, 0, 0, 0])
-        entry[1] = min(entry[1], first_team_row[s])
+    found: dict[str, list] = {}  # key → [spelling, {team: rows}, four counts]
+    for s in range(n):
+        entry = found.setdefault(keys[s], [spellings[s], {}, 0, 0, 0, 0])
+        entry[0] = min(entry[0], spellings[s])
         for i in range(4):
             entry[2 + i] += int(tallies[i][s])
-    teams = team.to_numpy(dtype=object)
-    clinician = rows[CLINICIAN].to_numpy(dtype=object)
-    entries = list(found.values())
+    for code, count in zip(cells.tolist(), rows_in.tolist(), strict=True):
+        s, t = divmod(code, max(len(teams), 1))
+        by_team = found[keys[s]][1]
+        by_team[teams[t]] = by_team.get(teams[t], 0) + count
+    ordered = sorted(found)
+    entries = [found[key] for key in ordered]
     return pd.DataFrame(
         {
-            "clinician": pd.array([clinician[e[0]] for e in entries], dtype="str"),
-            "team": pd.array([teams[e[1]] if e[1] < len(rows) else None for e in entries],
-                             dtype="str"),
+            "clinician": pd.array([e[0] for e in entries], dtype="str"),
+            "team": pd.array([min(e[1].items(), key=lambda item: (-item[1], item[0]))[0]
+                              if e[1] else None for e in entries], dtype="str"),
             **{name: np.array([e[2 + i] for e in entries], dtype="int64")
                for i, name in enumerate(("delivered", "offered", "choice_delivered",
                                          "choice_offered"))},
         },
-        index=pd.Index(list(found), dtype="str", name="key"),
+        index=pd.Index(ordered, dtype="str", name="key"),
     )
 
 
