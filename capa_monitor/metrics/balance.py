@@ -140,7 +140,7 @@ def _minutes_spent(activity: pd.DataFrame, start: date, end: date, settings: Set
         found = spent.setdefault(name_keys[s], _Spent(name, [0.0] * len(GROUPS), {}))
         found.name = min(found.name, name)
         found.minutes[g] += total
-        if isinstance(team_name, str):  # minutes without a team name no team
+        if isinstance(team_name, str):  # minutes with no team count for no team
             found.by_team[team_name] = found.by_team.get(team_name, 0.0) + total
     return spent
 
