@@ -39,7 +39,7 @@ ACTIVITY_NAMES = {"choice": "Choice", "core": "Core", "specific": "Specific"}
 #: Widths that fit the page unscrolled and leave "Start / leaving" its sentence.
 PROJECTION_TABLE = {
     "clinician": st.column_config.TextColumn("Clinician", width=118),
-    "status_word": st.column_config.TextColumn("Status now", width=118),
+    "status_word": st.column_config.TextColumn("Status now", width=120),
     "delivered": st.column_config.NumberColumn(
         "Delivered", width=64, help="New Core Partnerships delivered by the as-of date"),
     "booked_ahead": st.column_config.NumberColumn(
@@ -52,9 +52,10 @@ PROJECTION_TABLE = {
         "Projected", format="%.1f", width=65,
         help="Delivered + booked ahead × (1 − the non-attendance rate)"),
     "target": st.column_config.NumberColumn("Target", format="%.1f", width=54),
-    # wide enough for "⚠️ left: 11 for the team to find" (200 cut it off)
-    "end_word": st.column_config.TextColumn("Quarter end", width=245),
-    "availability": st.column_config.TextColumn("Start / leaving", width=215),
+    # wide enough for "⚠️ left: 11 for the team to find" and "starts 30 Nov: nothing expected
+    # yet", and the whole table within the page of a 1400 px window with the sidebar open
+    "end_word": st.column_config.TextColumn("Quarter end", width=197),
+    "availability": st.column_config.TextColumn("Start / leaving", width=214),
 }
 DIARY_TABLE = {
     "clinician": st.column_config.TextColumn("Clinician"),
