@@ -91,7 +91,6 @@ def test_store_written_at_migration_1_opens_and_upgrades(store_url):
     upgraded.close()
 
 
-
 def test_a_store_at_migration_8_drops_its_first_dates_and_gains_the_look_up_indexes(store_url):
     """Session 4's stores kept each family's first dates (`family_firsts`, migration 8); the
     partial indexes of migration 9 answer the review's look-ups instead, so opening such a
@@ -113,6 +112,7 @@ def test_a_store_at_migration_8_drops_its_first_dates_and_gains_the_look_up_inde
         assert {"ix_activity_wait_events", "ix_activity_specific_sessions"} <= indexes
     finally:
         upgraded.close()
+
 
 def test_same_file_again_is_unchanged_and_audited(store):
     first = upload(store, JULY_A, "july.xlsx")
@@ -332,8 +332,8 @@ def test_a_read_of_some_columns_gives_those_columns_of_the_full_read(store, colu
 
 
 def test_arrow_hands_freed_memory_back_unless_the_operator_chose_a_pool():
-    """bulk picks jemalloc returning freed pages at once (mimalloc kept ~0.12 GB more after
-    the all-teams review at 5M); ARROW_DEFAULT_MEMORY_POOL still decides when set."""
+    """bulk picks jemalloc returning freed pages at once (mimalloc kept about 0.15 GB more
+    after the all-teams review at 5M); ARROW_DEFAULT_MEMORY_POOL still decides when set."""
     code = ("import capa_monitor.store.bulk, pyarrow as pa\n"
             "print(pa.default_memory_pool().backend_name)")
     env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}

@@ -36,7 +36,8 @@ SAVED_KEY = "ahead_saved_message"
 CHANGE_KINDS = ("Leaving date", "Leave", "Move sessions", "New starter")
 ACTIVITY_NAMES = {"choice": "Choice", "core": "Core", "specific": "Specific"}
 
-#: Widths that fit the page unscrolled and leave "Start / leaving" its sentence.
+#: Widths that fit the page unscrolled (a 1400 px window, sidebar open) and leave every cell
+#: whole: "⚠️ left: 11 for the team to find", "starts 30 Nov: nothing expected yet".
 PROJECTION_TABLE = {
     "clinician": st.column_config.TextColumn("Clinician", width=118),
     "status_word": st.column_config.TextColumn("Status now", width=120),
@@ -52,8 +53,6 @@ PROJECTION_TABLE = {
         "Projected", format="%.1f", width=65,
         help="Delivered + booked ahead × (1 − the non-attendance rate)"),
     "target": st.column_config.NumberColumn("Target", format="%.1f", width=54),
-    # wide enough for "⚠️ left: 11 for the team to find" and "starts 30 Nov: nothing expected
-    # yet", and the whole table within the page of a 1400 px window with the sidebar open
     "end_word": st.column_config.TextColumn("Quarter end", width=197),
     "availability": st.column_config.TextColumn("Start / leaving", width=214),
 }
