@@ -464,6 +464,8 @@ def _quoted(texts: tuple[str, ...]) -> str:
 
 def canonical_plans(plans: pd.DataFrame) -> pd.DataFrame:
     """Plans with exactly model.JOBPLAN_COLUMNS, typed (missing columns empty), whatever made them."""
+    if _is_canonical(plans):
+        return plans.copy(deep=False)  # a review types its plans once and passes them on
     frame = plans.reindex(columns=list(JOBPLAN_COLUMNS))
     frame["clinician"] = frame["clinician"].astype("str")
     frame["team"] = frame["team"].astype("str")
@@ -472,6 +474,17 @@ def canonical_plans(plans: pd.DataFrame) -> pd.DataFrame:
     for name in JOBPLAN_DATE_COLUMNS:
         frame[name] = pd.to_datetime(frame[name])
     return frame
+
+
+def _is_canonical(plans: pd.DataFrame) -> bool:
+    """Already what canonical_plans makes: its columns in its order, each of its type."""
+    if list(plans.columns) != list(JOBPLAN_COLUMNS):
+        return False
+    dtypes = plans.dtypes
+    return (all(dtypes[name] == "str" for name in ("clinician", "team"))
+            and all(dtypes[name] == "float64" for name in JOBPLAN_NUMBER_COLUMNS)
+            and all(isinstance(dtypes[name], np.dtype) and dtypes[name].kind == "M"
+                    for name in JOBPLAN_DATE_COLUMNS))
 
 
 def quarterly_targets(

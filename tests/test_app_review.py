@@ -169,6 +169,24 @@ def test_drill_down_shows_a_clinicians_lost_slots_with_evidence(team_store):
         "1 unbooked", "1 attended", "1 attended", "1 attended", "1 booked"]
 
 
+def test_their_weeks_count_each_types_outcomes_per_week_commencing_monday():
+    from capa_monitor.views.review import week_summary
+
+    # Mon 5 Oct to Sun 11 Oct 2026 is one week; Mon 12 Oct starts the next. Within a cell the
+    # outcomes are in alphabetical order of their words ("DNA/WNB" before "attended").
+    slots = pd.DataFrame({
+        "date": pd.to_datetime(["2026-10-05", "2026-10-07", "2026-10-09", "2026-10-11",
+                                "2026-10-12", "2026-10-16"]),
+        "kind": ["core_new", "core_new", "core_new", "choice", "choice", "choice"],
+        "outcome": ["attended", "dna", "attended", "attended", "late_not_seen", "attended"],
+    })
+    weeks = week_summary(slots)
+    assert list(weeks.columns) == ["Week commencing", "Choice", "new Core Partnership"]
+    assert [str(day) for day in weeks["Week commencing"]] == ["2026-10-05", "2026-10-12"]
+    assert weeks["new Core Partnership"].tolist() == ["1 DNA/WNB, 2 attended", "none"]
+    assert weeks["Choice"].tolist() == ["1 attended", "1 arrived late, not seen, 1 attended"]
+
+
 def test_choosing_the_as_of_date_recomputes_the_expectation(team_store):
     at = open_page()
     at.toggle(key="review_as_of_manual").set_value(True).run()

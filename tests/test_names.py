@@ -142,3 +142,12 @@ def test_systmone_capitals_restored_from_the_job_plan():
     assert "Ross Mcdonald" in activity
     restored = restore_capitals(activity, ["Ross McDonald", "Amara Okonjo"])
     assert restored == ["Amara Okonjo", "Ross McDonald", "Siobhán Kelly"]
+
+
+def test_key_codes_give_spellings_of_one_name_one_code_and_a_missing_name_minus_one():
+    from capa_monitor.names import clinician_key_codes
+
+    names = pd.Series(["Jane Smith", "JANE  SMITH", None, "Tom Pryce", "jane smith"], dtype="str")
+    codes, keys = clinician_key_codes(names)
+    assert keys == ["jane smith", "tom pryce"]  # in order of first sight
+    assert codes.tolist() == [0, 0, -1, 1, 0]

@@ -29,10 +29,11 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import take
 
 from capa_monitor.jobplans import quarterly_targets
 from capa_monitor.model import CLINICIAN, DATE, KIND, OUTCOME, TEAM, Kind, Outcome
-from capa_monitor.names import clinician_keys
+from capa_monitor.names import clinician_key, clinician_key_codes, clinician_keys
 from capa_monitor.periods import Quarter, working_days
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
@@ -90,41 +91,59 @@ def projection(
 ) -> pd.DataFrame:
     """L1 for each row of `clinicians` (needs clinician, team, target, delivered): the columns
     PROJECTION_COLUMNS, same index. Everything missing when the quarter is not under way."""
-    result = pd.DataFrame(index=clinicians.index)
     if not under_way(quarter, as_of):
-        for column in PROJECTION_COLUMNS:
-            result[column] = _missing(clinicians.index, _dtype(column))
-        return result
-    keys = clinician_keys(clinicians["clinician"].astype("str"))
-    core = activity[activity[KIND] == Kind.CORE_NEW.value]
-    core_keys = clinician_keys(core[CLINICIAN])
-    ahead = core[(core[DATE] > pd.Timestamp(as_of)) & (core[DATE] < pd.Timestamp(quarter.end))]
-    ahead_keys = core_keys[ahead.index]
-    booked = ahead_keys[ahead[OUTCOME] == Outcome.BOOKED.value].value_counts()
-    free = ahead_keys[ahead[OUTCOME] == Outcome.UNBOOKED.value].value_counts()
-    result["booked_ahead"] = keys.map(booked).fillna(0).astype("Int64").to_numpy()
-    result["free_ahead"] = keys.map(free).fillna(0).astype("Int64").to_numpy()
+        return pd.DataFrame({column: _missing(clinicians.index, _dtype(column))
+                             for column in PROJECTION_COLUMNS}, index=clinicians.index)
+    # counted per clinician key with bincount over the rows' key codes, then looked up for the
+    # review's few clinicians (value_counts and map per column cost a team's review 10 ms)
+    code, distinct = clinician_key_codes(activity[CLINICIAN])
+    dates = activity[DATE].to_numpy()
+    outcome = activity[OUTCOME]
+    core = (activity[KIND] == Kind.CORE_NEW.value).to_numpy()
+    ahead = core & (dates > np.datetime64(as_of)) & (dates < np.datetime64(quarter.end))
+    since = np.datetime64(as_of - timedelta(weeks=settings.nonattendance_weeks))
+    recent = (core & (dates > since) & (dates <= np.datetime64(as_of))
+              & outcome.isin([str(o) for o in _SEEN_OR_MISSED]).to_numpy())
+    missed = recent & outcome.isin([str(o) for o in _MISSED]).to_numpy()
 
-    rate, basis = _nonattendance(core, core_keys, keys, clinicians["team"], as_of, settings)
-    result["nonattendance_rate"] = rate
-    result["rate_basis"] = pd.array(basis, dtype="str")
+    def per_key(rows: np.ndarray) -> np.ndarray:
+        return np.bincount(code[rows & (code >= 0)], minlength=len(distinct))
+
+    booked = per_key(ahead & (outcome == Outcome.BOOKED.value).to_numpy())
+    free = per_key(ahead & (outcome == Outcome.UNBOOKED.value).to_numpy())
+    position = {key: i for i, key in enumerate(distinct)}
+    at = np.array([position.get(clinician_key(name), -1) if isinstance(name, str) else -1
+                   for name in clinicians["clinician"].astype("str").to_numpy(dtype=object)],
+                  dtype=np.intp)
+    found = at >= 0
+    booked_ahead = np.where(found, booked[at], 0).astype("int64")
+    free_ahead = np.where(found, free[at], 0).astype("int64")
+
+    rate, basis = _nonattendance(activity[TEAM], recent, missed, per_key(recent),
+                                 per_key(missed), at, clinicians["team"], settings)
     delivered = clinicians["delivered"].to_numpy(dtype="float64")
-    projected = delivered + result["booked_ahead"].to_numpy(dtype="float64") * (1 - rate)
+    projected = delivered + booked_ahead.astype("float64") * (1 - rate)
     target = clinicians["target"].to_numpy(dtype="float64")
     to_find = np.maximum(0.0, target - projected)  # NaN without a target
-    result["projected"] = projected
-    result["to_find"] = to_find
     # A clinician who has left cannot book more: the slots are the team's to find (§8 L1 keeps
     # the full target; the words say who has to act on it).
-    left = pd.Series(False, index=clinicians.index)
+    left = np.zeros(len(clinicians), dtype=bool)
     if "available_to" in clinicians:
-        left = (clinicians["available_to"] < pd.Timestamp(as_of)).fillna(False)
-    result["projection_words"] = pd.array(
-        [None if np.isnan(n) else needs_words(n, gone=bool(g))
-         for n, g in zip(to_find, left.to_numpy(), strict=True)],
-        dtype="str",
+        left = (clinicians["available_to"] < pd.Timestamp(as_of)).fillna(False).to_numpy()
+    words = [None if np.isnan(n) else needs_words(n, gone=bool(g))
+             for n, g in zip(to_find, left, strict=True)]
+    return pd.DataFrame(
+        {
+            "booked_ahead": booked_ahead,
+            "free_ahead": free_ahead,
+            "nonattendance_rate": rate,
+            "rate_basis": pd.array(basis, dtype="str"),
+            "projected": projected,
+            "to_find": to_find,
+            "projection_words": pd.array(words, dtype="str"),
+        },
+        index=clinicians.index,
     )
-    return result
 
 
 def _missing(index: pd.Index, dtype: str) -> pd.Series:
@@ -137,31 +156,32 @@ def _dtype(column: str) -> str:
     return "str" if column in ("rate_basis", "projection_words") else "float64"
 
 
-def _nonattendance(core: pd.DataFrame, core_keys: pd.Series, keys: pd.Series, teams: pd.Series,
-                   as_of: date, settings: Settings) -> tuple[np.ndarray, list[str]]:
-    """Each clinician's rate over their own recent slots, else their team's (§8 L1)."""
-    since = pd.Timestamp(as_of - timedelta(weeks=settings.nonattendance_weeks))
-    recent = core[(core[DATE] > since) & (core[DATE] <= pd.Timestamp(as_of))
-                  & core[OUTCOME].isin([str(o) for o in _SEEN_OR_MISSED])]
-    missed = recent[OUTCOME].isin([str(o) for o in _MISSED])
-    recent_keys = core_keys[recent.index]
-    own_base = recent_keys.value_counts()
-    own_missed = recent_keys[missed].value_counts()
-    team_keys = recent[TEAM].astype("str").str.strip().str.casefold()
-    team_base = team_keys.value_counts()
-    team_missed = team_keys[missed].value_counts()
-    all_base, all_missed = len(recent), int(missed.sum())
+def _nonattendance(row_teams: pd.Series, recent: np.ndarray, missed: np.ndarray,
+                   own_base: np.ndarray, own_missed: np.ndarray, at: np.ndarray,
+                   teams: pd.Series, settings: Settings) -> tuple[np.ndarray, list[str]]:
+    """Each clinician's rate over their own recent slots, else their team's (§8 L1). `recent`
+    and `missed` mark rows, `own_base` and `own_missed` count them per key, and `at` is each
+    clinician's key position (-1: no rows)."""
+    team_code, team_names = pd.factorize(row_teams)
+    team_base: dict[str, int] = {}
+    team_missed: dict[str, int] = {}
+    for counts, rows in ((team_base, recent), (team_missed, missed)):
+        tally = np.bincount(team_code[rows & (team_code >= 0)], minlength=len(team_names))
+        for name, count in zip(team_names, tally.tolist(), strict=True):
+            folded = str(name).strip().casefold()
+            counts[folded] = counts.get(folded, 0) + count
+    all_base, all_missed = int(recent.sum()), int(missed.sum())
     rates, bases = [], []
-    for key, team in zip(keys, teams.astype("object"), strict=True):
-        base = int(own_base.get(key, 0))
+    for position, team in zip(at.tolist(), teams.astype("object"), strict=True):
+        base = int(own_base[position]) if position >= 0 else 0
         if base >= settings.nonattendance_min_slots:
-            rates.append(own_missed.get(key, 0) / base)
+            rates.append(int(own_missed[position]) / base)
             bases.append("own")
             continue
         # a clinician with no team (a single-team file) takes every viewed row's rate
         if isinstance(team, str):
             team = team.strip().casefold()
-            base, lost = int(team_base.get(team, 0)), int(team_missed.get(team, 0))
+            base, lost = team_base.get(team, 0), team_missed.get(team, 0)
         else:
             base, lost = all_base, all_missed
         rates.append(lost / base if base else 0.0)
@@ -229,21 +249,24 @@ def next_diary(
     planned = targets["core_target"].notna().to_numpy() & (share > 0)
     targets = targets[planned].assign(next_target=targets["core_target"][planned] * share[planned])
 
-    rows = activity[(activity[KIND] == Kind.CORE_NEW.value)
-                    & (activity[OUTCOME] != Outcome.CANCELLED_BY_SERVICE.value)
-                    & (activity[DATE] >= pd.Timestamp(following.start))
-                    & (activity[DATE] < pd.Timestamp(following.end))]
-    counts = clinician_keys(rows[CLINICIAN]).value_counts()
-    in_diary = clinician_keys(targets["clinician"]).map(counts).fillna(0).astype("int64")
+    dates = activity[DATE].to_numpy()
+    rows = ((activity[KIND] == Kind.CORE_NEW.value).to_numpy()
+            & (activity[OUTCOME] != Outcome.CANCELLED_BY_SERVICE.value).to_numpy()
+            & (dates >= np.datetime64(following.start)) & (dates < np.datetime64(following.end)))
+    code, distinct = clinician_key_codes(activity[CLINICIAN])
+    counts = dict(zip(distinct, np.bincount(code[rows & (code >= 0)],
+                                            minlength=len(distinct)).tolist(), strict=True))
+    in_diary = np.array([counts.get(key, 0) for key in
+                         clinician_keys(targets["clinician"]).tolist()], dtype="int64")
     next_target = targets["next_target"].to_numpy(dtype="float64")
-    flag = checked & (in_diary.to_numpy() < next_target * settings.diary_ready_fraction - _SLACK)
-    missing = np.ceil(np.maximum(0.0, next_target - in_diary.to_numpy()) - _SLACK).astype("int64")
+    flag = checked & (in_diary < next_target * settings.diary_ready_fraction - _SLACK)
+    missing = np.ceil(np.maximum(0.0, next_target - in_diary) - _SLACK).astype("int64")
     frame = pd.DataFrame(
         {
             "clinician": targets["clinician"].to_numpy(),
             "team": targets["team"].to_numpy(),
             "next_target": next_target,
-            "in_diary": in_diary.to_numpy(),
+            "in_diary": in_diary,
             "ready_at": pd.Timestamp(ready_at),
             "diary_flag": flag,
             "slots_missing": pd.array(np.where(flag, missing, 0), dtype="Int64"),
@@ -276,22 +299,24 @@ def with_outlook(activity: pd.DataFrame, clinicians: pd.DataFrame, diary: NextDi
                  quarter: Quarter, as_of: date, settings: Settings = DEFAULT_SETTINGS
                  ) -> pd.DataFrame:
     """A review's clinicians frame with L1 and L2 beside M1 (OUTLOOK_COLUMNS added)."""
-    return clinicians.join(projection(activity, clinicians, quarter, as_of, settings)).join(
-        diary_by_clinician(diary, clinicians))
+    return pd.concat([clinicians, projection(activity, clinicians, quarter, as_of, settings),
+                      diary_by_clinician(diary, clinicians)], axis=1)
 
 
 def diary_by_clinician(diary: NextDiary | None, clinicians: pd.DataFrame) -> pd.DataFrame:
     """L2's in_diary, next_target and words for each row of a review's clinicians frame (same
     index); missing for a clinician not planned next quarter, or when there is no L2."""
-    result = pd.DataFrame(index=clinicians.index)
     columns = {"in_diary": "Int64", "next_target": "float64", "diary_flag": "boolean",
                "slots_missing": "Int64", "diary_words": "str"}
     if diary is None:
-        for column, dtype in columns.items():
-            result[column] = _missing(clinicians.index, dtype)
-        return result
-    keyed = diary.clinicians.set_index(clinician_keys(diary.clinicians["clinician"]).to_numpy())
-    keys = clinician_keys(clinicians["clinician"].astype("str"))
-    for column, dtype in columns.items():
-        result[column] = keys.map(keyed[column]).astype(dtype).to_numpy()
-    return result
+        return pd.DataFrame({column: _missing(clinicians.index, dtype)
+                             for column, dtype in columns.items()}, index=clinicians.index)
+    position = {key: i for i, key in
+                enumerate(clinician_keys(diary.clinicians["clinician"]).tolist())}
+    at = [position.get(key, -1) if isinstance(key, str) else -1
+          for key in clinician_keys(clinicians["clinician"].astype("str")).tolist()]
+    return pd.DataFrame(
+        {column: pd.Series(take(diary.clinicians[column].to_numpy(), at, allow_fill=True))
+         .astype(dtype).to_numpy() for column, dtype in columns.items()},
+        index=clinicians.index,
+    )

@@ -74,6 +74,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -126,9 +127,9 @@ class Review:
     def teams_label(self) -> str:
         return ", ".join(self.teams) if self.teams else "All teams"
 
-    @property
+    @cached_property
     def headline(self) -> Headline:
-        return headline(self.clinicians)
+        return headline(self.clinicians)  # the page reads it twice a render
 
 
 @dataclass(frozen=True)
