@@ -68,9 +68,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from capa_monitor import model
-from capa_monitor.jobplans import canonical_plans
 from capa_monitor.model import Kind
 from capa_monitor.periods import public_holidays
+from capa_monitor.plan_targets import canonical_plans
 
 TEAM = "Northfield CAMHS"
 FIRST_DAY = date(2026, 4, 1)

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from capa_monitor.errors import CapaError
-from capa_monitor.jobplans import canonical_plans
 from capa_monitor.metrics.capacity import (
     Conversion,
     balance_words,
@@ -33,6 +32,7 @@ from capa_monitor.metrics.capacity import (
 )
 from capa_monitor.names import clinician_key, clinician_keys
 from capa_monitor.periods import Quarter
+from capa_monitor.plan_targets import canonical_plans
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
 ACTIVITIES = ("choice", "core", "specific")

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from conftest import make_activity
 
-from capa_monitor.jobplans import quarterly_targets
 from capa_monitor.metrics.ahead import needs_words, next_diary, projection
 from capa_monitor.metrics.targets import against_target
 from capa_monitor.periods import Quarter
+from capa_monitor.plan_targets import quarterly_targets
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
 Q2, Q3, Q4 = Quarter(2026, 2), Quarter(2026, 3), Quarter(2026, 4)

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from conftest import make_activity
 
-from capa_monitor.jobplans import canonical_plans
 from capa_monitor.metrics.balance import (
     CLINICIAN_BALANCE_COLUMNS,
     TEAM_BALANCE_COLUMNS,
     balance,
 )
+from capa_monitor.plan_targets import canonical_plans
 from capa_monitor.settings import Settings
 
 START, END = date(2026, 4, 1), date(2026, 7, 1)

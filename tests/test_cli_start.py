@@ -57,3 +57,12 @@ def test_the_review_pages_leave_the_pack_makers_unloaded_until_a_pack_is_made():
     loaded = set(done.stdout.split())
     assert "capa_monitor.views.ahead" in loaded
     assert not {"matplotlib", "reportlab", "capa_monitor.pack"} & loaded
+
+
+def test_a_review_leaves_the_loader_unloaded(tmp_path):
+    """`review` reads the store only: the loader (header inference, vocabularies, the
+    sandboxed reader) and the job-plan file reader cost its start 70–90 ms."""
+    loaded = _modules_after("--db", f"sqlite:///{tmp_path / 'empty.sqlite'}", "review")
+    assert "capa_monitor.cli.review_cmds" in loaded
+    assert "capa_monitor.plan_targets" in loaded
+    assert not {"capa_monitor.loading", "capa_monitor.jobplans"} & loaded

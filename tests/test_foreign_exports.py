@@ -332,8 +332,9 @@ JOBPLAN_TARGETS: dict[str, dict[str, tuple[float, str, float]]] = {
 
 @pytest.mark.parametrize("name", list(JOBPLAN_TARGETS))
 def test_job_plan_shapes_give_the_targets_worked_by_hand(name):
-    from capa_monitor.jobplans import load_jobplans, quarterly_targets
+    from capa_monitor.jobplans import load_jobplans
     from capa_monitor.periods import Quarter
+    from capa_monitor.plan_targets import quarterly_targets
 
     path = EXPORTS / "jobplans" / name
     plans = load_jobplans(path.read_bytes(), name).frame

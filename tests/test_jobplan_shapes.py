@@ -482,7 +482,7 @@ def test_the_four_shapes_are_read_by_their_words_with_nothing_left_over(name, fi
 def test_the_pa_shape_with_a_pa_of_four_hours():
     # README: with pa_half_days = 4 / 3.5, Core targets 6.857, 10.286, 5.143 (Tom: Q3 target
     # 5 stays), Choice 25.7, 51.4, 25.7, 25.7 a quarter.
-    from capa_monitor.jobplans import quarterly_targets
+    from capa_monitor.plan_targets import quarterly_targets
 
     settings = Settings(pa_half_days=4 / 3.5)
     name = "programmed_activities.xlsx"

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from capa_monitor.errors import LoadError
-from capa_monitor.jobplans import jobplans_from_cells, load_jobplans, quarterly_targets
+from capa_monitor.jobplans import jobplans_from_cells, load_jobplans
 from capa_monitor.model import JOBPLAN_COLUMNS
 from capa_monitor.periods import Quarter
+from capa_monitor.plan_targets import quarterly_targets
 from capa_monitor.settings import Settings
 from capa_monitor.store import Store
 

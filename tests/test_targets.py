@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from conftest import make_activity
 
-from capa_monitor.jobplans import quarterly_targets
 from capa_monitor.metrics import words
 from capa_monitor.metrics.targets import against_target
 from capa_monitor.periods import Quarter
+from capa_monitor.plan_targets import quarterly_targets
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
 Q1 = Quarter(2026, 1)  # 61 working days (Easter and two May bank holidays)

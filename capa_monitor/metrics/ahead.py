@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 from pandas.api.extensions import take
 
-from capa_monitor.jobplans import quarterly_targets
 from capa_monitor.model import CLINICIAN, DATE, KIND, OUTCOME, TEAM, Kind, Outcome
 from capa_monitor.names import clinician_key, clinician_key_codes, clinician_keys
 from capa_monitor.periods import Quarter, working_days
+from capa_monitor.plan_targets import quarterly_targets
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
 PROJECTION_COLUMNS: tuple[str, ...] = (

@@ -28,11 +28,11 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from capa_monitor.jobplans import quarterly_targets
 from capa_monitor.metrics import flow
 from capa_monitor.metrics.ahead import available_share
 from capa_monitor.model import CLIENT_KEY, DATE, KIND, OUTCOME, Kind, Outcome
 from capa_monitor.periods import Quarter, working_days
+from capa_monitor.plan_targets import quarterly_targets
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
 CAPACITY_COLUMNS: tuple[str, ...] = (

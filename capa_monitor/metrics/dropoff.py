@@ -50,7 +50,7 @@ def dropoff_alerts(
     """One row per clinician of `targets` (columns DROPOFF_COLUMNS), flagged ones first.
 
     `targets` needs clinician, team, core_target and available_to (as from
-    `jobplans.quarterly_targets`); clinician names match as M1 matches them (`names.clinician_keys`).
+    `plan_targets.quarterly_targets`); clinician names match as M1 matches them (`names.clinician_keys`).
     """
     window_start, window_end = dropoff_window(as_of, settings)
     offered = activity.loc[

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from capa_monitor.jobplans import canonical_plans
 from capa_monitor.metrics import daily
 from capa_monitor.metrics.ahead import NextDiary
 from capa_monitor.metrics.capacity import Conversion, capacity_by_quarter, conversion
 from capa_monitor.metrics.review import Review, team_rows, viewed_plans
 from capa_monitor.periods import Quarter
+from capa_monitor.plan_targets import canonical_plans
 
 if TYPE_CHECKING:  # the store imports this module's callers, not the other way round
     from capa_monitor.store.review_reads import ReviewInputs

@@ -80,12 +80,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from capa_monitor.jobplans import canonical_plans, quarterly_targets
 from capa_monitor.metrics import ahead, balance, daily, drift, dropoff, flow, reoffer, spc
 from capa_monitor.metrics.targets import TARGET_COLUMNS, against_target
 from capa_monitor.model import CLINICIAN, DATE, TEAM
 from capa_monitor.names import clinician_keys
 from capa_monitor.periods import Quarter, as_of_date
+from capa_monitor.plan_targets import canonical_plans, quarterly_targets
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
 if TYPE_CHECKING:  # the store imports this module's callers, not the other way round

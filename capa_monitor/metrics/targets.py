@@ -48,7 +48,7 @@ def against_target(
 ) -> pd.DataFrame:
     """One row per clinician planned for the quarter or with activity in it (up to as_of).
 
-    `activity` is the canonical frame for the teams viewed, `targets` jobplans.quarterly_targets
+    `activity` is the canonical frame for the teams viewed, `targets` plan_targets.quarterly_targets
     for the same teams. Clinicians with activity but no plan, and planned clinicians whose plan
     gives no target (§4), get status "no_target", NaN targets and a status_reason; planned
     clinicians with no activity have delivered 0.

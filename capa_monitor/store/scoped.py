@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import select
@@ -27,7 +27,6 @@ from capa_monitor.access import (
     AccessDenied,
     Scope,
 )
-from capa_monitor.loading.report import LoadResult, MappingProfile
 from capa_monitor.model import TEAM
 from capa_monitor.settings import Settings
 from capa_monitor.store.database import read_transaction, write_transaction
@@ -35,6 +34,9 @@ from capa_monitor.store.overlap import SKIP, UploadChange, teams_label
 from capa_monitor.store.schema import uploads as uploads_table
 from capa_monitor.store.store import IngestOutcome, IngestPlan, Store
 from capa_monitor.store.upload_ops import audit
+
+if TYPE_CHECKING:  # the loader's classes: a review, which reads only, never imports the loader
+    from capa_monitor.loading.report import LoadResult, MappingProfile
 
 #: Audit actions about the access list: the admin's alone to read.
 ACCESS_ACTIONS = ("access granted", "access revoked")

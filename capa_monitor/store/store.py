@@ -38,7 +38,6 @@ from sqlalchemy import (
 
 from capa_monitor import model
 from capa_monitor.errors import StoreError
-from capa_monitor.loading.report import LoadResult, MappingProfile
 from capa_monitor.names import clinician_key
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 from capa_monitor.store import bulk, counts, derived, hops, overlap, review_reads, upload_ops
@@ -67,7 +66,8 @@ from capa_monitor.store.schema import (
 from capa_monitor.store.upload_ops import IngestOutcome, IngestPlan
 from capa_monitor.store.upload_ops import audit as _audit
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the loader's classes: a review, which reads only, never imports the loader
+    from capa_monitor.loading.report import LoadResult, MappingProfile
     from capa_monitor.periods import Quarter
 
 __all__ = [
@@ -432,7 +432,7 @@ class Store:
         if teams is not None:
             query = query.where(jobplans.c.team.in_(list(teams)))
         # Imported here: jobplans brings the holiday calendars, which no other store read needs.
-        from capa_monitor.jobplans import canonical_plans
+        from capa_monitor.plan_targets import canonical_plans
 
         rows = conn.execute(query.order_by(jobplans.c.team, jobplans.c.clinician_key)).all()
         return canonical_plans(pd.DataFrame(rows, columns=list(model.JOBPLAN_COLUMNS)))
@@ -565,6 +565,8 @@ class Store:
             )
 
     def profiles(self) -> list[MappingProfile]:
+        from capa_monitor.loading.report import MappingProfile
+
         with read_transaction(self.engine) as conn:
             texts = conn.execute(
                 select(mapping_profiles.c.profile).order_by(mapping_profiles.c.name)

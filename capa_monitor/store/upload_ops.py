@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -17,11 +17,13 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from capa_monitor import model
 from capa_monitor.errors import StoreError
-from capa_monitor.loading.report import LoadResult
 from capa_monitor.names import clinician_key
 from capa_monitor.store import bulk, identity, overlap
 from capa_monitor.store.overlap import REPLACE, UploadRows, teams_label
 from capa_monitor.store.schema import activity, audit_log, jobplans, meta, uploads, utc_now
+
+if TYPE_CHECKING:  # the loader's classes: a review, which reads only, never imports the loader
+    from capa_monitor.loading.report import LoadResult
 
 STATUS_ACTIVE = "active"
 STATUS_PARTLY = "partly superseded"

@@ -28,12 +28,12 @@ from capa_monitor.jobplans import (
     JobPlanLoad,
     JobPlanRefused,
     load_jobplans,
-    quarterly_targets,
 )
 from capa_monitor.loading.normalise import normalise_names
 from capa_monitor.model import JOBPLAN_COLUMNS
 from capa_monitor.names import clinician_key, clinician_keys
 from capa_monitor.periods import Quarter
+from capa_monitor.plan_targets import quarterly_targets
 from capa_monitor.store.jobplan_export import jobplans_xlsx
 from capa_monitor.views import common, data
 
