@@ -48,6 +48,7 @@ CLINICIAN_HEADERS: dict[str, str] = {
     "Clinician": "clinician",
     "Status": "status",
     "Why": "status_reason",
+    "Also in": "also_in",
     "Target (quarter)": "target",
     "Expected to date": "expected_to_date",
     "Delivered": "delivered",

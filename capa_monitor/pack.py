@@ -216,7 +216,8 @@ class _Pack:
         lines = []
         for row in c.itertuples(index=False):
             status = words.STATUS_WORDS.get(row.status, row.status)
-            note = "; ".join(part for part in (row.status_reason, row.availability)
+            also = f"also in {row.also_in}" if isinstance(row.also_in, str) else None
+            note = "; ".join(part for part in (row.status_reason, row.availability, also)
                              if isinstance(part, str) and part)
             done = (f"delivered {row.delivered} of {_num(row.expected_to_date)} expected to "
                     f"date (quarter target {_num(row.target)})" if not pd.isna(row.target)

@@ -280,3 +280,26 @@ def test_a_team_filter_matches_across_teams_reading_only_that_teams_rows(team_st
     table = table_with(at, "not_reoffered").set_index("clinician")
     assert sorted(table.index) == ["Ann Able", "Ben Baker", "Cara Cole"]
     assert (table.loc["Ben Baker", "lost"], table.loc["Ben Baker", "not_reoffered"]) == (1, 0)
+
+
+def test_a_clinician_working_in_two_teams_is_named_with_the_other_team(team_store):
+    # Ann Able's plan is North's; she also sees a family in South on 15 Jul (South has no plan).
+    store = Store.open(team_store)
+    south = make_activity([{"slot_id": "S1", "clinician": "Ann Able", "team": "South",
+                            "date": "2026-07-15", "client_key": "c9"}])
+    store.ingest(make_load_result(south, file_name="south.xlsx"), user="setup@example.org")
+    store.close()
+    at = open_page()
+    at.multiselect(key="review_teams").set_value(["South"]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    notes = table_with(at, "note").set_index("clinician")["note"]
+    assert notes.to_dict() == {"Ann Able": "job plan in North"}  # not "no job plan"
+    assert ("Plus 1 new Core Partnership by a clinician whose job plan is in another team: "
+            "Ann Able (North).") in [c.value for c in at.caption]
+    # Both teams: her four attended new Core Partnerships (three North, one South) in one row
+    # under North, every row's team (so no Team column), the note naming South
+    at.multiselect(key="review_teams").set_value(["North", "South"]).run()
+    table = table_with(at, "note").set_index("clinician")
+    assert "team" not in table.columns
+    assert (table.loc["Ann Able", "delivered"], table.loc["Ann Able", "note"]) == (
+        4, "also in South")

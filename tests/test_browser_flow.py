@@ -70,9 +70,9 @@ FLAGGED = {
 NOT_REOFFERED_SLOT = "04101482"
 
 SHORTFALL_SHEETS = ["About", "Below target", "Not re-offered", "Next quarter diary"]
-PART1_HEADERS = ("Team", "Clinician", "Status", "Why", "Target (quarter)", "Expected to date",
-                 "Delivered", "Shortfall", "Lost slots", "Not re-offered", "Pending",
-                 "Start / leaving", "Leaving date")
+PART1_HEADERS = ("Team", "Clinician", "Status", "Why", "Also in", "Target (quarter)",
+                 "Expected to date", "Delivered", "Shortfall", "Lost slots", "Not re-offered",
+                 "Pending", "Start / leaving", "Leaving date")
 PART2_HEADERS = ("Team", "Clinician", "Date", "Time", "Type", "Outcome", "Slot id (export)",
                  "Evidence")
 #: The pages not visited above, by navigation title.

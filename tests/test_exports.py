@@ -93,7 +93,7 @@ def test_tables_hold_the_flagged_clinicians_and_not_reoffered_slots(result):
     assert part1["Why"].isna().tolist()[:2] == [True, True]
     assert part1["Start / leaving"].tolist()[1] == "leaves 4 Sep"
     assert list(part1.columns) == [
-        "Team", "Clinician", "Status", "Why", "Target (quarter)", "Expected to date",
+        "Team", "Clinician", "Status", "Why", "Also in", "Target (quarter)", "Expected to date",
         "Delivered", "Shortfall", "Lost slots", "Not re-offered", "Pending", "Start / leaving",
         "Leaving date",
     ]
@@ -128,8 +128,8 @@ def test_xlsx_has_front_sheet_and_a_sheet_per_part(result):
     assert sheet.freeze_panes == "A2"
     assert sheet["A1"].value == "Team" and sheet["A1"].font.bold
     assert sheet.column_dimensions["B"].width >= len("Jane Smith")
-    assert sheet["M3"].value == datetime(2026, 9, 4)  # Ann's leaving date, as a date
-    assert sheet["M3"].is_date
+    assert sheet["N3"].value == datetime(2026, 9, 4)  # Ann's leaving date, as a date
+    assert sheet["N3"].is_date
 
 
 def test_xlsx_has_no_formula_and_keeps_the_text(result):
@@ -161,8 +161,8 @@ def test_csv_has_both_parts_one_after_the_other(result):
     part2 = rows.index(["Part 2: lost slots not re-offered"])
     assert rows[part1 + 1][:3] == ["Team", "Clinician", "Status"]
     # Jane: target 12, expected 4.25 → shown 4.2, delivered 1, shortfall 3.25 → 3.2
-    assert rows[part1 + 2] == ["'-North", "Jane Smith", "behind", "", "12.0", "4.2", "1", "3.2",
-                               "1", "1", "0", "", ""]
+    assert rows[part1 + 2] == ["'-North", "Jane Smith", "behind", "", "", "12.0", "4.2", "1",
+                               "3.2", "1", "1", "0", "", ""]
     assert rows[part1 + 4][:4] == ["'-North", "'@Bob Ray", "no target", "no job plan"]
     assert rows[part2 + 1] == ["Team", "Clinician", "Date", "Time", "Type", "Outcome",
                                "Slot id (export)", "Evidence"]

@@ -265,3 +265,49 @@ def test_lost_slots_are_named_by_date_time_clinician_type_and_the_exports_own_id
     assert pd.isna(second["export_slot_id"])
     for text in (*lost["slot"], *lost["evidence"]):
         assert not re.search(r"h[0-9a-f]{16}", text), text
+
+
+# One plan per clinician: Jane's is North's (2 Core sessions → 2 × 2 × 11.25 ÷ 7.5 = 6 a
+# quarter); she also sees a family in South. Tom's plan is South's.
+SHARED = [
+    ("J1", "Jane Smith", "North", "2026-07-06", "core_new", "attended", "c1", None),
+    ("J2", "Jane Smith", "North", "2026-07-07", "core_new", "attended", "c2", None),
+    ("J3", "Jane Smith", "South", "2026-07-08", "core_new", "attended", "c3", None),
+    ("T1", "Tom Pryce", "South", "2026-07-08", "core_new", "attended", "c4", None),
+]
+SHARED_PLANS = pd.DataFrame({"clinician": ["Jane Smith", "Tom Pryce"], "team": ["North", "South"],
+                             "core_sessions": [2.0, 2.0]})
+
+
+def _shared_review(teams):
+    return review(activity_frame(SHARED), SHARED_PLANS, Q2, teams=teams, as_of=date(2026, 7, 31))
+
+
+def test_a_clinician_whose_plan_is_another_teams_is_said_to_have_it_there_not_none():
+    result = _shared_review(["South"])
+    jane = result.clinicians.set_index("clinician").loc["Jane Smith"]
+    # South's view has no plan of Jane's: no target here, and why in words; not "no job plan"
+    assert (jane["status"], jane["status_reason"]) == ("no_target", "job plan in North")
+    assert (jane["plan_team"], jane["team"], jane["delivered"]) == ("North", "South", 1)
+    assert pd.isna(jane["also_in"])
+    head = result.headline
+    assert (head.with_target, head.delivered, head.unplanned) == (1, 1, ())  # Tom alone
+    assert head.planned_elsewhere == ("Jane Smith (North)",)
+    assert head.apart() == ["plus 1 new Core Partnership by a clinician whose job plan is in "
+                            "another team: Jane Smith (North)"]
+    assert words.clinician_notes(result.clinicians.set_index("clinician")).loc["Jane Smith"] \
+        == "job plan in North"
+
+
+def test_a_view_of_two_teams_says_which_other_team_a_clinicians_counts_include():
+    for teams in (["North", "South"], None):
+        clinicians = _shared_review(teams).clinicians.set_index("clinician")
+        jane, tom = clinicians.loc["Jane Smith"], clinicians.loc["Tom Pryce"]
+        # her three attended new Core Partnerships, under her plan's team, with South's named
+        assert (jane["team"], jane["delivered"], jane["also_in"]) == ("North", 3, "South")
+        assert pd.isna(jane["plan_team"]) and pd.isna(tom["also_in"])
+        assert words.clinician_notes(clinicians).loc["Jane Smith"] == "also in South"
+    # North's own view reads North's rows only: her two, nothing else to say
+    north = _shared_review(["North"]).clinicians.set_index("clinician").loc["Jane Smith"]
+    assert (north["delivered"], north["status"]) == (2, "amber")  # 2 ≥ 0.8 × 6 × 23/65 = 1.70
+    assert pd.isna(north["also_in"]) and pd.isna(north["plan_team"])

@@ -20,7 +20,8 @@ from capa_monitor.periods import Quarter
 #: `status_words` what the pages and downloads say.
 CLINICIAN_FIELDS: tuple[str, ...] = (
     "clinician", "team", "planned", "target", "target_source", "expected_to_date", "delivered",
-    "offered", "shortfall", "status", "status_words", "status_reason", "choice_target",
+    "offered", "shortfall", "status", "status_words", "status_reason", "plan_team", "also_in",
+    "choice_target",
     "choice_expected_to_date", "choice_delivered", "choice_offered", "choice_shortfall",
     "choice_status", "lost", "reoffered", "pending", "not_reoffered", "available_from",
     "leaving_date", "availability",
@@ -209,6 +210,8 @@ def _headline_json(result: Review) -> dict[str, Any]:
         "slightly_behind": head.slightly_behind,
         "no_job_plan": list(head.unplanned),
         "no_job_plan_delivered": head.unplanned_delivered,
+        "job_plan_in_another_team": list(head.planned_elsewhere),
+        "job_plan_in_another_team_delivered": head.planned_elsewhere_delivered,
         "no_core_time": list(head.no_core_time),
         "no_core_time_delivered": head.no_core_time_delivered,
         "apart": head.apart(),

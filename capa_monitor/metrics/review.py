@@ -145,6 +145,8 @@ class Headline:
     slightly_behind: int  # of them: status amber
     unplanned: tuple[str, ...]  # no job plan, and new Core Partnerships delivered
     unplanned_delivered: int
+    planned_elsewhere: tuple[str, ...]  # "Jane Smith (North)": a plan in a team not viewed, and delivered some
+    planned_elsewhere_delivered: int
     no_core_time: tuple[str, ...]  # every planned clinician whose plan gives no Core time (§4)
     no_core_time_active: tuple[str, ...]  # …of them, those who delivered some
     no_core_time_delivered: int
@@ -155,6 +157,8 @@ class Headline:
         lines = []
         for count, names, who in (
             (self.unplanned_delivered, self.unplanned, "with no job plan"),
+            (self.planned_elsewhere_delivered, self.planned_elsewhere,
+             "whose job plan is in another team"),
             (self.no_core_time_delivered, self.no_core_time_active,
              "whose job plan gives no Core time or target"),
         ):
@@ -171,7 +175,9 @@ def headline(clinicians: pd.DataFrame) -> Headline:
     """The Headline of a review's clinicians frame."""
     counted = clinicians[clinicians["target"].notna()]
     rest = clinicians[clinicians["target"].isna()]
-    unplanned = rest[~rest["planned"].astype(bool)]
+    elsewhere = rest["plan_team"].notna() if "plan_team" in rest else pd.Series(False, rest.index)
+    unplanned = rest[~rest["planned"].astype(bool) & ~elsewhere]
+    planned_elsewhere = rest[elsewhere]
     no_core = rest[rest["planned"].astype(bool)]
 
     def active(frame: pd.DataFrame) -> tuple[str, ...]:
@@ -186,6 +192,11 @@ def headline(clinicians: pd.DataFrame) -> Headline:
         slightly_behind=int((counted["status"] == "amber").sum()),
         unplanned=active(unplanned),
         unplanned_delivered=int(unplanned["delivered"].sum()),
+        planned_elsewhere=tuple(
+            f"{name} ({team})" for name, team, done in zip(
+                planned_elsewhere["clinician"].astype(str), planned_elsewhere["plan_team"],
+                planned_elsewhere["delivered"], strict=True) if done > 0),
+        planned_elsewhere_delivered=int(planned_elsewhere["delivered"].sum()),
         no_core_time=tuple(no_core["clinician"].astype(str)),
         no_core_time_active=active(no_core),
         no_core_time_delivered=int(no_core["delivered"].sum()),
@@ -277,9 +288,11 @@ def _assemble(
     lost: pd.DataFrame,
     history: _History,
 ) -> Review:
-    jobplans = viewed_plans(canonical_plans(jobplans), history.clinicians, teams)
+    every_plan = canonical_plans(jobplans)
+    jobplans = viewed_plans(every_plan, history.clinicians, teams)
     targets = quarterly_targets(jobplans, quarter, settings)
-    clinicians = against_target(viewed, targets, quarter, as_of, settings)
+    clinicians = against_target(viewed, targets, quarter, as_of, settings,
+                                plans_elsewhere=_plans_elsewhere(every_plan, jobplans, teams))
     lost = lost.reset_index(drop=True)
     clinicians = _with_lost_counts(clinicians, lost)
     # §8 L1, L2: where the quarter is heading on the slots in the diary, and next quarter's
@@ -324,6 +337,17 @@ def viewed_plans(
     working_here = clinician_keys(pd.Series(list(working), dtype="str"))
     works_here = clinician_keys(plans["clinician"]).isin(working_here)
     return plans[_in_teams(plans["team"], teams) | (blank_team & works_here)]
+
+
+def _plans_elsewhere(every_plan: pd.DataFrame, viewed: pd.DataFrame,
+                     teams: tuple[str, ...] | None) -> dict[str, str]:
+    """Clinician key → team of each plan outside the viewed teams (none when all are viewed)."""
+    if teams is None:
+        return {}
+    shown = set(clinician_keys(viewed["clinician"]).tolist())
+    return {key: team for key, team in zip(clinician_keys(every_plan["clinician"]).tolist(),
+                                           every_plan["team"].tolist(), strict=True)
+            if key not in shown and isinstance(team, str)}
 
 
 def _with_lost_counts(clinicians: pd.DataFrame, lost: pd.DataFrame) -> pd.DataFrame:

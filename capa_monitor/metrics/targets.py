@@ -8,6 +8,7 @@ the reason in words.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 import numpy as np
@@ -26,7 +27,8 @@ _RATIO_SLACK = 1e-9
 #: Columns of the result, in order (see metrics/review.py for what each means).
 TARGET_COLUMNS: tuple[str, ...] = (
     "clinician", "team", "target", "target_source", "expected_to_date", "delivered", "offered",
-    "shortfall", "status", "status_reason", "planned", "choice_target", "choice_expected_to_date", "choice_delivered",
+    "shortfall", "status", "status_reason", "planned", "plan_team", "also_in", "choice_target",
+    "choice_expected_to_date", "choice_delivered",
     "choice_offered", "choice_shortfall", "choice_status", "available_from", "available_to",
     "availability", "available_days", "quarter_days",
 )
@@ -45,13 +47,19 @@ def against_target(
     quarter: Quarter,
     as_of: date,
     settings: Settings = DEFAULT_SETTINGS,
+    *,
+    plans_elsewhere: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per clinician planned for the quarter or with activity in it (up to as_of).
 
     `activity` is the canonical frame for the teams viewed, `targets` plan_targets.quarterly_targets
     for the same teams. Clinicians with activity but no plan, and planned clinicians whose plan
     gives no target (§4), get status "no_target", NaN targets and a status_reason; planned
-    clinicians with no activity have delivered 0.
+    clinicians with no activity have delivered 0. `plans_elsewhere` (clinician key → team):
+    the plans of teams not viewed, so that a clinician working here whose plan is another
+    team's is said to have one there (plan_team; "job plan in North"), not to have none.
+    also_in: the other viewed teams they have rows in this quarter (their rows are summed
+    under the one team shown), missing when none.
     """
     until = min(as_of, quarter.last_day)
     counts = _quarter_counts(activity, quarter.start, until)
@@ -61,6 +69,13 @@ def against_target(
     planned = merged["clinician_plan"].notna().to_numpy()
     merged["clinician"] = merged["clinician_plan"].fillna(merged["clinician"])
     merged["team"] = merged["team_plan"].fillna(merged["team"])
+    elsewhere = plans_elsewhere or {}
+    merged["plan_team"] = pd.array(
+        [None if is_planned else elsewhere.get(key) for key, is_planned
+         in zip(merged.index.tolist(), planned.tolist(), strict=True)], dtype="str")
+    merged["also_in"] = pd.array(
+        [_also_in(shown, worked) for shown, worked
+         in zip(merged["team"].tolist(), merged["worked_in"].tolist(), strict=True)], dtype="str")
     for column in ("delivered", "offered", "choice_delivered", "choice_offered"):
         merged[column] = merged[column].fillna(0).astype("int64")
 
@@ -105,6 +120,12 @@ def against_target(
     return result.reset_index(drop=True)
 
 
+def _also_in(shown, worked) -> str | None:
+    """The teams besides the shown one that a clinician's counted rows are in, in words."""
+    others = [team for team in worked if team != shown] if isinstance(worked, tuple) else []
+    return ", ".join(others) or None
+
+
 def _status(
     delivered: np.ndarray, expected: np.ndarray, has_target: np.ndarray, settings: Settings
 ) -> np.ndarray:
@@ -127,13 +148,16 @@ def _reasons(merged: pd.DataFrame, planned: np.ndarray) -> pd.Series:
         [~planned, np.isnan(target), (target == 0) & explicit, target == 0],
         [words.NO_JOB_PLAN, words.NO_CORE_TIME, words.EXPLICIT_ZERO, words.ZERO_CORE_TIME],
         default="",
-    )
+    ).astype(object)
+    for at, team in enumerate(merged["plan_team"].tolist()):
+        if isinstance(team, str):
+            reason[at] = words.plan_elsewhere(team)
     return pd.Series(reason, index=merged.index, dtype="str").replace("", pd.NA)
 
 
 def _quarter_counts(activity: pd.DataFrame, start: date, until: date) -> pd.DataFrame:
-    """Per clinician key (sorted): the name and team shown for them, and core_new / choice
-    slots delivered and offered. Whatever order the rows come in (a store reads them team by
+    """Per clinician key (sorted): the name and team shown for them, the teams of their rows
+    (worked_in: a tuple, alphabetical), and core_new / choice slots delivered and offered. Whatever order the rows come in (a store reads them team by
     team): the alphabetically first of their spellings, as M3 shows it, and the team of most
     of their rows in the quarter (ties: alphabetical; none when no row names one)."""
     dates = activity[DATE]
@@ -174,6 +198,7 @@ def _quarter_counts(activity: pd.DataFrame, start: date, until: date) -> pd.Data
             "clinician": pd.array([e[0] for e in entries], dtype="str"),
             "team": pd.array([min(e[1].items(), key=lambda item: (-item[1], item[0]))[0]
                               if e[1] else None for e in entries], dtype="str"),
+            "worked_in": pd.Series([tuple(sorted(e[1])) for e in entries], dtype=object).array,
             **{name: np.array([e[2 + i] for e in entries], dtype="int64")
                for i, name in enumerate(("delivered", "offered", "choice_delivered",
                                          "choice_offered"))},

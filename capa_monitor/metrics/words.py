@@ -52,6 +52,12 @@ NO_CORE_TIME = "the job plan gives no Core time or target"
 EXPLICIT_ZERO = "the job plan sets a target of 0 for this quarter"
 ZERO_CORE_TIME = "the job plan gives 0 Core sessions, so the target is 0"
 
+
+def plan_elsewhere(team: str) -> str:
+    """Why a clinician with a plan in a team not viewed has no target here (one plan per
+    clinician: its own team's review measures it)."""
+    return f"job plan in {team}"
+
 #: The form of the ids the loader makes up when an export has none (loading.normalise.
 #: _derived_slot_ids: "h" + 16 hex digits, "-2", "-3"… for repeats). Such an id is nowhere in
 #: the clinician's system, so it is never shown: a slot is named by date, time, clinician and
@@ -126,17 +132,26 @@ def _texts(values: pd.Series) -> list:
 
 
 def clinician_notes(clinicians: pd.DataFrame) -> pd.Series:
-    """A review row's reason for its status and its start/leaving dates in one short text."""
-    return notes(clinicians["status_reason"], clinicians["availability"])
+    """A review row's reason for its status, its start/leaving dates and the other viewed
+    teams its counts include ("also in South"), in one short text."""
+    also = clinicians["also_in"] if "also_in" in clinicians else pd.Series(
+        pd.NA, index=clinicians.index, dtype="str")
+    return notes(clinicians["status_reason"], clinicians["availability"], also_in_words(also))
 
 
-def notes(reasons: pd.Series, dates: pd.Series) -> pd.Series:
-    """`reasons` and `dates` (texts, missing allowed) joined by "; "; missing when both are."""
+def also_in_words(also_in: pd.Series) -> pd.Series:
+    """"also in South, West" for a clinician whose counted rows include those teams'."""
+    return pd.Series([f"also in {teams}" if isinstance(teams, str) else None
+                      for teams in also_in.astype("object")], index=also_in.index, dtype="str")
+
+
+def notes(*parts: pd.Series) -> pd.Series:
+    """Texts (missing allowed) joined row by row with "; "; missing when all are."""
     joined = [
-        "; ".join(part for part in pair if isinstance(part, str) and part)
-        for pair in zip(reasons.astype("object"), dates.astype("object"), strict=True)
+        "; ".join(part for part in row if isinstance(part, str) and part)
+        for row in zip(*(part.astype("object") for part in parts), strict=True)
     ]
-    return pd.Series(joined, index=reasons.index, dtype="str").replace("", pd.NA)
+    return pd.Series(joined, index=parts[0].index, dtype="str").replace("", pd.NA)
 
 
 def no_core_time_banner(names: tuple[str, ...] | list[str], quarter_label: str) -> str | None:

@@ -25,7 +25,8 @@ CLINICIAN_TABLE = {
     "team": st.column_config.TextColumn("Team", width=120),
     "status_word": st.column_config.TextColumn(
         "Status", width=120, help="On track: delivered ≥ expected to date. Slightly behind: ≥ the amber "
-        "share. No target: no job plan, or a plan giving no Core time or target."
+        "share. No target: no job plan (or a plan in another team), or a plan giving no Core time "
+        "or target."
     ),
     "delivered": st.column_config.NumberColumn(
         "Delivered", help="New Core Partnerships attended", width=68
@@ -39,7 +40,8 @@ CLINICIAN_TABLE = {
     "shortfall": st.column_config.NumberColumn("Shortfall", format="%.1f", width=68),
     "note": st.column_config.TextColumn(
         "Note", width=280,
-        help="Why there is no target (or a target of 0), and start or leaving dates",
+        help="Why there is no target (or a target of 0), start or leaving dates, and the "
+        "other teams viewed whose slots are counted in this row",
     ),
 }
 OFFERS_TABLE = {

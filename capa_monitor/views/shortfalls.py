@@ -44,10 +44,11 @@ SCREEN_HEADERS = {
 
 
 def on_screen(part1: pd.DataFrame) -> pd.DataFrame:
-    """Part 1 as the review page shows a row: the reason and the dates in one note (the
-    leaving date is in its words), so the table fits the screen."""
-    shown = part1.drop(columns=["Why", "Start / leaving", "Leaving date"])
-    return _one_team(shown.assign(Note=words.notes(part1["Why"], part1["Start / leaving"])))
+    """Part 1 as the review page shows a row: the reason, the dates and the other teams
+    counted in one note (the leaving date is in its words), so the table fits the screen."""
+    shown = part1.drop(columns=["Why", "Also in", "Start / leaving", "Leaving date"])
+    return _one_team(shown.assign(Note=words.notes(
+        part1["Why"], part1["Start / leaving"], words.also_in_words(part1["Also in"]))))
 
 
 def _one_team(table: pd.DataFrame) -> pd.DataFrame:
