@@ -9,14 +9,16 @@ the reason in words.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import take
 
 from capa_monitor.metrics import words
 from capa_monitor.model import CLINICIAN, DATE, KIND, OUTCOME, TEAM, Kind, Outcome
-from capa_monitor.names import clinician_keys
+from capa_monitor.names import clinician_key, clinician_keys
 from capa_monitor.periods import Quarter, working_days
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 
@@ -63,61 +65,95 @@ def against_target(
     """
     until = min(as_of, quarter.last_day)
     counts = _quarter_counts(activity, quarter.start, until)
-    plans = _plans_in_quarter(targets, quarter, counts.index)
+    plans = _plans_in_quarter(targets, quarter, counts)
+    # one row per key of either, in key order (as an outer join of the two would give),
+    # gathered as arrays: a team's few dozen clinicians through frame joins and column
+    # assignments cost its review 10 ms of pandas' bookkeeping
+    keys = sorted(set(plans) | set(counts))
+    at = [plans.get(key, -1) for key in keys]
+    planned = np.array([position >= 0 for position in at], dtype=bool)
+    counted = [counts.get(key) for key in keys]
 
-    merged = plans.join(counts, how="outer")
-    planned = merged["clinician_plan"].notna().to_numpy()
-    merged["clinician"] = merged["clinician_plan"].fillna(merged["clinician"])
-    merged["team"] = merged["team_plan"].fillna(merged["team"])
+    def plan_column(name: str):
+        values = targets[name]
+        return take(values.array if isinstance(values.dtype, pd.StringDtype)
+                    else values.to_numpy(), at, allow_fill=True)
+
+    plan_name, plan_team_of_row = plan_column("clinician"), plan_column("team")
     elsewhere = plans_elsewhere or {}
-    merged["plan_team"] = pd.array(
-        [None if is_planned else elsewhere.get(key) for key, is_planned
-         in zip(merged.index.tolist(), planned.tolist(), strict=True)], dtype="str")
-    merged["also_in"] = pd.array(
-        [_also_in(shown, worked) for shown, worked
-         in zip(merged["team"].tolist(), merged["worked_in"].tolist(), strict=True)], dtype="str")
-    for column in ("delivered", "offered", "choice_delivered", "choice_offered"):
-        merged[column] = merged[column].fillna(0).astype("int64")
+    clinician, team, plan_team, also_in = [], [], [], []
+    for row, key in enumerate(keys):
+        found = counted[row]
+        name = plan_name[row] if planned[row] else None
+        clinician.append(name if isinstance(name, str) else found.spelling if found else None)
+        shown = plan_team_of_row[row] if planned[row] else None
+        if not isinstance(shown, str):
+            shown = found.shown_team() if found else None
+        team.append(shown)
+        plan_team.append(None if planned[row] else elsewhere.get(key))
+        also_in.append(_also_in(shown, found.teams()) if found else None)
+    out: dict[str, object] = {
+        "clinician": pd.array(clinician, dtype="str"),
+        "team": pd.array(team, dtype="str"),
+        "plan_team": pd.array(plan_team, dtype="str"),
+        "also_in": pd.array(also_in, dtype="str"),
+        "planned": planned,
+        "target_source": pd.array(plan_column("target_source"), dtype="str"),
+    }
+    for i, column in enumerate(("delivered", "offered", "choice_delivered", "choice_offered")):
+        out[column] = np.array([found.tallies[i] if found else 0 for found in counted],
+                               dtype="int64")
 
     quarter_days = working_days(quarter.start, quarter.last_day, settings)
+    available_from, available_to = plan_column("available_from"), plan_column("available_to")
     if as_of < quarter.start:
-        available = np.zeros(len(merged), dtype=np.int64)
+        available = np.zeros(len(keys), dtype=np.int64)
     else:
-        first = merged["available_from"].clip(lower=pd.Timestamp(quarter.start))
-        last = merged["available_to"].clip(upper=pd.Timestamp(until))
-        first = first.fillna(pd.Timestamp(quarter.start))
-        last = last.fillna(pd.Timestamp(until))
-        available = working_days(first.to_numpy("datetime64[D]"), last.to_numpy("datetime64[D]"), settings)
-    share = available / quarter_days if quarter_days else np.zeros(len(merged))
-    merged["available_days"] = np.where(planned, available, np.nan)
-    merged["quarter_days"] = quarter_days
+        start, last_day = np.datetime64(quarter.start, "D"), np.datetime64(until, "D")
+        first = available_from.astype("datetime64[D]")
+        last = available_to.astype("datetime64[D]")
+        first = np.where(np.isnat(first) | (first < start), start, first)
+        last = np.where(np.isnat(last) | (last > last_day), last_day, last)
+        available = working_days(first, last, settings)
+    share = available / quarter_days if quarter_days else np.zeros(len(keys))
+    out["available_days"] = np.where(planned, available, np.nan)
+    out["quarter_days"] = np.full(len(keys), quarter_days, dtype="int64")
 
     # §5: "at quarter end it is against target": once the quarter is over, what is owed is the
     # whole target, even by a leaver whose expectation stopped growing on their last day.
     quarter_over = as_of >= quarter.last_day
-    for prefix, target in (("", "target"), ("choice_", "choice_target")):
-        full = merged[target].to_numpy(dtype="float64")
+    for prefix, target, source in (("", "target", "core_target"),
+                                   ("choice_", "choice_target", "choice_target")):
+        full = plan_column(source).astype("float64")
         expected = full * share
-        delivered = merged[f"{prefix}delivered"].to_numpy(dtype="float64")
+        delivered = out[f"{prefix}delivered"].astype("float64")
         owed = full if quarter_over else expected
-        merged[f"{prefix}expected_to_date"] = expected
-        merged[f"{prefix}shortfall"] = np.maximum(0.0, owed - delivered)  # NaN without a target
-        merged[f"{prefix}status"] = _status(delivered, expected, ~np.isnan(full), settings)
+        out[target] = full
+        out[f"{prefix}expected_to_date"] = expected
+        out[f"{prefix}shortfall"] = np.maximum(0.0, owed - delivered)  # NaN without a target
+        out[f"{prefix}status"] = pd.array(
+            _status(delivered, expected, ~np.isnan(full), settings), dtype="str")
 
-    merged["target_source"] = merged["target_source"].astype("str")
-    merged["planned"] = planned
-    merged["status_reason"] = _reasons(merged, planned)
-    merged["availability"] = pd.Series(
-        [
-            words.availability_words(start, end, as_of, quarter.start)
-            for start, end in zip(merged["available_from"], merged["available_to"], strict=True)
-        ],
-        index=merged.index,
+    out["status_reason"] = _reasons(out["target"], out["target_source"], planned,
+                                    out["plan_team"])
+    out["available_from"] = available_from
+    out["available_to"] = available_to
+    out["availability"] = pd.array(
+        [words.availability_words(start, end, as_of, quarter.start)
+         for start, end in zip(pd.Series(available_from), pd.Series(available_to), strict=True)],
         dtype="str",
     )
-    result = merged.reindex(columns=list(TARGET_COLUMNS))
-    result = result.sort_values(["team", "clinician"], na_position="last", kind="stable")
-    return result.reset_index(drop=True)
+    order = _by_team_then_name(out["team"], out["clinician"])
+    return pd.DataFrame({name: out[name][order] for name in TARGET_COLUMNS})
+
+
+def _by_team_then_name(team, clinician) -> np.ndarray:
+    """Row order by team, then clinician, missing last, ties in key order (stable)."""
+    codes = []
+    for values in (clinician, team):
+        code, _ = pd.factorize(values, sort=True)
+        codes.append(np.where(code < 0, code.max(initial=0) + 1, code))
+    return np.lexsort(codes)
 
 
 def _also_in(shown, worked) -> str | None:
@@ -140,83 +176,83 @@ def _status(
     )
 
 
-def _reasons(merged: pd.DataFrame, planned: np.ndarray) -> pd.Series:
+def _reasons(target: np.ndarray, source, planned: np.ndarray, plan_team) -> pd.api.extensions.ExtensionArray:
     """Why there is no target, or why it is 0, in words (§4); missing for an ordinary target."""
-    target = merged["target"].to_numpy(dtype="float64")
-    explicit = (merged["target_source"] == "explicit").to_numpy(dtype=bool)
+    explicit = np.asarray(source == "explicit", dtype=bool)
     reason = np.select(
         [~planned, np.isnan(target), (target == 0) & explicit, target == 0],
         [words.NO_JOB_PLAN, words.NO_CORE_TIME, words.EXPLICIT_ZERO, words.ZERO_CORE_TIME],
         default="",
     ).astype(object)
-    for at, team in enumerate(merged["plan_team"].tolist()):
+    for at, team in enumerate(plan_team.tolist()):
         if isinstance(team, str):
             reason[at] = words.plan_elsewhere(team)
-    return pd.Series(reason, index=merged.index, dtype="str").replace("", pd.NA)
+    return pd.array([text or None for text in reason.tolist()], dtype="str")
 
 
-def _quarter_counts(activity: pd.DataFrame, start: date, until: date) -> pd.DataFrame:
-    """Per clinician key (sorted): the name and team shown for them, the teams of their rows
-    (worked_in: a tuple, alphabetical), and core_new / choice slots delivered and offered. Whatever order the rows come in (a store reads them team by
-    team): the alphabetically first of their spellings, as M3 shows it, and the team of most
-    of their rows in the quarter (ties: alphabetical; none when no row names one)."""
-    dates = activity[DATE]
-    rows = activity[((dates >= pd.Timestamp(start)) & (dates <= pd.Timestamp(until))).to_numpy()]
-    kind, outcome = rows[KIND], rows[OUTCOME]
+@dataclass
+class _Counted:
+    """One clinician key's quarter: the first of their spellings alphabetically, their rows
+    per team, and core_new delivered, offered, choice delivered, offered."""
+
+    spelling: str
+    rows_by_team: dict[str, int]
+    tallies: list[int]
+
+    def shown_team(self) -> str | None:
+        """The team of most of their rows (ties: alphabetical); None when no row names one."""
+        if not self.rows_by_team:
+            return None
+        return min(self.rows_by_team.items(), key=lambda item: (-item[1], item[0]))[0]
+
+    def teams(self) -> tuple[str, ...]:
+        return tuple(sorted(self.rows_by_team))
+
+
+def _quarter_counts(activity: pd.DataFrame, start: date, until: date) -> dict[str, _Counted]:
+    """Per clinician key with rows in [start, until]: what _Counted holds, whatever order the
+    rows come in (a store reads them team by team). Counted per spelling and team with
+    bincount over the whole frame's codes, then the few spellings matched by key in Python
+    (selecting the quarter's rows first, or grouping by key, cost a team's review 5 ms)."""
+    dates = activity[DATE].to_numpy()
+    in_quarter = (dates >= np.datetime64(start)) & (dates <= np.datetime64(until))
+    kind, outcome = activity[KIND], activity[OUTCOME]
     attended = (outcome == Outcome.ATTENDED.value).to_numpy()
     offered = (outcome != Outcome.CANCELLED_BY_SERVICE.value).to_numpy()
     core = (kind == Kind.CORE_NEW.value).to_numpy()
     choice = (kind == Kind.CHOICE.value).to_numpy()
-    # counted per spelling and team, then the few spellings matched by name key in Python
-    # (grouping every row by its key cost a team's review 5 ms)
-    spelling, spellings = pd.factorize(rows[CLINICIAN])
-    team = rows[TEAM] if TEAM in rows else pd.Series(pd.NA, index=rows.index, dtype="str")
-    team_code, teams = pd.factorize(team)
-    named = spelling >= 0
+    spelling, spellings = pd.factorize(activity[CLINICIAN])
+    team_code, teams = pd.factorize(activity[TEAM]) if TEAM in activity else (
+        np.full(len(activity), -1, dtype=np.intp), [])
+    counted = in_quarter & (spelling >= 0)
     n = len(spellings)
-    flags = (core & attended, core & offered, choice & attended, choice & offered)
-    tallies = [np.bincount(spelling[named], weights=flag[named], minlength=n).astype("int64")
-               for flag in flags]
-    in_team = named & (team_code >= 0)
-    cell = spelling[in_team] * max(len(teams), 1) + team_code[in_team]
-    cells, rows_in = np.unique(cell, return_counts=True)
-    keys = clinician_keys(pd.Series(spellings, dtype="str")).tolist()
-    found: dict[str, list] = {}  # key → [spelling, {team: rows}, four counts]
-    for s in range(n):
-        entry = found.setdefault(keys[s], [spellings[s], {}, 0, 0, 0, 0])
-        entry[0] = min(entry[0], spellings[s])
+    rows = np.bincount(spelling[counted], minlength=n)
+    tallies = [np.bincount(spelling[counted & flag], minlength=n).tolist()
+               for flag in (core & attended, core & offered, choice & attended, choice & offered)]
+    found: dict[str, _Counted] = {}
+    for s in np.flatnonzero(rows).tolist():
+        key = clinician_key(spellings[s])
+        entry = found.get(key)
+        if entry is None:
+            entry = found[key] = _Counted(spellings[s], {}, [0, 0, 0, 0])
+        entry.spelling = min(entry.spelling, spellings[s])
         for i in range(4):
-            entry[2 + i] += int(tallies[i][s])
-    for code, count in zip(cells.tolist(), rows_in.tolist(), strict=True):
-        s, t = divmod(code, max(len(teams), 1))
-        by_team = found[keys[s]][1]
+            entry.tallies[i] += tallies[i][s]
+    in_team = counted & (team_code >= 0)
+    width = max(len(teams), 1)
+    cells, rows_in = np.unique(spelling[in_team] * width + team_code[in_team], return_counts=True)
+    for cell, count in zip(cells.tolist(), rows_in.tolist(), strict=True):
+        s, t = divmod(cell, width)
+        by_team = found[clinician_key(spellings[s])].rows_by_team
         by_team[teams[t]] = by_team.get(teams[t], 0) + count
-    ordered = sorted(found)
-    entries = [found[key] for key in ordered]
-    return pd.DataFrame(
-        {
-            "clinician": pd.array([e[0] for e in entries], dtype="str"),
-            "team": pd.array([min(e[1].items(), key=lambda item: (-item[1], item[0]))[0]
-                              if e[1] else None for e in entries], dtype="str"),
-            "worked_in": pd.Series([tuple(sorted(e[1])) for e in entries], dtype=object).array,
-            **{name: np.array([e[2 + i] for e in entries], dtype="int64")
-               for i, name in enumerate(("delivered", "offered", "choice_delivered",
-                                         "choice_offered"))},
-        },
-        index=pd.Index(ordered, dtype="str", name="key"),
-    )
+    return found
 
 
-def _plans_in_quarter(targets: pd.DataFrame, quarter: Quarter, active_keys: pd.Index) -> pd.DataFrame:
-    """Plans whose availability overlaps the quarter, or whose clinician worked in it."""
-    plans = targets.rename(
-        columns={"core_target": "target", "clinician": "clinician_plan", "team": "team_plan"}
-    ).copy()
-    plans["key"] = clinician_keys(plans["clinician_plan"])
-    plans = plans.drop_duplicates("key", keep="last").set_index("key")
-    overlaps = available_in(plans, quarter.start, quarter.end)
-    plans = plans[overlaps | plans.index.isin(active_keys)]
-    return plans[
-        ["clinician_plan", "team_plan", "target", "target_source", "choice_target",
-         "available_from", "available_to"]
-    ]
+def _plans_in_quarter(targets: pd.DataFrame, quarter: Quarter, active: Mapping) -> dict[str, int]:
+    """Clinician key → row of `targets` (the last of a key's rows) for the plans whose
+    availability overlaps the quarter, or whose clinician worked in it (a key of `active`)."""
+    overlaps = available_in(targets, quarter.start, quarter.end).to_numpy(dtype=bool)
+    last: dict[str, int] = {}
+    for row, key in enumerate(clinician_keys(targets["clinician"]).tolist()):
+        last[key] = row
+    return {key: row for key, row in last.items() if overlaps[row] or key in active}
