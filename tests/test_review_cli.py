@@ -249,3 +249,11 @@ def test_a_team_review_matches_over_every_team_and_keeps_blank_team_plans(run):
     people = {c["clinician"]: c for c in doc["clinicians"]}
     assert "Cara Dunn" not in people
     assert (people["Eve Ford"]["target"], people["Eve Ford"]["status"]) == (3.0, "red")
+
+
+def test_a_quarter_without_lost_slots_says_0_and_nothing_more(run):
+    # As of 30 Jun, before the quarter: none of its slots is lost yet
+    code, out, _ = run("review", "--quarter", "2026/27 Q2", "--as-of", "2026-06-30")
+    assert code == 0
+    assert "Lost slots in the quarter: 0\n" in out
+    assert "()" not in out

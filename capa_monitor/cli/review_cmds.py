@@ -289,8 +289,9 @@ def review_table(result: Review) -> str:
     s = result.settings
     lines += [
         "",
-        f"Lost slots in the quarter: {len(lost)} "
-        + "(" + ", ".join(f"{name} {count}" for name, count in statuses.items()) + ")",
+        f"Lost slots in the quarter: {len(lost)}"
+        + (" (" + ", ".join(f"{name} {count}" for name, count in statuses.items()) + ")"
+           if len(statuses) else ""),
         *(f"  {slot}: {evidence}"
           for slot, evidence in zip(missed["slot"], missed["evidence"], strict=True)),
         f"Rules: on track at {s.green_ratio:.0%} of expected, slightly behind at "
