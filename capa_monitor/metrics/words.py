@@ -55,8 +55,9 @@ ZERO_CORE_TIME = "the job plan gives 0 Core sessions, so the target is 0"
 
 def plan_elsewhere(team: str) -> str:
     """Why a clinician with a plan in a team not viewed has no target here (one plan per
-    clinician: its own team's review measures it)."""
+    clinician, kept under its team: a view without that team has no target to measure)."""
     return f"job plan in {team}"
+
 
 #: The form of the ids the loader makes up when an export has none (loading.normalise.
 #: _derived_slot_ids: "h" + 16 hex digits, "-2", "-3"… for repeats). Such an id is nowhere in
