@@ -32,7 +32,7 @@ import pandas as pd
 from pandas.api.extensions import take
 
 from capa_monitor.model import CLINICIAN, DATE, KIND, OUTCOME, TEAM, Kind, Outcome
-from capa_monitor.names import clinician_key, clinician_key_codes, clinician_keys
+from capa_monitor.names import clinician_key_codes, clinician_keys
 from capa_monitor.periods import Quarter, working_days
 from capa_monitor.plan_targets import quarterly_targets
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
@@ -112,8 +112,8 @@ def projection(
     booked = per_key(ahead & (outcome == Outcome.BOOKED.value).to_numpy())
     free = per_key(ahead & (outcome == Outcome.UNBOOKED.value).to_numpy())
     position = {key: i for i, key in enumerate(distinct)}
-    at = np.array([position.get(clinician_key(name), -1) if isinstance(name, str) else -1
-                   for name in clinicians["clinician"].astype("str").to_numpy(dtype=object)],
+    at = np.array([position.get(key, -1) if isinstance(key, str) else -1
+                   for key in clinician_keys(clinicians["clinician"].astype("str")).tolist()],
                   dtype=np.intp)
     found = at >= 0
     booked_ahead = np.where(found, booked[at], 0).astype("int64")

@@ -229,9 +229,10 @@ def _quarter_counts(activity: pd.DataFrame, start: date, until: date) -> dict[st
     rows = np.bincount(spelling[counted], minlength=n)
     tallies = [np.bincount(spelling[counted & flag], minlength=n).tolist()
                for flag in (core & attended, core & offered, choice & attended, choice & offered)]
+    key_of = [clinician_key(name) for name in spellings]
     found: dict[str, _Counted] = {}
     for s in np.flatnonzero(rows).tolist():
-        key = clinician_key(spellings[s])
+        key = key_of[s]
         entry = found.get(key)
         if entry is None:
             entry = found[key] = _Counted(spellings[s], {}, [0, 0, 0, 0])
@@ -243,7 +244,7 @@ def _quarter_counts(activity: pd.DataFrame, start: date, until: date) -> dict[st
     cells, rows_in = np.unique(spelling[in_team] * width + team_code[in_team], return_counts=True)
     for cell, count in zip(cells.tolist(), rows_in.tolist(), strict=True):
         s, t = divmod(cell, width)
-        by_team = found[clinician_key(spellings[s])].rows_by_team
+        by_team = found[key_of[s]].rows_by_team
         by_team[teams[t]] = by_team.get(teams[t], 0) + count
     return found
 
