@@ -290,10 +290,13 @@ def test_a_clinician_working_in_two_teams_is_named_with_the_other_team(team_stor
     store.ingest(make_load_result(south, file_name="south.xlsx"), user="setup@example.org")
     store.close()
     at = open_page()
+    assert "Only the chosen teams" not in at.caption[0].value  # all teams
     at.multiselect(key="review_teams").set_value(["South"]).run()
     assert not at.exception, [e.value for e in at.exception]
     notes = table_with(at, "note").set_index("clinician")["note"]
     assert notes.to_dict() == {"Ann Able": "job plan in North"}  # not "no job plan"
+    # a view of some teams says its counts are theirs alone (all teams: nothing to say)
+    assert "Only the chosen teams' slots are counted" in at.caption[0].value
     assert ("Plus 1 new Core Partnership by a clinician whose job plan is in another team: "
             "Ann Able (North).") in [c.value for c in at.caption]
     # Both teams: her four attended new Core Partnerships (three North, one South) in one row

@@ -168,6 +168,8 @@ def test_review_table_and_as_of(run):
     assert "Plus 1 new Core Partnership by a clinician with no job plan: Bob Ray." in out
     ann = next(line for line in out.splitlines() if line.startswith("Ann Lee"))
     assert "  behind  " in ann and ann.endswith("leaves 14 Aug")
+    # one team chosen: its counts are that team's slots alone, and the rules line says so
+    assert "Only the chosen teams' slots are counted" in out.splitlines()[-1]
 
 
 @pytest.mark.parametrize(
@@ -257,3 +259,4 @@ def test_a_quarter_without_lost_slots_says_0_and_nothing_more(run):
     assert code == 0
     assert "Lost slots in the quarter: 0\n" in out
     assert "()" not in out
+    assert "Only the chosen teams" not in out  # every team

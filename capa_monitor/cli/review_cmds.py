@@ -299,7 +299,8 @@ def review_table(result: Review) -> str:
         f"re-offer window {s.reoffer_window_days} days; targets = core half-days x "
         f"{s.appointments_per_half_day:g} x {s.usable_weeks_per_quarter:g} weeks / "
         f"{s.appointments_per_core_partnership:g} unless the plan gives one; no Core time "
-        "and no target in the plan: no target.",
+        "and no target in the plan: no target."
+        + (f" {words.CHOSEN_TEAMS_ONLY}" if result.teams else ""),
     ]
     return "\n".join(lines)
 

@@ -53,6 +53,12 @@ EXPLICIT_ZERO = "the job plan sets a target of 0 for this quarter"
 ZERO_CORE_TIME = "the job plan gives 0 Core sessions, so the target is 0"
 
 
+#: Said under a review of some teams (not all): its counts are those teams' slots only.
+CHOSEN_TEAMS_ONLY = ("Only the chosen teams' slots are counted: a clinician who also works in "
+                     "another team is measured here without those slots (choose both teams, "
+                     "or all teams, to count them together).")
+
+
 def plan_elsewhere(team: str) -> str:
     """Why a clinician with a plan in a team not viewed has no target here (one plan per
     clinician, kept under its team: a view without that team has no target to measure)."""

@@ -226,6 +226,7 @@ def rules_line(result: Review) -> None:
         f"On track at ≥ {settings.green_ratio:.0%} of expected, "
         f"slightly behind at ≥ {settings.amber_ratio:.0%}. Lost slots count as re-offered "
         f"within {settings.reoffer_window_days} days."
+        + (f" {vocabulary.CHOSEN_TEAMS_ONLY}" if teams else "")
     )
 
 
