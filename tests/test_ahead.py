@@ -131,6 +131,13 @@ def test_a_team_with_no_recent_slots_counts_booked_slots_in_full():
     assert (row["rate_basis"], row["projected"], row["to_find"]) == ("none", 4, 2)  # 6 − 4
 
 
+def test_a_planned_clinician_in_a_view_with_no_rows_is_projected_on_nothing():
+    # a team whose uploads were all removed, its plan kept: no rows, so no clinician keys
+    row = l1(ACTIVITY.iloc[0:0], plans(("Gus Hill", 2, None, None))).loc["Gus Hill"]
+    assert (row["delivered"], row["booked_ahead"], row["free_ahead"]) == (0, 0, 0)
+    assert (row["rate_basis"], row["projected"], row["to_find"]) == ("none", 0, 6)
+
+
 def test_never_for_a_quarter_that_has_ended():
     ended = l1(quarter=Q2)
     assert ended["projection_words"].isna().all()

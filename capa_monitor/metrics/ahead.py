@@ -115,9 +115,10 @@ def projection(
     at = np.array([position.get(key, -1) if isinstance(key, str) else -1
                    for key in clinician_keys(clinicians["clinician"].astype("str")).tolist()],
                   dtype=np.intp)
-    found = at >= 0
-    booked_ahead = np.where(found, booked[at], 0).astype("int64")
-    free_ahead = np.where(found, free[at], 0).astype("int64")
+    # each clinician's count, 0 for one with no rows (at -1: the 0 appended; there may be
+    # no keys at all, in a view whose quarter has no rows yet)
+    booked_ahead = np.append(booked, 0)[at].astype("int64")
+    free_ahead = np.append(free, 0)[at].astype("int64")
 
     rate, basis = _nonattendance(activity[TEAM], recent, missed, per_key(recent),
                                  per_key(missed), at, clinicians["team"], settings)
