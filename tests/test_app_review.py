@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from conftest import fill_store, make_activity, make_load_result, open_page, plans_frame, table_with
 
-from capa_monitor.store import Store
+from capa_monitor.store import Store, review_reads
 
 # Quarter 2026/27 Q2 (1 Jul – 30 Sep 2026), team North. Working days: July 23, August 21 − the
 # summer bank holiday (31 Aug) = 20, September 22 → 65. As-of = the latest attended/missed date,
@@ -260,13 +260,13 @@ def test_a_team_filter_matches_across_teams_reading_only_that_teams_rows(team_st
     store.ingest(make_load_result(south, file_name="south.xlsx"), user="setup@example.org")
     store.close()
     reads, whole = [], []
-    read_inputs = Store.review_inputs
+    read_inputs = review_reads.read_inputs
 
-    def counted(self, teams, *args, **kwargs):
+    def counted(conn, teams, *args, **kwargs):
         reads.append(teams)
-        return read_inputs(self, teams, *args, **kwargs)
+        return read_inputs(conn, teams, *args, **kwargs)
 
-    monkeypatch.setattr(Store, "review_inputs", counted)
+    monkeypatch.setattr(review_reads, "read_inputs", counted)
     monkeypatch.setattr(Store, "activity", lambda self, *a, **k: whole.append(a) or 1 / 0)
     at = open_page()
     assert reads == [None]  # every team (all teams viewed), once per data version

@@ -59,7 +59,7 @@ CORRECTION_A = [
 
 def test_new_store_is_migrated_to_the_latest_version(store):
     with store.engine.connect() as conn:
-        assert current_version(conn) == LATEST_VERSION == 9
+        assert current_version(conn) == LATEST_VERSION == 10
     assert store.data_version() == 0
     assert store.uploads().empty
     assert store.activity().empty

@@ -13,7 +13,7 @@ import pandas as pd
 
 from capa_monitor.errors import CapaError
 from capa_monitor.metrics import words
-from capa_monitor.metrics.review import Review, stored_review
+from capa_monitor.metrics.review import Review
 from capa_monitor.periods import Quarter
 
 #: Per-clinician JSON fields (issue 4), in order. `status` is the code for machines,
@@ -139,10 +139,9 @@ def _review_from_store(args: argparse.Namespace):
         if latest is None:
             raise CapaError("There is no attended or missed appointment stored yet; give --quarter.")
         quarter = Quarter.containing(latest, settings.fy_first_month)
-    # The part of the teams' rows the quarter needs and what the store keeps at write time
-    # (M2 matches, per-day counts): store/review_reads.py
-    inputs = store.review_inputs(teams, quarter, args.as_of)
-    result = stored_review(inputs, quarter, as_of=args.as_of, teams=teams)
+    # The kept review while it stands, else the part of the teams' rows the quarter needs and
+    # what the store keeps at write time (store/kept_reviews.py, store/review_reads.py)
+    result = store.review(teams, quarter, args.as_of)
     return result, store
 
 

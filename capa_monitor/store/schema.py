@@ -382,10 +382,18 @@ def _migration_lookup_indexes(conn: Connection) -> None:
             index.create(conn)
 
 
+def _migration_kept_reviews(conn: Connection) -> None:
+    """Reviews worked out once and kept for every process that asks again (issue 13):
+    store/kept_reviews.py."""
+    from capa_monitor.store import kept_reviews
+
+    kept_reviews.create(conn)
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _migration_1, _migration_2, _migration_3, _migration_access_list, _migration_derived,
     _migration_team_versions, _migration_daily_counts, _migration_family_firsts,
-    _migration_lookup_indexes,
+    _migration_lookup_indexes, _migration_kept_reviews,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -40,7 +41,16 @@ from capa_monitor import model
 from capa_monitor.errors import StoreError
 from capa_monitor.names import clinician_key
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
-from capa_monitor.store import bulk, counts, derived, hops, overlap, review_reads, upload_ops
+from capa_monitor.store import (
+    bulk,
+    counts,
+    derived,
+    hops,
+    kept_reviews,
+    overlap,
+    review_reads,
+    upload_ops,
+)
 from capa_monitor.store.database import (
     create_store_engine,
     read_transaction,
@@ -68,6 +78,7 @@ from capa_monitor.store.upload_ops import audit as _audit
 
 if TYPE_CHECKING:  # the loader's classes: a review, which reads only, never imports the loader
     from capa_monitor.loading.report import LoadResult, MappingProfile
+    from capa_monitor.metrics.review import Review
     from capa_monitor.periods import Quarter
 
 __all__ = [
@@ -206,6 +217,7 @@ class Store:
             yield conn
             counts.refresh(conn)  # before derived.refresh, which forgets the teams touched
             derived.refresh(conn)
+            kept_reviews.forget_stale(conn)  # after the versions are raised
             conn.execute(
                 update(meta).where(meta.c.key == "data_version").values(value=meta.c.value + 1)
             )
@@ -369,6 +381,37 @@ class Store:
                 conn, teams, quarter, as_of, self._every_plan(conn),
                 looking_ahead=looking_ahead,
             )
+
+    def review(
+        self,
+        teams: Sequence[str] | None,
+        quarter: Quarter,
+        as_of: date | None = None,
+        *,
+        keep: bool | None = None,
+    ) -> Review:
+        """The quarter's review of `teams` (None: every team): the one kept in the store
+        (kept_reviews.py) while nothing it was worked out from has changed, else worked out
+        from review_inputs and kept for the next process that asks: always with `keep` True,
+        never with False, and by default when working it out took kept_reviews.WORTH_KEEPING_S
+        or more (a team's review, 0.2 s, is not worth a write on every switch)."""
+        from capa_monitor.metrics.review import stored_review
+
+        started = time.perf_counter()
+        teams = list(teams) if teams else None
+        key = kept_reviews.Key(None if teams is None else tuple(teams), quarter, as_of)
+        with read_transaction(self.engine) as conn:
+            names = review_reads.team_names(conn, teams)
+            worked_from = kept_reviews.versions(conn, names)
+            kept = kept_reviews.find(conn, key, worked_from)
+            if kept is not None:
+                return kept
+            inputs = review_reads.read_inputs(conn, teams, quarter, as_of, self._every_plan(conn))
+        result = stored_review(inputs, quarter, as_of=as_of, teams=teams)
+        if keep or (keep is None
+                    and time.perf_counter() - started >= kept_reviews.WORTH_KEEPING_S):
+            kept_reviews.keep(self.engine, key, names, worked_from, result)
+        return result
 
     def _every_plan(self, conn: Connection) -> pd.DataFrame:
         """Every current plan, as _jobplans reads them, kept while the shared version stands."""

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from capa_monitor.errors import CapaError
-from capa_monitor.metrics.review import Review, stored_review
+from capa_monitor.metrics.review import Review
 from capa_monitor.periods import Quarter
 from capa_monitor.settings import Settings
 from capa_monitor.store import Store
@@ -157,8 +157,9 @@ def _quarterly_review(
     teams: tuple[str, ...],
     as_of: date | None,
 ) -> Review:
-    # read for this review only (not kept: the review is what the page shows, and kept rows
-    # of every team viewed would make the process grow with each selection)
-    inputs = _read_inputs(url, quarter_label, teams, as_of, False)
-    return stored_review(inputs, Quarter.parse(quarter_label, inputs.settings.fy_first_month),
-                         as_of=as_of, teams=list(teams) or None)
+    # The store's kept review while it stands (another process or replica may have worked it
+    # out), else read for this review only: its rows are not kept in the process, which would
+    # grow with each selection (store/kept_reviews.py, store/review_reads.py)
+    store = _store_for(url)
+    quarter = Quarter.parse(quarter_label, store.settings().fy_first_month)
+    return store.review(list(teams) or None, quarter, as_of)
