@@ -103,8 +103,10 @@ class Key:
 def versions(conn: Connection, names: Sequence[str] | None) -> str:
     """What a review of the stored team `names` (None: every team) is worked out from, as the
     text kept beside it: the code's fingerprint, the shared version, each team's version."""
-    found = dict(conn.execute(select(derived.team_versions.c.team,
-                                     derived.team_versions.c.version)).all())
+    query = select(derived.team_versions.c.team, derived.team_versions.c.version)
+    if names is not None:
+        query = query.where(derived.team_versions.c.team.in_(list(names)))
+    found = dict(conn.execute(query).all())
     teams = sorted(found) if names is None else list(names)
     return json.dumps({"code": code_fingerprint(), "shared": derived.shared_version(conn),
                        "teams": {team: int(found.get(team, 0)) for team in teams}})
