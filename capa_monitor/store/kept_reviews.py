@@ -52,7 +52,7 @@ from sqlalchemy.exc import OperationalError
 
 from capa_monitor.settings import Settings
 from capa_monitor.store import derived
-from capa_monitor.store.database import SQLITE_BUSY_TIMEOUT_MS, WRITER_LOCK_KEY
+from capa_monitor.store.database import _WRITE_OPTION, SQLITE_BUSY_TIMEOUT_MS, WRITER_LOCK_KEY
 from capa_monitor.store.schema import metadata, utc_now
 
 if TYPE_CHECKING:  # periods brings the holiday calendars, which a write does not need
@@ -106,9 +106,13 @@ def versions(conn: Connection, names: Sequence[str] | None) -> str:
     query = select(derived.team_versions.c.team, derived.team_versions.c.version)
     if names is not None:
         query = query.where(derived.team_versions.c.team.in_(list(names)))
-    found = dict(conn.execute(query).all())
+    return _versions_text(derived.shared_version(conn), dict(conn.execute(query).all()), names)
+
+
+def _versions_text(shared: int, found: dict[str, int], names: Sequence[str] | None) -> str:
+    """versions() from the shared version and the teams' versions read (`found`)."""
     teams = sorted(found) if names is None else list(names)
-    return json.dumps({"code": code_fingerprint(), "shared": derived.shared_version(conn),
+    return json.dumps({"code": code_fingerprint(), "shared": shared,
                        "teams": {team: int(found.get(team, 0)) for team in teams}})
 
 
@@ -157,14 +161,10 @@ def forget_stale(conn: Connection) -> int:
         return 0
     found = dict(conn.execute(select(derived.team_versions.c.team,
                                      derived.team_versions.c.version)).all())
-    shared, code = derived.shared_version(conn), code_fingerprint()
-    stale = []
-    for row in kept:
-        was = json.loads(row.versions)
-        teams = was["teams"]
-        now = {team: int(found.get(team, 0)) for team in (teams if row.teams else found)}
-        if was["code"] != code or was["shared"] != shared or teams != now:
-            stale.append((row.teams, row.quarter, row.as_of))
+    shared = derived.shared_version(conn)
+    stale = [(row.teams, row.quarter, row.as_of) for row in kept
+             if row.versions != _versions_text(
+                 shared, found, list(json.loads(row.versions)["teams"]) if row.teams else None)]
     if stale:
         columns = (kept_reviews.c.teams, kept_reviews.c.quarter, kept_reviews.c.as_of)
         conn.execute(delete(kept_reviews).where(tuple_(*columns).in_(stale)))
@@ -185,7 +185,7 @@ def _brief_write(engine: Engine) -> Iterator[Connection | None]:
         if sqlite:
             conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={KEEP_WAIT_MS}")
         try:
-            conn.execution_options(capa_write=True)
+            conn.execution_options(**{_WRITE_OPTION: True})
             with conn.begin():
                 if not sqlite and not conn.execute(
                         text("SELECT pg_try_advisory_xact_lock(:key)"),
