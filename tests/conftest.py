@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
 
 POSTGRES_ENV = "CAPA_TEST_POSTGRES_URL"
+# No pre-work run after every write of every test (prework.py): tests/test_prework.py turns it
+# on for its own. Set here, so the app and CLI processes the tests start inherit it.
+os.environ["CAPA_PREWORK"] = "0"
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard.py"
 VIEWS = "capa_monitor/views"
 
@@ -149,6 +152,26 @@ def store(store_url) -> Iterator[Store]:
     opened = Store.open(store_url)
     yield opened
     opened.close()
+
+
+REVIEW_FRAMES = ("clinicians", "lost_slots", "balance", "balance_teams", "drift", "waits",
+                 "flow_summary", "dropoff", "spc_weekly", "spc_dna")
+
+
+def assert_same_review(kept, fresh) -> None:
+    """Two Reviews show the same: every frame, the as-of date, the next quarter's diary."""
+    from pandas.testing import assert_frame_equal
+
+    assert (kept.quarter, kept.as_of, kept.as_of_source, kept.teams, kept.settings) == (
+        fresh.quarter, fresh.as_of, fresh.as_of_source, fresh.teams, fresh.settings)
+    for name in REVIEW_FRAMES:
+        assert_frame_equal(getattr(kept, name), getattr(fresh, name), obj=name)
+    assert (kept.next_diary is None) == (fresh.next_diary is None)
+    if fresh.next_diary is not None:
+        assert (kept.next_diary.quarter, kept.next_diary.ready_at, kept.next_diary.checked) == (
+            fresh.next_diary.quarter, fresh.next_diary.ready_at, fresh.next_diary.checked)
+        assert_frame_equal(kept.next_diary.clinicians, fresh.next_diary.clinicians)
+    assert kept.headline == fresh.headline
 
 
 # --- AppTest helpers (Streamlit is imported only by the tests that use them) ------------------

@@ -14,8 +14,7 @@ from datetime import date
 
 import numpy as np
 import pytest
-from conftest import make_activity, make_load_result, plans_frame
-from pandas.testing import assert_frame_equal
+from conftest import assert_same_review, make_activity, make_load_result, plans_frame
 from sqlalchemy import func, select, text, update
 
 from capa_monitor.periods import Quarter
@@ -30,8 +29,6 @@ PLANS = plans_frame([
     {"clinician": "Jane Smith", "team": "North", "fte": 1.0, "core_sessions": 4.0},
     {"clinician": "Lee Chan", "team": "South", "fte": 1.0, "core_sessions": 2.0},
 ])
-FRAMES = ("clinicians", "lost_slots", "balance", "balance_teams", "drift", "waits",
-          "flow_summary", "dropoff", "spc_weekly", "spc_dna")
 
 
 def _upload(store: Store, name: str, rows: list[dict]) -> None:
@@ -76,19 +73,6 @@ def _delivered(result, clinician: str) -> int:
     return int(rows.loc[rows["clinician"] == clinician, "delivered"].iloc[0])
 
 
-def _assert_same(kept, fresh) -> None:
-    assert (kept.quarter, kept.as_of, kept.as_of_source, kept.teams, kept.settings) == (
-        fresh.quarter, fresh.as_of, fresh.as_of_source, fresh.teams, fresh.settings)
-    for name in FRAMES:
-        assert_frame_equal(getattr(kept, name), getattr(fresh, name), obj=name)
-    assert (kept.next_diary is None) == (fresh.next_diary is None)
-    if fresh.next_diary is not None:
-        assert (kept.next_diary.quarter, kept.next_diary.ready_at, kept.next_diary.checked) == (
-            fresh.next_diary.quarter, fresh.next_diary.ready_at, fresh.next_diary.checked)
-        assert_frame_equal(kept.next_diary.clinicians, fresh.next_diary.clinicians)
-    assert kept.headline == fresh.headline
-
-
 @pytest.fixture
 def no_reading(monkeypatch):
     """Fail any review that reads rows, so a test sees the kept review was used."""
@@ -107,7 +91,7 @@ def test_a_kept_review_is_read_back_equal_without_reading_rows(filled, no_readin
     assert _kept(filled) == {NORTH}
     no_reading()
     again = filled.review(["North"], Q2)
-    _assert_same(again, fresh)
+    assert_same_review(again, fresh)
     assert _delivered(again, "Jane Smith") == 2
     assert again.teams == ("North",)
 
@@ -189,11 +173,11 @@ def test_a_kept_review_that_does_not_read_is_worked_out_again(filled, caplog):
     fresh = filled.review(["North"], Q2, keep=True)
     with filled.engine.begin() as conn:
         conn.execute(update(kept_table).values(review=b"CAPA-REVIEW-1\n\x05garbage"))
-    _assert_same(filled.review(["North"], Q2), fresh)
+    assert_same_review(filled.review(["North"], Q2), fresh)
     assert "does not read" in caplog.text
     with filled.engine.begin() as conn:
         conn.execute(update(kept_table).values(review=b"not a review at all"))
-    _assert_same(filled.review(["North"], Q2), fresh)
+    assert_same_review(filled.review(["North"], Q2), fresh)
 
 
 def test_keeping_never_waits_long_behind_another_writer(filled):
@@ -280,8 +264,8 @@ def test_kept_reviews_always_equal_the_review_worked_out_afresh(store, seed, mon
         for teams in selections:
             for as_of in (None, date(2026, 8, 15)):
                 first = store.review(teams, Q2, as_of, keep=True)
-                _assert_same(first, store.review(teams, Q2, as_of, keep=False))
-                _assert_same(store.review(teams, Q2, as_of), first)  # kept, read back
+                assert_same_review(first, store.review(teams, Q2, as_of, keep=False))
+                assert_same_review(store.review(teams, Q2, as_of), first)  # kept, read back
     assert sum(result is not None for result in used) >= 8 * len(selections) * 2
     with store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(kept_table)).scalar_one() <= 8

@@ -163,9 +163,12 @@ def _month(text: str) -> date:
 
 
 def _open_store(args: argparse.Namespace):
+    from capa_monitor import prework
     from capa_monitor.store import Store
 
-    return Store.open(args.db)
+    store = Store.open(args.db)
+    store.after_write = prework.start  # every team's review worked out ahead (prework.py)
+    return store
 
 
 # ---- ingest -------------------------------------------------------------------------------

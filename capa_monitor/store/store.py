@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -80,6 +81,8 @@ if TYPE_CHECKING:  # the loader's classes: a review, which reads only, never imp
     from capa_monitor.loading.report import LoadResult, MappingProfile
     from capa_monitor.metrics.review import Review
     from capa_monitor.periods import Quarter
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "DEMO_SOURCE",
@@ -174,6 +177,9 @@ class Store:
         # the shared version (derived.mark_shared), so an equal version means equal plans,
         # and a review need not read and type them again (8 ms of a team's 0.2 s review)
         self._plans_seen: tuple[int, pd.DataFrame] | None = None
+        # Called with this store after each write has committed (the app and the CLI start a
+        # pre-work run with it: prework.py); never allowed to fail the write.
+        self.after_write: Callable[[Store], object] | None = None
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:
@@ -221,6 +227,11 @@ class Store:
             conn.execute(
                 update(meta).where(meta.c.key == "data_version").values(value=meta.c.value + 1)
             )
+        if self.after_write is not None:
+            try:
+                self.after_write(self)
+            except Exception:  # the write has committed; what follows it only saves a wait
+                logger.exception("after_write failed")
 
     # ---- uploads ---------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import streamlit as st
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from capa_monitor import prework
 from capa_monitor.errors import CapaError
 from capa_monitor.metrics.review import Review
 from capa_monitor.periods import Quarter
@@ -35,7 +36,9 @@ def database_url() -> str:
 
 @st.cache_resource(show_spinner=False)
 def _store_for(url: str) -> Store:
-    return Store.open(url or None)
+    store = Store.open(url or None)
+    store.after_write = prework.start  # every team's review worked out ahead (prework.py)
+    return store
 
 
 def store() -> Store:

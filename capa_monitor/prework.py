@@ -1,0 +1,143 @@
+"""Working out every team's review right after a write, in a process of its own, so that the
+next viewer of the whole trust (a service lead, the `review` CLI, another replica) reads it
+from the store (store/kept_reviews.py) instead of waiting seconds for it.
+
+One team's review takes a fraction of a second and is worked out when asked. Every team's,
+at five years of a trust, takes several seconds and the memory of a quarter of every team's
+rows: that work runs here, after the write has committed, at low priority, in a process that
+exits when it is done, so the app's own processes stay small and the writer does not wait.
+
+    python -m capa_monitor.prework      (the store from $CAPA_DATABASE_URL)
+
+Runs are serialised per store (a lock file beside a SQLite store, an advisory lock on
+PostgreSQL); each works again while writes land during it, at most MOST_ROUNDS times, and
+finds the review already kept when another run got there first. CAPA_PREWORK=0 turns it off
+(the tests do, but for their own). Nothing a viewer sees depends on it: a review not kept yet
+is worked out when asked, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from capa_monitor.periods import Quarter
+from capa_monitor.store.database import URL_ENV
+
+ENV = "CAPA_PREWORK"
+MOST_ROUNDS = 5
+# Any constant: the key of the PostgreSQL advisory lock one pre-work run at a time holds.
+LOCK_KEY = 0x43415052
+_NICENESS = 10
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV, "1").strip() != "0"
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The store's file when it is SQLite; None for PostgreSQL. Raises for an in-memory store,
+    which no other process can see."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        raise ValueError("an in-memory SQLite store is seen by no other process")
+    return Path(database)
+
+
+def start(store) -> subprocess.Popen | None:
+    """Start a pre-work run for the store just written to (Store.after_write); None when turned
+    off or when no other process could see the store. Never raises: the write has committed,
+    and a review not worked out ahead is worked out when asked."""
+    if not enabled():
+        return None
+    try:
+        _sqlite_path(store.url)
+        project_root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, URL_ENV: store.url}  # not argv: a PostgreSQL URL may hold a password
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "capa_monitor.prework"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,  # a Ctrl-C meant for the CLI does not stop it
+        )
+    except (OSError, ValueError):
+        return None
+    # A long-running server reaps its children; a CLI that exits leaves this one to init.
+    threading.Thread(target=process.wait, name="capa-prework-reaper", daemon=True).start()
+    return process
+
+
+@contextlib.contextmanager
+def one_at_a_time(store) -> Iterator[None]:
+    """Wait for any other pre-work run of this store to finish, and hold it off until done."""
+    path = _sqlite_path(store.url)
+    if path is not None:
+        with open(f"{path}.prework.lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+        return
+    with store.engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+            conn.commit()
+
+
+def default_quarter(store) -> Quarter | None:
+    """The quarter a review of every team opens on, as the review page and the `review` CLI
+    choose it: the one holding the as-of date (§2); None when nothing has happened yet."""
+    latest = store.latest_as_of(None)
+    if latest is None:
+        return None
+    return Quarter.containing(latest, store.settings().fy_first_month)
+
+
+def work_ahead(store) -> Quarter | None:
+    """Work out and keep every team's review of the default quarter (found kept when another
+    run did it already); again while writes land meanwhile. The quarter, or None."""
+    quarter = None
+    for _ in range(MOST_ROUNDS):
+        version = store.data_version()
+        quarter = default_quarter(store)
+        if quarter is None:
+            return None
+        store.review(None, quarter, None, keep=True)
+        if store.data_version() == version:
+            break
+    return quarter
+
+
+def main() -> int:
+    from capa_monitor.store import Store
+
+    with contextlib.suppress(OSError):
+        os.nice(_NICENESS)  # viewers and writers first: this only saves a later wait
+    store = Store.open(os.environ.get(URL_ENV) or None)
+    try:
+        with one_at_a_time(store):
+            work_ahead(store)
+    finally:
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,239 @@
+"""Issue 13: after a write, every team's review of the quarter the page and the `review` CLI
+open on is worked out in a process of its own and kept (prework.py), so the next viewer of
+the whole trust reads it instead of waiting for it.
+
+The small fixture, worked by hand: North's Jane Smith attends two new Core Partnerships in
+July 2026 (N1, N2; N3 was missed, N4 is a Choice), South's Lee Chan one (S1). The latest
+attended appointment is N4 on 27 July 2026, so every team's review opens on 2026/27 Q2
+(April-start year: July to September) as of 27 July.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import assert_same_review, make_activity, make_load_result, plans_frame
+from sqlalchemy import select
+
+from capa_monitor import prework
+from capa_monitor.periods import Quarter
+from capa_monitor.store import Store, review_reads
+from capa_monitor.store.kept_reviews import kept_reviews as kept_table
+
+USER = "manager@example.org"
+Q2 = Quarter(2026, 2)
+EVERY_Q2 = ("", "2026/27 Q2", "")
+PLANS = plans_frame([
+    {"clinician": "Jane Smith", "team": "North", "fte": 1.0, "core_sessions": 4.0},
+    {"clinician": "Lee Chan", "team": "South", "fte": 1.0, "core_sessions": 2.0},
+])
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _north(day: str, client: str, **more) -> dict:
+    return {"clinician": "Jane Smith", "team": "North", "date": day, "client_key": client,
+            **more}
+
+
+def _upload(store: Store, name: str, rows: list[dict]) -> None:
+    store.ingest(make_load_result(make_activity(rows), file_name=name), user=USER)
+
+
+def _fill(store: Store) -> Store:
+    _upload(store, "north-july.xlsx", [
+        _north("2026-07-06", "f1", slot_id="N1"),
+        _north("2026-07-13", "f2", slot_id="N2"),
+        _north("2026-07-20", "f3", slot_id="N3", outcome="dna"),
+        _north("2026-07-27", "f4", slot_id="N4", kind="choice"),
+    ])
+    _upload(store, "south-july.xlsx", [{"clinician": "Lee Chan", "team": "South",
+                                        "date": "2026-07-08", "client_key": "g1",
+                                        "slot_id": "S1"}])
+    store.save_jobplans(PLANS, user=USER, source="plans.xlsx")
+    return store
+
+
+def _kept(store: Store) -> set[tuple[str, str, str]]:
+    with store.engine.connect() as conn:
+        return {tuple(row) for row in conn.execute(
+            select(kept_table.c.teams, kept_table.c.quarter, kept_table.c.as_of)).all()}
+
+
+def _delivered(result, clinician: str) -> int:
+    rows = result.clinicians
+    return int(rows.loc[rows["clinician"] == clinician, "delivered"].iloc[0])
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[int]:
+    """How many reviews read the store's rows (rather than a kept review)."""
+    calls: list[int] = []
+    real = review_reads.read_inputs
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(review_reads, "read_inputs", counted)
+    return calls
+
+
+def test_work_ahead_keeps_every_teams_review_of_the_quarter_the_page_opens_on(store, reads):
+    _fill(store)
+    assert prework.default_quarter(store) == Q2
+    assert prework.work_ahead(store) == Q2
+    assert _kept(store) == {EVERY_Q2}
+    assert len(reads) == 1
+    kept = store.review(None, Q2)  # what the page and the CLI ask for: read back, not reread
+    assert len(reads) == 1
+    assert kept.as_of == date(2026, 7, 27)
+    assert (_delivered(kept, "Jane Smith"), _delivered(kept, "Lee Chan")) == (2, 1)
+    assert_same_review(kept, store.review(None, Q2, keep=False))
+
+
+def test_a_second_run_finds_the_review_kept_and_works_nothing_out(store, reads):
+    _fill(store)
+    prework.work_ahead(store)
+    prework.work_ahead(store)
+    assert len(reads) == 1
+
+
+def test_a_store_where_nothing_has_happened_yet_has_nothing_to_work_out(store, reads):
+    assert prework.work_ahead(store) is None
+    assert _kept(store) == set() and reads == []
+
+
+def test_a_write_landing_during_the_work_is_worked_in_before_the_run_ends(store, monkeypatch):
+    _fill(store)
+    real = store.review
+    calls = []
+
+    def review_then_a_write_lands(*args, **kwargs):
+        result = real(*args, **kwargs)
+        calls.append(result)
+        if len(calls) == 1:  # another manager's upload commits while this run works
+            _upload(store, "north-late-july.xlsx", [_north("2026-07-29", "f5", slot_id="N5")])
+        return result
+
+    monkeypatch.setattr(store, "review", review_then_a_write_lands)
+    assert prework.work_ahead(store) == Q2
+    assert [_delivered(r, "Jane Smith") for r in calls] == [2, 3]
+    monkeypatch.setattr(store, "review", real)
+    assert _delivered(store.review(None, Q2), "Jane Smith") == 3
+    assert _kept(store) == {EVERY_Q2}
+
+
+def test_start_runs_a_process_that_keeps_the_review(store, reads):
+    _fill(store)
+    os.environ[prework.ENV] = "1"
+    try:
+        process = prework.start(store)
+    finally:
+        os.environ[prework.ENV] = "0"
+    assert process is not None and process.wait(timeout=120) == 0
+    assert _kept(store) == {EVERY_Q2}
+    kept = store.review(None, Q2)
+    assert reads == []  # worked out by the other process, read back here
+    assert_same_review(kept, store.review(None, Q2, keep=False))
+
+
+def test_start_does_nothing_when_turned_off_or_for_a_store_no_other_process_sees(store):
+    assert os.environ[prework.ENV] == "0"  # tests/conftest.py
+    assert prework.start(store) is None
+    memory = Store.open("sqlite://")
+    os.environ[prework.ENV] = "1"
+    try:
+        assert prework.start(memory) is None
+    finally:
+        os.environ[prework.ENV] = "0"
+        memory.close()
+
+
+def test_a_failing_after_write_never_fails_the_write(store):
+    def broken(_store):
+        raise RuntimeError("no process could be started")
+
+    store.after_write = broken
+    _fill(store)
+    assert set(store.teams()) == {"North", "South"}
+
+
+def test_after_write_is_called_once_per_committed_write_and_not_for_a_refused_one(store):
+    seen: list[int] = []
+    store.after_write = lambda s: seen.append(s.data_version())
+    _fill(store)  # two uploads and a job-plan import
+    assert len(seen) == 3 and seen == sorted(seen)
+    with pytest.raises(Exception, match="no accepted rows"):
+        empty = make_activity([_north("2026-07-30", "f6")]).iloc[:0]
+        store.ingest(make_load_result(empty, file_name="empty.xlsx"), user=USER)
+    assert len(seen) == 3
+
+
+def test_runs_on_one_store_wait_for_each_other(store):
+    entered = threading.Event()
+    release = threading.Event()
+    order: list[str] = []
+
+    def first():
+        with prework.one_at_a_time(store):
+            order.append("first in")
+            entered.set()
+            release.wait(10)
+            order.append("first out")
+
+    def second():
+        entered.wait(10)
+        with prework.one_at_a_time(Store(store.url)):
+            order.append("second in")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    entered.wait(10)
+    time.sleep(0.3)  # the second run is waiting now, or would have entered
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert order == ["first in", "first out", "second in"]
+
+
+def test_the_cli_starts_a_run_after_an_ingest(tmp_path):
+    """A SystmOne appointments report (tests/exports) through `ingest`: its latest attended or
+    missed appointment is on 11 Nov 2026, so every team's review opens on 2026/27 Q3."""
+    url = f"sqlite:///{tmp_path / 'capa.sqlite'}"
+    env = {**os.environ, prework.ENV: "1", "CAPA_USER": USER}
+    done = subprocess.run(
+        [sys.executable, "-m", "capa_monitor", "--db", url, "ingest",
+         str(ROOT / "tests" / "exports" / "systmone_appointments.csv"),
+         "--team", "Westmoor CAMHS", "--yes"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    store = Store.open(url)
+    deadline = time.monotonic() + 120
+    while not _kept(store) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _kept(store) == {("", "2026/27 Q3", "")}
+    q3 = Quarter(2026, 3)
+    kept = store.review(None, q3)
+    assert kept.as_of == date(2026, 11, 11)
+    assert_same_review(kept, store.review(None, q3, keep=False))
+    store.close()
+
+
+def test_the_app_and_the_cli_stores_start_runs():
+    from capa_monitor.cli import store_cmds
+    from capa_monitor.views import data
+
+    assert data._store_for("sqlite://").after_write is prework.start
+
+    class Args:
+        db = "sqlite://"
+
+    assert store_cmds._open_store(Args()).after_write is prework.start
