@@ -15,7 +15,10 @@ Steps, each in a fresh child process (benchmarks.run.run_step: wall time, own pe
 - page: AppTest of the review page: first render with one team chosen after the upload,
   three quarter switches and three team switches (medians), then all teams; peak RSS of the
   process; then all teams again in a new process, which reads the review the one before kept
-  (store/kept_reviews.py), as another replica or a restarted server does.
+  (store/kept_reviews.py), as another replica or a restarted server does;
+- prework: a running server's page of all teams; another team's month uploaded again and
+  the pre-work run that follows a write (prework.py), timed with its peak memory; the page
+  again, and the `review` CLI of all teams, which read what the run kept.
 """
 
 from __future__ import annotations
@@ -271,6 +274,43 @@ def step_page_all(db: str) -> dict:
     return {"first_all_s": time.perf_counter() - t0, "errors": [e.value for e in at.exception]}
 
 
+def step_prework(db: str) -> dict:
+    """A running server's review page of every team; another team's month uploaded again;
+    the pre-work run the app or CLI starts after that write (prework.py), in its own process
+    as they start it; then the page again: what its viewer waits for once the run is done.
+    Also how long the run took and its peak memory (the page process's is this step's)."""
+    import resource
+
+    import pandas as pd
+    from streamlit.testing.v1 import AppTest
+
+    from capa_monitor.store import Store
+
+    os.environ["CAPA_DATABASE_URL"] = db
+    warm(db)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
+    t0 = time.perf_counter()
+    at.run()
+    before = time.perf_counter() - t0
+    store = Store.open(db)
+    team = store.teams()[-1]
+    month = pd.Timestamp(store.date_bounds()[1]).to_period("M") - 3
+    rows = store.activity([team], month.start_time.date(), (month + 1).start_time.date())
+    t0 = time.perf_counter()
+    store.ingest(_result(rows.drop(columns="upload_id"), f"prework-{month}.xlsx"),
+                 user="benchmark")
+    t1 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "capa_monitor.prework"], cwd=ROOT, check=True,
+                   env={**os.environ, "CAPA_PREWORK": "1"})
+    t2 = time.perf_counter()
+    child_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    at.run()
+    t3 = time.perf_counter()
+    return {"team": team, "rows_uploaded": len(rows), "first_all_s": before,
+            "confirm_s": t1 - t0, "prework_s": t2 - t1, "prework_peak_mib": child_kib / 1024,
+            "after_upload_all_s": t3 - t2, "errors": [e.value for e in at.exception]}
+
+
 def _wall(*argv: str) -> float:
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "capa_monitor", *argv], cwd=ROOT, check=True,
@@ -301,6 +341,14 @@ FIGURES = (
     ("review page, all teams, a new process reading the kept review", "page_all_kept",
      "first_all_s", 1.0),
     ("app peak memory, MiB, all teams, kept review", "page_all_kept", "peak_mib", 600),
+    ("pre-work after an upload: every team's review worked out and kept (its own process)",
+     "prework", "prework_s", None),
+    ("pre-work process peak memory, MiB", "prework", "prework_peak_mib", None),
+    ("review page, all teams, first render after an upload, once pre-work has run "
+     "(running app)", "prework", "after_upload_all_s", 1.0),
+    ("app peak memory, MiB, all teams, with pre-work", "prework", "peak_mib", 600),
+    ("`review` CLI, all teams, after an upload, once pre-work has run", "cli_prework",
+     "review_all_s", 1.5),
 )
 
 
@@ -325,7 +373,7 @@ def report(paths: list[str]) -> str:
 
 
 STEPS = {"build": step_build, "upload": step_upload, "page": step_page,
-         "page_all": step_page_all}
+         "page_all": step_page_all, "prework": step_prework}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -383,6 +431,10 @@ def main(argv: list[str] | None = None) -> int:
         results["page_all"] = step("page_all", db)
         # a new server process (another replica, a restart): reads the review page_all kept
         results["page_all_kept"] = step("page_all", db)
+    if "prework" not in skip:
+        results["prework"] = step("prework", db)
+        results["cli_prework"] = {"review_all_s": _wall("--db", db, "review")}
+        print(json.dumps(results["cli_prework"]), flush=True)
     out = Path(args.out or WORK / f"trust_{args.rows}.json")
     out.write_text(json.dumps(results, indent=1, default=str))
     print(f"wrote {out}")
