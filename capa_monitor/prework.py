@@ -1,17 +1,17 @@
-"""Working out every team's review right after a write, in a process of its own, so that the
-next viewer of the whole trust (a service lead, the `review` CLI, another replica) reads it
-from the store (store/kept_reviews.py) instead of waiting seconds for it.
+"""Working out the reviews that take seconds right after a write, in a process of its own,
+so that the next viewer of the whole trust (or of a service lead's many teams; the `review`
+CLI; another replica) reads them from the store (store/kept_reviews.py) instead of waiting.
 
-One team's review takes a fraction of a second and is worked out when asked. Every team's,
-at five years of a trust, takes several seconds and the memory of a quarter of every team's
-rows: that work runs here, after the write has committed, at low priority, in a process that
-exits when it is done, so the app's own processes stay small and the writer does not wait.
+One team's review takes a fraction of a second and is worked out when asked. Every team's, at
+five years of a trust, takes seconds and the memory of a quarter of all their rows: that work
+runs here, after the write has committed, at low priority, in a process that exits when it is
+done, so the app's own processes stay small and the writer does not wait.
 
     python -m capa_monitor.prework      (the store from $CAPA_DATABASE_URL)
 
 Runs are serialised per store (a lock file beside a SQLite store, an advisory lock on
 PostgreSQL); each works again while writes land during it, at most MOST_ROUNDS times, and
-finds the review already kept when another run got there first. CAPA_PREWORK=0 turns it off
+finds a review already kept when another run got there first. CAPA_PREWORK=0 turns it off
 (the tests do, but for their own). Nothing a viewer sees depends on it: a review not kept yet
 is worked out when asked, as before.
 """
@@ -35,6 +35,7 @@ from capa_monitor.store.database import URL_ENV
 
 ENV = "CAPA_PREWORK"
 MOST_ROUNDS = 5
+MOST_VIEWS = 20
 # Any constant: the key of the PostgreSQL advisory lock one pre-work run at a time holds.
 LOCK_KEY = 0x43415052
 _NICENESS = 10
@@ -101,28 +102,50 @@ def one_at_a_time(store) -> Iterator[None]:
             conn.commit()
 
 
-def default_quarter(store) -> Quarter | None:
-    """The quarter a review of every team opens on, as the review page and the `review` CLI
-    choose it: the one holding the as-of date (§2); None when nothing has happened yet."""
-    latest = store.latest_as_of(None)
+def default_quarter(store, teams: tuple[str, ...] | None = None) -> Quarter | None:
+    """The quarter a review of `teams` (None: every team) opens on, as the review page and
+    the `review` CLI choose it: the one holding their as-of date (§2); None when nothing has
+    happened in them yet."""
+    latest = store.latest_as_of(list(teams) if teams else None)
     if latest is None:
         return None
     return Quarter.containing(latest, store.settings().fy_first_month)
 
 
-def work_ahead(store) -> Quarter | None:
-    """Work out and keep every team's review of the default quarter (found kept when another
-    run did it already); again while writes land meanwhile. The quarter, or None."""
-    quarter = None
+def opening_views(store) -> list[tuple[str, ...] | None]:
+    """The reviews viewers open on that take seconds: every team's (None), then the teams of
+    each access-list entry over several teams (a service lead's), as the page asks for them
+    (access.Scope.review_teams); at most MOST_VIEWS. One team's takes a fraction of a second."""
+    from capa_monitor.access import VIEW_REVIEW
+    from capa_monitor.store import access_store
+
+    stored = store.teams()
+    views: list[tuple[str, ...] | None] = [None]
+    for scope in access_store.entries(store):
+        if scope.teams is None or not scope.can(VIEW_REVIEW):
+            continue
+        teams = scope.review_teams((), stored)
+        if len(teams) >= 2 and teams not in views:
+            views.append(teams)
+    return views[:MOST_VIEWS]
+
+
+def work_ahead(store) -> list[tuple[tuple[str, ...] | None, Quarter]]:
+    """Work out and keep the opening views' reviews of their default quarters (each found
+    kept when another run did it already); again while writes land meanwhile. What was kept:
+    (teams, quarter) pairs, none when nothing has happened yet."""
+    kept: list[tuple[tuple[str, ...] | None, Quarter]] = []
     for _ in range(MOST_ROUNDS):
         version = store.data_version()
-        quarter = default_quarter(store)
-        if quarter is None:
-            return None
-        store.review(None, quarter, None, keep=True)
+        kept = []
+        for teams in opening_views(store):
+            quarter = default_quarter(store, teams)
+            if quarter is not None:
+                store.review(list(teams) if teams else None, quarter, None, keep=True)
+                kept.append((teams, quarter))
         if store.data_version() == version:
             break
-    return quarter
+    return kept
 
 
 def main() -> int:

@@ -88,7 +88,7 @@ def reads(monkeypatch) -> list[int]:
 def test_work_ahead_keeps_every_teams_review_of_the_quarter_the_page_opens_on(store, reads):
     _fill(store)
     assert prework.default_quarter(store) == Q2
-    assert prework.work_ahead(store) == Q2
+    assert prework.work_ahead(store) == [(None, Q2)]
     assert _kept(store) == {EVERY_Q2}
     assert len(reads) == 1
     kept = store.review(None, Q2)  # what the page and the CLI ask for: read back, not reread
@@ -96,6 +96,31 @@ def test_work_ahead_keeps_every_teams_review_of_the_quarter_the_page_opens_on(st
     assert kept.as_of == date(2026, 7, 27)
     assert (_delivered(kept, "Jane Smith"), _delivered(kept, "Lee Chan")) == (2, 1)
     assert_same_review(kept, store.review(None, Q2, keep=False))
+
+
+def test_a_service_leads_several_teams_are_worked_out_as_their_page_asks_for_them(store, reads):
+    """The access list: a service lead over North and South (their page opens on both), a
+    manager of North only (one team: quick, not worked ahead), a team member over both who
+    shares the lead's view (worked out once), an admin over every team."""
+    from capa_monitor.access import SERVICE_LEAD, TEAM_MANAGER, TEAM_MEMBER
+    from capa_monitor.store import access_store
+
+    _fill(store)
+    both = frozenset({"South", "North"})
+    access_store.grant(store, "lead@example.org", SERVICE_LEAD, both, by=USER)
+    access_store.grant(store, "north@example.org", TEAM_MANAGER, frozenset({"North"}), by=USER)
+    access_store.grant(store, "member@example.org", TEAM_MEMBER, both, by=USER)
+    access_store.grant(store, "admin@example.org", "admin", None, by=USER)
+    assert prework.opening_views(store) == [None, ("North", "South")]
+    assert prework.work_ahead(store) == [(None, Q2), (("North", "South"), Q2)]
+    assert _kept(store) == {EVERY_Q2, ('["North", "South"]', "2026/27 Q2", "")}
+    lead = access_store.entry(store, "lead@example.org")
+    asked = lead.review_teams((), store.teams())  # what the lead's review page asks for
+    reads.clear()
+    kept = store.review(list(asked), Q2)
+    assert reads == []
+    assert kept.teams == ("North", "South")
+    assert_same_review(kept, store.review(list(asked), Q2, keep=False))
 
 
 def test_a_second_run_finds_the_review_kept_and_works_nothing_out(store, reads):
@@ -106,7 +131,7 @@ def test_a_second_run_finds_the_review_kept_and_works_nothing_out(store, reads):
 
 
 def test_a_store_where_nothing_has_happened_yet_has_nothing_to_work_out(store, reads):
-    assert prework.work_ahead(store) is None
+    assert prework.work_ahead(store) == []
     assert _kept(store) == set() and reads == []
 
 
@@ -123,7 +148,7 @@ def test_a_write_landing_during_the_work_is_worked_in_before_the_run_ends(store,
         return result
 
     monkeypatch.setattr(store, "review", review_then_a_write_lands)
-    assert prework.work_ahead(store) == Q2
+    assert prework.work_ahead(store) == [(None, Q2)]
     assert [_delivered(r, "Jane Smith") for r in calls] == [2, 3]
     monkeypatch.setattr(store, "review", real)
     assert _delivered(store.review(None, Q2), "Jane Smith") == 3
