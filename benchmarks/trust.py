@@ -265,6 +265,11 @@ def step_page(db: str, team: str) -> dict:
 
 
 def step_page_all(db: str) -> dict:
+    """A new server process's review page of every team: worked out, by a process of its own
+    on a store this big (prework.worth_a_process), or read kept. Peak memory of this process
+    (the app) and of the process that worked it out, apart."""
+    import resource
+
     from streamlit.testing.v1 import AppTest
 
     os.environ["CAPA_DATABASE_URL"] = db
@@ -272,7 +277,11 @@ def step_page_all(db: str) -> dict:
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
     t0 = time.perf_counter()
     at.run()
-    return {"first_all_s": time.perf_counter() - t0, "errors": [e.value for e in at.exception]}
+    seconds = time.perf_counter() - t0
+    return {"first_all_s": seconds, "errors": [e.value for e in at.exception],
+            # run_step's peak_mib counts the waited-for process that worked it out as well
+            "app_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "apart_peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
 def step_prework(db: str) -> dict:
@@ -333,7 +342,8 @@ def _wall(*argv: str) -> float:
     return time.perf_counter() - t0
 
 
-# (label, step, key, target seconds or MiB or None): the issue 13 figures, in RESULTS.md order
+# (label, step, key, target seconds or MiB or None): the issue 13 figures, in RESULTS.md order.
+# Memory is in MiB (ru_maxrss): the issue's 600 MB is 572 MiB.
 FIGURES = (
     ("review page, first render after an upload (one team, running app)", "page",
      "after_upload_s", 1.0),
@@ -350,13 +360,16 @@ FIGURES = (
     ("`--help`", "cli", "help_s", 0.3),
     ("monthly upload: preview (read + normalise + plan)", "upload", "preview_s", 1.0),
     ("monthly upload: confirm (store + M2 refresh)", "upload", "confirm_s", 2.0),
-    ("app peak memory, MiB (page process, one team)", "page", "peak_mib", 600),
-    ("review page, all teams, first render", "page_all", "first_all_s", None),
-    ("app peak memory, MiB, all teams", "page_all", "peak_mib", None),
+    ("app peak memory, MiB (page process, one team)", "page", "peak_mib", 572),
+    ("review page, all teams, first render (a new process; worked out apart when big)",
+     "page_all", "first_all_s", None),
+    ("app peak memory, MiB, all teams", "page_all", "app_peak_mib", 572),
+    ("peak memory, MiB, of the process that worked all teams out apart (0: none)", "page_all",
+     "apart_peak_mib", None),
     # a cold process: mostly first imports (pandas alone is 0.3 s), as for one team above
     ("review page, all teams, a new process reading the kept review", "page_all_kept",
      "first_all_s", None),
-    ("app peak memory, MiB, all teams, kept review", "page_all_kept", "peak_mib", 600),
+    ("app peak memory, MiB, all teams, kept review", "page_all_kept", "app_peak_mib", 572),
     ("pre-work after an upload: every team's review worked out and kept (its own process)",
      "prework", "prework_s", None),
     ("pre-work process peak memory, MiB", "prework", "prework_peak_mib", None),
@@ -365,7 +378,7 @@ FIGURES = (
     ("review page, all teams, first render after an upload, once pre-work has run "
      "(running app)", "prework", "after_upload_all_s", 1.0),
     ("app peak memory, MiB, pages of all teams and one team, an upload, pre-work beside",
-     "prework", "app_peak_mib", 600),
+     "prework", "app_peak_mib", 572),
     ("`review` CLI, all teams, after an upload, once pre-work has run", "cli_prework",
      "review_all_s", 1.5),
 )

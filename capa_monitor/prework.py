@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
+import logging
 import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import text
@@ -36,9 +39,15 @@ from capa_monitor.store.database import URL_ENV
 ENV = "CAPA_PREWORK"
 MOST_ROUNDS = 5
 MOST_VIEWS = 20
+# A review whose quarter holds this many rows of its teams or more is worked out apart when
+# not kept: every team's of a 5M-row store (~250k rows a quarter) took an app process to
+# 553-577 MiB working it out in process, one team's (a few thousand rows) nothing noticeable.
+OWN_PROCESS_ROWS = 100_000
+APART_TIMEOUT_S = 600.0
 # Any constant: the key of the PostgreSQL advisory lock one pre-work run at a time holds.
 LOCK_KEY = 0x43415052
 _NICENESS = 10
+log = logging.getLogger(__name__)
 
 
 def enabled() -> bool:
@@ -57,6 +66,13 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
+def _child_env(store) -> dict[str, str]:
+    env = {**os.environ, URL_ENV: store.url}  # not argv: a PostgreSQL URL may hold a password
+    project_root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
+    return env
+
+
 def start(store) -> subprocess.Popen | None:
     """Start a pre-work run for the store just written to (Store.after_write); None when turned
     off or when no other process could see the store. Never raises: the write has committed,
@@ -65,15 +81,12 @@ def start(store) -> subprocess.Popen | None:
         return None
     try:
         _sqlite_path(store.url)
-        project_root = str(Path(__file__).resolve().parent.parent)
-        env = {**os.environ, URL_ENV: store.url}  # not argv: a PostgreSQL URL may hold a password
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
         process = subprocess.Popen(
             [sys.executable, "-m", "capa_monitor.prework"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env=env,
+            env=_child_env(store),
             start_new_session=True,  # a Ctrl-C meant for the CLI does not stop it
         )
     except (OSError, ValueError):
@@ -148,15 +161,63 @@ def work_ahead(store) -> list[tuple[tuple[str, ...] | None, Quarter]]:
     return kept
 
 
-def main() -> int:
+def worth_a_process(store, teams: Sequence[str] | None, quarter: Quarter) -> bool:
+    """Whether a review not kept yet is worked out in a process of its own (work_out_apart)
+    rather than in the app's: when the quarter holds OWN_PROCESS_ROWS rows or more of the
+    teams, so an app process stays small whatever the trust's size, and when that process
+    can see the store and is allowed (CAPA_PREWORK)."""
+    if not enabled():
+        return False
+    try:
+        _sqlite_path(store.url)
+    except ValueError:
+        return False
+    return store.quarter_rows(teams, quarter) >= OWN_PROCESS_ROWS
+
+
+def work_out_apart(store, teams: Sequence[str] | None, quarter: Quarter, as_of: date | None,
+                   *, timeout_s: float = APART_TIMEOUT_S):
+    """The review of `teams` worked out and kept by a process of its own (after any run under
+    way on the store, which may keep it first), then read back here; None when that failed
+    or a write made it stale meanwhile: the caller works it out itself."""
+    view = {"teams": list(teams) if teams else None, "quarter": quarter.label,
+            "first_month": quarter.first_month, "as_of": as_of.isoformat() if as_of else None}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "capa_monitor.prework", "--view", json.dumps(view)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=_child_env(store), timeout=timeout_s, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        log.warning("working out a review apart failed; working it out here", exc_info=True)
+        return None
+    if done.returncode != 0:
+        log.warning("working out a review apart failed (%s); working it out here",
+                    done.stderr.decode(errors="replace").strip()[-300:])
+        return None
+    return store.kept_review(teams, quarter, as_of)
+
+
+def _work_out_view(store, view: dict) -> None:
+    quarter = Quarter.parse(view["quarter"], int(view["first_month"]))
+    as_of = date.fromisoformat(view["as_of"]) if view["as_of"] else None
+    store.review(view["teams"] or None, quarter, as_of, keep=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     from capa_monitor.store import Store
 
-    with contextlib.suppress(OSError):
-        os.nice(_NICENESS)  # viewers and writers first: this only saves a later wait
+    args = list(sys.argv[1:] if argv is None else argv)
+    view = json.loads(args[1]) if args[:1] == ["--view"] else None
+    if view is None:
+        with contextlib.suppress(OSError):
+            os.nice(_NICENESS)  # viewers and writers first: this only saves a later wait
     store = Store.open(os.environ.get(URL_ENV) or None)
     try:
         with one_at_a_time(store):
-            work_ahead(store)
+            if view is None:
+                work_ahead(store)
+            else:  # a viewer waits for this one
+                _work_out_view(store, view)
     finally:
         store.close()
     return 0

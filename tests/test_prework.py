@@ -262,3 +262,71 @@ def test_the_app_and_the_cli_stores_start_runs():
         db = "sqlite://"
 
     assert store_cmds._open_store(Args()).after_write is prework.start
+
+
+# ---- a big review not kept yet is worked out apart, so the app process stays small -------
+
+
+@pytest.fixture
+def prework_on(monkeypatch):
+    monkeypatch.setenv(prework.ENV, "1")
+
+
+def test_quarter_rows_count_the_active_rows_of_the_teams_in_the_quarter(store):
+    _fill(store)  # North: four rows in July, South: one
+    assert store.quarter_rows(None, Q2) == 5
+    assert store.quarter_rows(["North"], Q2) == 4
+    assert store.quarter_rows(["South"], Q2) == 1
+    assert store.quarter_rows(None, Quarter(2026, 3)) == 0
+
+
+def test_a_review_is_worth_a_process_of_its_own_from_so_many_rows(store, monkeypatch,
+                                                                   prework_on):
+    _fill(store)
+    monkeypatch.setattr(prework, "OWN_PROCESS_ROWS", 5)
+    assert prework.worth_a_process(store, None, Q2)
+    assert not prework.worth_a_process(store, ["North"], Q2)  # four rows
+    monkeypatch.setenv(prework.ENV, "0")
+    assert not prework.worth_a_process(store, None, Q2)
+
+
+def test_a_review_worked_out_apart_is_read_back_here(store, reads, prework_on):
+    _fill(store)
+    apart = prework.work_out_apart(store, None, Q2, date(2026, 7, 20))
+    assert reads == []  # not worked out in this process
+    assert apart is not None and apart.as_of == date(2026, 7, 20)
+    assert _kept(store) == {("", "2026/27 Q2", "2026-07-20")}
+    assert _delivered(apart, "Jane Smith") == 2  # N1 and N2; N4 (27 Jul) is a Choice anyway
+    assert_same_review(apart, store.review(None, Q2, date(2026, 7, 20), keep=False))
+
+
+def test_when_the_process_apart_fails_the_caller_is_told_none(store, monkeypatch, prework_on):
+    _fill(store)
+    broken = {**os.environ, "CAPA_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"}
+    monkeypatch.setattr(prework, "_child_env", lambda _store: broken)
+    assert prework.work_out_apart(store, None, Q2, None) is None
+    assert _kept(store) == set()
+
+
+def test_the_page_of_every_team_has_a_big_review_worked_out_apart(db_url, monkeypatch,
+                                                                    prework_on):
+    from conftest import open_page
+
+    store = _fill(Store.open(db_url))
+    fresh = store.review(None, Q2, keep=False)
+    store.close()
+    monkeypatch.setattr(prework, "OWN_PROCESS_ROWS", 5)  # this store's five rows are "big"
+    reads: list = []
+    real = review_reads.read_inputs
+    monkeypatch.setattr(review_reads, "read_inputs",
+                        lambda *a, **k: reads.append(a[1]) or real(*a, **k))
+    at = open_page()
+    assert not at.exception, [e.value for e in at.exception]
+    assert reads == []  # every team's review came from the process apart
+    assert "as of **27 Jul 2026**" in at.caption[0].value
+    at.multiselect(key="review_teams").set_value(["North"]).run()  # four rows: worked out here
+    assert not at.exception, [e.value for e in at.exception]
+    assert reads == [["North"]]
+    store = Store.open(db_url)
+    assert_same_review(store.kept_review(None, Q2), fresh)
+    store.close()

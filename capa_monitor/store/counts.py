@@ -148,6 +148,15 @@ def latest_happened(conn: Connection, teams: Sequence[str] | None) -> date | Non
     return conn.execute(query).scalar()
 
 
+def rows_between(conn: Connection, teams: Sequence[str] | None, first: date, last: date) -> int:
+    """How many active rows `teams` (None: every team) have dated first to last."""
+    query = select(func.coalesce(func.sum(daily_counts.c.rows), 0)).where(
+        daily_counts.c.date >= first, daily_counts.c.date <= last)
+    if teams is not None:
+        query = query.where(daily_counts.c.team.in_(list(teams)))
+    return int(conn.execute(query).scalar_one())
+
+
 def clinicians(conn: Connection, teams: Sequence[str] | None) -> list[str]:
     """Every clinician name with an active row in `teams`, as stored."""
     query = select(daily_counts.c.clinician).distinct()

@@ -393,6 +393,24 @@ class Store:
                 looking_ahead=looking_ahead,
             )
 
+    def kept_review(
+        self, teams: Sequence[str] | None, quarter: Quarter, as_of: date | None = None
+    ) -> Review | None:
+        """The review `review` would return if it is kept and current (kept_reviews.py), else
+        None: nothing is worked out."""
+        teams = list(teams) if teams else None
+        key = kept_reviews.Key(None if teams is None else tuple(teams), quarter, as_of)
+        with read_transaction(self.engine) as conn:
+            names = review_reads.team_names(conn, teams)
+            return kept_reviews.find(conn, key, kept_reviews.versions(conn, names))
+
+    def quarter_rows(self, teams: Sequence[str] | None, quarter: Quarter) -> int:
+        """How many active rows `teams` (None: every team) have in the quarter, from the kept
+        counts: what a review of them holds in memory grows with it."""
+        with read_transaction(self.engine) as conn:
+            return counts.rows_between(conn, review_reads.team_names(conn, teams),
+                                       quarter.start, quarter.last_day)
+
     def review(
         self,
         teams: Sequence[str] | None,

@@ -162,7 +162,17 @@ def _quarterly_review(
 ) -> Review:
     # The store's kept review while it stands (another process or replica may have worked it
     # out), else read for this review only: its rows are not kept in the process, which would
-    # grow with each selection (store/kept_reviews.py, store/review_reads.py)
+    # grow with each selection (store/kept_reviews.py, store/review_reads.py).
     store = _store_for(url)
     quarter = Quarter.parse(quarter_label, store.settings().fy_first_month)
-    return store.review(list(teams) or None, quarter, as_of)
+    chosen = list(teams) or None
+    # A big review (every team of a trust) not kept yet is worked out by a process of its
+    # own, so this one stays small whatever the store's size (prework.py)
+    kept = store.kept_review(chosen, quarter, as_of)
+    if kept is not None:
+        return kept
+    if prework.worth_a_process(store, chosen, quarter):
+        apart = prework.work_out_apart(store, chosen, quarter, as_of)
+        if apart is not None:
+            return apart
+    return store.review(chosen, quarter, as_of)
