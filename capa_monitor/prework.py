@@ -9,6 +9,12 @@ done, so the app's own processes stay small and the writer does not wait.
 
     python -m capa_monitor.prework      (the store from $CAPA_DATABASE_URL)
 
+A big review not kept yet (another quarter of every team, say) is worked out the same way
+while its viewer waits (`work_out_apart`): a little slower (the process's start, ~0.9 s),
+but the app's own process never holds a quarter of every team's rows.
+
+    python -m capa_monitor.prework --view '{"teams": null, "quarter": "2026/27 Q2", ...}'
+
 Runs are serialised per store (a lock file beside a SQLite store, an advisory lock on
 PostgreSQL); each works again while writes land during it, at most MOST_ROUNDS times, and
 finds a review already kept when another run got there first. CAPA_PREWORK=0 turns it off
