@@ -168,10 +168,10 @@ def _quarterly_review(
     chosen = list(teams) or None
     # A big review (every team of a trust) not kept yet is worked out by a process of its
     # own, so this one stays small whatever the store's size (prework.py)
-    kept = store.kept_review(chosen, quarter, as_of)
-    if kept is not None:
-        return kept
     if prework.worth_a_process(store, chosen, quarter):
+        kept = store.kept_review(chosen, quarter, as_of)
+        if kept is not None:
+            return kept
         apart = prework.work_out_apart(store, chosen, quarter, as_of)
         if apart is not None:
             return apart
