@@ -39,14 +39,13 @@ from sqlalchemy import (
 )
 
 from capa_monitor import model
-from capa_monitor.errors import StoreError
-from capa_monitor.names import clinician_key
 from capa_monitor.settings import DEFAULT_SETTINGS, Settings
 from capa_monitor.store import (
     bulk,
     counts,
     derived,
     hops,
+    jobplan_ops,
     kept_reviews,
     overlap,
     review_reads,
@@ -65,7 +64,6 @@ from capa_monitor.store.schema import (
     activity,
     audit_log,
     current_version,
-    jobplan_history,
     jobplans,
     mapping_profiles,
     meta,
@@ -121,15 +119,6 @@ AUDIT_COLUMNS: tuple[str, ...] = (
     "period_end",
     "rows",
     "details",
-)
-JOBPLAN_HISTORY_COLUMNS: tuple[str, ...] = (
-    "changed_at",
-    "changed_by",
-    "source",
-    "clinician",
-    "change",
-    "before",
-    "after",
 )
 
 
@@ -448,7 +437,7 @@ class Store:
         seen = self._plans_seen
         if seen is not None and seen[0] == version:
             return seen[1]
-        plans = self._jobplans(conn, None)
+        plans = jobplan_ops.read(conn, None)
         self._plans_seen = (version, plans)
         return plans
 
@@ -496,112 +485,26 @@ class Store:
 
     def jobplans(self, teams: Sequence[str] | None = None) -> pd.DataFrame:
         with read_transaction(self.engine) as conn:
-            return self._jobplans(conn, teams)
-
-    @staticmethod
-    def _jobplans(conn: Connection, teams: Sequence[str] | None) -> pd.DataFrame:
-        query = select(*(jobplans.c[name] for name in model.JOBPLAN_COLUMNS))
-        if teams is not None:
-            query = query.where(jobplans.c.team.in_(list(teams)))
-        # Imported here: jobplans brings the holiday calendars, which no other store read needs.
-        from capa_monitor.plan_targets import canonical_plans
-
-        rows = conn.execute(query.order_by(jobplans.c.team, jobplans.c.clinician_key)).all()
-        return canonical_plans(pd.DataFrame(rows, columns=list(model.JOBPLAN_COLUMNS)))
+            return jobplan_ops.read(conn, teams)
 
     def save_jobplans(self, plans: pd.DataFrame, *, user: str, source: str) -> int:
         """Replace the plan of each clinician in `plans`, keeping history; returns plans changed.
 
         A plan identical to the stored one is left alone (no history entry).
         """
-        records = [_plan_record(row) for row in plans.to_dict("records")]
-        keys = [clinician_key(r["clinician"]) for r in records]
-        duplicated = sorted({k for k in keys if keys.count(k) > 1})
-        if duplicated:
-            raise StoreError(
-                f"The job plans list {duplicated[0]!r} more than once; keep one row per clinician."
-            )
-        changed = 0
+        records = jobplan_ops.records(plans)  # refused before the write when a row is wrong
         with self._write() as conn:
-            current = {
-                r.clinician_key: r
-                for r in conn.execute(
-                    select(jobplans).where(jobplans.c.clinician_key.in_(keys))
-                ).all()
-            }
-            now = utc_now()
-            for key, record in zip(keys, records, strict=True):
-                before = current.get(key)
-                before_plan = (
-                    {name: getattr(before, name) for name in model.JOBPLAN_COLUMNS}
-                    if before
-                    else None
-                )
-                if before_plan == record:
-                    continue
-                changed += 1
-                conn.execute(delete(jobplans).where(jobplans.c.clinician_key == key))
-                conn.execute(
-                    insert(jobplans).values(
-                        clinician_key=key, **record, source=source, updated_by=user, updated_at=now
-                    )
-                )
-                conn.execute(
-                    insert(jobplan_history).values(
-                        clinician_key=key,
-                        clinician=record["clinician"],
-                        change="replaced" if before else "created",
-                        before=_json(before_plan) if before_plan else None,
-                        after=_json(record),
-                        source=source,
-                        changed_by=user,
-                        changed_at=now,
-                    )
-                )
-            if changed:
-                derived.mark_shared(conn)
-            _audit(conn, "job plans changed", user, source=source, rows=changed)
-        return changed
+            return jobplan_ops.save(conn, records, user=user, source=source)
 
     def remove_jobplans(self, clinicians: Sequence[str], *, user: str, source: str) -> int:
         """Delete the plans of these clinicians (e.g. rows deleted in the app's editor), keeping
         each removed plan in the history; returns how many were removed."""
-        keys = sorted({clinician_key(name) for name in clinicians})
-        removed = 0
         with self._write() as conn:
-            now = utc_now()
-            for before in conn.execute(
-                select(jobplans).where(jobplans.c.clinician_key.in_(keys))
-            ).all():
-                removed += 1
-                before_plan = {name: getattr(before, name) for name in model.JOBPLAN_COLUMNS}
-                conn.execute(delete(jobplans).where(jobplans.c.clinician_key == before.clinician_key))
-                conn.execute(
-                    insert(jobplan_history).values(
-                        clinician_key=before.clinician_key,
-                        clinician=before.clinician,
-                        change="removed",
-                        before=_json(before_plan),
-                        after=None,
-                        source=source,
-                        changed_by=user,
-                        changed_at=now,
-                    )
-                )
-            if removed:
-                derived.mark_shared(conn)
-                _audit(conn, "job plans changed", user, source=source, rows=removed)
-        return removed
+            return jobplan_ops.remove(conn, clinicians, user=user, source=source)
 
     def jobplan_history(self) -> pd.DataFrame:
         with read_transaction(self.engine) as conn:
-            rows = conn.execute(select(jobplan_history).order_by(jobplan_history.c.id)).all()
-        frame = pd.DataFrame(
-            [{name: getattr(r, name) for name in JOBPLAN_HISTORY_COLUMNS} for r in rows],
-            columns=list(JOBPLAN_HISTORY_COLUMNS),
-        )
-        frame["changed_at"] = pd.to_datetime(frame["changed_at"])
-        return frame
+            return jobplan_ops.history(conn)
 
     # ---- settings and mapping profiles -----------------------------------------------------
 
@@ -679,23 +582,6 @@ class Store:
 
 
 DEMO_SOURCE = "demo"
-
-
-def _plan_record(row: dict[str, Any]) -> dict[str, Any]:
-    """One job-plan row as stored: floats or None, dates or None, names as text."""
-    record: dict[str, Any] = {}
-    for name in model.JOBPLAN_COLUMNS:
-        value = row.get(name)
-        missing = value is None or (not isinstance(value, str) and pd.isna(value))
-        if name in model.JOBPLAN_NUMBER_COLUMNS:
-            record[name] = None if missing else float(value)
-        elif name in model.JOBPLAN_DATE_COLUMNS:
-            record[name] = None if missing else pd.Timestamp(value).date()
-        else:
-            record[name] = None if missing else " ".join(str(value).split())
-    if not record["clinician"]:
-        raise StoreError("A job-plan row has no clinician name; every row needs one.")
-    return record
 
 
 def _differences(values: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
