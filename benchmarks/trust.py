@@ -320,10 +320,11 @@ def step_prework(db: str) -> dict:
                            env={**os.environ, "CAPA_PREWORK": "1"})
     mine.run()  # the uploader looks at their team while the run works on one core
     t2 = time.perf_counter()
-    if run.wait() != 0:
+    _, status, usage = os.wait4(run.pid, 0)  # this run's own peak, not any other child's
+    if status != 0:
         raise RuntimeError("the pre-work run failed")
     t3 = time.perf_counter()
-    child_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    child_kib = usage.ru_maxrss
     at.run()
     t4 = time.perf_counter()
     return {"team": team, "rows_uploaded": len(rows), "first_all_s": before,

@@ -15,9 +15,11 @@ but the app's own process never holds a quarter of every team's rows.
 
     python -m capa_monitor.prework --view '{"teams": null, "quarter": "2026/27 Q2", ...}'
 
-Runs are serialised per store (a lock file beside a SQLite store, an advisory lock on
-PostgreSQL); each works again while writes land during it, at most MOST_ROUNDS times, and
-finds a review already kept when another run got there first. CAPA_PREWORK=0 turns it off
+Runs take turns per store (`one_at_a_time`), and at most one waits: the writes that land
+while it does are all seen by it, so the others exit at once. Each works again while writes
+land during it, at most MOST_ROUNDS times, and finds a review already kept when another run
+got there first. Writes that cannot change a review (an audit entry for a download, a saved
+column mapping) start none. CAPA_PREWORK=0 turns it off
 (the tests do, but for their own). Nothing a viewer sees depends on it: a review not kept yet
 is worked out when asked, as before.
 """
@@ -35,13 +37,19 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from capa_monitor.periods import Quarter
-from capa_monitor.store.database import URL_ENV
+if TYPE_CHECKING:
+    from capa_monitor.metrics.review import Review
+    from capa_monitor.periods import Quarter
 
+# Kept light above: a run that waits its turn holds no more than these (the store's modules,
+# pandas among them, are imported once it has the turn). The same variable as
+# store.database.URL_ENV (tests/test_prework.py checks it), not imported from there, which
+# would load the whole store package.
+URL_ENV = "CAPA_DATABASE_URL"
 ENV = "CAPA_PREWORK"
 MOST_ROUNDS = 5
 MOST_VIEWS = 20
@@ -50,8 +58,12 @@ MOST_VIEWS = 20
 # 553-577 MiB working it out in process, one team's (a few thousand rows) nothing noticeable.
 OWN_PROCESS_ROWS = 100_000
 APART_TIMEOUT_S = 600.0
-# Any constant: the key of the PostgreSQL advisory lock one pre-work run at a time holds.
+# Any constants: the keys of the PostgreSQL advisory locks of the running run and of the one
+# run that may wait for it.
 LOCK_KEY = 0x43415052
+QUEUE_KEY = 0x43415053
+# How long a run waits for its turn on PostgreSQL before giving up (a run is seconds to minutes)
+LOCK_TIMEOUT = "15min"
 _NICENESS = 10
 log = logging.getLogger(__name__)
 
@@ -72,10 +84,22 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
+def _child_url(url: str) -> str:
+    """The URL as a process started elsewhere reads it: a relative SQLite file made absolute."""
+    path = _sqlite_path(url)
+    if path is None or path.is_absolute():
+        return url
+    return make_url(url).set(database=str(path.resolve())).render_as_string(hide_password=False)
+
+
 def _child_env(store) -> dict[str, str]:
-    env = {**os.environ, URL_ENV: store.url}  # not argv: a PostgreSQL URL may hold a password
+    # The URL in the environment, not argv: a PostgreSQL URL may hold a password.
+    env = {**os.environ, URL_ENV: _child_url(store.url)}
     project_root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
+    # Never the working directory's modules (python -m puts it first on sys.path): a folder
+    # with its own capa_monitor/ or json.py would otherwise run in place of ours.
+    env["PYTHONSAFEPATH"] = "1"
     return env
 
 
@@ -103,28 +127,49 @@ def start(store) -> subprocess.Popen | None:
 
 
 @contextlib.contextmanager
-def one_at_a_time(store) -> Iterator[None]:
-    """Wait for any other pre-work run of this store to finish, and hold it off until done."""
-    path = _sqlite_path(store.url)
+def one_at_a_time(url: str) -> Iterator[bool]:
+    """The store's pre-work turn: waits while another run has it, and yields True while this
+    one does. At most one run waits: when one already does, yields False at once, since that
+    run, started by an earlier write, reads the store only once it has the turn and so sees
+    every write before. (A file lock beside a SQLite store; on PostgreSQL, transaction-level
+    advisory locks, so a connection pooler in transaction mode cannot leave one held.)"""
+    path = _sqlite_path(url)
     if path is not None:
-        with open(f"{path}.prework.lock", "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
+        with open(f"{path}.prework.lock", "a+b") as turn:
+            with open(f"{path}.prework.queue", "a+b") as queue:
+                try:
+                    fcntl.flock(queue, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    yield False
+                    return
+                fcntl.flock(turn, fcntl.LOCK_EX)
+            yield True  # the queue's lock went with its file: the next write may queue
         return
-    with store.engine.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
-        conn.commit()
-        try:
-            yield
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-            conn.commit()
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as turn, turn.begin():
+            with engine.connect() as queue, queue.begin():
+                waiting = queue.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                                        {"key": QUEUE_KEY}).scalar()
+                if not waiting:
+                    yield False
+                    return
+                turn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+                turn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            yield True
+    finally:
+        engine.dispose()
 
 
 def default_quarter(store, teams: tuple[str, ...] | None = None) -> Quarter | None:
     """The quarter a review of `teams` (None: every team) opens on, as the review page and
     the `review` CLI choose it: the one holding their as-of date (§2); None when nothing has
     happened in them yet."""
+    from capa_monitor.periods import Quarter
+
     latest = store.latest_as_of(list(teams) if teams else None)
     if latest is None:
         return None
@@ -182,50 +227,84 @@ def worth_a_process(store, teams: Sequence[str] | None, quarter: Quarter) -> boo
 
 
 def work_out_apart(store, teams: Sequence[str] | None, quarter: Quarter, as_of: date | None,
-                   *, timeout_s: float = APART_TIMEOUT_S):
-    """The review of `teams` worked out and kept by a process of its own (after any run under
-    way on the store, which may keep it first), then read back here; None when that failed
-    or a write made it stale meanwhile: the caller works it out itself."""
+                   *, timeout_s: float = APART_TIMEOUT_S) -> Review | None:
+    """The review of `teams` worked out by a process of its own, which keeps it for others
+    and sends it back (kept_reviews.encode: the bytes a kept review is), so a writer holding
+    the store meanwhile cannot lose it; None when that failed (logged): the caller works it
+    out itself. It does not wait for a pre-work run under way: its viewer is waiting."""
+    from capa_monitor.store import kept_reviews
+
     view = {"teams": list(teams) if teams else None, "quarter": quarter.label,
             "first_month": quarter.first_month, "as_of": as_of.isoformat() if as_of else None}
     try:
         done = subprocess.run(
             [sys.executable, "-m", "capa_monitor.prework", "--view", json.dumps(view)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            env=_child_env(store), timeout=timeout_s, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        log.warning("working out a review apart failed; working it out here", exc_info=True)
+            stdin=subprocess.DEVNULL, capture_output=True, env=_child_env(store),
+            timeout=timeout_s, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.warning("working out a review apart failed (%s); working it out here",
+                    type(exc).__name__)
         return None
     if done.returncode != 0:
         log.warning("working out a review apart failed (%s); working it out here",
-                    done.stderr.decode(errors="replace").strip()[-300:])
+                    _without_password(done.stderr.decode(errors="replace").strip()[-300:], store))
         return None
-    return store.kept_review(teams, quarter, as_of)
+    try:
+        return kept_reviews.decode(done.stdout)
+    except Exception:
+        log.warning("a review worked out apart did not read; working it out here",
+                    exc_info=True)
+        return None
 
 
-def _work_out_view(store, view: dict) -> None:
+def _without_password(words: str, store) -> str:
+    password = make_url(store.url).password
+    return words.replace(password, "***") if password else words
+
+
+def _work_out_view(store, view: dict) -> bytes:
+    from capa_monitor.periods import Quarter
+    from capa_monitor.store import kept_reviews
+
     quarter = Quarter.parse(view["quarter"], int(view["first_month"]))
     as_of = date.fromisoformat(view["as_of"]) if view["as_of"] else None
-    store.review(view["teams"] or None, quarter, as_of, keep=True)
+    return kept_reviews.encode(store.review(view["teams"] or None, quarter, as_of, keep=True))
+
+
+def _store_url() -> str:
+    url = os.environ.get(URL_ENV)
+    if url:
+        return url
+    from capa_monitor.store.database import resolve_url
+
+    return resolve_url()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from capa_monitor.store import Store
-
     args = list(sys.argv[1:] if argv is None else argv)
     view = json.loads(args[1]) if args[:1] == ["--view"] else None
-    if view is None:
-        with contextlib.suppress(OSError):
-            os.nice(_NICENESS)  # viewers and writers first: this only saves a later wait
-    store = Store.open(os.environ.get(URL_ENV) or None)
-    try:
-        with one_at_a_time(store):
-            if view is None:
-                work_ahead(store)
-            else:  # a viewer waits for this one
-                _work_out_view(store, view)
-    finally:
-        store.close()
+    url = _store_url()
+    if view is not None:  # a viewer waits for this one: no turn to wait for, no niceness
+        from capa_monitor.store import Store
+
+        store = Store.open(url)
+        try:
+            sys.stdout.buffer.write(_work_out_view(store, view))
+        finally:
+            store.close()
+        return 0
+    with contextlib.suppress(OSError):
+        os.nice(_NICENESS)  # viewers and writers first: this only saves a later wait
+    with one_at_a_time(url) as my_turn:
+        if not my_turn:
+            return 0  # the run already waiting will see this write
+        from capa_monitor.store import Store
+
+        store = Store.open(url)
+        try:
+            work_ahead(store)
+        finally:
+            store.close()
     return 0
 
 

@@ -115,7 +115,10 @@ def test_a_service_leads_several_teams_are_worked_out_as_their_page_asks_for_the
     assert prework.work_ahead(store) == [(None, Q2), (("North", "South"), Q2)]
     assert _kept(store) == {EVERY_Q2, ('["North", "South"]', "2026/27 Q2", "")}
     lead = access_store.entry(store, "lead@example.org")
-    asked = lead.review_teams((), store.teams())  # what the lead's review page asks for
+    # what the lead's review page asks for (views/common.period_picker, nothing chosen)
+    from capa_monitor.views.data import teams_key
+
+    asked = lead.review_teams(teams_key([]), lead.visible_teams(store.teams()))
     reads.clear()
     kept = store.review(list(asked), Q2)
     assert reads == []
@@ -201,32 +204,75 @@ def test_after_write_is_called_once_per_committed_write_and_not_for_a_refused_on
     assert len(seen) == 3
 
 
-def test_runs_on_one_store_wait_for_each_other(store):
+def test_runs_take_turns_and_at_most_one_waits(store):
     entered = threading.Event()
     release = threading.Event()
     order: list[str] = []
 
     def first():
-        with prework.one_at_a_time(store):
-            order.append("first in")
+        with prework.one_at_a_time(store.url) as turn:
+            order.append(f"first in {turn}")
             entered.set()
             release.wait(10)
             order.append("first out")
 
     def second():
-        entered.wait(10)
-        with prework.one_at_a_time(Store(store.url)):
-            order.append("second in")
+        with prework.one_at_a_time(store.url) as turn:
+            order.append(f"second in {turn}")
 
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    one = threading.Thread(target=first)
+    one.start()
+    assert entered.wait(10)
+    two = threading.Thread(target=second)
+    two.start()
+    time.sleep(0.5)  # the second run waits for its turn now (it would have entered)
+    with prework.one_at_a_time(store.url) as turn:  # a third: one waits already
+        order.append(f"third {turn}")
+    release.set()
+    for thread in (one, two):
+        thread.join(10)
+    assert order == ["first in True", "third False", "first out", "second in True"]
+
+
+def test_a_run_started_while_one_waits_exits_before_loading_the_store(store, tmp_path):
+    """`python -m capa_monitor.prework` while one run works and another waits: it exits at
+    once, without importing pandas."""
+    hold, waiting = threading.Event(), threading.Event()
+    release = threading.Event()
+
+    def holder():
+        with prework.one_at_a_time(store.url):
+            hold.set()
+            release.wait(30)
+
+    def waiter():
+        hold.wait(10)
+        waiting.set()
+        with prework.one_at_a_time(store.url):
+            pass
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=waiter)]
     for thread in threads:
         thread.start()
-    entered.wait(10)
-    time.sleep(0.3)  # the second run is waiting now, or would have entered
-    release.set()
-    for thread in threads:
-        thread.join(10)
-    assert order == ["first in", "first out", "second in"]
+    waiting.wait(10)
+    time.sleep(0.3)
+    probe = tmp_path / "probe.py"
+    probe.write_text("import sys, runpy\n"
+                     "sys.argv = ['prework']\n"
+                     "try:\n"
+                     "    runpy.run_module('capa_monitor.prework', run_name='__main__')\n"
+                     "except SystemExit as done:\n"
+                     "    print(done.code, 'pandas' in sys.modules)\n")
+    env = {**os.environ, prework.ENV: "1", "CAPA_DATABASE_URL": store.url,
+           "PYTHONPATH": str(ROOT)}
+    try:
+        done = subprocess.run([sys.executable, str(probe)], env=env, capture_output=True,
+                              text=True, timeout=60)
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(10)
+    assert done.stdout.split() == ["0", "False"], done.stderr
 
 
 def test_the_cli_starts_a_run_after_an_ingest(tmp_path):
@@ -245,6 +291,8 @@ def test_the_cli_starts_a_run_after_an_ingest(tmp_path):
     while not _kept(store) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _kept(store) == {("", "2026/27 Q3", "")}
+    with prework.one_at_a_time(url) as turn:  # the run has ended: nothing outlives the test
+        assert turn
     q3 = Quarter(2026, 3)
     kept = store.review(None, q3)
     assert kept.as_of == date(2026, 11, 11)
@@ -254,14 +302,49 @@ def test_the_cli_starts_a_run_after_an_ingest(tmp_path):
 
 def test_the_app_and_the_cli_stores_start_runs():
     from capa_monitor.cli import store_cmds
+    from capa_monitor.store import database
     from capa_monitor.views import data
 
-    assert data._store_for("sqlite://").after_write is prework.start
+    assert prework.URL_ENV == database.URL_ENV
+    app_store = data._store_for("sqlite://")
+    try:
+        assert app_store.after_write is prework.start
+    finally:
+        data._store_for.clear()
+        app_store.close()
 
     class Args:
         db = "sqlite://"
 
-    assert store_cmds._open_store(Args()).after_write is prework.start
+    cli_store = store_cmds._open_store(Args())
+    assert cli_store.after_write is prework.start
+    cli_store.close()
+
+
+def test_a_download_or_a_saved_mapping_starts_no_run(store):
+    from capa_monitor.loading.report import MappingProfile
+
+    _fill(store)
+    seen: list[int] = []
+    store.after_write = lambda s: seen.append(1)
+    store.record("download", user=USER, what="shortfall list")
+    store.save_profile(MappingProfile(name="rio", columns={"clinician": "Clinician"}))
+    assert seen == []
+    store.save_settings(store.settings(), user=USER)  # settings can change every review
+    assert seen == [1]
+
+
+def test_the_process_started_reads_our_package_and_an_absolute_store_file(tmp_path,
+                                                                           monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    relative = Store.open("sqlite:///data/capa.sqlite")
+    try:
+        env = prework._child_env(relative)
+    finally:
+        relative.close()
+    assert env["CAPA_DATABASE_URL"] == f"sqlite:///{tmp_path / 'data' / 'capa.sqlite'}"
+    assert env["PYTHONSAFEPATH"] == "1"
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(ROOT)
 
 
 # ---- a big review not kept yet is worked out apart, so the app process stays small -------
@@ -300,12 +383,17 @@ def test_a_review_worked_out_apart_is_read_back_here(store, reads, prework_on):
     assert_same_review(apart, store.review(None, Q2, date(2026, 7, 20), keep=False))
 
 
-def test_when_the_process_apart_fails_the_caller_is_told_none(store, monkeypatch, prework_on):
+def test_when_the_process_apart_fails_the_caller_is_told_none(store, monkeypatch, prework_on,
+                                                               caplog):
     _fill(store)
     broken = {**os.environ, "CAPA_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x"}
     monkeypatch.setattr(prework, "_child_env", lambda _store: broken)
-    assert prework.work_out_apart(store, None, Q2, None) is None
+    with caplog.at_level("WARNING", logger="capa_monitor.prework"):
+        assert prework.work_out_apart(store, None, Q2, None) is None
     assert _kept(store) == set()
+    [said] = [r.getMessage() for r in caplog.records]
+    assert said.startswith("working out a review apart failed (")
+    assert "127.0.0.1" in said and "port 1" in said  # the child's own last words: refused
 
 
 def test_the_page_of_every_team_has_a_big_review_worked_out_apart(db_url, monkeypatch,

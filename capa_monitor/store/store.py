@@ -205,9 +205,10 @@ class Store:
             )
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, *, may_change_reviews: bool = True) -> Iterator[Connection]:
         """A write transaction that brings the derived results (derived.py) up to date and
-        bumps the data version before it commits."""
+        bumps the data version before it commits; then `after_write`, unless the write cannot
+        change a review (an audit entry, a saved column mapping)."""
         with write_transaction(self.engine) as conn:
             yield conn
             counts.refresh(conn)  # before derived.refresh, which forgets the teams touched
@@ -216,7 +217,7 @@ class Store:
             conn.execute(
                 update(meta).where(meta.c.key == "data_version").values(value=meta.c.value + 1)
             )
-        if self.after_write is not None:
+        if may_change_reviews and self.after_write is not None:
             try:
                 self.after_write(self)
             except Exception:  # the write has committed; what follows it only saves a wait
@@ -531,7 +532,7 @@ class Store:
             _audit(conn, "settings changed", user, overrides=overrides)
 
     def save_profile(self, profile: MappingProfile) -> None:
-        with self._write() as conn:
+        with self._write(may_change_reviews=False) as conn:
             conn.execute(delete(mapping_profiles).where(mapping_profiles.c.name == profile.name))
             conn.execute(
                 insert(mapping_profiles).values(
@@ -552,7 +553,7 @@ class Store:
 
     def record(self, action: str, *, user: str, **details: Any) -> None:
         """Append an audit entry (downloads and other actions outside the store)."""
-        with self._write() as conn:
+        with self._write(may_change_reviews=False) as conn:
             _audit(conn, action, user, **details)
 
     def audit(self) -> pd.DataFrame:
