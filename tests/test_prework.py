@@ -418,3 +418,21 @@ def test_the_page_of_every_team_has_a_big_review_worked_out_apart(db_url, monkey
     store = Store.open(db_url)
     assert_same_review(store.kept_review(None, Q2), fresh)
     store.close()
+
+
+def test_the_cli_finds_a_leads_kept_review_whichever_order_the_teams_are_typed(tmp_path,
+                                                                                 capsys, reads):
+    from capa_monitor.access import SERVICE_LEAD
+    from capa_monitor.cli import main as cli
+    from capa_monitor.store import access_store
+
+    url = f"sqlite:///{tmp_path / 'capa.sqlite'}"
+    store = _fill(Store.open(url))
+    access_store.grant(store, "lead@example.org", SERVICE_LEAD,
+                       frozenset({"North", "South"}), by=USER)
+    prework.work_ahead(store)
+    store.close()
+    reads.clear()
+    assert cli(["--db", url, "review", "--team", "south", "--team", "North"]) == 0
+    assert reads == []  # the kept review of ("North", "South")
+    assert "3 delivered" in capsys.readouterr().out  # Jane Smith's two and Lee Chan's one

@@ -153,7 +153,9 @@ def _known_teams(asked: list[str] | None, stored: list[str]) -> list[str] | None
     if unknown:
         known = ", ".join(stored) or "none yet"
         raise CapaError(f"No team called {unknown[0]!r} in the store; teams: {known}.")
-    return [by_key[team.strip().casefold()] for team in asked]
+    # sorted and once each, as the page asks (access.Scope.review_teams): the same teams make
+    # the same kept review whichever order they were typed in
+    return sorted({by_key[team.strip().casefold()] for team in asked})
 
 
 def review_json(result: Review) -> dict[str, Any]:
