@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from capa_monitor import model
@@ -156,6 +156,15 @@ def store(store_url) -> Iterator[Store]:
 
 REVIEW_FRAMES = ("clinicians", "lost_slots", "balance", "balance_teams", "drift", "waits",
                  "flow_summary", "dropoff", "spc_weekly", "spc_dna")
+
+
+def kept_keys(store: Store) -> set[tuple[str, str, str]]:
+    """(teams, quarter, as_of) of every review kept in the store (store/kept_reviews.py)."""
+    from capa_monitor.store.kept_reviews import kept_reviews
+
+    with store.engine.connect() as conn:
+        return {tuple(row) for row in conn.execute(
+            select(kept_reviews.c.teams, kept_reviews.c.quarter, kept_reviews.c.as_of)).all()}
 
 
 def assert_same_review(kept, fresh) -> None:

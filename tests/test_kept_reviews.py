@@ -14,7 +14,7 @@ from datetime import date
 
 import numpy as np
 import pytest
-from conftest import assert_same_review, make_activity, make_load_result, plans_frame
+from conftest import assert_same_review, kept_keys, make_activity, make_load_result, plans_frame
 from sqlalchemy import func, select, text, update
 
 from capa_monitor.periods import Quarter
@@ -58,12 +58,6 @@ def filled(store) -> Store:
     return store
 
 
-def _kept(store: Store) -> set[tuple[str, str, str]]:
-    with store.engine.connect() as conn:
-        return {tuple(row) for row in conn.execute(
-            select(kept_table.c.teams, kept_table.c.quarter, kept_table.c.as_of)).all()}
-
-
 NORTH = ('["North"]', "2026/27 Q2", "")
 EVERY = ("", "2026/27 Q2", "")
 
@@ -86,9 +80,9 @@ def no_reading(monkeypatch):
 
 def test_a_kept_review_is_read_back_equal_without_reading_rows(filled, no_reading):
     fresh = filled.review(["North"], Q2, keep=False)
-    assert _kept(filled) == set()
+    assert kept_keys(filled) == set()
     assert _delivered(filled.review(["North"], Q2, keep=True), "Jane Smith") == 2
-    assert _kept(filled) == {NORTH}
+    assert kept_keys(filled) == {NORTH}
     no_reading()
     again = filled.review(["North"], Q2)
     assert_same_review(again, fresh)
@@ -100,7 +94,7 @@ def test_the_teams_are_kept_as_asked(filled):
     filled.review([" north"], Q2, keep=True)
     assert filled.review([" north"], Q2).teams == (" north",)
     assert filled.review(["North"], Q2).teams == ("North",)  # another key: worked out again
-    assert _kept(filled) == {('[" north"]', "2026/27 Q2", "")}
+    assert kept_keys(filled) == {('[" north"]', "2026/27 Q2", "")}
 
 
 def test_an_as_of_given_is_a_review_of_its_own(filled):
@@ -109,16 +103,16 @@ def test_an_as_of_given_is_a_review_of_its_own(filled):
     assert (early.as_of, early.as_of_source) == (date(2026, 7, 10), "given")
     assert _delivered(early, "Jane Smith") == 1  # only the 6 July one by 10 July
     assert _delivered(filled.review(["North"], Q2), "Jane Smith") == 2
-    assert _kept(filled) == {('["North"]', "2026/27 Q2", "2026-07-10")}
+    assert kept_keys(filled) == {('["North"]', "2026/27 Q2", "2026-07-10")}
 
 
 def test_another_teams_upload_leaves_a_teams_kept_review_and_ends_every_teams(filled,
                                                                                  no_reading):
     filled.review(["North"], Q2, keep=True)
     filled.review(None, Q2, keep=True)
-    assert _kept(filled) == {NORTH, EVERY}
+    assert kept_keys(filled) == {NORTH, EVERY}
     _upload(filled, "south-august.xlsx", [_south("2026-08-03", "g2", slot_id="S2")])
-    assert _kept(filled) == {NORTH}
+    assert kept_keys(filled) == {NORTH}
     assert _delivered(filled.review(None, Q2, keep=False), "Lee Chan") == 2
     no_reading()
     assert _delivered(filled.review(["North"], Q2), "Jane Smith") == 2
@@ -127,7 +121,7 @@ def test_another_teams_upload_leaves_a_teams_kept_review_and_ends_every_teams(fi
 def test_an_upload_to_the_team_ends_its_kept_review_and_the_next_shows_it(filled):
     filled.review(["North"], Q2, keep=True)
     _upload(filled, "north-august.xlsx", [_north("2026-08-03", "f5", slot_id="N5")])
-    assert _kept(filled) == set()
+    assert kept_keys(filled) == set()
     assert _delivered(filled.review(["North"], Q2), "Jane Smith") == 3
 
 
@@ -137,7 +131,7 @@ def test_removing_an_upload_ends_the_kept_reviews_it_was_in(filled):
     uploads = filled.uploads()
     august = int(uploads.loc[uploads["file_name"] == "north-august.xlsx", "upload_id"].iloc[0])
     filled.remove_upload(august, user=USER)
-    assert _kept(filled) == set()  # its figures do not linger in the store
+    assert kept_keys(filled) == set()  # its figures do not linger in the store
     assert _delivered(filled.review(["North"], Q2), "Jane Smith") == 2
 
 
@@ -148,11 +142,11 @@ def test_job_plans_and_settings_end_every_kept_review(filled):
     filled.save_jobplans(plans_frame([{"clinician": "Jane Smith", "team": "North", "fte": 1.0,
                                        "core_sessions": 2.0}]),
                          user=USER, source="plans-v2.xlsx")
-    assert _kept(filled) == set()
+    assert kept_keys(filled) == set()
     halved = filled.review(["North"], Q2, keep=True).clinicians.set_index("clinician")
     assert halved.loc["Jane Smith", "target"] == jane["target"] / 2
     filled.save_settings(Settings(reoffer_window_days=7), user=USER)
-    assert _kept(filled) == set()
+    assert kept_keys(filled) == set()
     assert filled.review(["North"], Q2).settings.reoffer_window_days == 7
 
 
@@ -166,7 +160,7 @@ def test_a_review_kept_by_other_code_is_not_read_back(filled, monkeypatch):
     assert _delivered(filled.review(["North"], Q2), "Jane Smith") == 2
     assert calls == [1]
     _upload(filled, "south-august.xlsx", [_south("2026-08-03", "g2", slot_id="S2")])
-    assert _kept(filled) == set()  # the next write forgets it
+    assert kept_keys(filled) == set()  # the next write forgets it
 
 
 def test_a_kept_review_that_does_not_read_is_worked_out_again(filled, caplog):
@@ -202,24 +196,24 @@ def test_keeping_never_waits_long_behind_another_writer(filled):
         release.set()
         thread.join()
     assert _delivered(result, "Jane Smith") == 2
-    assert _kept(filled) == set()
+    assert kept_keys(filled) == set()
     assert waited < 10  # not the 60 s a write waits for the store
 
 
-def test_only_the_most_recent_reviews_are_kept(filled, monkeypatch):
+def test_only_the_most_recent_reviews_arekept_keys(filled, monkeypatch):
     monkeypatch.setattr(kept_reviews, "MOST_KEPT", 2)
     for teams in (["North"], ["South"], None):
         filled.review(teams, Q2, keep=True)
         time.sleep(0.01)
-    assert _kept(filled) == {('["South"]', "2026/27 Q2", ""), EVERY}
+    assert kept_keys(filled) == {('["South"]', "2026/27 Q2", ""), EVERY}
 
 
-def test_by_default_only_a_review_that_took_long_is_kept(filled, monkeypatch):
+def test_by_default_only_a_review_that_took_long_iskept_keys(filled, monkeypatch):
     filled.review(["North"], Q2)  # a fifth of a second at most: not worth a write
-    assert _kept(filled) == set()
+    assert kept_keys(filled) == set()
     monkeypatch.setattr(kept_reviews, "WORTH_KEEPING_S", 0.0)
     filled.review(["North"], Q2)
-    assert _kept(filled) == {NORTH}
+    assert kept_keys(filled) == {NORTH}
 
 
 @pytest.mark.parametrize("seed", [3, 11])
@@ -279,7 +273,7 @@ def test_the_review_command_reads_the_kept_review_back(filled, store_url, monkey
     assert cli.main(["--db", store_url, "review", "--quarter", "2026/27 Q2"]) == 0
     first = capsys.readouterr().out
     assert "3 delivered of" in first  # Jane's two (North) and Lee's one (South)
-    assert _kept(filled) == {EVERY}
+    assert kept_keys(filled) == {EVERY}
     no_reading()
     assert cli.main(["--db", store_url, "review", "--quarter", "2026/27 Q2"]) == 0
     assert capsys.readouterr().out == first

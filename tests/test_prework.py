@@ -19,13 +19,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import assert_same_review, make_activity, make_load_result, plans_frame
-from sqlalchemy import select
+from conftest import assert_same_review, kept_keys, make_activity, make_load_result, plans_frame
 
 from capa_monitor import prework
 from capa_monitor.periods import Quarter
 from capa_monitor.store import Store, review_reads
-from capa_monitor.store.kept_reviews import kept_reviews as kept_table
 
 USER = "manager@example.org"
 Q2 = Quarter(2026, 2)
@@ -60,12 +58,6 @@ def _fill(store: Store) -> Store:
     return store
 
 
-def _kept(store: Store) -> set[tuple[str, str, str]]:
-    with store.engine.connect() as conn:
-        return {tuple(row) for row in conn.execute(
-            select(kept_table.c.teams, kept_table.c.quarter, kept_table.c.as_of)).all()}
-
-
 def _delivered(result, clinician: str) -> int:
     rows = result.clinicians
     return int(rows.loc[rows["clinician"] == clinician, "delivered"].iloc[0])
@@ -89,7 +81,7 @@ def test_work_ahead_keeps_every_teams_review_of_the_quarter_the_page_opens_on(st
     _fill(store)
     assert prework.default_quarter(store) == Q2
     assert prework.work_ahead(store) == [(None, Q2)]
-    assert _kept(store) == {EVERY_Q2}
+    assert kept_keys(store) == {EVERY_Q2}
     assert len(reads) == 1
     kept = store.review(None, Q2)  # what the page and the CLI ask for: read back, not reread
     assert len(reads) == 1
@@ -113,7 +105,7 @@ def test_a_service_leads_several_teams_are_worked_out_as_their_page_asks_for_the
     access_store.grant(store, "admin@example.org", "admin", None, by=USER)
     assert prework.opening_views(store) == [None, ("North", "South")]
     assert prework.work_ahead(store) == [(None, Q2), (("North", "South"), Q2)]
-    assert _kept(store) == {EVERY_Q2, ('["North", "South"]', "2026/27 Q2", "")}
+    assert kept_keys(store) == {EVERY_Q2, ('["North", "South"]', "2026/27 Q2", "")}
     lead = access_store.entry(store, "lead@example.org")
     # what the lead's review page asks for (views/common.period_picker, nothing chosen)
     from capa_monitor.views.data import teams_key
@@ -135,7 +127,7 @@ def test_a_second_run_finds_the_review_kept_and_works_nothing_out(store, reads):
 
 def test_a_store_where_nothing_has_happened_yet_has_nothing_to_work_out(store, reads):
     assert prework.work_ahead(store) == []
-    assert _kept(store) == set() and reads == []
+    assert kept_keys(store) == set() and reads == []
 
 
 def test_a_write_landing_during_the_work_is_worked_in_before_the_run_ends(store, monkeypatch):
@@ -155,7 +147,7 @@ def test_a_write_landing_during_the_work_is_worked_in_before_the_run_ends(store,
     assert [_delivered(r, "Jane Smith") for r in calls] == [2, 3]
     monkeypatch.setattr(store, "review", real)
     assert _delivered(store.review(None, Q2), "Jane Smith") == 3
-    assert _kept(store) == {EVERY_Q2}
+    assert kept_keys(store) == {EVERY_Q2}
 
 
 def test_start_runs_a_process_that_keeps_the_review(store, reads):
@@ -166,7 +158,7 @@ def test_start_runs_a_process_that_keeps_the_review(store, reads):
     finally:
         os.environ[prework.ENV] = "0"
     assert process is not None and process.wait(timeout=120) == 0
-    assert _kept(store) == {EVERY_Q2}
+    assert kept_keys(store) == {EVERY_Q2}
     kept = store.review(None, Q2)
     assert reads == []  # worked out by the other process, read back here
     assert_same_review(kept, store.review(None, Q2, keep=False))
@@ -288,9 +280,9 @@ def test_the_cli_starts_a_run_after_an_ingest(tmp_path):
     assert done.returncode == 0, done.stderr
     store = Store.open(url)
     deadline = time.monotonic() + 120
-    while not _kept(store) and time.monotonic() < deadline:
+    while not kept_keys(store) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _kept(store) == {("", "2026/27 Q3", "")}
+    assert kept_keys(store) == {("", "2026/27 Q3", "")}
     with prework.one_at_a_time(url) as turn:  # the run has ended: nothing outlives the test
         assert turn
     q3 = Quarter(2026, 3)
@@ -378,7 +370,7 @@ def test_a_review_worked_out_apart_is_read_back_here(store, reads, prework_on):
     apart = prework.work_out_apart(store, None, Q2, date(2026, 7, 20))
     assert reads == []  # not worked out in this process
     assert apart is not None and apart.as_of == date(2026, 7, 20)
-    assert _kept(store) == {("", "2026/27 Q2", "2026-07-20")}
+    assert kept_keys(store) == {("", "2026/27 Q2", "2026-07-20")}
     assert _delivered(apart, "Jane Smith") == 2  # N1 and N2; N4 (27 Jul) is a Choice anyway
     assert_same_review(apart, store.review(None, Q2, date(2026, 7, 20), keep=False))
 
@@ -390,7 +382,7 @@ def test_when_the_process_apart_fails_the_caller_is_told_none(store, monkeypatch
     monkeypatch.setattr(prework, "_child_env", lambda _store: broken)
     with caplog.at_level("WARNING", logger="capa_monitor.prework"):
         assert prework.work_out_apart(store, None, Q2, None) is None
-    assert _kept(store) == set()
+    assert kept_keys(store) == set()
     [said] = [r.getMessage() for r in caplog.records]
     assert said.startswith("working out a review apart failed (")
     assert "127.0.0.1" in said and "port 1" in said  # the child's own last words: refused

@@ -82,18 +82,8 @@ def save(conn: Connection, rows: list[dict[str, Any]], *, user: str, source: str
                 clinician_key=key, **record, source=source, updated_by=user, updated_at=now
             )
         )
-        conn.execute(
-            insert(jobplan_history).values(
-                clinician_key=key,
-                clinician=record["clinician"],
-                change="replaced" if before else "created",
-                before=_json(before_plan) if before_plan else None,
-                after=_json(record),
-                source=source,
-                changed_by=user,
-                changed_at=now,
-            )
-        )
+        _history(conn, key, record["clinician"], "replaced" if before else "created",
+                 before_plan, record, source=source, user=user, at=now)
     if changed:
         derived.mark_shared(conn)
     audit(conn, "job plans changed", user, source=source, rows=changed)
@@ -109,18 +99,8 @@ def remove(conn: Connection, clinicians: Sequence[str], *, user: str, source: st
         removed += 1
         before_plan = {name: getattr(before, name) for name in model.JOBPLAN_COLUMNS}
         conn.execute(delete(jobplans).where(jobplans.c.clinician_key == before.clinician_key))
-        conn.execute(
-            insert(jobplan_history).values(
-                clinician_key=before.clinician_key,
-                clinician=before.clinician,
-                change="removed",
-                before=_json(before_plan),
-                after=None,
-                source=source,
-                changed_by=user,
-                changed_at=now,
-            )
-        )
+        _history(conn, before.clinician_key, before.clinician, "removed", before_plan, None,
+                 source=source, user=user, at=now)
     if removed:
         derived.mark_shared(conn)
         audit(conn, "job plans changed", user, source=source, rows=removed)
@@ -136,6 +116,15 @@ def history(conn: Connection) -> pd.DataFrame:
     )
     frame["changed_at"] = pd.to_datetime(frame["changed_at"])
     return frame
+
+
+def _history(conn: Connection, key: str, clinician: str, change: str,
+             before: dict[str, Any] | None, after: dict[str, Any] | None, *, source: str,
+             user: str, at) -> None:
+    conn.execute(insert(jobplan_history).values(
+        clinician_key=key, clinician=clinician, change=change,
+        before=_json(before) if before else None, after=_json(after) if after else None,
+        source=source, changed_by=user, changed_at=at))
 
 
 def _record(row: dict[str, Any]) -> dict[str, Any]:
