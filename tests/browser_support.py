@@ -156,12 +156,13 @@ def auth_secrets(app_port: int, provider: OidcProvider, manager_emails: Sequence
 
 
 @contextmanager
-def dashboard(workdir: Path, *, secrets: str | None = None,
-              port: int | None = None) -> Iterator[Dashboard]:
+def dashboard(workdir: Path, *, secrets: str | None = None, port: int | None = None,
+              env: Mapping[str, str] | None = None) -> Iterator[Dashboard]:
     """``streamlit run dashboard.py`` on 127.0.0.1 with its own temp store and settings.
 
     The working directory is ``workdir`` (so the repo's own secrets are never read), holding
     the shipped config.toml and, when given, ``secrets`` as ``.streamlit/secrets.toml``.
+    ``env``: more environment for the server (say CAPA_PREWORK=1, which the tests turn off).
     """
     if not DASHBOARD.is_file():
         pytest.fail(f"{DASHBOARD} does not exist yet", pytrace=False)
@@ -173,6 +174,7 @@ def dashboard(workdir: Path, *, secrets: str | None = None,
     if secrets is not None:
         (streamlit_dir / "secrets.toml").write_text(secrets, encoding="utf-8")
     database_url = f"sqlite:///{workdir / 'capa.sqlite'}"
+    more = dict(env or {})
     env = {
         "CAPA_DATABASE_URL": database_url,
         # Keep the pseudonym key and manager list of the developer's machine out of the test.
@@ -181,6 +183,7 @@ def dashboard(workdir: Path, *, secrets: str | None = None,
         "CAPA_MANAGER_EMAILS": "",
         "HOME": str(workdir),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        **more,
     }
     command = [
         sys.executable, "-m", "streamlit", "run", str(DASHBOARD),

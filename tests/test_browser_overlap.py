@@ -37,7 +37,7 @@ from browser_support import (
     screenshot_path,
     wait_for_app,
 )
-from conftest import plans_frame
+from conftest import kept_keys, plans_frame
 from test_browser_flow import choose_file, open_page
 
 from capa_monitor.store import Store
@@ -236,3 +236,38 @@ def test_every_page_in_light_and_dark_and_each_address_opens_its_page(local_app)
                 notes += [f"{scheme} {title}: {problem}" for problem in layout_problems(page)]
     LAYOUT_NOTES.write_text("\n".join(notes) + "\n", encoding="utf-8")
     print("\n".join(notes) or "no layout problems found")
+
+
+def test_an_upload_in_the_browser_has_every_teams_review_worked_out_ahead(tmp_path):
+    """The running server with pre-work on (prework.py), as shipped: after the upload is
+    confirmed in the browser, a process of its own keeps every team's review of 2026/27 Q2
+    (as of 22 Jul), and the review page shows it: 3 / 1.5."""
+    import time
+
+    with chromium_browser() as browser, dashboard(tmp_path / "app",
+                                                  env={"CAPA_PREWORK": "1"}) as app:
+        store = Store.open(app.database_url)
+        store.save_jobplans(plans_frame(PLANS), user="setup@example.org", source="test")
+        rio = write(tmp_path / "rio_north.csv", RIO)
+        with browser_page(browser, "prework") as page:
+            page.goto(app.url)
+            page.get_by_role("heading", name="Quarterly review", level=1).wait_for()
+            wait_for_app(page)
+            upload_file(page, app, rio)
+            page.get_by_role("button", name=CONFIRM).click()
+            stored(page, 1)
+            deadline = time.monotonic() + 120
+            while not kept_keys(store) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert kept_keys(store) == {("", "2026/27 Q2", "")}
+            open_page(page, app, "Quarterly review")
+            assert headline(page) == HEADLINE_UPLOAD_1
+            expect_no_app_error(page, app.log)
+            screenshot(page, "prework-01-review-kept")
+        with browser_page(browser, "prework-dark", color_scheme="dark") as page:
+            page.goto(app.url)
+            page.get_by_role("heading", name="Quarterly review", level=1).wait_for()
+            wait_for_app(page)
+            assert headline(page) == HEADLINE_UPLOAD_1
+            screenshot(page, "prework-02-review-kept-dark")
+        store.close()
