@@ -19,9 +19,8 @@ Runs take turns per store (`one_at_a_time`), and at most one waits: the writes t
 while it does are all seen by it, so the others exit at once. Each works again while writes
 land during it, at most MOST_ROUNDS times, and finds a review already kept when another run
 got there first. Writes that cannot change a review (an audit entry for a download, a saved
-column mapping) start none. CAPA_PREWORK=0 turns it off
-(the tests do, but for their own). Nothing a viewer sees depends on it: a review not kept yet
-is worked out when asked, as before.
+column mapping) start none. CAPA_PREWORK=0 turns it all off (the tests do, but for their
+own). No figure depends on it: a review not kept yet is worked out when asked, as before.
 """
 
 from __future__ import annotations
