@@ -129,6 +129,20 @@ def upload_file(page, app, path: Path) -> None:
     page.get_by_text(path.name).first.wait_for()
 
 
+def open_review(page, app) -> None:
+    """The app's root: it forwards to the review once job plans are stored."""
+    page.goto(app.url)
+    page.get_by_role("heading", name="Quarterly review", level=1).wait_for()
+    wait_for_app(page)
+
+
+def store_upload(page, app, path: Path, upload_id: int) -> None:
+    """Upload `path` on the Upload page, confirm it, and wait until it is stored."""
+    upload_file(page, app, path)
+    page.get_by_role("button", name=CONFIRM).click()
+    stored(page, upload_id)
+
+
 def test_an_overlapping_upload_replaces_instead_of_doubling_and_removing_it_brings_back(
         local_app, tmp_path):
     app, browser = local_app
@@ -136,14 +150,8 @@ def test_an_overlapping_upload_replaces_instead_of_doubling_and_removing_it_brin
                                                source="test")
     rio, mhsds = write(tmp_path / "rio_north.csv", RIO), write(tmp_path / "mhsds_north.csv", MHSDS)
     with browser_page(browser, "overlap") as page:
-        page.goto(app.url)
-        # The root forwards to the first page (job plans are stored: the review).
-        page.get_by_role("heading", name="Quarterly review", level=1).wait_for()
-        wait_for_app(page)
-
-        upload_file(page, app, rio)
-        page.get_by_role("button", name=CONFIRM).click()
-        stored(page, 1)
+        open_review(page, app)
+        store_upload(page, app, rio, 1)
         open_page(page, app, "Quarterly review")
         assert headline(page) == HEADLINE_UPLOAD_1
         screenshot(page, "overlap-01-review-after-upload-1")
@@ -250,12 +258,8 @@ def test_an_upload_in_the_browser_has_every_teams_review_worked_out_ahead(tmp_pa
         store.save_jobplans(plans_frame(PLANS), user="setup@example.org", source="test")
         rio = write(tmp_path / "rio_north.csv", RIO)
         with browser_page(browser, "prework") as page:
-            page.goto(app.url)
-            page.get_by_role("heading", name="Quarterly review", level=1).wait_for()
-            wait_for_app(page)
-            upload_file(page, app, rio)
-            page.get_by_role("button", name=CONFIRM).click()
-            stored(page, 1)
+            open_review(page, app)
+            store_upload(page, app, rio, 1)
             deadline = time.monotonic() + 120
             while not kept_keys(store) and time.monotonic() < deadline:
                 time.sleep(0.2)
@@ -265,9 +269,7 @@ def test_an_upload_in_the_browser_has_every_teams_review_worked_out_ahead(tmp_pa
             expect_no_app_error(page, app.log)
             screenshot(page, "prework-01-review-kept")
         with browser_page(browser, "prework-dark", color_scheme="dark") as page:
-            page.goto(app.url)
-            page.get_by_role("heading", name="Quarterly review", level=1).wait_for()
-            wait_for_app(page)
+            open_review(page, app)
             assert headline(page) == HEADLINE_UPLOAD_1
             screenshot(page, "prework-02-review-kept-dark")
         store.close()
