@@ -83,6 +83,15 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
+def _shareable(url: str) -> bool:
+    """Whether another process can see the store (not an in-memory SQLite one)."""
+    try:
+        _sqlite_path(url)
+    except ValueError:
+        return False
+    return True
+
+
 def _child_url(url: str) -> str:
     """The URL as a process started elsewhere reads it: a relative SQLite file made absolute."""
     path = _sqlite_path(url)
@@ -106,10 +115,9 @@ def start(store) -> subprocess.Popen | None:
     """Start a pre-work run for the store just written to (Store.after_write); None when turned
     off or when no other process could see the store. Never raises: the write has committed,
     and a review not worked out ahead is worked out when asked."""
-    if not enabled():
+    if not enabled() or not _shareable(store.url):
         return None
     try:
-        _sqlite_path(store.url)
         process = subprocess.Popen(
             [sys.executable, "-m", "capa_monitor.prework"],
             stdin=subprocess.DEVNULL,
@@ -118,7 +126,7 @@ def start(store) -> subprocess.Popen | None:
             env=_child_env(store),
             start_new_session=True,  # a Ctrl-C meant for the CLI does not stop it
         )
-    except (OSError, ValueError):
+    except OSError:
         return None
     # A long-running server reaps its children; a CLI that exits leaves this one to init.
     threading.Thread(target=process.wait, name="capa-prework-reaper", daemon=True).start()
@@ -216,11 +224,7 @@ def worth_a_process(store, teams: Sequence[str] | None, quarter: Quarter) -> boo
     rather than in the app's: when the quarter holds OWN_PROCESS_ROWS rows or more of the
     teams, so an app process stays small whatever the trust's size, and when that process
     can see the store and is allowed (CAPA_PREWORK)."""
-    if not enabled():
-        return False
-    try:
-        _sqlite_path(store.url)
-    except ValueError:
+    if not enabled() or not _shareable(store.url):
         return False
     return store.quarter_rows(teams, quarter) >= OWN_PROCESS_ROWS
 

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 import pyarrow as pa
@@ -388,11 +388,8 @@ class Store:
     ) -> Review | None:
         """The review `review` would return if it is kept and current (kept_reviews.py), else
         None: nothing is worked out."""
-        teams = list(teams) if teams else None
-        key = kept_reviews.Key(None if teams is None else tuple(teams), quarter, as_of)
         with read_transaction(self.engine) as conn:
-            names = review_reads.team_names(conn, teams)
-            return kept_reviews.find(conn, key, kept_reviews.versions(conn, names))
+            return _kept(conn, teams, quarter, as_of).review
 
     def quarter_rows(self, teams: Sequence[str] | None, quarter: Quarter) -> int:
         """How many active rows `teams` (None: every team) have in the quarter, from the kept
@@ -418,18 +415,15 @@ class Store:
 
         started = time.perf_counter()
         teams = list(teams) if teams else None
-        key = kept_reviews.Key(None if teams is None else tuple(teams), quarter, as_of)
         with read_transaction(self.engine) as conn:
-            names = review_reads.team_names(conn, teams)
-            worked_from = kept_reviews.versions(conn, names)
-            kept = kept_reviews.find(conn, key, worked_from)
-            if kept is not None:
-                return kept
+            found = _kept(conn, teams, quarter, as_of)
+            if found.review is not None:
+                return found.review
             inputs = review_reads.read_inputs(conn, teams, quarter, as_of, self._every_plan(conn))
         result = stored_review(inputs, quarter, as_of=as_of, teams=teams)
         if keep or (keep is None
                     and time.perf_counter() - started >= kept_reviews.WORTH_KEEPING_S):
-            kept_reviews.keep(self.engine, key, names, worked_from, result)
+            kept_reviews.keep(self.engine, found.key, found.names, found.worked_from, result)
         return result
 
     def _every_plan(self, conn: Connection) -> pd.DataFrame:
@@ -583,6 +577,23 @@ class Store:
 
 
 DEMO_SOURCE = "demo"
+
+
+class _Kept(NamedTuple):
+    key: kept_reviews.Key
+    names: list[str] | None  # the stored team names the selection means
+    worked_from: str  # kept_reviews.versions of them now
+    review: Review | None  # the kept review if current
+
+
+def _kept(conn: Connection, teams: Sequence[str] | None, quarter: Quarter,
+          as_of: date | None) -> _Kept:
+    """The kept review of `teams` if current, with what a review worked out now is kept by."""
+    teams = list(teams) if teams else None
+    key = kept_reviews.Key(None if teams is None else tuple(teams), quarter, as_of)
+    names = review_reads.team_names(conn, teams)
+    worked_from = kept_reviews.versions(conn, names)
+    return _Kept(key, names, worked_from, kept_reviews.find(conn, key, worked_from))
 
 
 def _differences(values: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
