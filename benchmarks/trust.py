@@ -6,14 +6,17 @@ package's own generator month by month as uploads, then what a user waits for.
 
 Steps, each in a fresh child process (benchmarks.run.run_step: wall time, own peak RSS):
 - build: the store, one upload a month (every team's rows of that month) and a job plan for
-  every clinician — each upload does its write-time work (store/derived.py) as the app's do;
+  every clinician — each upload does its write-time work (store/derived.py) as the app's do —
+  then the pre-work run that follows the last write in a running app (prework.py), timed;
 - upload: a monthly upload of ~5k rows (the last full month of the first teams, read again
   with some outcomes changed) as the upload page does it: preview = guarded sandboxed read +
   normalise + plan_ingest, confirm = ingest (store + derived refresh);
 - cli: `python -m capa_monitor review --team T` and all teams, wall clock, interpreter start
   included (and `--help`); all teams twice more, reading the review the first run kept;
 - page: AppTest of the review page: first render with one team chosen after the upload,
-  three quarter switches and three team switches (medians), then all teams; peak RSS of the
+  three quarter switches and three team switches (medians) to teams whose reviews the
+  pre-work kept, three to teams whose kept reviews are dropped first (before any pre-work),
+  and one to the quarter before (pre-worked), then all teams; peak RSS of the
   process; then all teams again in a new process, which reads the review the one before kept
   (store/kept_reviews.py), as another replica or a restarted server does;
 - prework: a running server's pages of all teams and of one team; that team's month uploaded
@@ -88,7 +91,7 @@ def _result(frame, name: str):
 def step_build(db: str, rows: str, teams: str, years: str) -> dict:
     import pandas as pd
 
-    from capa_monitor import model
+    from capa_monitor import model, prework
     from capa_monitor.store import Store
 
     t0 = time.perf_counter()
@@ -110,12 +113,18 @@ def step_build(db: str, rows: str, teams: str, years: str) -> dict:
     plans["fte"], plans["choice_per_week"], plans["core_sessions"] = 1.0, 2.0, 4.0
     plans["specific_sessions"], plans["nonclinical_sessions"] = 1.0, 2.0
     store.save_jobplans(plans.reset_index(drop=True), user="benchmark", source="benchmark")
+    # what the run after the last write of a running app or the CLI does (prework.py): the
+    # first works out every review it keeps; later ones only what a write made stale
+    t = time.perf_counter()
+    ahead = prework.work_ahead(store)
+    prework_s = time.perf_counter() - t
     return {
         "rows": len(canonical), "teams": int(canonical[model.TEAM].nunique()),
         "first": str(canonical[model.DATE].min().date()),
         "last": str(canonical[model.DATE].max().date()),
         "uploads": len(seconds), "generate_s": generated, "build_s": sum(seconds),
         "upload_median_s": sorted(seconds)[len(seconds) // 2],
+        "prework_s": prework_s, "prework_reviews": len(ahead),
     }
 
 
@@ -204,6 +213,7 @@ def step_page(db: str, team: str) -> dict:
     from streamlit.testing.v1 import AppTest
 
     from capa_monitor import model
+    from capa_monitor.periods import Quarter
     from capa_monitor.store import Store
     from capa_monitor.views.common import PERIOD_KEY
 
@@ -237,12 +247,25 @@ def step_page(db: str, team: str) -> dict:
         at.selectbox(key="review_quarter").set_value(label).run()
         quarter_switches.append(time.perf_counter() - t0)
     at.selectbox(key="review_quarter").set_value(shown).run()  # back: cached
+    # Teams whose review the pre-work after the build kept (prework.views_ahead), then teams
+    # whose kept reviews are dropped first: a switch before the pre-work has run.
     teams = [t for t in at.multiselect(key="review_teams").options if t != team]
-    team_switches = []
-    for other in teams[:3]:
+    quarter = Quarter.parse(shown, store.settings().fy_first_month)
+    kept_before = [store.has_kept_review([t], quarter) for t in teams[:3]]
+    drop_kept(store, teams[3:6])
+    team_switches, worked_switches = [], []
+    for other in teams[:6]:
         t0 = time.perf_counter()
         at.multiselect(key="review_teams").set_value([other]).run()
-        team_switches.append(time.perf_counter() - t0)
+        (team_switches if len(team_switches) < 3 else worked_switches).append(
+            time.perf_counter() - t0)
+    before = quarter.previous()
+    kept_quarter_before = store.has_kept_review([teams[0]], before)
+    at.multiselect(key="review_teams").set_value([teams[0]]).run()  # back: cached
+    t0 = time.perf_counter()
+    at.selectbox(key="review_quarter").set_value(before.label).run()
+    quarter_before = time.perf_counter() - t0
+    at.selectbox(key="review_quarter").set_value(shown).run()  # back: cached
     other = teams[0]
     t0 = time.perf_counter()
     at.multiselect(key="review_teams").set_value([team]).run()  # back: cached
@@ -260,8 +283,25 @@ def step_page(db: str, team: str) -> dict:
             "quarter_switch_s": statistics.median(quarter_switches),
             "quarter_switches_s": quarter_switches,
             "team_switch_s": statistics.median(team_switches), "team_switches_s": team_switches,
+            "team_switch_kept": kept_before,
+            "team_switch_worked_s": statistics.median(worked_switches),
+            "team_switches_worked_s": worked_switches,
+            "quarter_before_kept_s": quarter_before, "quarter_before_kept": kept_quarter_before,
             "team_back_s": team_back,
             "after_other_team_upload_s": t6 - t5, "rows_uploaded": len(rows), "errors": errors}
+
+
+def drop_kept(store, teams) -> None:
+    """Forget the kept reviews of each of `teams` alone, as if no pre-work had run yet."""
+    import json as json_text
+
+    from sqlalchemy import delete
+
+    from capa_monitor.store.kept_reviews import kept_reviews
+
+    with store.engine.begin() as conn:
+        conn.execute(delete(kept_reviews).where(
+            kept_reviews.c.teams.in_([json_text.dumps([t]) for t in teams])))
 
 
 def step_page_all(db: str) -> dict:
@@ -349,9 +389,14 @@ FIGURES = (
     ("review page, first render after an upload (one team, running app)", "page",
      "after_upload_s", 1.0),
     ("review page, cold process start (one team)", "page", "cold_start_s", None),
-    ("quarter switch (median of three, each a quarter not viewed yet)", "page",
+    ("quarter switch (median of three, each a quarter not viewed yet, not pre-worked)", "page",
      "quarter_switch_s", 0.3),
-    ("team switch (median of three, each a team not viewed yet)", "page", "team_switch_s", 0.3),
+    ("team switch (median of three, each a team not viewed yet, its review pre-worked)", "page",
+     "team_switch_s", 0.3),
+    ("team switch (median of three, each a team not viewed yet, before any pre-work)", "page",
+     "team_switch_worked_s", 0.3),
+    ("quarter switch to the quarter before (one team, pre-worked)", "page",
+     "quarter_before_kept_s", 0.3),
     ("review page after another team's upload (cached)", "page", "after_other_team_upload_s",
      None),
     ("`review --team T` CLI, wall, interpreter start included", "cli", "review_team_s", 1.5),

@@ -5,7 +5,9 @@ the whole trust reads it instead of waiting for it.
 The small fixture, worked by hand: North's Jane Smith attends two new Core Partnerships in
 July 2026 (N1, N2; N3 was missed, N4 is a Choice), South's Lee Chan one (S1). The latest
 attended appointment is N4 on 27 July 2026, so every team's review opens on 2026/27 Q2
-(April-start year: July to September) as of 27 July.
+(April-start year: July to September) as of 27 July; North's and South's own too (South's
+latest, S1 on 8 July, is in Q2). Each team's own review is worked ahead as well, and so is
+its quarter before where it has rows: none here (nothing before July).
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ from capa_monitor.store import Store, review_reads
 
 USER = "manager@example.org"
 Q2 = Quarter(2026, 2)
+Q1 = Quarter(2026, 1)
 EVERY_Q2 = ("", "2026/27 Q2", "")
+NORTH_Q2 = ('["North"]', "2026/27 Q2", "")
+SOUTH_Q2 = ('["South"]', "2026/27 Q2", "")
+AHEAD = [(None, Q2), (("North",), Q2), (("South",), Q2)]
 PLANS = plans_frame([
     {"clinician": "Jane Smith", "team": "North", "fte": 1.0, "core_sessions": 4.0},
     {"clinician": "Lee Chan", "team": "South", "fte": 1.0, "core_sessions": 2.0},
@@ -64,36 +70,85 @@ def _delivered(result, clinician: str) -> int:
 
 
 @pytest.fixture
-def reads(monkeypatch) -> list[int]:
-    """How many reviews read the store's rows (rather than a kept review)."""
-    calls: list[int] = []
+def reads(monkeypatch) -> list:
+    """The teams of each review that read the store's rows (rather than a kept review)."""
+    calls: list = []
     real = review_reads.read_inputs
 
     def counted(*args, **kwargs):
-        calls.append(1)
+        calls.append(args[1])
         return real(*args, **kwargs)
 
     monkeypatch.setattr(review_reads, "read_inputs", counted)
     return calls
 
 
-def test_work_ahead_keeps_every_teams_review_of_the_quarter_the_page_opens_on(store, reads):
+def test_work_ahead_keeps_every_teams_and_each_teams_review_of_the_quarter_the_page_opens_on(
+        store, reads):
     _fill(store)
     assert prework.default_quarter(store) == Q2
-    assert prework.work_ahead(store) == [(None, Q2)]
-    assert kept_keys(store) == {EVERY_Q2}
-    assert len(reads) == 1
+    assert prework.work_ahead(store) == AHEAD
+    assert kept_keys(store) == {EVERY_Q2, NORTH_Q2, SOUTH_Q2}
+    assert len(reads) == 3
     kept = store.review(None, Q2)  # what the page and the CLI ask for: read back, not reread
-    assert len(reads) == 1
+    north = store.review(["North"], Q2)  # a switch to North
+    assert len(reads) == 3
     assert kept.as_of == date(2026, 7, 27)
     assert (_delivered(kept, "Jane Smith"), _delivered(kept, "Lee Chan")) == (2, 1)
+    assert list(north.clinicians["clinician"]) == ["Jane Smith"]
+    assert _delivered(north, "Jane Smith") == 2
     assert_same_review(kept, store.review(None, Q2, keep=False))
+    assert_same_review(north, store.review(["North"], Q2, keep=False))
+
+
+def test_a_teams_quarter_before_is_worked_ahead_where_it_has_rows(store, reads):
+    """North also saw a client in June (Q1): North's Q1 is worked ahead, South's is not
+    (no rows). Every team's Q1 is not: it is worked out (apart) when asked."""
+    _fill(store)
+    _upload(store, "north-june.xlsx", [_north("2026-06-15", "f9", slot_id="N0")])
+    assert prework.work_ahead(store) == [*AHEAD, (("North",), Q1)]
+    assert kept_keys(store) == {EVERY_Q2, NORTH_Q2, SOUTH_Q2, ('["North"]', "2026/27 Q1", "")}
+    reads.clear()
+    june = store.review(["North"], Q1)
+    assert reads == []
+    assert _delivered(june, "Jane Smith") == 1
+    assert_same_review(june, store.review(["North"], Q1, keep=False))
+
+
+def test_a_team_whose_own_quarter_differs_gets_both(store):
+    """South's only appointment moves to 24 June (Q1): its page opens on Q1, but a viewer
+    switching to it from every team's page (Q2) stays on Q2, so both are worked ahead."""
+    _upload(store, "north-july.xlsx", [_north("2026-07-06", "f1", slot_id="N1")])
+    _upload(store, "south-june.xlsx", [{"clinician": "Lee Chan", "team": "South",
+                                        "date": "2026-06-24", "client_key": "g1"}])
+    store.save_jobplans(PLANS, user=USER, source="plans.xlsx")
+    assert prework.default_quarter(store, ("South",)) == Q1
+    assert prework.views_ahead(store) == [(None, Q2), (("North",), Q2), (("South",), Q1),
+                                          (("South",), Q2)]
+
+
+def test_after_one_teams_upload_only_its_reviews_and_every_teams_are_worked_again(store, reads):
+    _fill(store)
+    prework.work_ahead(store)
+    _upload(store, "north-late-july.xlsx", [_north("2026-07-29", "f5", slot_id="N5")])
+    reads.clear()
+    assert prework.work_ahead(store) == AHEAD
+    assert reads == [None, ["North"]]  # every team's and North's; South's stood
+    assert _delivered(store.review(["North"], Q2), "Jane Smith") == 3
+    assert len(reads) == 2
+
+
+def test_at_most_most_teams_teams_are_worked_ahead(store, monkeypatch):
+    _fill(store)
+    monkeypatch.setattr(prework, "MOST_TEAMS", 1)
+    assert prework.views_ahead(store) == [(None, Q2), (("North",), Q2)]
 
 
 def test_a_service_leads_several_teams_are_worked_out_as_their_page_asks_for_them(store, reads):
     """The access list: a service lead over North and South (their page opens on both), a
-    manager of North only (one team: quick, not worked ahead), a team member over both who
-    shares the lead's view (worked out once), an admin over every team."""
+    manager of North only (North's own review, worked ahead as each team's is), a team
+    member over both who shares the lead's view (worked out once), an admin over every
+    team."""
     from capa_monitor.access import SERVICE_LEAD, TEAM_MANAGER, TEAM_MEMBER
     from capa_monitor.store import access_store
 
@@ -104,8 +159,9 @@ def test_a_service_leads_several_teams_are_worked_out_as_their_page_asks_for_the
     access_store.grant(store, "member@example.org", TEAM_MEMBER, both, by=USER)
     access_store.grant(store, "admin@example.org", "admin", None, by=USER)
     assert prework.opening_views(store) == [None, ("North", "South")]
-    assert prework.work_ahead(store) == [(None, Q2), (("North", "South"), Q2)]
-    assert kept_keys(store) == {EVERY_Q2, ('["North", "South"]', "2026/27 Q2", "")}
+    assert prework.work_ahead(store) == [(None, Q2), (("North", "South"), Q2), *AHEAD[1:]]
+    assert kept_keys(store) == {EVERY_Q2, ('["North", "South"]', "2026/27 Q2", ""), NORTH_Q2,
+                                SOUTH_Q2}
     lead = access_store.entry(store, "lead@example.org")
     # what the lead's review page asks for (views/common.period_picker, nothing chosen)
     from capa_monitor.views.data import teams_key
@@ -118,11 +174,11 @@ def test_a_service_leads_several_teams_are_worked_out_as_their_page_asks_for_the
     assert_same_review(kept, store.review(list(asked), Q2, keep=False))
 
 
-def test_a_second_run_finds_the_review_kept_and_works_nothing_out(store, reads):
+def test_a_second_run_finds_the_reviews_kept_and_works_nothing_out(store, reads):
     _fill(store)
     prework.work_ahead(store)
     prework.work_ahead(store)
-    assert len(reads) == 1
+    assert len(reads) == 3
 
 
 def test_a_store_where_nothing_has_happened_yet_has_nothing_to_work_out(store, reads):
@@ -143,11 +199,14 @@ def test_a_write_landing_during_the_work_is_worked_in_before_the_run_ends(store,
         return result
 
     monkeypatch.setattr(store, "review", review_then_a_write_lands)
-    assert prework.work_ahead(store) == [(None, Q2)]
-    assert [_delivered(r, "Jane Smith") for r in calls] == [2, 3]
+    assert prework.work_ahead(store) == AHEAD
+    # round one: every team's (2: the write lands after it), North's (3), South's; round
+    # two: every team's again (3); North's and South's stand
+    assert [r.teams for r in calls] == [None, ("North",), ("South",), None]
+    assert [_delivered(calls[i], "Jane Smith") for i in (0, 1, 3)] == [2, 3, 3]
     monkeypatch.setattr(store, "review", real)
     assert _delivered(store.review(None, Q2), "Jane Smith") == 3
-    assert kept_keys(store) == {EVERY_Q2}
+    assert kept_keys(store) == {EVERY_Q2, NORTH_Q2, SOUTH_Q2}
 
 
 def test_start_runs_a_process_that_keeps_the_review(store, reads):
@@ -158,7 +217,7 @@ def test_start_runs_a_process_that_keeps_the_review(store, reads):
     finally:
         os.environ[prework.ENV] = "0"
     assert process is not None and process.wait(timeout=120) == 0
-    assert kept_keys(store) == {EVERY_Q2}
+    assert kept_keys(store) == {EVERY_Q2, NORTH_Q2, SOUTH_Q2}
     kept = store.review(None, Q2)
     assert reads == []  # worked out by the other process, read back here
     assert_same_review(kept, store.review(None, Q2, keep=False))
@@ -282,9 +341,9 @@ def test_the_cli_starts_a_run_after_an_ingest(tmp_path):
     deadline = time.monotonic() + 120
     while not kept_keys(store) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert kept_keys(store) == {("", "2026/27 Q3", "")}
-    with prework.one_at_a_time(url) as turn:  # the run has ended: nothing outlives the test
+    with prework.one_at_a_time(url) as turn:  # waits for the run's end: nothing outlives it
         assert turn
+    assert kept_keys(store) == {("", "2026/27 Q3", ""), ('["Westmoor CAMHS"]', "2026/27 Q3", "")}
     q3 = Quarter(2026, 3)
     kept = store.review(None, q3)
     assert kept.as_of == date(2026, 11, 11)

@@ -72,8 +72,9 @@ kept_reviews = Table(
     Column("review", LargeBinary, nullable=False),
 )
 
-#: Kept reviews at most (the most recent): a trust's teams, each selection's last quarters.
-MOST_KEPT = 200
+#: Kept reviews at most (the most recent): what prework.py works ahead (each team's last two
+#: quarters, every team's, the service leads'), and the viewers' own besides.
+MOST_KEPT = 500
 #: Seconds of work from which a review is kept by default (Store.review): every team's
 #: review of a trust takes seconds, one team's a fifth of a second.
 WORTH_KEEPING_S = 0.5
@@ -129,6 +130,14 @@ def find(conn: Connection, key: Key, current: str) -> Review | None:
     except Exception:  # a kept copy that does not read is worked out again, never shown
         log.warning("kept review %s does not read; working it out again", row, exc_info=True)
         return None
+
+
+def is_current(conn: Connection, key: Key, current: str) -> bool:
+    """Whether `key`'s review is kept and was worked out from `current`, without reading it
+    (a run working ahead passes over the reviews kept already: a few ms, not a decode)."""
+    kept = conn.execute(select(kept_reviews.c.versions).where(
+        *(kept_reviews.c[name] == value for name, value in key.row.items()))).scalar()
+    return kept == current
 
 
 def keep(engine: Engine, key: Key, names: Sequence[str] | None, worked_from: str,

@@ -391,6 +391,14 @@ class Store:
         with read_transaction(self.engine) as conn:
             return _kept(conn, teams, quarter, as_of).review
 
+    def has_kept_review(
+        self, teams: Sequence[str] | None, quarter: Quarter, as_of: date | None = None
+    ) -> bool:
+        """Whether `review` would read the review kept rather than work it out."""
+        with read_transaction(self.engine) as conn:
+            found = _kept(conn, teams, quarter, as_of, read=False)
+            return kept_reviews.is_current(conn, found.key, found.worked_from)
+
     def quarter_rows(self, teams: Sequence[str] | None, quarter: Quarter) -> int:
         """How many active rows `teams` (None: every team) have in the quarter, from the kept
         counts: what a review of them holds in memory grows with it."""
@@ -587,13 +595,15 @@ class _Kept(NamedTuple):
 
 
 def _kept(conn: Connection, teams: Sequence[str] | None, quarter: Quarter,
-          as_of: date | None) -> _Kept:
-    """The kept review of `teams` if current, with what a review worked out now is kept by."""
+          as_of: date | None, *, read: bool = True) -> _Kept:
+    """The kept review of `teams` if current (and `read`), with what a review worked out now
+    is kept by."""
     teams = list(teams) if teams else None
     key = kept_reviews.Key(None if teams is None else tuple(teams), quarter, as_of)
     names = review_reads.team_names(conn, teams)
     worked_from = kept_reviews.versions(conn, names)
-    return _Kept(key, names, worked_from, kept_reviews.find(conn, key, worked_from))
+    return _Kept(key, names, worked_from,
+                 kept_reviews.find(conn, key, worked_from) if read else None)
 
 
 def _differences(values: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
