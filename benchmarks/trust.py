@@ -248,8 +248,10 @@ def step_page(db: str, team: str) -> dict:
         quarter_switches.append(time.perf_counter() - t0)
     at.selectbox(key="review_quarter").set_value(shown).run()  # back: cached
     # Teams whose review the pre-work after the build kept (prework.views_ahead), then teams
-    # whose kept reviews are dropped first: a switch before the pre-work has run.
-    teams = [t for t in at.multiselect(key="review_teams").options if t != team]
+    # whose kept reviews are dropped first: a switch before the pre-work has run. From the
+    # end of the list: the upload step's month is of the first teams, whose reviews it made
+    # stale (a running app's pre-work would have kept them again within seconds).
+    teams = [t for t in at.multiselect(key="review_teams").options if t != team][::-1]
     quarter = Quarter.parse(shown, store.settings().fy_first_month)
     kept_before = [store.has_kept_review([t], quarter) for t in teams[:3]]
     drop_kept(store, teams[3:6])
