@@ -54,9 +54,9 @@ URL_ENV = "CAPA_DATABASE_URL"
 ENV = "CAPA_PREWORK"
 MOST_ROUNDS = 5
 MOST_VIEWS = 20
-# Teams whose own reviews are worked ahead (two quarters each; kept_reviews.MOST_KEPT holds
-# them with room for the views of several teams and the viewers' own).
-MOST_TEAMS = 200
+# Reviews worked ahead at most: fewer than kept_reviews.MOST_KEPT (500), which keeps the most
+# recent, so a run never pushes out what it has just kept, and the viewers' own have room.
+MOST_AHEAD = 400
 # A review whose quarter holds this many rows of its teams or more is worked out apart when
 # not kept: every team's of a 5M-row store (~250k rows a quarter) took an app process to
 # 553-577 MiB working it out in process, one team's (a few thousand rows) nothing noticeable.
@@ -208,11 +208,11 @@ def opening_views(store) -> list[tuple[str, ...] | None]:
 
 def views_ahead(store) -> list[tuple[tuple[str, ...] | None, Quarter]]:
     """Every review worked ahead, in the order it is worked: each opening view's of its
-    default quarter; then each team's own (at most MOST_TEAMS teams) of the quarter its page
-    opens on, and of the one every team's page shows (a viewer switching to the team from
-    there keeps it); then each team's quarter before, where it has rows (the one its
-    quarterly review meeting looks back on). Worked out in the page, one team's takes
-    0.25-0.33 s at 5M rows; read kept, its switch 0.07 s."""
+    default quarter; then each team's own of the quarter its page opens on, and of the one
+    every team's page shows (a viewer switching to the team from there keeps it); then each
+    team's quarter before, where it has rows (the one its quarterly review meeting looks
+    back on). At most MOST_AHEAD. Worked out in the page, one team's switch takes 0.2-0.3 s
+    at 5M rows; read kept, 0.07 s."""
     views: list[tuple[tuple[str, ...] | None, Quarter]] = []
     for teams in opening_views(store):
         quarter = default_quarter(store, teams)
@@ -220,7 +220,7 @@ def views_ahead(store) -> list[tuple[tuple[str, ...] | None, Quarter]]:
             views.append((teams, quarter))
     every_teams = views[0][1] if views else None
     befores = []
-    for team in store.teams()[:MOST_TEAMS]:
+    for team in store.teams():
         own = default_quarter(store, (team,))
         if own is None:
             continue
@@ -228,7 +228,7 @@ def views_ahead(store) -> list[tuple[tuple[str, ...] | None, Quarter]]:
                   if quarter is not None]
         if store.quarter_rows([team], own.previous()):
             befores.append(((team,), own.previous()))
-    return list(dict.fromkeys(views + befores))
+    return list(dict.fromkeys(views + befores))[:MOST_AHEAD]
 
 
 def work_ahead(store) -> list[tuple[tuple[str, ...] | None, Quarter]]:
