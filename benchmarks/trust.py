@@ -253,7 +253,7 @@ def step_page(db: str, team: str) -> dict:
     # stale (a running app's pre-work would have kept them again within seconds).
     teams = [t for t in at.multiselect(key="review_teams").options if t != team][::-1]
     quarter = Quarter.parse(shown, store.settings().fy_first_month)
-    kept_before = [store.has_kept_review([t], quarter) for t in teams[:3]]
+    kept_before = store.kept_standing([([t], quarter) for t in teams[:3]])
     drop_kept(store, teams[3:6])
     team_switches, worked_switches = [], []
     for other in teams[:6]:
@@ -262,7 +262,7 @@ def step_page(db: str, team: str) -> dict:
         (team_switches if len(team_switches) < 3 else worked_switches).append(
             time.perf_counter() - t0)
     before = quarter.previous()
-    kept_quarter_before = store.has_kept_review([teams[0]], before)
+    [kept_quarter_before] = store.kept_standing([([teams[0]], before)])
     at.multiselect(key="review_teams").set_value([teams[0]]).run()  # back: cached
     t0 = time.perf_counter()
     at.selectbox(key="review_quarter").set_value(before.label).run()

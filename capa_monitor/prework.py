@@ -55,7 +55,7 @@ ENV = "CAPA_PREWORK"
 MOST_ROUNDS = 5
 MOST_VIEWS = 20
 # Reviews worked ahead at most: fewer than kept_reviews.MOST_KEPT (500), which keeps the most
-# recent, so a run never pushes out what it has just kept, and the viewers' own have room.
+# recent, so a run (which marks the ones it passes over as recent) never pushes out its own.
 MOST_AHEAD = 400
 # A review whose quarter holds this many rows of its teams or more is worked out apart when
 # not kept: every team's of a 5M-row store (~250k rows a quarter) took an app process to
@@ -208,41 +208,57 @@ def opening_views(store) -> list[tuple[str, ...] | None]:
 
 def views_ahead(store) -> list[tuple[tuple[str, ...] | None, Quarter]]:
     """Every review worked ahead, in the order it is worked: each opening view's of its
-    default quarter; then each team's own of the quarter its page opens on, and of the one
-    every team's page shows (a viewer switching to the team from there keeps it); then each
-    team's quarter before, where it has rows (the one its quarterly review meeting looks
-    back on). At most MOST_AHEAD. Worked out in the page, one team's switch takes 0.2-0.3 s
-    at 5M rows; read kept, 0.07 s."""
+    default quarter; each team's own of the quarter its page opens on; each team's of the
+    one every team's page shows, where that differs (a viewer switching to the team from
+    there stays on it); then each team's quarter before its own, where it has rows (the one
+    its quarterly review meeting looks back on). At most MOST_AHEAD, so what is cut first is
+    the least likely to be opened. Worked out in the page, one team's switch takes 0.2-0.3 s
+    at 5M rows; read kept, 0.07 s. A few queries, whatever the number of teams."""
+    from capa_monitor.periods import Quarter
+
     views: list[tuple[tuple[str, ...] | None, Quarter]] = []
     for teams in opening_views(store):
         quarter = default_quarter(store, teams)
         if quarter is not None:
             views.append((teams, quarter))
     every_teams = views[0][1] if views else None
-    befores = []
-    for team in store.teams():
-        own = default_quarter(store, (team,))
-        if own is None:
-            continue
-        views += [((team,), quarter) for quarter in dict.fromkeys([own, every_teams])
-                  if quarter is not None]
-        if store.quarter_rows([team], own.previous()):
-            befores.append(((team,), own.previous()))
-    return list(dict.fromkeys(views + befores))[:MOST_AHEAD]
+    first_month = store.settings().fy_first_month
+    # A team's review is of every stored name alike (trimmed, case-insensitive), as the
+    # review reads them (review_reads.team_names)
+    latest: dict[str, date] = {}
+    for name, day in store.latest_as_of_by_team().items():
+        latest[_alike(name)] = max(day, latest.get(_alike(name), day))
+    own = {team: Quarter.containing(latest[_alike(team)], first_month)
+           for team in store.teams() if _alike(team) in latest}
+    views += [((team,), quarter) for team, quarter in own.items()]
+    views += [((team,), every_teams) for team, quarter in own.items()
+              if every_teams is not None and quarter != every_teams]
+    rows_before: dict[Quarter, dict[str, int]] = {}
+    for before in {quarter.previous() for quarter in own.values()}:
+        rows_before[before] = {}
+        for name, rows in store.quarter_rows_by_team(before).items():
+            rows_before[before][_alike(name)] = rows_before[before].get(_alike(name), 0) + rows
+    views += [((team,), quarter.previous()) for team, quarter in own.items()
+              if rows_before[quarter.previous()].get(_alike(team))]
+    return list(dict.fromkeys(views))[:MOST_AHEAD]
+
+
+def _alike(team: str) -> str:
+    return team.strip().casefold()
 
 
 def work_ahead(store) -> list[tuple[tuple[str, ...] | None, Quarter]]:
-    """Work out and keep the reviews of views_ahead (passing over those kept already, by
-    another run or a viewer); again while writes land meanwhile. What is kept: (teams,
-    quarter) pairs, none when nothing has happened yet."""
+    """Work out and keep the reviews of views_ahead, passing over those kept already (by
+    another run or a viewer: Store.kept_standing, which marks them just made, so the store's
+    bound on kept reviews pushes out others first); again while writes land meanwhile. What
+    is kept: (teams, quarter) pairs, none when nothing has happened yet."""
     kept: list[tuple[tuple[str, ...] | None, Quarter]] = []
     for _ in range(MOST_ROUNDS):
         version = store.data_version()
         kept = views_ahead(store)
-        for teams, quarter in kept:
-            chosen = list(teams) if teams else None
-            if not store.has_kept_review(chosen, quarter):
-                store.review(chosen, quarter, None, keep=True)
+        for (teams, quarter), standing in zip(kept, store.kept_standing(kept), strict=True):
+            if not standing:
+                store.review(list(teams) if teams else None, quarter, None, keep=True)
         if store.data_version() == version:
             break
     return kept

@@ -143,10 +143,36 @@ def test_at_most_most_ahead_reviews_are_worked_ahead_fewer_than_the_store_keeps(
     from capa_monitor.store import kept_reviews
 
     # else a run would push out of the store what it had just kept, and work it out again
-    assert prework.MOST_AHEAD + prework.MOST_VIEWS < kept_reviews.MOST_KEPT
+    assert prework.MOST_AHEAD < kept_reviews.MOST_KEPT
     _fill(store)
     monkeypatch.setattr(prework, "MOST_AHEAD", 2)
     assert prework.views_ahead(store) == [(None, Q2), (("North",), Q2)]
+
+
+def test_reviews_viewers_keep_push_out_their_own_before_the_ones_worked_ahead(store, reads,
+                                                                              monkeypatch):
+    """The store keeps four reviews here. Two kept by viewers (as of 20 July) push out the
+    oldest, every team's worked ahead. The next run works out only that one, and since it
+    marked the two it passed over as just made, keeping it pushes out a viewer's; a third
+    run finds all three standing. (Were they not marked, each keep would push out the next
+    worked ahead, and every run would work them all out again.)"""
+    from capa_monitor.store import kept_reviews
+
+    monkeypatch.setattr(kept_reviews, "MOST_KEPT", 4)
+    _fill(store)
+    prework.work_ahead(store)
+    july_20 = date(2026, 7, 20)
+    store.review(["North"], Q2, july_20, keep=True)
+    store.review(["South"], Q2, july_20, keep=True)
+    assert EVERY_Q2 not in kept_keys(store)
+    reads.clear()
+    prework.work_ahead(store)
+    assert reads == [None]
+    assert kept_keys(store) == {EVERY_Q2, NORTH_Q2, SOUTH_Q2, ('["South"]', "2026/27 Q2",
+                                                              "2026-07-20")}
+    reads.clear()
+    prework.work_ahead(store)
+    assert reads == []
 
 
 def test_a_service_leads_several_teams_are_worked_out_as_their_page_asks_for_them(store, reads):

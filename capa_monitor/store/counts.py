@@ -148,6 +148,23 @@ def latest_happened(conn: Connection, teams: Sequence[str] | None) -> date | Non
     return conn.execute(query).scalar()
 
 
+def latest_happened_by_team(conn: Connection) -> dict[str, date]:
+    """latest_happened of each stored team alone, in one query ("" the rows without a team);
+    a team where nothing has happened is absent."""
+    query = (select(daily_counts.c.team, func.max(daily_counts.c.date))
+             .where(daily_counts.c.happened > 0).group_by(daily_counts.c.team))
+    return dict(conn.execute(query).all())
+
+
+def rows_by_team(conn: Connection, first: date, last: date) -> dict[str, int]:
+    """rows_between of each stored team alone, first to last, in one query; a team with no
+    active row then is absent."""
+    query = (select(daily_counts.c.team, func.sum(daily_counts.c.rows))
+             .where(daily_counts.c.date >= first, daily_counts.c.date <= last)
+             .group_by(daily_counts.c.team))
+    return {team: int(rows) for team, rows in conn.execute(query).all()}
+
+
 def rows_between(conn: Connection, teams: Sequence[str] | None, first: date, last: date) -> int:
     """How many active rows `teams` (None: every team) have dated first to last."""
     query = select(func.coalesce(func.sum(daily_counts.c.rows), 0)).where(

@@ -47,6 +47,7 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
+    update,
 )
 from sqlalchemy.exc import OperationalError
 
@@ -132,12 +133,35 @@ def find(conn: Connection, key: Key, current: str) -> Review | None:
         return None
 
 
-def is_current(conn: Connection, key: Key, current: str) -> bool:
-    """Whether `key`'s review is kept and was worked out from `current`, without reading it
-    (a run working ahead passes over the reviews kept already: a few ms, not a decode)."""
-    kept = conn.execute(select(kept_reviews.c.versions).where(
-        *(kept_reviews.c[name] == value for name, value in key.row.items()))).scalar()
-    return kept == current
+def standing(conn: Connection, asked: Sequence[tuple[Key, Sequence[str] | None]]) -> list[bool]:
+    """For each key, with the stored team names it means (None: every team), whether its
+    review is kept and current, none read: three queries whatever the number of keys (a run
+    working ahead passes over the hundreds kept already)."""
+    kept = {(row.teams, row.quarter, row.as_of): row.versions for row in conn.execute(
+        select(kept_reviews.c.teams, kept_reviews.c.quarter, kept_reviews.c.as_of,
+               kept_reviews.c.versions))}
+    found = dict(conn.execute(select(derived.team_versions.c.team,
+                                     derived.team_versions.c.version)).all())
+    shared = derived.shared_version(conn)
+    return [kept.get(tuple(key.row.values())) == _versions_text(shared, found, names)
+            for key, names in asked]
+
+
+def touch(engine: Engine, keys: Sequence[Key]) -> None:
+    """Mark the kept reviews of `keys` as just made, so the bound of MOST_KEPT pushes out
+    others first: a run working ahead touches the ones it passes over, else each review it
+    keeps could push out one it passed, for the next run to work out again. Given up, as
+    keep() is, when another writer holds the store."""
+    if not keys:
+        return
+    columns = (kept_reviews.c.teams, kept_reviews.c.quarter, kept_reviews.c.as_of)
+    try:
+        with _brief_write(engine) as conn:
+            if conn is not None:
+                conn.execute(update(kept_reviews).where(tuple_(*columns).in_(
+                    [tuple(key.row.values()) for key in keys])).values(made_at=utc_now()))
+    except OperationalError:
+        log.info("store busy: kept reviews not touched")
 
 
 def keep(engine: Engine, key: Key, names: Sequence[str] | None, worked_from: str,

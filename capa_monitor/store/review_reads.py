@@ -79,13 +79,15 @@ class ReviewInputs:
     as_of: date | None  # the data's as-of date (§2) of the viewed teams; None: no data
 
 
-def team_names(conn: Connection, teams: Sequence[str] | None) -> list[str] | None:
+def team_names(conn: Connection, teams: Sequence[str] | None,
+               stored: Sequence[str] | None = None) -> list[str] | None:
     """The stored team names the selection means (trimmed, case-insensitive, as the review
-    matches them); None for every team."""
+    matches them); None for every team. `stored`: hops.stored_teams, read already."""
     if teams is None:
         return None
     wanted = {team.strip().casefold() for team in teams}
-    return [name for name in hops.stored_teams(conn) if name.strip().casefold() in wanted]
+    return [name for name in (hops.stored_teams(conn) if stored is None else stored)
+            if name.strip().casefold() in wanted]
 
 
 def recent_weeks(settings: Settings, *, looking_ahead: bool = False) -> int:

@@ -18,7 +18,6 @@ given one (the plan names the team its clinicians work in).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -28,7 +27,6 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
-import pyarrow as pa
 from sqlalchemy import (
     Connection,
     delete,
@@ -45,6 +43,7 @@ from capa_monitor.store import (
     counts,
     derived,
     hops,
+    identity,
     jobplan_ops,
     kept_reviews,
     overlap,
@@ -89,7 +88,6 @@ __all__ = [
     "Store",
     "UploadChange",
     "UploadRows",
-    "rows_digest",
     "teams_label",
 ]
 
@@ -120,36 +118,6 @@ AUDIT_COLUMNS: tuple[str, ...] = (
     "rows",
     "details",
 )
-
-
-def rows_digest(frame: pd.DataFrame) -> str:
-    """A digest of the canonical rows: SHA-256 over their Arrow columns' buffers.
-
-    Each column is first made one compact array (a pandas column's chunks are often slices of
-    buffers several times their size), then each buffer is hashed behind the column's name,
-    type, offset, length and the buffer's size, so equal digests mean equal rows. Five times
-    faster on a million rows than writing an IPC stream first. Equal frames from the
-    (deterministic) loader give equal buffers; were two equal frames ever laid out differently
-    (bytes under a null), the cost is one needless "stored" instead of "unchanged", never a
-    wrong "unchanged".
-    """
-    columns = frame.loc[:, list(model.ACTIVITY_COLUMNS)].reset_index(drop=True)
-    table = pa.Table.from_pandas(columns, preserve_index=False)
-    digest = hashlib.sha256()
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        if pa.types.is_dictionary(column.type):  # its buffers would hold codes, not values
-            column = column.cast(column.type.value_type)
-        values = column.combine_chunks()
-        digest.update(
-            f"{name}:{values.type}:{values.offset}:{len(values)}:{values.null_count};".encode()
-        )
-        for buffer in values.buffers():
-            if buffer is None:
-                digest.update(b"-;")
-            else:
-                digest.update(f"{buffer.size};".encode())
-                digest.update(buffer)
-    return digest.hexdigest()
 
 
 def _json(value: Any) -> str:
@@ -234,7 +202,8 @@ class Store:
     ) -> IngestPlan:
         """What ingest would do with the same arguments (see the module docstring)."""
         with read_transaction(self.engine) as conn:
-            return upload_ops.plan(conn, result, period, rows_digest(result.frame), on_overlap)[0]
+            digest = identity.rows_digest(result.frame)
+            return upload_ops.plan(conn, result, period, digest, on_overlap)[0]
 
     def ingest(
         self,
@@ -248,7 +217,7 @@ class Store:
         """Store an upload in one all-or-nothing transaction (see the module docstring).
 
         Refused (StoreError) when the file has no team and the store keeps teams."""
-        digest = rows_digest(result.frame)
+        digest = identity.rows_digest(result.frame)
         with self._write() as conn:
             plan, prepared = upload_ops.plan(conn, result, period, digest, on_overlap)
             if prepared is None:
@@ -391,13 +360,28 @@ class Store:
         with read_transaction(self.engine) as conn:
             return _kept(conn, teams, quarter, as_of).review
 
-    def has_kept_review(
-        self, teams: Sequence[str] | None, quarter: Quarter, as_of: date | None = None
-    ) -> bool:
-        """Whether `review` would read the review kept rather than work it out."""
+    def kept_standing(self, views: Sequence[tuple[Sequence[str] | None, Quarter]]) -> list[bool]:
+        """For each (teams, quarter), whether review(teams, quarter) would read it kept (one
+        read, nothing decoded); those standing are marked just made (kept_reviews.touch)."""
         with read_transaction(self.engine) as conn:
-            found = _kept(conn, teams, quarter, as_of, read=False)
-            return kept_reviews.is_current(conn, found.key, found.worked_from)
+            stored = hops.stored_teams(conn)
+            asked = [(kept_reviews.Key(tuple(teams) if teams else None, quarter, None),
+                      review_reads.team_names(conn, teams or None, stored))
+                     for teams, quarter in views]
+            standing = kept_reviews.standing(conn, asked)
+        kept_reviews.touch(self.engine, [key for (key, _), ok in zip(asked, standing, strict=True)
+                                         if ok])
+        return standing
+
+    def latest_as_of_by_team(self) -> dict[str, date]:
+        """latest_as_of of each stored team alone; a team where nothing has happened is absent."""
+        with read_transaction(self.engine) as conn:
+            return counts.latest_happened_by_team(conn)
+
+    def quarter_rows_by_team(self, quarter: Quarter) -> dict[str, int]:
+        """quarter_rows of each stored team alone; a team with no rows in it is absent."""
+        with read_transaction(self.engine) as conn:
+            return counts.rows_by_team(conn, quarter.start, quarter.last_day)
 
     def quarter_rows(self, teams: Sequence[str] | None, quarter: Quarter) -> int:
         """How many active rows `teams` (None: every team) have in the quarter, from the kept
@@ -595,15 +579,13 @@ class _Kept(NamedTuple):
 
 
 def _kept(conn: Connection, teams: Sequence[str] | None, quarter: Quarter,
-          as_of: date | None, *, read: bool = True) -> _Kept:
-    """The kept review of `teams` if current (and `read`), with what a review worked out now
-    is kept by."""
+          as_of: date | None) -> _Kept:
+    """The kept review of `teams` if current, with what a review worked out now is kept by."""
     teams = list(teams) if teams else None
     key = kept_reviews.Key(None if teams is None else tuple(teams), quarter, as_of)
     names = review_reads.team_names(conn, teams)
     worked_from = kept_reviews.versions(conn, names)
-    return _Kept(key, names, worked_from,
-                 kept_reviews.find(conn, key, worked_from) if read else None)
+    return _Kept(key, names, worked_from, kept_reviews.find(conn, key, worked_from))
 
 
 def _differences(values: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
