@@ -443,6 +443,11 @@ def test_quarter_rows_count_the_active_rows_of_the_teams_in_the_quarter(store):
     assert store.quarter_rows(["North"], Q2) == 4
     assert store.quarter_rows(["South"], Q2) == 1
     assert store.quarter_rows(None, Quarter(2026, 3)) == 0
+    assert store.quarter_rows_by_team(Q2) == {"North": 4, "South": 1}
+    assert store.quarter_rows_by_team(Quarter(2026, 3)) == {}
+    # N4 (a Choice attended) on 27 July; S1 on 8 July
+    assert store.latest_as_of_by_team() == {"North": date(2026, 7, 27),
+                                            "South": date(2026, 7, 8)}
 
 
 def test_a_review_is_worth_a_process_of_its_own_from_so_many_rows(store, monkeypatch,
