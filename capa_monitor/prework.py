@@ -7,7 +7,8 @@ all their rows; each team's own, a quarter of a second, which a viewer switching
 team pays at every step. That work runs here (`views_ahead` says which), after the write has
 committed, at low priority, in a process that exits when it is done, so the app's own
 processes stay small and the writer does not wait. A write makes stale only the reviews of
-the teams it touched (and of every team), so a run after one team's upload works out those.
+the teams it touched (and of the views including them: every team's, a service lead's), so
+a run after one team's upload works out those.
 
     python -m capa_monitor.prework      (the store from $CAPA_DATABASE_URL)
 
