@@ -403,6 +403,28 @@ def test_the_app_and_the_cli_stores_start_runs():
     cli_store.close()
 
 
+def test_the_app_works_ahead_once_as_it_starts(tmp_path, prework_on):
+    """A store filled with nothing kept (as after new code: every kept review stale): the
+    app's first opening of it starts a run, which keeps every team's and each team's."""
+    from capa_monitor.views import data
+
+    url = f"sqlite:///{tmp_path / 'capa.sqlite'}"
+    store = _fill(Store.open(url))
+    assert kept_keys(store) == set()
+    app_store = data._store_for(url)
+    try:
+        deadline = time.monotonic() + 120
+        while not kept_keys(store) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with prework.one_at_a_time(url) as turn:  # waits for the run's end
+            assert turn
+        assert kept_keys(store) == {EVERY_Q2, NORTH_Q2, SOUTH_Q2}
+    finally:
+        data._store_for.clear()
+        app_store.close()
+        store.close()
+
+
 def test_a_download_or_a_saved_mapping_starts_no_run(store):
     from capa_monitor.loading.report import MappingProfile
 
