@@ -214,7 +214,7 @@ def views_ahead(store) -> list[tuple[tuple[str, ...] | None, Quarter]]:
     there stays on it); then each team's quarter before its own, where it has rows (the one
     its quarterly review meeting looks back on). At most MOST_AHEAD, so what is cut first is
     the least likely to be opened. Worked out in the page, one team's switch takes 0.2-0.3 s
-    at 5M rows; read kept, 0.07 s. A few queries, whatever the number of teams."""
+    at 5M rows; read kept, 0.07 s."""
     from capa_monitor.periods import Quarter
 
     views: list[tuple[tuple[str, ...] | None, Quarter]] = []
@@ -224,28 +224,17 @@ def views_ahead(store) -> list[tuple[tuple[str, ...] | None, Quarter]]:
             views.append((teams, quarter))
     every_teams = views[0][1] if views else None
     first_month = store.settings().fy_first_month
-    # A team's review is of every stored name alike (trimmed, case-insensitive), as the
-    # review reads them (review_reads.team_names)
-    latest: dict[str, date] = {}
-    for name, day in store.latest_as_of_by_team().items():
-        latest[_alike(name)] = max(day, latest.get(_alike(name), day))
-    own = {team: Quarter.containing(latest[_alike(team)], first_month)
-           for team in store.teams() if _alike(team) in latest}
+    latest = store.latest_as_of_by_team()
+    own = {team: Quarter.containing(latest[team], first_month)
+           for team in store.teams() if team in latest}
     views += [((team,), quarter) for team, quarter in own.items()]
     views += [((team,), every_teams) for team, quarter in own.items()
               if every_teams is not None and quarter != every_teams]
-    rows_before: dict[Quarter, dict[str, int]] = {}
-    for before in {quarter.previous() for quarter in own.values()}:
-        rows_before[before] = {}
-        for name, rows in store.quarter_rows_by_team(before).items():
-            rows_before[before][_alike(name)] = rows_before[before].get(_alike(name), 0) + rows
+    rows_before = {before: store.quarter_rows_by_team(before)
+                   for before in {quarter.previous() for quarter in own.values()}}
     views += [((team,), quarter.previous()) for team, quarter in own.items()
-              if rows_before[quarter.previous()].get(_alike(team))]
+              if rows_before[quarter.previous()].get(team)]
     return list(dict.fromkeys(views))[:MOST_AHEAD]
-
-
-def _alike(team: str) -> str:
-    return team.strip().casefold()
 
 
 def work_ahead(store) -> list[tuple[tuple[str, ...] | None, Quarter]]:

@@ -148,32 +148,6 @@ def latest_happened(conn: Connection, teams: Sequence[str] | None) -> date | Non
     return conn.execute(query).scalar()
 
 
-def latest_happened_by_team(conn: Connection) -> dict[str, date]:
-    """latest_happened of each stored team alone; a team where nothing has happened is absent.
-    A query a team, each a short walk down its end of the primary key: one grouping query
-    scans every team's days (0.12 s at 5M rows, against 0.05 s for 71 teams)."""
-    found = {}
-    for team in hops.stored_teams(conn):
-        day = conn.execute(select(func.max(daily_counts.c.date)).where(
-            daily_counts.c.team == team, daily_counts.c.happened > 0)).scalar()
-        if day is not None:
-            found[team] = day
-    return found
-
-
-def rows_by_team(conn: Connection, first: date, last: date) -> dict[str, int]:
-    """rows_between of each stored team alone, first to last (a query a team, on its primary
-    key's range); a team with no active row then is absent."""
-    found = {}
-    for team in hops.stored_teams(conn):
-        rows = conn.execute(select(func.sum(daily_counts.c.rows)).where(
-            daily_counts.c.team == team, daily_counts.c.date >= first,
-            daily_counts.c.date <= last)).scalar()
-        if rows:
-            found[team] = int(rows)
-    return found
-
-
 def rows_between(conn: Connection, teams: Sequence[str] | None, first: date, last: date) -> int:
     """How many active rows `teams` (None: every team) have dated first to last."""
     query = select(func.coalesce(func.sum(daily_counts.c.rows), 0)).where(

@@ -95,6 +95,11 @@ class Key:
     quarter: Quarter
     as_of: date | None
 
+    @classmethod
+    def of(cls, teams: Sequence[str] | None, quarter: Quarter, as_of: date | None) -> Key:
+        """The key of Store.review(teams, quarter, as_of): the teams as asked, in that order."""
+        return cls(tuple(teams) if teams else None, quarter, as_of)
+
     @property
     def row(self) -> dict[str, str]:
         return {"teams": "" if self.teams is None else json.dumps(list(self.teams)),

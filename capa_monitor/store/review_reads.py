@@ -90,6 +90,12 @@ def team_names(conn: Connection, teams: Sequence[str] | None,
             if name.strip().casefold() in wanted]
 
 
+def each_team(conn: Connection) -> list[tuple[str, list[str]]]:
+    """Each stored team with the stored names a review of it alone reads (team_names)."""
+    stored = hops.stored_teams(conn)
+    return [(team, team_names(conn, [team], stored)) for team in stored]
+
+
 def recent_weeks(settings: Settings, *, looking_ahead: bool = False) -> int:
     """Weeks before the as-of date the metrics look back: L1's non-attendance rate, M4's
     episode gap, M6's complete weeks (the last may end up to six days before the as-of date),

@@ -365,7 +365,7 @@ class Store:
         read, nothing decoded); those standing are marked just made (kept_reviews.touch)."""
         with read_transaction(self.engine) as conn:
             stored = hops.stored_teams(conn)
-            asked = [(kept_reviews.Key(tuple(teams) if teams else None, quarter, None),
+            asked = [(kept_reviews.Key.of(teams, quarter, None),
                       review_reads.team_names(conn, teams or None, stored))
                      for teams, quarter in views]
             standing = kept_reviews.standing(conn, asked)
@@ -374,14 +374,20 @@ class Store:
         return standing
 
     def latest_as_of_by_team(self) -> dict[str, date]:
-        """latest_as_of of each stored team alone; a team where nothing has happened is absent."""
+        """latest_as_of([team]) of each stored team, in one read (a query a team, on the kept
+        counts' key); a team where nothing has happened is absent."""
         with read_transaction(self.engine) as conn:
-            return counts.latest_happened_by_team(conn)
+            found = {team: counts.latest_happened(conn, names)
+                     for team, names in review_reads.each_team(conn)}
+        return {team: day for team, day in found.items() if day is not None}
 
     def quarter_rows_by_team(self, quarter: Quarter) -> dict[str, int]:
-        """quarter_rows of each stored team alone; a team with no rows in it is absent."""
+        """quarter_rows([team], quarter) of each stored team, in one read; a team with no rows
+        in it is absent."""
         with read_transaction(self.engine) as conn:
-            return counts.rows_by_team(conn, quarter.start, quarter.last_day)
+            found = {team: counts.rows_between(conn, names, quarter.start, quarter.last_day)
+                     for team, names in review_reads.each_team(conn)}
+        return {team: rows for team, rows in found.items() if rows}
 
     def quarter_rows(self, teams: Sequence[str] | None, quarter: Quarter) -> int:
         """How many active rows `teams` (None: every team) have in the quarter, from the kept
@@ -582,7 +588,7 @@ def _kept(conn: Connection, teams: Sequence[str] | None, quarter: Quarter,
           as_of: date | None) -> _Kept:
     """The kept review of `teams` if current, with what a review worked out now is kept by."""
     teams = list(teams) if teams else None
-    key = kept_reviews.Key(None if teams is None else tuple(teams), quarter, as_of)
+    key = kept_reviews.Key.of(teams, quarter, as_of)
     names = review_reads.team_names(conn, teams)
     worked_from = kept_reviews.versions(conn, names)
     return _Kept(key, names, worked_from, kept_reviews.find(conn, key, worked_from))
