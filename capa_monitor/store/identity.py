@@ -13,6 +13,9 @@ are kept apart by numbering them in file order: the k-th copy in one upload is t
 the k-th copy in another. Both keys are 64-bit hashes (SipHash of each distinct value, mixed):
 collisions are negligible at millions of rows, and both can be recomputed from the stored
 columns and the upload's mapping, should the hash ever have to change (a numbered migration).
+
+A whole upload's rows have an identity too (`rows_digest`): the same file with the same rows
+uploaded again is recorded as unchanged, not stored twice.
 """
 
 from __future__ import annotations
